@@ -1,0 +1,23 @@
+# The two set-up commands of the README are `make devnet` and `make test`; each installs what a
+# fresh machine lacks (libclang for RocksDB's bindings) before building.
+
+CARGO ?= cargo
+
+.PHONY: devnet test lint setup
+
+setup:
+	@scripts/ensure-libclang.sh
+
+devnet: setup
+	$(CARGO) run --release --bin babel -- devnet
+
+test: setup
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --profile ci; \
+	else \
+		$(CARGO) test --workspace; \
+	fi
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,79 @@
+//! What the consensus driver needs from the node: the [`Application`] trait.
+//!
+//! The driver owns the Malachite protocol (streaming, re-asks, sync, restarts); the application
+//! owns blocks and state. Methods are synchronous and called from the driver's task one at a
+//! time, in consensus order. An `Err` is fatal: the driver stops and the node exits, to be
+//! restarted from its store and WAL.
+
+use babel_proto::v1;
+
+use crate::{Address, ConsensusError, Height};
+
+/// A block the application has built or accepted for consideration, with its verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// Whether the block may be decided.
+    pub valid: bool,
+    /// Why it is invalid (for logs), when it is.
+    pub reason: String,
+}
+
+impl Verdict {
+    /// A valid block.
+    pub fn valid() -> Self {
+        Self { valid: true, reason: String::new() }
+    }
+
+    /// An invalid block and why.
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Self { valid: false, reason: reason.into() }
+    }
+}
+
+/// The node side of consensus.
+pub trait Application: Send + 'static {
+    /// Highest committed height (0 before the first block).
+    fn committed_height(&self) -> Result<Height, ConsensusError>;
+
+    /// Build a new block for `height`, proposed by `proposer` (this node). The driver stores it
+    /// and re-uses it if the same height and round are asked for again, so this is called at
+    /// most once per (height, round).
+    fn build_block(&mut self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError>;
+
+    /// Check a block proposed by a peer or fetched by sync, at the next height to commit: its
+    /// header links to the committed chain and re-executing it gives the same roots.
+    fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError>;
+
+    /// Durably store an undecided proposal (opaque bytes) before it is acknowledged.
+    fn store_proposal(
+        &mut self,
+        height: Height,
+        round: u32,
+        block_hash: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<(), ConsensusError>;
+
+    /// Undecided proposals stored for (height, round), as (block hash, bytes).
+    fn proposals(&self, height: Height, round: u32) -> Result<Vec<([u8; 32], Vec<u8>)>, ConsensusError>;
+
+    /// A stored undecided proposal of `height` (any round) with this block hash.
+    fn proposal_by_hash(
+        &self,
+        height: Height,
+        block_hash: [u8; 32],
+    ) -> Result<Option<Vec<u8>>, ConsensusError>;
+
+    /// Commit a decided block with its certificate, atomically and durably. Committing the same
+    /// block twice is a no-op.
+    fn commit(
+        &mut self,
+        block: v1::Block,
+        certificate: v1::CommitCertificate,
+    ) -> Result<(), ConsensusError>;
+
+    /// The committed block and certificate at `height`, for peers that sync.
+    fn decided(
+        &self,
+        height: Height,
+    ) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError>;
+}

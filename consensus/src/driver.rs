@@ -1,0 +1,538 @@
+//! The driver: starts Malachite and answers every [`AppMsg`] by calling the [`Application`].
+//!
+//! Every message gets a reply (a missing reply stalls consensus). Proposals are stored before
+//! they are acknowledged, and a re-asked (height, round) gets the stored block back, so WAL
+//! replay after a crash sees exactly the values it recorded.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use bytes::Bytes;
+use malachitebft_app_channel::{
+    AppMsg, Channels, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity,
+    NetworkMsg, RequestContext, SyncContext, WalContext,
+    app::{
+        config::{ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig},
+        engine::host::{HeightParams, Next, SyncedValueOutcome},
+        types::{
+            Keypair, LocallyProposedValue, ProposedValue,
+            core::{
+                CommitCertificate, Context as _, Height as _, LinearTimeouts, Round, Validity,
+                ValidatorSet as _,
+            },
+            sync::RawDecidedValue,
+        },
+    },
+    start_engine,
+};
+use prost::Message;
+use tokio::{sync::mpsc, task::JoinHandle};
+use tracing::{debug, info, warn};
+
+use babel_proto::v1;
+
+use crate::{
+    Address, Application, BabelContext, BabelSigner, BabelVerifier, BlockHash, ConsensusError,
+    Height, ProtoCodec, ValidatorSet,
+    codec::{certificate_to_proto, certificate_from_proto, extended},
+    parts::parts_sign_bytes,
+    streaming::{AssembledProposal, PartOutcome, PartStreams, stream_messages},
+};
+
+/// Most heights served in one sync response.
+const MAX_SYNC_HEIGHTS: u64 = 32;
+/// How far ahead of the current height complete proposals are kept for later.
+const MAX_PENDING_HEIGHTS_AHEAD: u64 = 4;
+/// Complete future proposals kept per height.
+const MAX_PENDING_PER_HEIGHT: usize = 16;
+
+/// How to run consensus for one validator.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Node name for logs and metrics (unique per process).
+    pub moniker: String,
+    /// The chain id (bound into every signature).
+    pub chain_id: String,
+    /// Timeouts and block limits from genesis.
+    pub params: babel_genesis::ConsensusParams,
+    /// The validator set.
+    pub validator_set: ValidatorSet,
+    /// This validator's ed25519 secret seed.
+    pub secret_key: [u8; 32],
+    /// libp2p multiaddress to listen on.
+    pub listen_addr: String,
+    /// Peers to stay connected to.
+    pub persistent_peers: Vec<String>,
+    /// The consensus WAL file.
+    pub wal_path: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+struct MalachiteConfig {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for MalachiteConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// A running consensus engine and its driver task.
+pub struct ConsensusHandle {
+    engine: EngineHandle,
+    driver: JoinHandle<Result<(), ConsensusError>>,
+}
+
+impl std::fmt::Debug for ConsensusHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsensusHandle").finish_non_exhaustive()
+    }
+}
+
+impl ConsensusHandle {
+    /// Stop the engine and the driver.
+    pub async fn stop(self) {
+        self.engine.actor.stop(None);
+        self.driver.abort();
+        let _ = self.engine.handle.await;
+        let _ = self.driver.await;
+    }
+
+    /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error.
+    pub async fn wait(self) -> Result<(), ConsensusError> {
+        let result = self.driver.await.map_err(|e| ConsensusError::Engine(e.to_string()))?;
+        self.engine.actor.stop(None);
+        result
+    }
+}
+
+fn multiaddr(s: &str) -> Result<malachitebft_app_channel::app::net::Multiaddr, ConsensusError> {
+    s.parse().map_err(|e| ConsensusError::Engine(format!("bad multiaddress {s:?}: {e}")))
+}
+
+/// Start Malachite for one validator and drive it with `app`. Must run inside a tokio
+/// multi-thread runtime.
+pub async fn start<A: Application>(
+    cfg: EngineConfig,
+    app: A,
+) -> Result<ConsensusHandle, ConsensusError> {
+    let signer = BabelSigner::new(&cfg.chain_id, cfg.secret_key);
+    let address = signer.address();
+    if cfg.validator_set.get(&address).is_none() {
+        return Err(ConsensusError::InvalidValidatorSet(format!(
+            "this node's key ({address}) is not in the validator set"
+        )));
+    }
+    let keypair = Keypair::ed25519_from_bytes(cfg.secret_key)
+        .map_err(|e| ConsensusError::Engine(format!("libp2p key: {e}")))?;
+    let p2p = P2pConfig {
+        listen_addr: multiaddr(&cfg.listen_addr)?,
+        persistent_peers: cfg.persistent_peers.iter().map(|p| multiaddr(p)).collect::<Result<_, _>>()?,
+        pubsub_max_size: bytesize(cfg.params.max_block_bytes),
+        ..Default::default()
+    };
+    let node_cfg = MalachiteConfig {
+        moniker: cfg.moniker.clone(),
+        consensus: ConsensusConfig { p2p, queue_capacity: 100, ..Default::default() },
+        value_sync: ValueSyncConfig {
+            status_update_interval: Duration::from_secs(1),
+            ..Default::default()
+        },
+    };
+    let identity = NetworkIdentity::new(cfg.moniker.clone(), keypair, Some(address.to_string()));
+    let (channels, engine) = start_engine(
+        BabelContext,
+        node_cfg,
+        WalContext::new(cfg.wal_path.clone(), ProtoCodec),
+        NetworkContext::new(identity, ProtoCodec),
+        ConsensusContext::new_validator(
+            address,
+            Box::new(BabelVerifier::new(&cfg.chain_id)),
+            Box::new(signer.clone()),
+        ),
+        SyncContext::new(ProtoCodec),
+        RequestContext::new(100),
+    )
+    .await
+    .map_err(|e| ConsensusError::Engine(format!("{e:#}")))?;
+
+    let Channels { consensus, network, .. } = channels;
+    let max_block_bytes = usize::try_from(cfg.params.max_block_bytes).unwrap_or(usize::MAX);
+    let driver = Driver {
+        app,
+        signer,
+        address,
+        height_params: height_params(&cfg),
+        vset: cfg.validator_set,
+        streams: PartStreams::new(max_block_bytes),
+        pending: BTreeMap::new(),
+        height: Height(0),
+        network,
+    };
+    let driver = tokio::spawn(driver.run(consensus));
+    Ok(ConsensusHandle { engine, driver })
+}
+
+fn bytesize(bytes: u64) -> bytesize::ByteSize {
+    // Room for the parts' framing on top of the block itself.
+    bytesize::ByteSize::b(bytes.saturating_add(64 * 1024))
+}
+
+fn height_params(cfg: &EngineConfig) -> HeightParams<BabelContext> {
+    let p = &cfg.params;
+    let timeouts = LinearTimeouts {
+        propose: Duration::from_millis(p.timeout_propose_ms),
+        prevote: Duration::from_millis(p.timeout_prevote_ms),
+        precommit: Duration::from_millis(p.timeout_precommit_ms),
+        rebroadcast: Duration::from_millis(
+            p.timeout_propose_ms + p.timeout_prevote_ms + p.timeout_precommit_ms,
+        ),
+        ..Default::default()
+    };
+    let target = (p.block_interval_ms > 0).then(|| Duration::from_millis(p.block_interval_ms));
+    HeightParams::new(cfg.validator_set.clone(), timeouts, target)
+}
+
+struct Driver<A> {
+    app: A,
+    signer: BabelSigner,
+    address: Address,
+    vset: ValidatorSet,
+    height_params: HeightParams<BabelContext>,
+    streams: PartStreams,
+    /// Complete proposals for heights after the current one, verified when their height starts.
+    pending: BTreeMap<Height, Vec<AssembledProposal>>,
+    height: Height,
+    network: mpsc::Sender<NetworkMsg<BabelContext>>,
+}
+
+fn decode_stored(bytes: &[u8]) -> Result<v1::StoredProposal, ConsensusError> {
+    v1::StoredProposal::decode(bytes).map_err(|e| ConsensusError::Decode(format!("stored proposal: {e}")))
+}
+
+fn stored_block(stored: &v1::StoredProposal) -> Result<(&v1::Block, &v1::Header), ConsensusError> {
+    let block = stored.block.as_ref().ok_or_else(|| ConsensusError::Decode("stored proposal without block".into()))?;
+    let header = block.header.as_ref().ok_or_else(|| ConsensusError::Decode("block without header".into()))?;
+    Ok((block, header))
+}
+
+fn round_u32(round: Round) -> u32 {
+    round.as_u32().unwrap_or(0)
+}
+
+impl<A: Application> Driver<A> {
+    async fn run(mut self, mut rx: mpsc::Receiver<AppMsg<BabelContext>>) -> Result<(), ConsensusError> {
+        while let Some(msg) = rx.recv().await {
+            if let Err(e) = self.handle(msg).await {
+                tracing::error!(error = %e, "consensus driver failed");
+                return Err(e);
+            }
+        }
+        info!("consensus engine stopped");
+        Ok(())
+    }
+
+    async fn handle(&mut self, msg: AppMsg<BabelContext>) -> Result<(), ConsensusError> {
+        match msg {
+            AppMsg::ConsensusReady { reply } => {
+                let start = self.app.committed_height()?.0 + 1;
+                info!(height = start, "consensus ready");
+                let _ = reply.send((Height(start), self.height_params.clone()));
+            }
+            AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
+                debug!(%height, %round, %proposer, ?role, "started round");
+                self.height = height;
+                self.verify_pending(height)?;
+                let values = self.stored_values(height, round)?;
+                let _ = reply_value.send(values);
+            }
+            AppMsg::GetValue { height, round, timeout: _, reply } => {
+                let (hash, block_bytes) = self.own_proposal(height, round)?;
+                let _ = reply.send(LocallyProposedValue::new(height, round, hash));
+                self.publish(height, round, Round::Nil, &block_bytes).await?;
+            }
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+            AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
+                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+            }
+            AppMsg::RestreamProposal { height, round, valid_round, address, value_id } => {
+                self.restream(height, round, valid_round, address, value_id).await?;
+            }
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let min = if self.app.committed_height()?.0 > 0 { Height(1) } else { Height(0) };
+                let _ = reply.send(min);
+            }
+            AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
+                let value = match self.streams.insert(published_by.unwrap_or(from), part) {
+                    PartOutcome::Pending => None,
+                    PartOutcome::Dropped(why) => {
+                        warn!(%from, why, "dropped proposal stream");
+                        None
+                    }
+                    PartOutcome::Complete(p) => self.on_assembled(p)?,
+                };
+                let _ = reply.send(value);
+            }
+            AppMsg::Decided { certificate, extensions: _, reply } => {
+                self.commit(&certificate)?;
+                let _ = reply.send(());
+            }
+            AppMsg::Finalized { certificate, reply, .. } => {
+                let committed = self.app.committed_height()?;
+                let next = if committed >= certificate.height {
+                    Next::Start(certificate.height.increment(), self.height_params.clone())
+                } else {
+                    warn!(height = %certificate.height, "decided block unavailable; restarting height to sync it");
+                    Next::Restart(certificate.height, self.height_params.clone())
+                };
+                let _ = reply.send(next);
+            }
+            AppMsg::GetDecidedValues { range, reply } => {
+                let _ = reply.send(self.decided_values(range.start().0, range.end().0)?);
+            }
+            AppMsg::ProcessSyncedValue { height, round, proposer, value_bytes, reply } => {
+                let _ = reply.send(self.synced_value(height, round, proposer, value_bytes)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn stored_values(&self, height: Height, round: Round) -> Result<Vec<ProposedValue<BabelContext>>, ConsensusError> {
+        let mut out = Vec::new();
+        for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
+            let stored = decode_stored(&bytes)?;
+            let valid_round = crate::codec::round_from_i64(stored.valid_round)?;
+            out.push(ProposedValue {
+                height,
+                round,
+                valid_round,
+                proposer: Address::from_slice(&stored.proposer)?,
+                value: BlockHash(hash),
+                validity: Validity::from_bool(stored.valid),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Our block for (height, round): the stored one if we already built it, else a new one.
+    fn own_proposal(&mut self, height: Height, round: Round) -> Result<(BlockHash, Bytes), ConsensusError> {
+        for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
+            let stored = decode_stored(&bytes)?;
+            if stored.proposer.as_ref() == self.address.0 {
+                let (block, _) = stored_block(&stored)?;
+                return Ok((BlockHash(hash), block.encode_to_vec().into()));
+            }
+        }
+        let block = self.app.build_block(height, self.address)?;
+        let header = block.header.as_ref().ok_or_else(|| ConsensusError::Application("built block has no header".into()))?;
+        let hash = babel_proto::block_hash(header);
+        let block_bytes: Bytes = block.encode_to_vec().into();
+        let stored = v1::StoredProposal {
+            block: Some(block),
+            valid: true,
+            valid_round: -1,
+            proposer: Bytes::copy_from_slice(&self.address.0),
+        };
+        self.app.store_proposal(height, round_u32(round), hash, &stored.encode_to_vec())?;
+        info!(%height, %round, hash = %BlockHash(hash), "proposing block");
+        Ok((BlockHash(hash), block_bytes))
+    }
+
+    async fn publish(&mut self, height: Height, round: Round, pol_round: Round, block_bytes: &Bytes) -> Result<(), ConsensusError> {
+        if self.vset.validators().len() == 1 {
+            // A lone validator has nobody to stream to (and libp2p would log every attempt).
+            return Ok(());
+        }
+        let signature = self.signer.sign_bytes(&parts_sign_bytes(height, round, block_bytes));
+        for msg in stream_messages(height, round, pol_round, self.address, block_bytes, signature) {
+            self.network
+                .send(NetworkMsg::PublishProposalPart(msg))
+                .await
+                .map_err(|_| ConsensusError::Engine("network channel closed".into()))?;
+        }
+        Ok(())
+    }
+
+    async fn restream(&mut self, height: Height, round: Round, valid_round: Round, address: Address, value_id: BlockHash) -> Result<(), ConsensusError> {
+        if address != self.address {
+            debug!(%height, %round, "restream asked for another proposer's value; ignoring");
+            return Ok(());
+        }
+        let Some(bytes) = self.app.proposal_by_hash(height, value_id.0)? else {
+            warn!(%height, %round, %value_id, "cannot restream: proposal not stored");
+            return Ok(());
+        };
+        let stored = decode_stored(&bytes)?;
+        let (block, _) = stored_block(&stored)?;
+        self.publish(height, round, valid_round, &block.encode_to_vec().into()).await
+    }
+
+    fn on_assembled(&mut self, p: AssembledProposal) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
+        if p.height < self.height || p.height <= self.app.committed_height()? {
+            return Ok(None);
+        }
+        if p.height > self.height {
+            if p.height.0 <= self.height.0 + MAX_PENDING_HEIGHTS_AHEAD {
+                let entry = self.pending.entry(p.height).or_default();
+                if entry.len() < MAX_PENDING_PER_HEIGHT {
+                    entry.push(p);
+                }
+            }
+            return Ok(None);
+        }
+        self.verify_and_store(p)
+    }
+
+    fn verify_pending(&mut self, height: Height) -> Result<(), ConsensusError> {
+        let later = self.pending.split_off(&height.increment());
+        let ready = std::mem::replace(&mut self.pending, later);
+        for p in ready.into_iter().filter(|(h, _)| *h == height).flat_map(|(_, ps)| ps) {
+            self.verify_and_store(p)?;
+        }
+        Ok(())
+    }
+
+    /// Check a complete stream from a peer; store and return its value if it is well-formed.
+    /// A block that is well-formed but fails the application's checks is stored as invalid, so
+    /// consensus prevotes nil for it.
+    fn verify_and_store(&mut self, p: AssembledProposal) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
+        let expected = BabelContext.select_proposer(&self.vset, p.height, p.round);
+        if expected.address != p.proposer {
+            warn!(height = %p.height, round = %p.round, claimed = %p.proposer, "proposal from a validator that is not the round's proposer");
+            return Ok(None);
+        }
+        let sign_bytes = parts_sign_bytes(p.height, p.round, &p.block_bytes);
+        if expected.public_key.verify(&sign_bytes, &p.signature).is_err() {
+            warn!(height = %p.height, round = %p.round, "proposal stream with a bad signature");
+            return Ok(None);
+        }
+        let Ok(block) = v1::Block::decode(p.block_bytes.clone()) else {
+            warn!(height = %p.height, "proposed block does not decode");
+            return Ok(None);
+        };
+        let Some(header) = block.header.as_ref() else { return Ok(None) };
+        if header.height != p.height.0 {
+            warn!(height = %p.height, header = header.height, "proposed block for another height");
+            return Ok(None);
+        }
+        let hash = babel_proto::block_hash(header);
+        let verdict = self.app.validate_block(&block)?;
+        if !verdict.valid {
+            warn!(height = %p.height, round = %p.round, reason = %verdict.reason, "rejecting proposed block");
+        }
+        let stored = v1::StoredProposal {
+            block: Some(block),
+            valid: verdict.valid,
+            valid_round: p.pol_round.as_i64(),
+            proposer: Bytes::copy_from_slice(&p.proposer.0),
+        };
+        self.app.store_proposal(p.height, round_u32(p.round), hash, &stored.encode_to_vec())?;
+        Ok(Some(ProposedValue {
+            height: p.height,
+            round: p.round,
+            valid_round: p.pol_round,
+            proposer: p.proposer,
+            value: BlockHash(hash),
+            validity: Validity::from_bool(verdict.valid),
+        }))
+    }
+
+    fn commit(&mut self, certificate: &CommitCertificate<BabelContext>) -> Result<(), ConsensusError> {
+        let height = certificate.height;
+        let Some(bytes) = self.app.proposal_by_hash(height, certificate.value_id.0)? else {
+            warn!(%height, hash = %certificate.value_id, "decided block not stored locally");
+            return Ok(());
+        };
+        let stored = decode_stored(&bytes)?;
+        let (block, _) = stored_block(&stored)?;
+        if !stored.valid {
+            tracing::error!(%height, "a quorum decided a block this node judged invalid: non-deterministic validation?");
+        }
+        self.app.commit(block.clone(), certificate_to_proto(certificate))?;
+        info!(%height, hash = %certificate.value_id, round = %certificate.round, "committed block");
+        Ok(())
+    }
+
+    fn decided_values(&self, from: u64, to: u64) -> Result<Vec<RawDecidedValue<BabelContext>>, ConsensusError> {
+        let to = to.min(from.saturating_add(MAX_SYNC_HEIGHTS - 1));
+        let mut out = Vec::new();
+        for h in from..=to {
+            let Some((block, cert)) = self.app.decided(Height(h))? else { break };
+            let cert = certificate_from_proto(&cert)?;
+            out.push(RawDecidedValue::new(block.encode_to_vec().into(), extended(cert)));
+        }
+        Ok(out)
+    }
+
+    fn synced_value(
+        &mut self,
+        height: Height,
+        round: Round,
+        proposer: Address,
+        value_bytes: Bytes,
+    ) -> Result<SyncedValueOutcome<BabelContext>, ConsensusError> {
+        let Ok(block) = v1::Block::decode(value_bytes) else {
+            return Ok(SyncedValueOutcome::PeerFault);
+        };
+        let Some(header) = block.header.as_ref() else { return Ok(SyncedValueOutcome::PeerFault) };
+        if header.height != height.0 {
+            return Ok(SyncedValueOutcome::PeerFault);
+        }
+        let hash = babel_proto::block_hash(header);
+        let verdict = self.app.validate_block(&block)?;
+        if !verdict.valid {
+            warn!(%height, reason = %verdict.reason, "synced block is invalid");
+        }
+        let stored = v1::StoredProposal {
+            block: Some(block),
+            valid: verdict.valid,
+            valid_round: -1,
+            proposer: Bytes::copy_from_slice(&proposer.0),
+        };
+        self.app.store_proposal(height, round_u32(round), hash, &stored.encode_to_vec())?;
+        Ok(SyncedValueOutcome::Verdict(ProposedValue {
+            height,
+            round,
+            valid_round: Round::Nil,
+            proposer,
+            value: BlockHash(hash),
+            validity: Validity::from_bool(verdict.valid),
+        }))
+    }
+}
+
+/// Verify a commit certificate against a validator set: every signature valid, no duplicates or
+/// strangers, and more than 2/3 of the voting power.
+pub async fn verify_certificate(
+    chain_id: &str,
+    certificate: &v1::CommitCertificate,
+    validator_set: &ValidatorSet,
+) -> Result<(), ConsensusError> {
+    use malachitebft_app_channel::{VerifierExt as _, app::consensus::ThresholdParams};
+    let cert = certificate_from_proto(certificate)?;
+    let _ = validator_set.count();
+    BabelVerifier::new(chain_id)
+        .verify_commit_certificate(&BabelContext, &cert, validator_set, ThresholdParams::default())
+        .await
+        .map_err(|e| ConsensusError::Decode(format!("invalid certificate: {e:?}")))
+}

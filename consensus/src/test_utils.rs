@@ -1,0 +1,198 @@
+//! Test helpers: an in-memory [`Application`] and a loopback multi-validator harness.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    path::Path,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use babel_proto::v1;
+use bytes::Bytes;
+
+use crate::{
+    Address, Application, BabelSigner, ConsensusError, ConsensusHandle, EngineConfig, Height,
+    Validator, ValidatorSet, Verdict,
+};
+
+/// Marker an "evil" [`MemApp`] writes into `results_root`; honest apps reject such blocks.
+pub const EVIL_MARKER: &[u8] = b"evil";
+
+#[derive(Debug, Default)]
+struct MemState {
+    decided: BTreeMap<u64, (v1::Block, v1::CommitCertificate)>,
+    proposals: BTreeMap<(u64, u32, [u8; 32]), Vec<u8>>,
+}
+
+/// An in-memory application: blocks link to their parent, nothing else. Clones share state,
+/// so a test can inspect a node's chain and "restart" a node with the state it had.
+#[derive(Clone, Debug, Default)]
+pub struct MemApp {
+    state: Arc<Mutex<MemState>>,
+    evil: bool,
+}
+
+impl MemApp {
+    /// An honest application.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An application whose own blocks carry [`EVIL_MARKER`], which honest apps reject.
+    pub fn evil() -> Self {
+        Self { evil: true, ..Self::default() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Highest committed height.
+    pub fn height(&self) -> u64 {
+        self.lock().decided.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Committed (block hash, certificate) per height.
+    pub fn chain(&self) -> Vec<([u8; 32], v1::Block, v1::CommitCertificate)> {
+        self.lock()
+            .decided
+            .values()
+            .map(|(b, c)| (babel_proto::block_hash(b.header.as_ref().expect("header")), b.clone(), c.clone()))
+            .collect()
+    }
+}
+
+impl Application for MemApp {
+    fn committed_height(&self) -> Result<Height, ConsensusError> {
+        Ok(Height(self.height()))
+    }
+
+    fn build_block(&mut self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError> {
+        let state = self.lock();
+        let parent = state.decided.get(&(height.0 - 1)).and_then(|(b, _)| b.header.as_ref());
+        let header = v1::Header {
+            chain_id: "test".into(),
+            height: height.0,
+            time_ms: parent.map_or(1, |p| p.time_ms + 1),
+            parent_hash: Bytes::copy_from_slice(&parent.map_or([0; 32], babel_proto::block_hash)),
+            proposer: Bytes::copy_from_slice(&proposer.0),
+            results_root: if self.evil { Bytes::from_static(EVIL_MARKER) } else { Bytes::new() },
+            ..Default::default()
+        };
+        Ok(v1::Block { header: Some(header), txs: Vec::new() })
+    }
+
+    fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
+        let Some(h) = block.header.as_ref() else { return Ok(Verdict::invalid("no header")) };
+        let state = self.lock();
+        let next = state.decided.keys().next_back().copied().unwrap_or(0) + 1;
+        if h.height != next {
+            return Ok(Verdict::invalid("wrong height"));
+        }
+        let parent = state.decided.get(&(next - 1)).and_then(|(b, _)| b.header.as_ref());
+        if h.parent_hash.as_ref() != parent.map_or([0; 32], babel_proto::block_hash) {
+            return Ok(Verdict::invalid("wrong parent"));
+        }
+        if !self.evil && h.results_root.as_ref() == EVIL_MARKER {
+            return Ok(Verdict::invalid("evil block"));
+        }
+        Ok(Verdict::valid())
+    }
+
+    fn store_proposal(&mut self, height: Height, round: u32, block_hash: [u8; 32], bytes: &[u8]) -> Result<(), ConsensusError> {
+        self.lock().proposals.insert((height.0, round, block_hash), bytes.to_vec());
+        Ok(())
+    }
+
+    fn proposals(&self, height: Height, round: u32) -> Result<Vec<([u8; 32], Vec<u8>)>, ConsensusError> {
+        Ok(self
+            .lock()
+            .proposals
+            .range((height.0, round, [0; 32])..=(height.0, round, [0xff; 32]))
+            .map(|((_, _, h), b)| (*h, b.clone()))
+            .collect())
+    }
+
+    fn proposal_by_hash(&self, height: Height, block_hash: [u8; 32]) -> Result<Option<Vec<u8>>, ConsensusError> {
+        Ok(self
+            .lock()
+            .proposals
+            .iter()
+            .find(|((h, _, hash), _)| *h == height.0 && *hash == block_hash)
+            .map(|(_, b)| b.clone()))
+    }
+
+    fn commit(&mut self, block: v1::Block, certificate: v1::CommitCertificate) -> Result<(), ConsensusError> {
+        let height = block.header.as_ref().map_or(0, |h| h.height);
+        let mut state = self.lock();
+        state.decided.entry(height).or_insert((block, certificate));
+        state.proposals.retain(|(h, _, _), _| *h > height);
+        Ok(())
+    }
+
+    fn decided(&self, height: Height) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError> {
+        Ok(self.lock().decided.get(&height.0).cloned())
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Deterministic validator secret `i`.
+pub fn secret(i: usize) -> [u8; 32] {
+    [i as u8 + 1; 32]
+}
+
+/// Fast timeouts for loopback tests.
+pub fn test_params() -> babel_genesis::ConsensusParams {
+    babel_genesis::ConsensusParams {
+        timeout_propose_ms: 1_000,
+        timeout_prevote_ms: 300,
+        timeout_precommit_ms: 300,
+        ..Default::default()
+    }
+}
+
+/// Engine configs for `n` validators peered on loopback, WALs under `dir`.
+pub fn net_configs(n: usize, dir: &Path) -> Vec<EngineConfig> {
+    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let addr = |p: u16| format!("/ip4/127.0.0.1/tcp/{p}");
+    let validators = (0..n)
+        .map(|i| Validator::new(BabelSigner::new("test", secret(i)).public_key(), 1))
+        .collect();
+    let vset = ValidatorSet::new(validators).expect("validator set");
+    (0..n)
+        .map(|i| EngineConfig {
+            moniker: format!("test-{}-{i}", ports[0]),
+            chain_id: "test".into(),
+            params: test_params(),
+            validator_set: vset.clone(),
+            secret_key: secret(i),
+            listen_addr: addr(ports[i]),
+            persistent_peers: (0..n).filter(|j| *j != i).map(|j| addr(ports[j])).collect(),
+            wal_path: dir.join(format!("node-{i}")).join("consensus.wal"),
+        })
+        .collect()
+}
+
+/// Poll until `check` holds or `timeout` passes; returns whether it held.
+pub async fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
+
+/// Start one validator with `app`.
+pub async fn start_node(cfg: &EngineConfig, app: MemApp) -> ConsensusHandle {
+    crate::start(cfg.clone(), app).await.expect("start engine")
+}

@@ -1,0 +1,184 @@
+//! Multi-validator consensus tests on loopback: real Malachite engines, real libp2p, real WAL,
+//! in-memory applications.
+
+use std::time::Duration;
+
+use babel_consensus::{
+    ValidatorSet, verify_certificate,
+    test_utils::{EVIL_MARKER, MemApp, net_configs, start_node, wait_until},
+};
+
+
+const LONG: Duration = Duration::from_secs(120);
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// Every pair of apps agrees on every height both have.
+fn assert_same_chain(apps: &[MemApp]) {
+    let chains: Vec<_> = apps.iter().map(|a| a.chain()).collect();
+    for (i, chain) in chains.iter().enumerate().skip(1) {
+        for (h, ((a, _, _), (b, _, _))) in chains[0].iter().zip(chain).enumerate() {
+            assert_eq!(a, b, "node 0 and node {i} differ at height {}", h + 1);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_single_validator_decides_50_heights() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cfgs = net_configs(1, dir.path());
+    let app = MemApp::new();
+    let node = start_node(&cfgs[0], app.clone()).await;
+    assert!(wait_until(LONG, || app.height() >= 50).await, "height {}", app.height());
+    node.stop().await;
+    let chain = app.chain();
+    for (i, (_, block, cert)) in chain.iter().enumerate() {
+        assert_eq!(block.header.as_ref().unwrap().height, i as u64 + 1);
+        assert_eq!(cert.height, i as u64 + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_four_validators_agree_and_certificates_verify() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cfgs = net_configs(4, dir.path());
+    let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
+    let mut nodes = Vec::new();
+    for (cfg, app) in cfgs.iter().zip(&apps) {
+        nodes.push(start_node(cfg, app.clone()).await);
+    }
+    assert!(
+        wait_until(LONG, || apps.iter().all(|a| a.height() >= 50)).await,
+        "heights {:?}",
+        apps.iter().map(MemApp::height).collect::<Vec<_>>()
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+    assert_same_chain(&apps);
+
+    // Each block links to its parent, and every certificate verifies against the validator set.
+    let vset: &ValidatorSet = &cfgs[0].validator_set;
+    let chain = apps[0].chain();
+    let mut proposers = std::collections::HashSet::new();
+    for (i, (hash, block, cert)) in chain.iter().enumerate() {
+        let header = block.header.as_ref().unwrap();
+        if i > 0 {
+            assert_eq!(header.parent_hash.as_ref(), chain[i - 1].0);
+        }
+        assert_eq!(cert.block_hash.as_ref(), hash);
+        verify_certificate("test", cert, vset).await.unwrap();
+        proposers.insert(header.proposer.clone());
+    }
+    assert_eq!(proposers.len(), 4, "the proposer rotates over all validators");
+
+    // Tampering with one signature breaks verification; so does dropping below 2f+1, or
+    // presenting the certificate on another chain.
+    let (_, _, cert) = &chain[10];
+    let mut tampered = cert.clone();
+    let mut sig = tampered.signatures[0].signature.to_vec();
+    sig[5] ^= 1;
+    tampered.signatures[0].signature = sig.into();
+    assert!(verify_certificate("test", &tampered, vset).await.is_err());
+    let mut short = cert.clone();
+    short.signatures.truncate(2);
+    assert!(verify_certificate("test", &short, vset).await.is_err());
+    assert!(verify_certificate("other-chain", cert, vset).await.is_err());
+    let mut wrong_block = cert.clone();
+    wrong_block.block_hash = chain[11].0.to_vec().into();
+    assert!(verify_certificate("test", &wrong_block, vset).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_rejected_proposals_are_never_decided() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cfgs = net_configs(4, dir.path());
+    // Validator 0 proposes blocks that the three honest validators reject.
+    let apps: Vec<MemApp> = (0..4).map(|i| if i == 0 { MemApp::evil() } else { MemApp::new() }).collect();
+    let mut nodes = Vec::new();
+    for (cfg, app) in cfgs.iter().zip(&apps) {
+        nodes.push(start_node(cfg, app.clone()).await);
+    }
+    assert!(wait_until(LONG, || apps[1..].iter().all(|a| a.height() >= 12)).await);
+    for node in nodes {
+        node.stop().await;
+    }
+    assert_same_chain(&apps[1..]);
+    let chain = apps[1].chain();
+    for (_, block, _) in &chain {
+        assert_ne!(block.header.as_ref().unwrap().results_root.as_ref(), EVIL_MARKER);
+    }
+    // The evil validator was proposer at round 0 of some heights: those heights needed a
+    // second round.
+    assert!(chain.iter().any(|(_, _, cert)| cert.round > 0), "no height needed a second round");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_no_quorum_no_progress_then_resume() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cfgs = net_configs(4, dir.path());
+    let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
+    let mut nodes = Vec::new();
+    for (cfg, app) in cfgs.iter().zip(&apps) {
+        nodes.push(Some(start_node(cfg, app.clone()).await));
+    }
+    assert!(wait_until(LONG, || apps.iter().all(|a| a.height() >= 5)).await);
+
+    // Stop two of four: 2/4 is not more than 2/3 of the power.
+    for i in [2, 3] {
+        nodes[i].take().unwrap().stop().await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stalled = apps[0].height().max(apps[1].height());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(apps[0].height() <= stalled && apps[1].height() <= stalled, "progress without quorum");
+
+    // Restart them with their state and WAL: the chain resumes and they catch up.
+    for i in [2, 3] {
+        nodes[i] = Some(start_node(&cfgs[i], apps[i].clone()).await);
+    }
+    let target = stalled + 10;
+    assert!(
+        wait_until(LONG, || apps.iter().all(|a| a.height() >= target)).await,
+        "heights {:?}, target {target}",
+        apps.iter().map(MemApp::height).collect::<Vec<_>>()
+    );
+    for node in nodes.into_iter().flatten() {
+        node.stop().await;
+    }
+    assert_same_chain(&apps);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_lagging_validator_syncs_missing_heights() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cfgs = net_configs(4, dir.path());
+    let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
+    let mut nodes = Vec::new();
+    // Validator 3 starts late, after the others have decided many heights.
+    for (cfg, app) in cfgs.iter().zip(&apps).take(3) {
+        nodes.push(start_node(cfg, app.clone()).await);
+    }
+    assert!(wait_until(LONG, || apps[0].height() >= 30).await);
+    nodes.push(start_node(&cfgs[3], apps[3].clone()).await);
+    let target = apps[0].height() + 5;
+    assert!(
+        wait_until(LONG, || apps[3].height() >= target).await,
+        "late node at {}, target {target}",
+        apps[3].height()
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+    assert_same_chain(&apps);
+}

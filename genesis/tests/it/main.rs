@@ -1,0 +1,203 @@
+//! Genesis integration tests: golden hash, round trip, and one test per validation rule.
+
+use babel_genesis::{Genesis, GenesisError, Namespace, VmKind};
+
+const GOLDEN: &str = include_str!("../fixtures/golden.json");
+
+/// The canonical hash of `fixtures/golden.json`. If this changes, every existing chain's genesis
+/// hash changes: that is a breaking change and needs a migration note.
+const GOLDEN_HASH: &str = "dc1bd58a1498ec6693ed9103fbc24611ee39601e0b0f2af0a2c532433cf137e8";
+
+fn golden() -> Genesis {
+    Genesis::from_json(GOLDEN.as_bytes()).expect("golden genesis is valid")
+}
+
+/// Applies `edit` to the golden genesis as JSON and returns the error from parsing the result.
+fn error_after(edit: impl FnOnce(&mut serde_json::Value)) -> GenesisError {
+    let mut value: serde_json::Value = serde_json::from_str(GOLDEN).expect("json");
+    edit(&mut value);
+    Genesis::from_json(value.to_string().as_bytes()).expect_err("edit must make genesis invalid")
+}
+
+fn invalid_field(err: GenesisError) -> (String, String) {
+    match err {
+        GenesisError::Invalid { field, reason } => (field, reason),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn golden_hash_is_stable() {
+    assert_eq!(hex::encode(golden().hash()), GOLDEN_HASH);
+}
+
+#[test]
+fn canonical_bytes_are_sorted_compact_json() {
+    let bytes = golden().canonical_bytes();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with(r#"{"chain_id":"babel-golden-1","consensus":{"block_interval_ms":0,"#), "{text}");
+    assert!(!text.contains(' ') && !text.contains('\n'));
+    // Derived namespaces are spelled out, so the hash covers them.
+    assert!(text.contains(&format!(r#""namespace":"{}""#, Namespace::for_rollup(1))));
+    assert!(text.contains(r#""sequencer_namespace":""#));
+}
+
+#[test]
+fn golden_parses_with_expected_content() {
+    let g = golden();
+    assert_eq!(g.chain_id, "babel-golden-1");
+    assert_eq!(g.genesis_time.unix_ms, 1_767_225_600_000);
+    assert_eq!(g.total_voting_power(), 15);
+    let kinds: Vec<VmKind> = g.rollups.iter().map(|r| r.vm.kind()).collect();
+    assert_eq!(kinds, [VmKind::Evm, VmKind::Wasm, VmKind::Cairo]);
+    assert_eq!(g.rollup(1).map(|r| r.effective_namespace()), Some(Namespace::for_rollup(1)));
+    assert_eq!(
+        g.rollup(2).map(|r| r.effective_namespace().to_string()).as_deref(),
+        Some("0102030405060708090a")
+    );
+}
+
+#[test]
+fn round_trip_through_pretty_json_keeps_value_and_hash() {
+    let g = golden();
+    let again = Genesis::from_json(g.to_json_pretty().as_bytes()).expect("re-parse");
+    assert_eq!(again, g);
+    assert_eq!(again.hash(), g.hash());
+}
+
+#[test]
+fn hash_ignores_formatting_and_spelled_out_defaults() {
+    let g = golden();
+    let mut value: serde_json::Value = serde_json::from_str(GOLDEN).expect("json");
+    value["rollups"][0]["namespace"] = Namespace::for_rollup(1).to_string().into();
+    let compact = Genesis::from_json(value.to_string().as_bytes()).expect("valid");
+    assert_eq!(compact.hash(), g.hash());
+}
+
+#[test]
+fn hash_changes_with_content() {
+    let mut other = golden();
+    other.validators[1].voting_power += 1;
+    assert_ne!(other.hash(), golden().hash());
+}
+
+#[test]
+fn malformed_json_reports_position() {
+    match Genesis::from_json(b"{\n  \"chain_id\": \"x\",\n  oops\n}") {
+        Err(GenesisError::Parse { line, .. }) => assert_eq!(line, 3),
+        other => panic!("expected parse error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_field_is_refused() {
+    let err = error_after(|v| v["validators"][0]["powr"] = 1.into());
+    assert!(matches!(err, GenesisError::Parse { ref message, .. } if message.contains("powr")));
+}
+
+#[test]
+fn missing_file_is_a_read_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = Genesis::load(&dir.path().join("nope.json")).expect_err("missing");
+    assert!(matches!(err, GenesisError::Read { .. }), "{err}");
+}
+
+#[test]
+fn load_reads_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("genesis.json");
+    std::fs::write(&path, GOLDEN).expect("write");
+    assert_eq!(Genesis::load(&path).expect("load"), golden());
+}
+
+#[test]
+fn validation_rules_name_the_field() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(Edit, &str, &str)] = &[
+        (|v| v["chain_id"] = "".into(), "chain_id", "1 to 64"),
+        (|v| v["chain_id"] = "a b".into(), "chain_id", "only ASCII"),
+        (|v| v["validators"] = serde_json::json!([]), "validators", "at least one"),
+        (|v| v["validators"][1]["voting_power"] = 0.into(), "validators[1].voting_power", "greater than 0"),
+        (|v| v["validators"][0]["voting_power"] = u64::MAX.into(), "validators[1].voting_power", "overflows"),
+        (|v| v["validators"][1]["public_key"] = "0x1234".into(), "validators[1].public_key", "32 bytes"),
+        (
+            |v| v["validators"][1]["public_key"] = v["validators"][0]["public_key"].clone(),
+            "validators[1].public_key",
+            "duplicate",
+        ),
+        (|v| v["validators"][0]["p2p_address"] = "127.0.0.1:1".into(), "validators[0].p2p_address", "multiaddress"),
+        (
+            |v| v["validators"][1]["p2p_address"] = v["validators"][0]["p2p_address"].clone(),
+            "validators[1].p2p_address",
+            "duplicate",
+        ),
+        (|v| v["consensus"]["timeout_propose_ms"] = 0.into(), "consensus.timeout_propose_ms", "greater than 0"),
+        (|v| v["consensus"]["max_tx_bytes"] = (1u64 << 40).into(), "consensus.max_tx_bytes", "exceeds"),
+        (|v| v["rollups"][1]["id"] = 1.into(), "rollups[1].id", "duplicate rollup id"),
+        (|v| v["rollups"][1]["name"] = "evm-demo".into(), "rollups[1].name", "duplicate"),
+        (|v| v["rollups"][1]["name"] = "Bad Name".into(), "rollups[1].name", "a-z"),
+        (
+            |v| v["rollups"][1]["namespace"] = "00000000000000000005".into(),
+            "rollups[1].namespace",
+            "reserved",
+        ),
+        (
+            |v| v["rollups"][1]["namespace"] = Namespace::for_rollup(1).to_string().into(),
+            "rollups[1].namespace",
+            "already used",
+        ),
+        (
+            |v| {
+                let alloc = &mut v["rollups"][0]["initial_state"]["alloc"];
+                let first = alloc[0].clone();
+                alloc.as_array_mut().unwrap().push(first);
+            },
+            "rollups[0].initial_state.alloc[1].address",
+            "duplicate",
+        ),
+        (
+            |v| v["rollups"][1]["initial_state"]["contracts"][0]["code"] = "0x00".into(),
+            "rollups[1].initial_state.contracts[0].code",
+            "WebAssembly",
+        ),
+        (
+            |v| v["rollups"][1]["initial_state"]["contracts"][0]["id"] = "0x".into(),
+            "rollups[1].initial_state.contracts[0].id",
+            "1 to 32",
+        ),
+        (
+            |v| v["rollups"][2]["initial_state"]["contracts"][0]["address"] =
+                format!("0x{}", "ff".repeat(32)).into(),
+            "rollups[2].initial_state.contracts[0].address",
+            "felt252",
+        ),
+        (
+            |v| v["rollups"][2]["initial_state"]["contracts"][0]["sierra_class"] = 1.into(),
+            "rollups[2].initial_state.contracts[0].sierra_class",
+            "Sierra",
+        ),
+    ];
+    for (edit, want_field, want_reason) in cases {
+        let (field, reason) = invalid_field(error_after(edit));
+        assert_eq!(&field, want_field, "reason was: {reason}");
+        assert!(reason.contains(want_reason), "{field}: {reason:?} lacks {want_reason:?}");
+    }
+}
+
+#[test]
+fn bad_public_key_point_is_refused() {
+    // y = 2 does not decompress to a curve point.
+    let mut bad = [0u8; 32];
+    bad[0] = 2;
+    let (field, reason) = invalid_field(error_after(|v| {
+        v["validators"][0]["public_key"] = hex::encode(bad).into();
+    }));
+    assert_eq!(field, "validators[0].public_key");
+    assert!(reason.contains("ed25519"), "{reason}");
+}
+
+#[test]
+fn oversized_input_is_refused_before_parsing() {
+    let big = vec![b' '; (Genesis::MAX_FILE_BYTES + 1) as usize];
+    assert!(matches!(Genesis::from_json(&big), Err(GenesisError::TooLarge { .. })));
+}

@@ -1,0 +1,167 @@
+//! The node's `config.toml`. Every field has a default, so an empty file is a valid config;
+//! `docs/CONFIG.md` documents each one.
+
+use std::{net::SocketAddr, path::Path};
+
+use serde::{Deserialize, Serialize};
+
+/// Largest config file accepted.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Node configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Human-readable node name, used in logs.
+    pub moniker: String,
+    /// Peer-to-peer networking.
+    pub p2p: P2pConfig,
+    /// The public gRPC API.
+    pub grpc: GrpcConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            moniker: "babel".into(),
+            p2p: P2pConfig::default(),
+            grpc: GrpcConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Peer-to-peer networking (Malachite's libp2p transport).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pConfig {
+    /// Multiaddress to listen on.
+    pub listen_addr: String,
+    /// Multiaddresses of peers to keep connected to.
+    pub persistent_peers: Vec<String>,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        Self { listen_addr: "/ip4/127.0.0.1/tcp/27000".into(), persistent_peers: Vec::new() }
+    }
+}
+
+/// gRPC server limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// Socket address to listen on.
+    pub listen_addr: SocketAddr,
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// Deadline for one unary request.
+    pub request_timeout_ms: u64,
+    /// Most concurrent streams per connection.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            max_message_bytes: 4 * 1024 * 1024,
+            request_timeout_ms: 10_000,
+            max_concurrent_streams: 128,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `babel=debug,info`; `RUST_LOG` overrides it.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { filter: "info".into(), format: LogFormat::Text }
+    }
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Why a config file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// I/O error.
+        source: std::io::Error,
+    },
+    /// The file is too large to be a config file.
+    #[error("config {path} is larger than {MAX_CONFIG_BYTES} bytes")]
+    TooLarge {
+        /// The file.
+        path: String,
+    },
+    /// The file is not a valid config.
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What the TOML parser reported.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Read and parse a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let p = path.display().to_string();
+        let read = |source| ConfigError::Read { path: p.clone(), source };
+        if std::fs::metadata(path).map_err(read)?.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge { path: p });
+        }
+        let text = std::fs::read_to_string(path).map_err(read)?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: p, message: e.to_string() })
+    }
+
+    /// TOML text of this config.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_round_trips() {
+        assert_eq!(toml::from_str::<Config>("").unwrap(), Config::default());
+        let c = Config { moniker: "x".into(), ..Config::default() };
+        assert_eq!(toml::from_str::<Config>(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[grpc]\nlisten = \"x\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+    }
+}

@@ -1,0 +1,160 @@
+//! A node's home directory and the commands that create them (`init`, `testnet`).
+//!
+//! ```text
+//! HOME/config.toml                 node configuration
+//! HOME/genesis.json                the chain's genesis
+//! HOME/keys/validator_key.json     the validator's ed25519 key (0600)
+//! HOME/data/store/                 RocksDB
+//! HOME/data/wal/                   Malachite's consensus write-ahead log
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use babel_genesis::{
+    ConsensusParams, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis, VmGenesis,
+};
+use ed25519_dalek::SigningKey;
+
+use crate::{config::Config, keys};
+
+/// Paths inside a home directory.
+#[derive(Clone, Debug)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// A home rooted at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The home directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `config.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    /// `genesis.json`.
+    pub fn genesis(&self) -> PathBuf {
+        self.root.join("genesis.json")
+    }
+
+    /// The validator key file.
+    pub fn validator_key(&self) -> PathBuf {
+        self.root.join("keys").join("validator_key.json")
+    }
+
+    /// The RocksDB directory.
+    pub fn store(&self) -> PathBuf {
+        self.root.join("data").join("store")
+    }
+
+    /// Malachite's WAL directory.
+    pub fn wal(&self) -> PathBuf {
+        self.root.join("data").join("wal")
+    }
+
+    fn create_dirs(&self, force: bool) -> anyhow::Result<()> {
+        if self.config().exists() && !force {
+            bail!("{} is already initialised (use --force to overwrite)", self.root.display());
+        }
+        if force {
+            for file in [self.config(), self.genesis(), self.validator_key()] {
+                if file.exists() {
+                    std::fs::remove_file(&file)
+                        .with_context(|| format!("removing {}", file.display()))?;
+                }
+            }
+        }
+        for dir in [self.root.join("keys"), self.root.join("data")] {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Options shared by `init` and `testnet`.
+#[derive(Clone, Debug)]
+pub struct NetworkOptions {
+    /// Chain id of the new genesis.
+    pub chain_id: String,
+    /// First p2p port; validator `i` listens on `p2p_port + i`.
+    pub p2p_port: u16,
+    /// First gRPC port; validator `i` serves on `grpc_port + i`.
+    pub grpc_port: u16,
+    /// Overwrite existing homes.
+    pub force: bool,
+}
+
+/// The default genesis of a new network: the given validators (power 1 each) and one EVM
+/// rollup with id 1.
+fn new_genesis(chain_id: &str, validators: Vec<ValidatorGenesis>) -> anyhow::Result<Genesis> {
+    let genesis = Genesis {
+        chain_id: chain_id.to_string(),
+        genesis_time: Timestamp::now(),
+        consensus: ConsensusParams::default(),
+        sequencer_namespace: None,
+        validators,
+        rollups: vec![RollupGenesis {
+            id: 1,
+            name: "evm".into(),
+            namespace: None,
+            vm: VmGenesis::Evm(EvmGenesis { evm_chain_id: 1001, alloc: Vec::new() }),
+        }],
+    };
+    // Validate exactly as `start` will, so a bad --chain-id fails here and not later.
+    Genesis::from_json(genesis.to_json_pretty().as_bytes()).context("generated genesis")
+}
+
+/// Create `count` validator homes under `output` (`node-0`, `node-1`, ...) sharing one genesis,
+/// each peered with all others on 127.0.0.1. `init` is the one-validator case with the home
+/// at `output` itself.
+pub fn create_network(
+    homes: &[Home],
+    opts: &NetworkOptions,
+) -> anyhow::Result<Genesis> {
+    let count = u16::try_from(homes.len()).context("too many validators")?;
+    if count == 0 {
+        bail!("at least one validator is needed");
+    }
+    let last_port = |base: u16| base.checked_add(count - 1).context("port range exceeds 65535");
+    last_port(opts.p2p_port)?;
+    last_port(opts.grpc_port)?;
+    let p2p_addr = |i: u16| format!("/ip4/127.0.0.1/tcp/{}", opts.p2p_port + i);
+
+    let mut validators = Vec::new();
+    let mut keys = Vec::new();
+    for (i, home) in (0..count).zip(homes) {
+        home.create_dirs(opts.force)?;
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        validators.push(ValidatorGenesis {
+            name: format!("validator-{i}"),
+            public_key: babel_genesis::Hex(key.verifying_key().as_bytes().to_vec()),
+            voting_power: 1,
+            p2p_address: p2p_addr(i),
+        });
+        keys.push(key);
+    }
+    let genesis = new_genesis(&opts.chain_id, validators)?;
+
+    for ((i, home), key) in (0..count).zip(homes).zip(&keys) {
+        keys::write_key(&home.validator_key(), key)?;
+        let mut config = Config { moniker: format!("validator-{i}"), ..Config::default() };
+        config.p2p.listen_addr = p2p_addr(i);
+        config.p2p.persistent_peers = (0..count).filter(|j| *j != i).map(p2p_addr).collect();
+        config.grpc.listen_addr.set_port(opts.grpc_port + i);
+        write_file(&home.config(), &config.to_toml())?;
+        write_file(&home.genesis(), &genesis.to_json_pretty())?;
+    }
+    Ok(genesis)
+}
+
+fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}

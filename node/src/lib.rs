@@ -1,0 +1,13 @@
+//! The Babel node: the `babel` binary's library.
+//!
+//! It wires the lower crates together: genesis and config loading, the validator key, RocksDB
+//! storage, Malachite consensus through `babel-consensus`, and (in later milestones) the
+//! mempool, execution, DA posting and the gRPC API. The CLI in `main.rs` is a thin shell over
+//! these modules.
+
+pub mod app;
+pub mod config;
+pub mod home;
+pub mod keys;
+pub mod run;
+pub mod store;

@@ -1,0 +1,165 @@
+//! `babel`: the command-line entry point of a Babel node.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use babel_genesis::Genesis;
+use babel_node::{
+    home::{Home, NetworkOptions, create_network},
+    keys,
+};
+use clap::{Args, Parser, Subcommand};
+
+/// Babel: a shared sequencer that executes EVM, WASM and Cairo rollups atomically together.
+#[derive(Parser, Debug)]
+#[command(name = "babel", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a one-validator home directory: key, config and a new genesis.
+    Init(InitArgs),
+    /// Create N validator homes sharing one genesis, peered on 127.0.0.1.
+    Testnet(TestnetArgs),
+    /// Run a validator from a home directory.
+    Start(StartArgs),
+    /// Inspect the validator key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Work with genesis files.
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
+}
+
+#[derive(Args, Debug)]
+struct NetworkArgs {
+    /// Chain id of the new genesis.
+    #[arg(long, default_value = "babel-local-1")]
+    chain_id: String,
+    /// P2P port of the first validator (others take the next ports).
+    #[arg(long, default_value_t = 27000)]
+    p2p_port: u16,
+    /// gRPC port of the first validator (others take the next ports).
+    #[arg(long, default_value_t = 9090)]
+    grpc_port: u16,
+    /// Overwrite existing config, genesis and key files.
+    #[arg(long)]
+    force: bool,
+}
+
+impl NetworkArgs {
+    fn options(&self) -> NetworkOptions {
+        NetworkOptions {
+            chain_id: self.chain_id.clone(),
+            p2p_port: self.p2p_port,
+            grpc_port: self.grpc_port,
+            force: self.force,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    /// Home directory to create.
+    #[arg(long, env = "BABEL_HOME")]
+    home: PathBuf,
+    #[command(flatten)]
+    network: NetworkArgs,
+}
+
+#[derive(Args, Debug)]
+struct TestnetArgs {
+    /// Number of validators.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=100))]
+    validators: u16,
+    /// Directory that receives one home per validator (node-0, node-1, ...).
+    #[arg(long)]
+    output: PathBuf,
+    #[command(flatten)]
+    network: NetworkArgs,
+}
+
+#[derive(Args, Debug)]
+struct StartArgs {
+    /// Home directory of the validator.
+    #[arg(long, env = "BABEL_HOME")]
+    home: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Print the validator's public key and address.
+    Show {
+        /// Home directory of the validator.
+        #[arg(long, env = "BABEL_HOME")]
+        home: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GenesisCommand {
+    /// Check a genesis file and print its canonical hash.
+    Validate {
+        /// The genesis file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Command output goes to stdout on purpose.
+#[allow(clippy::print_stdout)]
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init(args) => {
+            let home = Home::new(&args.home);
+            let genesis = create_network(std::slice::from_ref(&home), &args.network.options())?;
+            println!("initialised {} (chain {})", home.root().display(), genesis.chain_id);
+            println!("genesis hash {}", hex::encode(genesis.hash()));
+        }
+        Command::Testnet(args) => {
+            let homes: Vec<Home> = (0..args.validators)
+                .map(|i| Home::new(args.output.join(format!("node-{i}"))))
+                .collect();
+            let genesis = create_network(&homes, &args.network.options())?;
+            for home in &homes {
+                println!("{}", home.root().display());
+            }
+            println!(
+                "{} validators, chain {}, genesis hash {}",
+                homes.len(),
+                genesis.chain_id,
+                hex::encode(genesis.hash())
+            );
+        }
+        Command::Start(args) => babel_node::run::start(&Home::new(args.home))?,
+        Command::Keys(KeysCommand::Show { home }) => {
+            let path = Home::new(home).validator_key();
+            let key = keys::read_key(&path)?;
+            println!("public_key {}", hex::encode(key.verifying_key().as_bytes()));
+            println!("address    {}", hex::encode(keys::address_of(&key.verifying_key())));
+        }
+        Command::Genesis(GenesisCommand::Validate { file }) => {
+            let genesis = Genesis::load(&file)?;
+            println!(
+                "valid: chain {}, {} validators, {} rollups, hash {}",
+                genesis.chain_id,
+                genesis.validators.len(),
+                genesis.rollups.len(),
+                hex::encode(genesis.hash())
+            );
+        }
+    }
+    Ok(())
+}

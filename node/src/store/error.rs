@@ -1,0 +1,46 @@
+//! Storage errors. All are fatal to the node except [`StoreError::GenesisMismatch`] at start-up,
+//! which is an operator mistake (wrong home directory).
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB failed (disk full, I/O error, corruption it detected).
+    #[error("database error: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// A column family the node creates on open is missing.
+    #[error("database lacks column family {0}")]
+    MissingColumnFamily(&'static str),
+    /// A stored record does not decode.
+    #[error("corrupt {what} record (height {height})")]
+    Corrupt {
+        /// What kind of record.
+        what: &'static str,
+        /// Height, where known (0 otherwise).
+        height: u64,
+    },
+    /// The database was created for a different genesis.
+    #[error("database belongs to genesis {stored}, not {expected}: wrong home directory?")]
+    GenesisMismatch {
+        /// Genesis hash recorded in the database.
+        stored: String,
+        /// Genesis hash of the loaded genesis file.
+        expected: String,
+    },
+    /// A commit skipped a height.
+    #[error("commit of height {got} but the next height is {expected}")]
+    HeightGap {
+        /// The next height the store expects.
+        expected: u64,
+        /// The height offered.
+        got: u64,
+    },
+    /// A different block was offered for an already committed height: a fork, never expected.
+    #[error("a different block is already committed at height {height}")]
+    ConflictingCommit {
+        /// The height.
+        height: u64,
+    },
+    /// More than `u32::MAX` transactions in a block.
+    #[error("too many transactions in one block")]
+    TooManyTransactions,
+}

@@ -1,0 +1,405 @@
+//! RocksDB storage of a node: blocks, certificates, indexes, receipts, rollup state, DA records,
+//! undecided proposals and metadata, one column family each.
+//!
+//! Everything a committed height changes is written by [`Store::commit`] in one `WriteBatch`,
+//! so a crash leaves either the whole height or none of it. Heights are stored as 8 big-endian
+//! bytes so that RocksDB's key order is height order.
+
+mod error;
+
+use std::path::Path;
+
+use babel_proto::v1;
+use prost::Message;
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
+
+pub use error::StoreError;
+
+/// Column families, one per kind of record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cf {
+    /// height → encoded `Block`.
+    Blocks,
+    /// height → encoded `CommitCertificate`.
+    Certificates,
+    /// block hash → height.
+    BlockHashes,
+    /// tx hash → (height, index).
+    TxIndex,
+    /// tx hash → encoded `Receipt`.
+    Receipts,
+    /// rollup id ‖ key → value.
+    State,
+    /// block height → where its blobs are on the DA layer.
+    DaRecords,
+    /// height ‖ round ‖ block hash → an undecided proposed block (ours or a peer's).
+    Proposals,
+    /// Singleton records: latest height, genesis hash.
+    Meta,
+}
+
+impl Cf {
+    const ALL: [Cf; 9] = [
+        Cf::Blocks,
+        Cf::Certificates,
+        Cf::BlockHashes,
+        Cf::TxIndex,
+        Cf::Receipts,
+        Cf::State,
+        Cf::DaRecords,
+        Cf::Proposals,
+        Cf::Meta,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Cf::Blocks => "blocks",
+            Cf::Certificates => "certificates",
+            Cf::BlockHashes => "block_hashes",
+            Cf::TxIndex => "tx_index",
+            Cf::Receipts => "receipts",
+            Cf::State => "state",
+            Cf::DaRecords => "da_records",
+            Cf::Proposals => "proposals",
+            Cf::Meta => "meta",
+        }
+    }
+}
+
+const META_LATEST_HEIGHT: &[u8] = b"latest_height";
+const META_GENESIS_HASH: &[u8] = b"genesis_hash";
+
+/// Where a transaction landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index within the block.
+    pub index: u32,
+}
+
+/// One change to a rollup's state; `None` deletes the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateWrite {
+    /// The rollup.
+    pub rollup_id: u64,
+    /// Key within the rollup's state.
+    pub key: Vec<u8>,
+    /// New value, or `None` to delete.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Everything that one decided height writes.
+#[derive(Clone, Debug, Default)]
+pub struct CommitBatch {
+    /// The decided block.
+    pub block: v1::Block,
+    /// Its hash (sha256 of the encoded header).
+    pub block_hash: [u8; 32],
+    /// 2f+1 precommits for it.
+    pub certificate: v1::CommitCertificate,
+    /// Receipts, one per transaction, keyed by transaction hash.
+    pub receipts: Vec<([u8; 32], v1::Receipt)>,
+    /// Transaction hashes in block order.
+    pub tx_hashes: Vec<[u8; 32]>,
+    /// State changes.
+    pub state: Vec<StateWrite>,
+}
+
+/// Where one block's blobs were posted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DaRecord {
+    /// DA-layer height that includes the blobs.
+    pub da_height: u64,
+    /// Commitment of the header blob.
+    pub commitment: Vec<u8>,
+}
+
+/// The node's database.
+pub struct Store {
+    db: DB,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.db.path()).finish()
+    }
+}
+
+impl Store {
+    /// Open (or create) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(Self { db })
+    }
+
+    fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(cf.name()).ok_or(StoreError::MissingColumnFamily(cf.name()))
+    }
+
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(cf)?, key)?)
+    }
+
+    /// Bind the database to a genesis: the first call records `hash`; later calls fail with
+    /// [`StoreError::GenesisMismatch`] if the database belongs to another chain.
+    pub fn check_genesis(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        match self.get(Cf::Meta, META_GENESIS_HASH)? {
+            None => Ok(self.db.put_cf(self.cf(Cf::Meta)?, META_GENESIS_HASH, hash)?),
+            Some(stored) if stored == hash => Ok(()),
+            Some(stored) => Err(StoreError::GenesisMismatch {
+                stored: hex::encode(stored),
+                expected: hex::encode(hash),
+            }),
+        }
+    }
+
+    /// Highest committed height, if any.
+    pub fn latest_height(&self) -> Result<Option<u64>, StoreError> {
+        self.get(Cf::Meta, META_LATEST_HEIGHT)?
+            .map(|bytes| decode_height(&bytes, "meta latest_height"))
+            .transpose()
+    }
+
+    /// Commit one decided height atomically. Heights must be committed in order; committing the
+    /// same block at an already committed height is a no-op (replays after a crash do this),
+    /// committing a different one is [`StoreError::ConflictingCommit`].
+    pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let height = batch.block.header.as_ref().map(|h| h.height).unwrap_or_default();
+        let latest = self.latest_height()?;
+        if let Some(latest) = latest
+            && height <= latest
+        {
+            return match self.block_hash_at(height)? {
+                Some(stored) if stored == batch.block_hash => Ok(()),
+                _ => Err(StoreError::ConflictingCommit { height }),
+            };
+        }
+        let expected = latest.map_or(1, |h| h + 1);
+        if height != expected {
+            return Err(StoreError::HeightGap { expected, got: height });
+        }
+        let key = height.to_be_bytes();
+        let mut wb = WriteBatch::default();
+        wb.put_cf(self.cf(Cf::Blocks)?, key, batch.block.encode_to_vec());
+        wb.put_cf(self.cf(Cf::Certificates)?, key, batch.certificate.encode_to_vec());
+        wb.put_cf(self.cf(Cf::BlockHashes)?, batch.block_hash, key);
+        for (index, hash) in batch.tx_hashes.iter().enumerate() {
+            let index = u32::try_from(index).map_err(|_| StoreError::TooManyTransactions)?;
+            wb.put_cf(self.cf(Cf::TxIndex)?, hash, encode_location(TxLocation { height, index }));
+        }
+        for (hash, receipt) in &batch.receipts {
+            wb.put_cf(self.cf(Cf::Receipts)?, hash, receipt.encode_to_vec());
+        }
+        for write in &batch.state {
+            let key = state_key(write.rollup_id, &write.key);
+            match &write.value {
+                Some(value) => wb.put_cf(self.cf(Cf::State)?, key, value),
+                None => wb.delete_cf(self.cf(Cf::State)?, key),
+            }
+        }
+        // Undecided proposals at or below the committed height are no longer needed.
+        let proposals = self.cf(Cf::Proposals)?;
+        wb.delete_range_cf(proposals, [0u8; 8], (height + 1).to_be_bytes());
+        wb.put_cf(self.cf(Cf::Meta)?, META_LATEST_HEIGHT, key);
+        // Synced: a decided height is acknowledged to consensus only after it is on disk.
+        self.db.write_opt(wb, &synced())?;
+        Ok(())
+    }
+
+    /// The block committed at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<v1::Block>, StoreError> {
+        self.get(Cf::Blocks, &height.to_be_bytes())?
+            .map(|b| decode(&b, "block"))
+            .transpose()
+    }
+
+    /// The commit certificate of the block at `height`.
+    pub fn certificate(&self, height: u64) -> Result<Option<v1::CommitCertificate>, StoreError> {
+        self.get(Cf::Certificates, &height.to_be_bytes())?
+            .map(|b| decode(&b, "certificate"))
+            .transpose()
+    }
+
+    /// Hash of the block at `height`, read from its certificate.
+    pub fn block_hash_at(&self, height: u64) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(cert) = self.certificate(height)? else { return Ok(None) };
+        cert.block_hash
+            .as_ref()
+            .try_into()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt { what: "certificate block hash", height })
+    }
+
+    /// Height of the block with this hash.
+    pub fn height_of(&self, block_hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        self.get(Cf::BlockHashes, block_hash)?
+            .map(|b| decode_height(&b, "block hash index"))
+            .transpose()
+    }
+
+    /// Where a transaction was included.
+    pub fn tx_location(&self, tx_hash: &[u8; 32]) -> Result<Option<TxLocation>, StoreError> {
+        self.get(Cf::TxIndex, tx_hash)?.map(|b| decode_location(&b)).transpose()
+    }
+
+    /// Receipt of an executed transaction.
+    pub fn receipt(&self, tx_hash: &[u8; 32]) -> Result<Option<v1::Receipt>, StoreError> {
+        self.get(Cf::Receipts, tx_hash)?.map(|b| decode(&b, "receipt")).transpose()
+    }
+
+    /// Current value of a rollup's state key.
+    pub fn state(&self, rollup_id: u64, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(Cf::State, &state_key(rollup_id, key))
+    }
+
+    /// Record an undecided proposal so that a restart can answer for it. Must be called before
+    /// the proposal is announced or acknowledged.
+    pub fn put_proposal(
+        &self,
+        height: u64,
+        round: u32,
+        block_hash: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let key = proposal_key(height, round, &block_hash);
+        // Synced so a crash right after announcing cannot lose it.
+        Ok(self.db.put_cf_opt(self.cf(Cf::Proposals)?, key, bytes, &synced())?)
+    }
+
+    /// A stored proposal with this height, round and hash.
+    pub fn proposal(
+        &self,
+        height: u64,
+        round: u32,
+        block_hash: &[u8; 32],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(Cf::Proposals, &proposal_key(height, round, block_hash))
+    }
+
+    /// Every stored proposal for `height` and `round` as (block hash, bytes).
+    pub fn proposals_at(
+        &self,
+        height: u64,
+        round: u32,
+    ) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
+        let prefix = proposal_prefix(height, round);
+        let iter = self.db.iterator_cf(self.cf(Cf::Proposals)?, IteratorMode::From(&prefix, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let hash = key[prefix.len()..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt { what: "proposal key", height })?;
+            out.push((hash, value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// A stored proposal of `height`, any round, with this block hash.
+    pub fn proposal_by_hash(
+        &self,
+        height: u64,
+        block_hash: &[u8; 32],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let prefix = height.to_be_bytes();
+        let iter = self.db.iterator_cf(
+            self.cf(Cf::Proposals)?,
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in iter {
+            let (key, value) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            if key.ends_with(block_hash) {
+                return Ok(Some(value.to_vec()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Record where the blobs of the block at `height` were posted.
+    pub fn put_da_record(&self, height: u64, record: &DaRecord) -> Result<(), StoreError> {
+        let mut value = record.da_height.to_be_bytes().to_vec();
+        value.extend_from_slice(&record.commitment);
+        Ok(self.db.put_cf(self.cf(Cf::DaRecords)?, height.to_be_bytes(), value)?)
+    }
+
+    /// Where the blobs of the block at `height` were posted, if they were.
+    pub fn da_record(&self, height: u64) -> Result<Option<DaRecord>, StoreError> {
+        let Some(bytes) = self.get(Cf::DaRecords, &height.to_be_bytes())? else { return Ok(None) };
+        let da_height = decode_height(&bytes[..bytes.len().min(8)], "DA record")?;
+        Ok(Some(DaRecord { da_height, commitment: bytes[8..].to_vec() }))
+    }
+
+    /// Flush memtables to disk (clean shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        for cf in Cf::ALL {
+            self.db.flush_cf(self.cf(cf)?)?;
+        }
+        Ok(())
+    }
+}
+
+fn synced() -> rocksdb::WriteOptions {
+    let mut opts = rocksdb::WriteOptions::default();
+    opts.set_sync(true);
+    opts
+}
+
+fn state_key(rollup_id: u64, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + key.len());
+    out.extend_from_slice(&rollup_id.to_be_bytes());
+    out.extend_from_slice(key);
+    out
+}
+
+fn proposal_prefix(height: u64, round: u32) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..8].copy_from_slice(&height.to_be_bytes());
+    out[8..].copy_from_slice(&round.to_be_bytes());
+    out
+}
+
+fn proposal_key(height: u64, round: u32, hash: &[u8; 32]) -> Vec<u8> {
+    let mut out = proposal_prefix(height, round).to_vec();
+    out.extend_from_slice(hash);
+    out
+}
+
+fn encode_location(loc: TxLocation) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    out[..8].copy_from_slice(&loc.height.to_be_bytes());
+    out[8..].copy_from_slice(&loc.index.to_be_bytes());
+    out
+}
+
+fn decode_location(bytes: &[u8]) -> Result<TxLocation, StoreError> {
+    let corrupt = || StoreError::Corrupt { what: "tx index", height: 0 };
+    let height = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    let index = u32::from_be_bytes(bytes.get(8..12).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    Ok(TxLocation { height, index })
+}
+
+fn decode_height(bytes: &[u8], what: &'static str) -> Result<u64, StoreError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt { what, height: 0 })
+}
+
+fn decode<M: Message + Default>(bytes: &[u8], what: &'static str) -> Result<M, StoreError> {
+    M::decode(bytes).map_err(|_| StoreError::Corrupt { what, height: 0 })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+use super::*;
+
+fn block(height: u64, txs: usize) -> (v1::Block, [u8; 32]) {
+    let header = v1::Header { chain_id: "t".into(), height, ..Default::default() };
+    let txs = (0..txs)
+        .map(|i| v1::SignedTransaction {
+            body: vec![height as u8, i as u8].into(),
+            signature: vec![0; 64].into(),
+        })
+        .collect();
+    let mut hash = [0u8; 32];
+    hash[..8].copy_from_slice(&height.to_be_bytes());
+    (v1::Block { header: Some(header), txs }, hash)
+}
+
+fn batch(height: u64) -> CommitBatch {
+    let (block, block_hash) = block(height, 2);
+    let tx_hashes = vec![[height as u8; 32], [height as u8 + 100; 32]];
+    CommitBatch {
+        certificate: v1::CommitCertificate {
+            height,
+            round: 0,
+            block_hash: block_hash.to_vec().into(),
+            signatures: vec![],
+        },
+        receipts: tx_hashes
+            .iter()
+            .map(|h| (*h, v1::Receipt { success: true, gas_used: 21_000, ..Default::default() }))
+            .collect(),
+        tx_hashes,
+        state: vec![StateWrite { rollup_id: 7, key: b"k".to_vec(), value: Some(height.to_be_bytes().to_vec()) }],
+        block,
+        block_hash,
+    }
+}
+
+#[test]
+fn commit_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.latest_height().unwrap(), None);
+        store.commit(&batch(1)).unwrap();
+        store.commit(&batch(2)).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.latest_height().unwrap(), Some(2));
+    let b2 = batch(2);
+    assert_eq!(store.block(2).unwrap(), Some(b2.block.clone()));
+    assert_eq!(store.certificate(2).unwrap(), Some(b2.certificate.clone()));
+    assert_eq!(store.block_hash_at(2).unwrap(), Some(b2.block_hash));
+    assert_eq!(store.height_of(&b2.block_hash).unwrap(), Some(2));
+    assert_eq!(store.tx_location(&b2.tx_hashes[1]).unwrap(), Some(TxLocation { height: 2, index: 1 }));
+    assert_eq!(store.receipt(&b2.tx_hashes[0]).unwrap().map(|r| r.gas_used), Some(21_000));
+    assert_eq!(store.state(7, b"k").unwrap(), Some(2u64.to_be_bytes().to_vec()));
+    assert_eq!(store.state(8, b"k").unwrap(), None);
+    assert_eq!(store.block(3).unwrap(), None);
+}
+
+#[test]
+fn state_delete_removes_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.commit(&batch(1)).unwrap();
+    let mut b = batch(2);
+    b.state = vec![StateWrite { rollup_id: 7, key: b"k".to_vec(), value: None }];
+    store.commit(&b).unwrap();
+    assert_eq!(store.state(7, b"k").unwrap(), None);
+}
+
+#[test]
+fn recommit_same_block_is_noop_but_different_block_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.commit(&batch(1)).unwrap();
+    store.commit(&batch(1)).unwrap();
+    let mut other = batch(1);
+    other.block_hash = [9; 32];
+    assert!(matches!(store.commit(&other), Err(StoreError::ConflictingCommit { height: 1 })));
+    assert!(matches!(store.commit(&batch(3)), Err(StoreError::HeightGap { expected: 2, got: 3 })));
+    assert_eq!(store.latest_height().unwrap(), Some(1));
+}
+
+#[test]
+fn genesis_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.check_genesis([1; 32]).unwrap();
+    store.check_genesis([1; 32]).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(matches!(store.check_genesis([2; 32]), Err(StoreError::GenesisMismatch { .. })));
+}
+
+#[test]
+fn proposals_are_kept_until_their_height_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.put_proposal(1, 0, [1; 32], b"a").unwrap();
+    store.put_proposal(1, 0, [2; 32], b"b").unwrap();
+    store.put_proposal(1, 1, [3; 32], b"c").unwrap();
+    store.put_proposal(2, 0, [4; 32], b"d").unwrap();
+    assert_eq!(store.proposals_at(1, 0).unwrap(), vec![([1; 32], b"a".to_vec()), ([2; 32], b"b".to_vec())]);
+    assert_eq!(store.proposal(1, 1, &[3; 32]).unwrap(), Some(b"c".to_vec()));
+    store.commit(&batch(1)).unwrap();
+    assert!(store.proposals_at(1, 0).unwrap().is_empty());
+    assert_eq!(store.proposal(1, 1, &[3; 32]).unwrap(), None);
+    assert_eq!(store.proposal(2, 0, &[4; 32]).unwrap(), Some(b"d".to_vec()));
+}
+
+#[test]
+fn da_records_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rec = DaRecord { da_height: 77, commitment: vec![5; 32] };
+    store.put_da_record(3, &rec).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.da_record(3).unwrap(), Some(rec));
+    assert_eq!(store.da_record(4).unwrap(), None);
+}

@@ -1,0 +1,112 @@
+//! Helpers for driving the `babel` binary.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Path of the built `babel` binary.
+pub(crate) fn babel_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_babel"))
+}
+
+/// Run `babel ARGS` to completion.
+pub(crate) fn babel(args: &[&str]) -> Output {
+    Command::new(babel_bin()).args(args).output().expect("run babel")
+}
+
+pub(crate) fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub(crate) fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+/// `n` consecutive free ports (checked one by one).
+pub(crate) fn free_port_range(n: u16) -> u16 {
+    'outer: for _ in 0..100 {
+        let base = free_port();
+        if base > 65000 {
+            continue;
+        }
+        for i in 0..n {
+            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
+                continue 'outer;
+            }
+        }
+        return base;
+    }
+    panic!("no free port range");
+}
+
+/// A running `babel start` process whose log goes to a file.
+pub(crate) struct Validator {
+
+    pub(crate) log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Validator {
+    pub(crate) fn start(home: &Path, run: usize) -> Self {
+        let log = home.join(format!("run-{run}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(babel_bin())
+            .args(["start", "--home"])
+            .arg(home)
+            .env("RUST_LOG", "info,babel_consensus=debug")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn babel start");
+        Self { log, child: Some(child) }
+    }
+
+    /// SIGKILL: no clean shutdown, no flush.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Highest height this run's log says was committed.
+    pub(crate) fn logged_height(&self) -> u64 {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter(|l| l.contains("committed block"))
+            .filter_map(|l| l.split("height=").nth(1))
+            .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Poll `check` every 100 ms until it holds or `timeout` passes.
+pub(crate) fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check()
+}

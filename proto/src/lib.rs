@@ -1,0 +1,19 @@
+//! Babel's wire format: the `babel.v1` protobuf package, its generated prost/tonic code, and the
+//! few hashing rules every node must agree on.
+//!
+//! The `.proto` sources live in `proto/babel/v1/`; `build.rs` compiles them with a vendored
+//! `protoc`, so no system protobuf compiler is needed. The package name carries the API version:
+//! an incompatible change goes into `babel.v2`, never into `v1`.
+
+mod hash;
+
+pub use hash::{block_hash, tx_hash, tx_root};
+
+/// Generated messages and gRPC stubs of `babel.v1`.
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub mod v1 {
+    tonic::include_proto!("babel.v1");
+}
+
+/// Encoded `FileDescriptorSet` of `babel.v1`, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("babel_descriptor");
