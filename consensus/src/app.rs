@@ -9,6 +9,9 @@ use babel_proto::v1;
 
 use crate::{Address, ConsensusError, Height};
 
+/// Stored undecided proposals of one (height, round): (block hash, opaque bytes).
+pub type StoredProposals = Vec<([u8; 32], Vec<u8>)>;
+
 /// A block the application has built or accepted for consideration, with its verdict.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
@@ -21,12 +24,18 @@ pub struct Verdict {
 impl Verdict {
     /// A valid block.
     pub fn valid() -> Self {
-        Self { valid: true, reason: String::new() }
+        Self {
+            valid: true,
+            reason: String::new(),
+        }
     }
 
     /// An invalid block and why.
     pub fn invalid(reason: impl Into<String>) -> Self {
-        Self { valid: false, reason: reason.into() }
+        Self {
+            valid: false,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -38,7 +47,11 @@ pub trait Application: Send + 'static {
     /// Build a new block for `height`, proposed by `proposer` (this node). The driver stores it
     /// and re-uses it if the same height and round are asked for again, so this is called at
     /// most once per (height, round).
-    fn build_block(&mut self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError>;
+    fn build_block(
+        &mut self,
+        height: Height,
+        proposer: Address,
+    ) -> Result<v1::Block, ConsensusError>;
 
     /// Check a block proposed by a peer or fetched by sync, at the next height to commit: its
     /// header links to the committed chain and re-executing it gives the same roots.
@@ -54,7 +67,7 @@ pub trait Application: Send + 'static {
     ) -> Result<(), ConsensusError>;
 
     /// Undecided proposals stored for (height, round), as (block hash, bytes).
-    fn proposals(&self, height: Height, round: u32) -> Result<Vec<([u8; 32], Vec<u8>)>, ConsensusError>;
+    fn proposals(&self, height: Height, round: u32) -> Result<StoredProposals, ConsensusError>;
 
     /// A stored undecided proposal of `height` (any round) with this block hash.
     fn proposal_by_hash(

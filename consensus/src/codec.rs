@@ -13,7 +13,7 @@ use malachitebft_app_channel::app::{
         core::{
             CommitCertificate, CommitSignature, ExtendedCommitCertificate, ExtendedCommitSignature,
             NilOrVal, PolkaCertificate, PolkaSignature, Round, RoundCertificate,
-            RoundCertificateType, RoundSignature, SignedMessage, Validity, ValidatorProof,
+            RoundCertificateType, RoundSignature, SignedMessage, ValidatorProof, Validity,
             VoteType,
         },
         sync::{RawDecidedValue, Request, Response, Status},
@@ -25,7 +25,9 @@ use prost::Message;
 
 use babel_proto::v1;
 
-use crate::{Address, BabelContext, BlockHash, ConsensusError, Height, Proposal, ProposalPart, Vote};
+use crate::{
+    Address, BabelContext, BlockHash, ConsensusError, Height, Proposal, ProposalPart, Vote,
+};
 
 /// The one codec Babel gives Malachite for network, WAL and sync.
 #[derive(Clone, Copy, Debug, Default)]
@@ -61,7 +63,11 @@ fn value_to_bytes(value: &NilOrVal<BlockHash>) -> Bytes {
 }
 
 fn value_from_bytes(bytes: &[u8]) -> Result<NilOrVal<BlockHash>> {
-    if bytes.is_empty() { Ok(NilOrVal::Nil) } else { BlockHash::from_slice(bytes).map(NilOrVal::Val) }
+    if bytes.is_empty() {
+        Ok(NilOrVal::Nil)
+    } else {
+        BlockHash::from_slice(bytes).map(NilOrVal::Val)
+    }
 }
 
 fn vote_type_to_u32(t: VoteType) -> u32 {
@@ -154,7 +160,9 @@ pub fn certificate_to_proto(cert: &CommitCertificate<BabelContext>) -> v1::Commi
 }
 
 /// Parse a commit certificate from its wire and storage form.
-pub fn certificate_from_proto(c: &v1::CommitCertificate) -> Result<CommitCertificate<BabelContext>> {
+pub fn certificate_from_proto(
+    c: &v1::CommitCertificate,
+) -> Result<CommitCertificate<BabelContext>> {
     let commit_signatures = c
         .signatures
         .iter()
@@ -178,7 +186,11 @@ fn polka_to_proto(c: &PolkaCertificate<BabelContext>) -> v1::PolkaCertificate {
         height: c.height.0,
         round: c.round.as_u32().unwrap_or(0),
         block_hash: Bytes::copy_from_slice(&c.value_id.0),
-        signatures: c.polka_signatures.iter().map(|s| commit_sig_to_proto(&s.address, &s.signature)).collect(),
+        signatures: c
+            .polka_signatures
+            .iter()
+            .map(|s| commit_sig_to_proto(&s.address, &s.signature))
+            .collect(),
     }
 }
 
@@ -240,22 +252,34 @@ fn round_cert_from_proto(c: v1::RoundCertificate) -> Result<RoundCertificate<Bab
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(RoundCertificate { height: Height(c.height), round: Round::new(c.round), cert_type, round_signatures })
+    Ok(RoundCertificate {
+        height: Height(c.height),
+        round: Round::new(c.round),
+        cert_type,
+        round_signatures,
+    })
 }
 
 fn part_to_proto(part: &ProposalPart) -> v1::ProposalPart {
     use v1::proposal_part::Part;
     let part = match part {
-        ProposalPart::Init { height, round, pol_round, proposer } => Part::Init(v1::ProposalInit {
+        ProposalPart::Init {
+            height,
+            round,
+            pol_round,
+            proposer,
+        } => Part::Init(v1::ProposalInit {
             height: height.0,
             round: round.as_u32().unwrap_or(0),
             pol_round: pol_round.as_i64(),
             proposer: Bytes::copy_from_slice(&proposer.0),
         }),
-        ProposalPart::Data(chunk) => Part::Data(v1::ProposalData { chunk: chunk.clone() }),
-        ProposalPart::Fin(sig) => {
-            Part::Fin(v1::ProposalFin { signature: Bytes::copy_from_slice(&sig.to_bytes()) })
-        }
+        ProposalPart::Data(chunk) => Part::Data(v1::ProposalData {
+            chunk: chunk.clone(),
+        }),
+        ProposalPart::Fin(sig) => Part::Fin(v1::ProposalFin {
+            signature: Bytes::copy_from_slice(&sig.to_bytes()),
+        }),
     };
     v1::ProposalPart { part: Some(part) }
 }
@@ -294,10 +318,14 @@ impl Codec<SignedConsensusMsg<BabelContext>> for ProtoCodec {
         let msg: v1::SignedConsensusMessage = decode_proto(bytes)?;
         let sig = signature(&msg.signature)?;
         match msg.message.ok_or_else(|| err("empty consensus message"))? {
-            M::Vote(v) => Ok(SignedConsensusMsg::Vote(SignedMessage::new(vote_from_proto(v)?, sig))),
-            M::Proposal(p) => {
-                Ok(SignedConsensusMsg::Proposal(SignedMessage::new(proposal_from_proto(p)?, sig)))
-            }
+            M::Vote(v) => Ok(SignedConsensusMsg::Vote(SignedMessage::new(
+                vote_from_proto(v)?,
+                sig,
+            ))),
+            M::Proposal(p) => Ok(SignedConsensusMsg::Proposal(SignedMessage::new(
+                proposal_from_proto(p)?,
+                sig,
+            ))),
         }
     }
 
@@ -305,7 +333,9 @@ impl Codec<SignedConsensusMsg<BabelContext>> for ProtoCodec {
         use v1::signed_consensus_message::Message as M;
         let (message, sig) = match msg {
             SignedConsensusMsg::Vote(v) => (M::Vote(vote_to_proto(&v.message)), v.signature),
-            SignedConsensusMsg::Proposal(p) => (M::Proposal(proposal_to_proto(&p.message)), p.signature),
+            SignedConsensusMsg::Proposal(p) => {
+                (M::Proposal(proposal_to_proto(&p.message)), p.signature)
+            }
         };
         let out = v1::SignedConsensusMessage {
             message: Some(message),
@@ -337,7 +367,11 @@ impl Codec<LivenessMsg<BabelContext>> for ProtoCodec {
             LivenessMsg::PolkaCertificate(c) => M::PolkaCertificate(polka_to_proto(c)),
             LivenessMsg::SkipRoundCertificate(c) => M::SkipRoundCertificate(round_cert_to_proto(c)),
         };
-        Ok(v1::LivenessMessage { message: Some(message) }.encode_to_vec().into())
+        Ok(v1::LivenessMessage {
+            message: Some(message),
+        }
+        .encode_to_vec()
+        .into())
     }
 }
 
@@ -351,7 +385,11 @@ impl Codec<StreamMessage<ProposalPart>> for ProtoCodec {
             Content::Data(part) => StreamContent::Data(part_from_proto(part)?),
             Content::Fin(_) => StreamContent::Fin,
         };
-        Ok(StreamMessage::new(StreamId::new(msg.stream_id), msg.sequence, content))
+        Ok(StreamMessage::new(
+            StreamId::new(msg.stream_id),
+            msg.sequence,
+            content,
+        ))
     }
 
     fn encode(&self, msg: &StreamMessage<ProposalPart>) -> Result<Bytes> {
@@ -374,7 +412,11 @@ impl Codec<ValidatorProof<BabelContext>> for ProtoCodec {
 
     fn decode(&self, bytes: Bytes) -> Result<ValidatorProof<BabelContext>> {
         let p: v1::ValidatorProof = decode_proto(bytes)?;
-        Ok(ValidatorProof::new(p.public_key.to_vec(), p.peer_id.to_vec(), signature(&p.signature)?))
+        Ok(ValidatorProof::new(
+            p.public_key.to_vec(),
+            p.peer_id.to_vec(),
+            signature(&p.signature)?,
+        ))
     }
 
     fn encode(&self, msg: &ValidatorProof<BabelContext>) -> Result<Bytes> {
@@ -417,12 +459,17 @@ impl Codec<Request<BabelContext>> for ProtoCodec {
         if r.from_height > r.to_height {
             return Err(err("sync request with from_height > to_height"));
         }
-        Ok(Request::ValueRequest(ValueRequest::new(Height(r.from_height)..=Height(r.to_height))))
+        Ok(Request::ValueRequest(ValueRequest::new(
+            Height(r.from_height)..=Height(r.to_height),
+        )))
     }
 
     fn encode(&self, msg: &Request<BabelContext>) -> Result<Bytes> {
         let Request::ValueRequest(r) = msg;
-        let out = v1::SyncRequest { from_height: r.range.start().0, to_height: r.range.end().0 };
+        let out = v1::SyncRequest {
+            from_height: r.range.start().0,
+            to_height: r.range.end().0,
+        };
         Ok(out.encode_to_vec().into())
     }
 }
@@ -433,7 +480,11 @@ fn response_to_proto(msg: &Response<BabelContext>) -> Result<v1::SyncResponse> {
         .values
         .iter()
         .map(|v| {
-            if v.certificate.commit_signatures.iter().any(|s| s.extension.is_some()) {
+            if v.certificate
+                .commit_signatures
+                .iter()
+                .any(|s| s.extension.is_some())
+            {
                 return Err(err("vote extensions are disabled on Babel chains"));
             }
             let cert = v.certificate.clone().trim_vote_extensions();
@@ -443,7 +494,10 @@ fn response_to_proto(msg: &Response<BabelContext>) -> Result<v1::SyncResponse> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(v1::SyncResponse { start_height: r.start_height.0, values })
+    Ok(v1::SyncResponse {
+        start_height: r.start_height.0,
+        values,
+    })
 }
 
 impl Codec<Response<BabelContext>> for ProtoCodec {
@@ -455,12 +509,17 @@ impl Codec<Response<BabelContext>> for ProtoCodec {
             .values
             .into_iter()
             .map(|v| {
-                let cert = v.certificate.ok_or_else(|| err("synced value without certificate"))?;
+                let cert = v
+                    .certificate
+                    .ok_or_else(|| err("synced value without certificate"))?;
                 let cert = certificate_from_proto(&cert)?;
                 Ok(RawDecidedValue::new(v.block, extended(cert)))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Response::ValueResponse(ValueResponse::new(Height(r.start_height), values)))
+        Ok(Response::ValueResponse(ValueResponse::new(
+            Height(r.start_height),
+            values,
+        )))
     }
 
     fn encode(&self, msg: &Response<BabelContext>) -> Result<Bytes> {
@@ -475,7 +534,9 @@ impl HasEncodedLen<Response<BabelContext>> for ProtoCodec {
 }
 
 /// A plain certificate as the extended form sync uses (no extensions: they are disabled).
-pub(crate) fn extended(cert: CommitCertificate<BabelContext>) -> ExtendedCommitCertificate<BabelContext> {
+pub(crate) fn extended(
+    cert: CommitCertificate<BabelContext>,
+) -> ExtendedCommitCertificate<BabelContext> {
     ExtendedCommitCertificate {
         height: cert.height,
         round: cert.round,
@@ -483,7 +544,11 @@ pub(crate) fn extended(cert: CommitCertificate<BabelContext>) -> ExtendedCommitC
         commit_signatures: cert
             .commit_signatures
             .into_iter()
-            .map(|s| ExtendedCommitSignature { address: s.address, signature: s.signature, extension: None })
+            .map(|s| ExtendedCommitSignature {
+                address: s.address,
+                signature: s.signature,
+                extension: None,
+            })
             .collect(),
     }
 }

@@ -47,7 +47,13 @@ impl mc::Context for BabelContext {
         pol_round: Round,
         address: Address,
     ) -> Proposal {
-        Proposal { height, round, value, pol_round, proposer: address }
+        Proposal {
+            height,
+            round,
+            value,
+            pol_round,
+            proposer: address,
+        }
     }
 
     fn new_prevote(
@@ -57,7 +63,14 @@ impl mc::Context for BabelContext {
         value_id: NilOrVal<BlockHash>,
         address: Address,
     ) -> Vote {
-        Vote { vote_type: VoteType::Prevote, height, round, value: value_id, validator: address, extension: None }
+        Vote {
+            vote_type: VoteType::Prevote,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
     }
 
     fn new_precommit(
@@ -67,7 +80,14 @@ impl mc::Context for BabelContext {
         value_id: NilOrVal<BlockHash>,
         address: Address,
     ) -> Vote {
-        Vote { vote_type: VoteType::Precommit, height, round, value: value_id, validator: address, extension: None }
+        Vote {
+            vote_type: VoteType::Precommit,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
     }
 }
 
@@ -163,6 +183,9 @@ impl mc::Vote<BabelContext> for Vote {
     }
 
     fn extend(self, extension: SignedExtension<BabelContext>) -> Self {
-        Self { extension: Some(extension), ..self }
+        Self {
+            extension: Some(extension),
+            ..self
+        }
     }
 }

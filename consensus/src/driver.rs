@@ -8,16 +8,16 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use bytes::Bytes;
 use malachitebft_app_channel::{
-    AppMsg, Channels, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity,
-    NetworkMsg, RequestContext, SyncContext, WalContext,
+    AppMsg, Channels, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, NetworkMsg,
+    RequestContext, SyncContext, WalContext,
     app::{
         config::{ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig},
         engine::host::{HeightParams, Next, SyncedValueOutcome},
         types::{
             Keypair, LocallyProposedValue, ProposedValue,
             core::{
-                CommitCertificate, Context as _, Height as _, LinearTimeouts, Round, Validity,
-                ValidatorSet as _,
+                CommitCertificate, Context as _, Height as _, LinearTimeouts, Round,
+                ValidatorSet as _, Validity,
             },
             sync::RawDecidedValue,
         },
@@ -33,7 +33,7 @@ use babel_proto::v1;
 use crate::{
     Address, Application, BabelContext, BabelSigner, BabelVerifier, BlockHash, ConsensusError,
     Height, ProtoCodec, ValidatorSet,
-    codec::{certificate_to_proto, certificate_from_proto, extended},
+    codec::{certificate_from_proto, certificate_to_proto, extended},
     parts::parts_sign_bytes,
     streaming::{AssembledProposal, PartOutcome, PartStreams, stream_messages},
 };
@@ -118,14 +118,18 @@ impl ConsensusHandle {
 
     /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error.
     pub async fn wait(self) -> Result<(), ConsensusError> {
-        let result = self.driver.await.map_err(|e| ConsensusError::Engine(e.to_string()))?;
+        let result = self
+            .driver
+            .await
+            .map_err(|e| ConsensusError::Engine(e.to_string()))?;
         self.engine.actor.stop(None);
         result
     }
 }
 
 fn multiaddr(s: &str) -> Result<malachitebft_app_channel::app::net::Multiaddr, ConsensusError> {
-    s.parse().map_err(|e| ConsensusError::Engine(format!("bad multiaddress {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| ConsensusError::Engine(format!("bad multiaddress {s:?}: {e}")))
 }
 
 /// Start Malachite for one validator and drive it with `app`. Must run inside a tokio
@@ -145,13 +149,21 @@ pub async fn start<A: Application>(
         .map_err(|e| ConsensusError::Engine(format!("libp2p key: {e}")))?;
     let p2p = P2pConfig {
         listen_addr: multiaddr(&cfg.listen_addr)?,
-        persistent_peers: cfg.persistent_peers.iter().map(|p| multiaddr(p)).collect::<Result<_, _>>()?,
+        persistent_peers: cfg
+            .persistent_peers
+            .iter()
+            .map(|p| multiaddr(p))
+            .collect::<Result<_, _>>()?,
         pubsub_max_size: bytesize(cfg.params.max_block_bytes),
         ..Default::default()
     };
     let node_cfg = MalachiteConfig {
         moniker: cfg.moniker.clone(),
-        consensus: ConsensusConfig { p2p, queue_capacity: 100, ..Default::default() },
+        consensus: ConsensusConfig {
+            p2p,
+            queue_capacity: 100,
+            ..Default::default()
+        },
         value_sync: ValueSyncConfig {
             status_update_interval: Duration::from_secs(1),
             ..Default::default()
@@ -174,7 +186,9 @@ pub async fn start<A: Application>(
     .await
     .map_err(|e| ConsensusError::Engine(format!("{e:#}")))?;
 
-    let Channels { consensus, network, .. } = channels;
+    let Channels {
+        consensus, network, ..
+    } = channels;
     let max_block_bytes = usize::try_from(cfg.params.max_block_bytes).unwrap_or(usize::MAX);
     let driver = Driver {
         app,
@@ -225,12 +239,19 @@ struct Driver<A> {
 }
 
 fn decode_stored(bytes: &[u8]) -> Result<v1::StoredProposal, ConsensusError> {
-    v1::StoredProposal::decode(bytes).map_err(|e| ConsensusError::Decode(format!("stored proposal: {e}")))
+    v1::StoredProposal::decode(bytes)
+        .map_err(|e| ConsensusError::Decode(format!("stored proposal: {e}")))
 }
 
 fn stored_block(stored: &v1::StoredProposal) -> Result<(&v1::Block, &v1::Header), ConsensusError> {
-    let block = stored.block.as_ref().ok_or_else(|| ConsensusError::Decode("stored proposal without block".into()))?;
-    let header = block.header.as_ref().ok_or_else(|| ConsensusError::Decode("block without header".into()))?;
+    let block = stored
+        .block
+        .as_ref()
+        .ok_or_else(|| ConsensusError::Decode("stored proposal without block".into()))?;
+    let header = block
+        .header
+        .as_ref()
+        .ok_or_else(|| ConsensusError::Decode("block without header".into()))?;
     Ok((block, header))
 }
 
@@ -239,7 +260,10 @@ fn round_u32(round: Round) -> u32 {
 }
 
 impl<A: Application> Driver<A> {
-    async fn run(mut self, mut rx: mpsc::Receiver<AppMsg<BabelContext>>) -> Result<(), ConsensusError> {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<AppMsg<BabelContext>>,
+    ) -> Result<(), ConsensusError> {
         while let Some(msg) = rx.recv().await {
             if let Err(e) = self.handle(msg).await {
                 tracing::error!(error = %e, "consensus driver failed");
@@ -257,32 +281,62 @@ impl<A: Application> Driver<A> {
                 info!(height = start, "consensus ready");
                 let _ = reply.send((Height(start), self.height_params.clone()));
             }
-            AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
+            AppMsg::StartedRound {
+                height,
+                round,
+                proposer,
+                role,
+                reply_value,
+            } => {
                 debug!(%height, %round, %proposer, ?role, "started round");
                 self.height = height;
                 self.verify_pending(height)?;
                 let values = self.stored_values(height, round)?;
                 let _ = reply_value.send(values);
             }
-            AppMsg::GetValue { height, round, timeout: _, reply } => {
+            AppMsg::GetValue {
+                height,
+                round,
+                timeout: _,
+                reply,
+            } => {
                 let (hash, block_bytes) = self.own_proposal(height, round)?;
                 let _ = reply.send(LocallyProposedValue::new(height, round, hash));
-                self.publish(height, round, Round::Nil, &block_bytes).await?;
+                self.publish(height, round, Round::Nil, &block_bytes)
+                    .await?;
             }
             AppMsg::ExtendVote { reply, .. } => {
                 let _ = reply.send(None);
             }
-            AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
+            AppMsg::VerifyVoteExtensions {
+                extensions, reply, ..
+            } => {
                 let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
             }
-            AppMsg::RestreamProposal { height, round, valid_round, address, value_id } => {
-                self.restream(height, round, valid_round, address, value_id).await?;
+            AppMsg::RestreamProposal {
+                height,
+                round,
+                valid_round,
+                address,
+                value_id,
+            } => {
+                self.restream(height, round, valid_round, address, value_id)
+                    .await?;
             }
             AppMsg::GetHistoryMinHeight { reply } => {
-                let min = if self.app.committed_height()?.0 > 0 { Height(1) } else { Height(0) };
+                let min = if self.app.committed_height()?.0 > 0 {
+                    Height(1)
+                } else {
+                    Height(0)
+                };
                 let _ = reply.send(min);
             }
-            AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
+            AppMsg::ReceivedProposalPart {
+                from,
+                published_by,
+                part,
+                reply,
+            } => {
                 let value = match self.streams.insert(published_by.unwrap_or(from), part) {
                     PartOutcome::Pending => None,
                     PartOutcome::Dropped(why) => {
@@ -293,11 +347,17 @@ impl<A: Application> Driver<A> {
                 };
                 let _ = reply.send(value);
             }
-            AppMsg::Decided { certificate, extensions: _, reply } => {
+            AppMsg::Decided {
+                certificate,
+                extensions: _,
+                reply,
+            } => {
                 self.commit(&certificate)?;
                 let _ = reply.send(());
             }
-            AppMsg::Finalized { certificate, reply, .. } => {
+            AppMsg::Finalized {
+                certificate, reply, ..
+            } => {
                 let committed = self.app.committed_height()?;
                 let next = if committed >= certificate.height {
                     Next::Start(certificate.height.increment(), self.height_params.clone())
@@ -310,14 +370,24 @@ impl<A: Application> Driver<A> {
             AppMsg::GetDecidedValues { range, reply } => {
                 let _ = reply.send(self.decided_values(range.start().0, range.end().0)?);
             }
-            AppMsg::ProcessSyncedValue { height, round, proposer, value_bytes, reply } => {
+            AppMsg::ProcessSyncedValue {
+                height,
+                round,
+                proposer,
+                value_bytes,
+                reply,
+            } => {
                 let _ = reply.send(self.synced_value(height, round, proposer, value_bytes)?);
             }
         }
         Ok(())
     }
 
-    fn stored_values(&self, height: Height, round: Round) -> Result<Vec<ProposedValue<BabelContext>>, ConsensusError> {
+    fn stored_values(
+        &self,
+        height: Height,
+        round: Round,
+    ) -> Result<Vec<ProposedValue<BabelContext>>, ConsensusError> {
         let mut out = Vec::new();
         for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
             let stored = decode_stored(&bytes)?;
@@ -335,7 +405,11 @@ impl<A: Application> Driver<A> {
     }
 
     /// Our block for (height, round): the stored one if we already built it, else a new one.
-    fn own_proposal(&mut self, height: Height, round: Round) -> Result<(BlockHash, Bytes), ConsensusError> {
+    fn own_proposal(
+        &mut self,
+        height: Height,
+        round: Round,
+    ) -> Result<(BlockHash, Bytes), ConsensusError> {
         for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
             let stored = decode_stored(&bytes)?;
             if stored.proposer.as_ref() == self.address.0 {
@@ -344,7 +418,10 @@ impl<A: Application> Driver<A> {
             }
         }
         let block = self.app.build_block(height, self.address)?;
-        let header = block.header.as_ref().ok_or_else(|| ConsensusError::Application("built block has no header".into()))?;
+        let header = block
+            .header
+            .as_ref()
+            .ok_or_else(|| ConsensusError::Application("built block has no header".into()))?;
         let hash = babel_proto::block_hash(header);
         let block_bytes: Bytes = block.encode_to_vec().into();
         let stored = v1::StoredProposal {
@@ -353,18 +430,34 @@ impl<A: Application> Driver<A> {
             valid_round: -1,
             proposer: Bytes::copy_from_slice(&self.address.0),
         };
-        self.app.store_proposal(height, round_u32(round), hash, &stored.encode_to_vec())?;
+        self.app
+            .store_proposal(height, round_u32(round), hash, &stored.encode_to_vec())?;
         info!(%height, %round, hash = %BlockHash(hash), "proposing block");
         Ok((BlockHash(hash), block_bytes))
     }
 
-    async fn publish(&mut self, height: Height, round: Round, pol_round: Round, block_bytes: &Bytes) -> Result<(), ConsensusError> {
+    async fn publish(
+        &mut self,
+        height: Height,
+        round: Round,
+        pol_round: Round,
+        block_bytes: &Bytes,
+    ) -> Result<(), ConsensusError> {
         if self.vset.validators().len() == 1 {
             // A lone validator has nobody to stream to (and libp2p would log every attempt).
             return Ok(());
         }
-        let signature = self.signer.sign_bytes(&parts_sign_bytes(height, round, block_bytes));
-        for msg in stream_messages(height, round, pol_round, self.address, block_bytes, signature) {
+        let signature = self
+            .signer
+            .sign_bytes(&parts_sign_bytes(height, round, block_bytes));
+        for msg in stream_messages(
+            height,
+            round,
+            pol_round,
+            self.address,
+            block_bytes,
+            signature,
+        ) {
             self.network
                 .send(NetworkMsg::PublishProposalPart(msg))
                 .await
@@ -373,7 +466,14 @@ impl<A: Application> Driver<A> {
         Ok(())
     }
 
-    async fn restream(&mut self, height: Height, round: Round, valid_round: Round, address: Address, value_id: BlockHash) -> Result<(), ConsensusError> {
+    async fn restream(
+        &mut self,
+        height: Height,
+        round: Round,
+        valid_round: Round,
+        address: Address,
+        value_id: BlockHash,
+    ) -> Result<(), ConsensusError> {
         if address != self.address {
             debug!(%height, %round, "restream asked for another proposer's value; ignoring");
             return Ok(());
@@ -384,10 +484,14 @@ impl<A: Application> Driver<A> {
         };
         let stored = decode_stored(&bytes)?;
         let (block, _) = stored_block(&stored)?;
-        self.publish(height, round, valid_round, &block.encode_to_vec().into()).await
+        self.publish(height, round, valid_round, &block.encode_to_vec().into())
+            .await
     }
 
-    fn on_assembled(&mut self, p: AssembledProposal) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
+    fn on_assembled(
+        &mut self,
+        p: AssembledProposal,
+    ) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
         if p.height < self.height || p.height <= self.app.committed_height()? {
             return Ok(None);
         }
@@ -406,7 +510,11 @@ impl<A: Application> Driver<A> {
     fn verify_pending(&mut self, height: Height) -> Result<(), ConsensusError> {
         let later = self.pending.split_off(&height.increment());
         let ready = std::mem::replace(&mut self.pending, later);
-        for p in ready.into_iter().filter(|(h, _)| *h == height).flat_map(|(_, ps)| ps) {
+        for p in ready
+            .into_iter()
+            .filter(|(h, _)| *h == height)
+            .flat_map(|(_, ps)| ps)
+        {
             self.verify_and_store(p)?;
         }
         Ok(())
@@ -415,14 +523,21 @@ impl<A: Application> Driver<A> {
     /// Check a complete stream from a peer; store and return its value if it is well-formed.
     /// A block that is well-formed but fails the application's checks is stored as invalid, so
     /// consensus prevotes nil for it.
-    fn verify_and_store(&mut self, p: AssembledProposal) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
+    fn verify_and_store(
+        &mut self,
+        p: AssembledProposal,
+    ) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
         let expected = BabelContext.select_proposer(&self.vset, p.height, p.round);
         if expected.address != p.proposer {
             warn!(height = %p.height, round = %p.round, claimed = %p.proposer, "proposal from a validator that is not the round's proposer");
             return Ok(None);
         }
         let sign_bytes = parts_sign_bytes(p.height, p.round, &p.block_bytes);
-        if expected.public_key.verify(&sign_bytes, &p.signature).is_err() {
+        if expected
+            .public_key
+            .verify(&sign_bytes, &p.signature)
+            .is_err()
+        {
             warn!(height = %p.height, round = %p.round, "proposal stream with a bad signature");
             return Ok(None);
         }
@@ -430,7 +545,9 @@ impl<A: Application> Driver<A> {
             warn!(height = %p.height, "proposed block does not decode");
             return Ok(None);
         };
-        let Some(header) = block.header.as_ref() else { return Ok(None) };
+        let Some(header) = block.header.as_ref() else {
+            return Ok(None);
+        };
         if header.height != p.height.0 {
             warn!(height = %p.height, header = header.height, "proposed block for another height");
             return Ok(None);
@@ -446,7 +563,8 @@ impl<A: Application> Driver<A> {
             valid_round: p.pol_round.as_i64(),
             proposer: Bytes::copy_from_slice(&p.proposer.0),
         };
-        self.app.store_proposal(p.height, round_u32(p.round), hash, &stored.encode_to_vec())?;
+        self.app
+            .store_proposal(p.height, round_u32(p.round), hash, &stored.encode_to_vec())?;
         Ok(Some(ProposedValue {
             height: p.height,
             round: p.round,
@@ -457,7 +575,10 @@ impl<A: Application> Driver<A> {
         }))
     }
 
-    fn commit(&mut self, certificate: &CommitCertificate<BabelContext>) -> Result<(), ConsensusError> {
+    fn commit(
+        &mut self,
+        certificate: &CommitCertificate<BabelContext>,
+    ) -> Result<(), ConsensusError> {
         let height = certificate.height;
         let Some(bytes) = self.app.proposal_by_hash(height, certificate.value_id.0)? else {
             warn!(%height, hash = %certificate.value_id, "decided block not stored locally");
@@ -468,18 +589,28 @@ impl<A: Application> Driver<A> {
         if !stored.valid {
             tracing::error!(%height, "a quorum decided a block this node judged invalid: non-deterministic validation?");
         }
-        self.app.commit(block.clone(), certificate_to_proto(certificate))?;
+        self.app
+            .commit(block.clone(), certificate_to_proto(certificate))?;
         info!(%height, hash = %certificate.value_id, round = %certificate.round, "committed block");
         Ok(())
     }
 
-    fn decided_values(&self, from: u64, to: u64) -> Result<Vec<RawDecidedValue<BabelContext>>, ConsensusError> {
+    fn decided_values(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<RawDecidedValue<BabelContext>>, ConsensusError> {
         let to = to.min(from.saturating_add(MAX_SYNC_HEIGHTS - 1));
         let mut out = Vec::new();
         for h in from..=to {
-            let Some((block, cert)) = self.app.decided(Height(h))? else { break };
+            let Some((block, cert)) = self.app.decided(Height(h))? else {
+                break;
+            };
             let cert = certificate_from_proto(&cert)?;
-            out.push(RawDecidedValue::new(block.encode_to_vec().into(), extended(cert)));
+            out.push(RawDecidedValue::new(
+                block.encode_to_vec().into(),
+                extended(cert),
+            ));
         }
         Ok(out)
     }
@@ -494,7 +625,9 @@ impl<A: Application> Driver<A> {
         let Ok(block) = v1::Block::decode(value_bytes) else {
             return Ok(SyncedValueOutcome::PeerFault);
         };
-        let Some(header) = block.header.as_ref() else { return Ok(SyncedValueOutcome::PeerFault) };
+        let Some(header) = block.header.as_ref() else {
+            return Ok(SyncedValueOutcome::PeerFault);
+        };
         if header.height != height.0 {
             return Ok(SyncedValueOutcome::PeerFault);
         }
@@ -509,7 +642,8 @@ impl<A: Application> Driver<A> {
             valid_round: -1,
             proposer: Bytes::copy_from_slice(&proposer.0),
         };
-        self.app.store_proposal(height, round_u32(round), hash, &stored.encode_to_vec())?;
+        self.app
+            .store_proposal(height, round_u32(round), hash, &stored.encode_to_vec())?;
         Ok(SyncedValueOutcome::Verdict(ProposedValue {
             height,
             round,
@@ -532,7 +666,12 @@ pub async fn verify_certificate(
     let cert = certificate_from_proto(certificate)?;
     let _ = validator_set.count();
     BabelVerifier::new(chain_id)
-        .verify_commit_certificate(&BabelContext, &cert, validator_set, ThresholdParams::default())
+        .verify_commit_certificate(
+            &BabelContext,
+            &cert,
+            validator_set,
+            ThresholdParams::default(),
+        )
         .await
         .map_err(|e| ConsensusError::Decode(format!("invalid certificate: {e:?}")))
 }

@@ -50,7 +50,13 @@ pub fn vote_sign_bytes(chain_id: &str, vote: &Vote) -> Vec<u8> {
 /// Bytes a proposer signs for a proposal.
 pub fn proposal_sign_bytes(chain_id: &str, proposal: &Proposal) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    push_common(&mut out, b"babel/proposal/v1", chain_id, proposal.height, proposal.round);
+    push_common(
+        &mut out,
+        b"babel/proposal/v1",
+        chain_id,
+        proposal.height,
+        proposal.round,
+    );
     push_value(&mut out, &NilOrVal::Val(proposal.value));
     out.extend_from_slice(&proposal.pol_round.as_i64().to_be_bytes());
     out.extend_from_slice(&proposal.proposer.0);
@@ -59,7 +65,13 @@ pub fn proposal_sign_bytes(chain_id: &str, proposal: &Proposal) -> Vec<u8> {
 
 fn extension_sign_bytes(chain_id: &str, scope: &VoteExtensionScope<BabelContext>) -> Vec<u8> {
     let mut out = Vec::with_capacity(96);
-    push_common(&mut out, b"babel/vote-extension/v1", chain_id, scope.height, scope.round);
+    push_common(
+        &mut out,
+        b"babel/vote-extension/v1",
+        chain_id,
+        scope.height,
+        scope.round,
+    );
     push_value(&mut out, &NilOrVal::Val(scope.value_id));
     out.extend_from_slice(&scope.validator_address.0);
     out
@@ -74,14 +86,19 @@ pub struct BabelSigner {
 
 impl std::fmt::Debug for BabelSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BabelSigner").field("address", &self.address()).finish()
+        f.debug_struct("BabelSigner")
+            .field("address", &self.address())
+            .finish()
     }
 }
 
 impl BabelSigner {
     /// A signer for `chain_id` from a 32-byte ed25519 secret seed.
     pub fn new(chain_id: &str, secret: [u8; 32]) -> Self {
-        Self { key: PrivateKey::from(secret), chain_id: chain_id.into() }
+        Self {
+            key: PrivateKey::from(secret),
+            chain_id: chain_id.into(),
+        }
     }
 
     /// The signer's public key.
@@ -111,7 +128,9 @@ impl Signer<BabelContext> for BabelSigner {
         &self,
         proposal: Proposal,
     ) -> Result<SignedMessage<BabelContext, Proposal>, Error> {
-        let signature = self.key.sign(&proposal_sign_bytes(&self.chain_id, &proposal));
+        let signature = self
+            .key
+            .sign(&proposal_sign_bytes(&self.chain_id, &proposal));
         Ok(SignedMessage::new(proposal, signature))
     }
 
@@ -129,7 +148,12 @@ impl Signer<BabelContext> for BabelSigner {
         public_key: Vec<u8>,
         peer_id: Vec<u8>,
     ) -> Result<ValidatorProof<BabelContext>, Error> {
-        let signature = self.key.sign(&ValidatorProof::<BabelContext>::signing_bytes(&public_key, &peer_id));
+        let signature = self
+            .key
+            .sign(&ValidatorProof::<BabelContext>::signing_bytes(
+                &public_key,
+                &peer_id,
+            ));
         Ok(ValidatorProof::new(public_key, peer_id, signature))
     }
 }
@@ -143,7 +167,9 @@ pub struct BabelVerifier {
 impl BabelVerifier {
     /// A verifier for `chain_id`.
     pub fn new(chain_id: &str) -> Self {
-        Self { chain_id: chain_id.into() }
+        Self {
+            chain_id: chain_id.into(),
+        }
     }
 }
 
@@ -159,7 +185,11 @@ impl Verifier<BabelContext> for BabelVerifier {
         signature: &Signature,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, Error> {
-        Ok(check(public_key, &vote_sign_bytes(&self.chain_id, vote), signature))
+        Ok(check(
+            public_key,
+            &vote_sign_bytes(&self.chain_id, vote),
+            signature,
+        ))
     }
 
     async fn verify_signed_proposal(
@@ -168,7 +198,11 @@ impl Verifier<BabelContext> for BabelVerifier {
         signature: &Signature,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, Error> {
-        Ok(check(public_key, &proposal_sign_bytes(&self.chain_id, proposal), signature))
+        Ok(check(
+            public_key,
+            &proposal_sign_bytes(&self.chain_id, proposal),
+            signature,
+        ))
     }
 
     async fn verify_signed_vote_extension(
@@ -178,7 +212,11 @@ impl Verifier<BabelContext> for BabelVerifier {
         signature: &Signature,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, Error> {
-        Ok(check(public_key, &extension_sign_bytes(&self.chain_id, scope), signature))
+        Ok(check(
+            public_key,
+            &extension_sign_bytes(&self.chain_id, scope),
+            signature,
+        ))
     }
 
     async fn verify_validator_proof(

@@ -51,14 +51,23 @@ impl Stream {
     fn is_complete(&self) -> bool {
         match self.fin_sequence {
             // Sequences 0..fin are parts; `fin` itself is the stream-level Fin.
-            Some(fin) => self.parts.len() as u64 == fin && self.parts.keys().next_back() == fin.checked_sub(1).as_ref(),
+            Some(fin) => {
+                self.parts.len() as u64 == fin
+                    && self.parts.keys().next_back() == fin.checked_sub(1).as_ref()
+            }
             None => false,
         }
     }
 
     fn assemble(self) -> Option<AssembledProposal> {
         let mut iter = self.parts.into_values();
-        let ProposalPart::Init { height, round, pol_round, proposer } = iter.next()? else {
+        let ProposalPart::Init {
+            height,
+            round,
+            pol_round,
+            proposer,
+        } = iter.next()?
+        else {
             return None;
         };
         let mut data = BytesMut::new();
@@ -90,7 +99,9 @@ pub struct PartStreams {
 
 impl std::fmt::Debug for PartStreams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PartStreams").field("peers", &self.streams.len()).finish()
+        f.debug_struct("PartStreams")
+            .field("peers", &self.streams.len())
+            .finish()
     }
 }
 
@@ -108,7 +119,10 @@ pub enum PartOutcome {
 impl PartStreams {
     /// Streams whose data may reach `max_stream_bytes` (the block size limit).
     pub fn new(max_stream_bytes: usize) -> Self {
-        Self { streams: HashMap::new(), max_stream_bytes }
+        Self {
+            streams: HashMap::new(),
+            max_stream_bytes,
+        }
     }
 
     /// Add one stream message from `publisher`.
@@ -145,7 +159,9 @@ impl PartStreams {
         if !stream.is_complete() {
             return PartOutcome::Pending;
         }
-        let Some((_, stream)) = streams.remove(index) else { return PartOutcome::Pending };
+        let Some((_, stream)) = streams.remove(index) else {
+            return PartOutcome::Pending;
+        };
         match stream.assemble() {
             Some(p) => PartOutcome::Complete(p),
             None => PartOutcome::Dropped("malformed stream"),
@@ -170,7 +186,12 @@ pub fn stream_messages(
     signature: Signature,
 ) -> Vec<StreamMessage<ProposalPart>> {
     let id = PartStreams::stream_id(height, round);
-    let mut parts = vec![ProposalPart::Init { height, round, pol_round, proposer }];
+    let mut parts = vec![ProposalPart::Init {
+        height,
+        round,
+        pol_round,
+        proposer,
+    }];
     let mut offset = 0;
     while offset < block_bytes.len() {
         let end = (offset + crate::parts::CHUNK_BYTES).min(block_bytes.len());
@@ -193,14 +214,22 @@ mod tests {
     use super::*;
 
     fn peer(n: u8) -> PeerId {
-        let key = malachitebft_app_channel::app::types::Keypair::ed25519_from_bytes([n; 32]).unwrap();
+        let key =
+            malachitebft_app_channel::app::types::Keypair::ed25519_from_bytes([n; 32]).unwrap();
         PeerId::from_bytes(&key.public().to_peer_id().to_bytes()).unwrap()
     }
 
     fn messages(len: usize) -> (Bytes, Vec<StreamMessage<ProposalPart>>) {
         let bytes: Bytes = (0..len).map(|i| i as u8).collect::<Vec<_>>().into();
         let sig = Signature::from_bytes([7; 64]);
-        let msgs = stream_messages(Height(3), Round::new(1), Round::Nil, Address([1; 20]), &bytes, sig);
+        let msgs = stream_messages(
+            Height(3),
+            Round::new(1),
+            Round::Nil,
+            Address([1; 20]),
+            &bytes,
+            sig,
+        );
         (bytes, msgs)
     }
 
@@ -225,7 +254,10 @@ mod tests {
             let (at, p) = done.expect("complete");
             assert_eq!(at, 6, "completes on the last message only");
             assert_eq!(p.block_bytes, bytes);
-            assert_eq!((p.height, p.round, p.proposer), (Height(3), Round::new(1), Address([1; 20])));
+            assert_eq!(
+                (p.height, p.round, p.proposer),
+                (Height(3), Round::new(1), Address([1; 20]))
+            );
         }
     }
 
@@ -233,11 +265,26 @@ mod tests {
     fn duplicates_are_ignored_and_streams_from_two_publishers_stay_apart() {
         let (bytes, msgs) = messages(10);
         let mut streams = PartStreams::new(1 << 20);
-        assert_eq!(streams.insert(peer(1), msgs[0].clone()), PartOutcome::Pending);
-        assert_eq!(streams.insert(peer(1), msgs[0].clone()), PartOutcome::Pending);
-        assert_eq!(streams.insert(peer(2), msgs[1].clone()), PartOutcome::Pending);
-        assert_eq!(streams.insert(peer(1), msgs[1].clone()), PartOutcome::Pending);
-        assert_eq!(streams.insert(peer(1), msgs[2].clone()), PartOutcome::Pending);
+        assert_eq!(
+            streams.insert(peer(1), msgs[0].clone()),
+            PartOutcome::Pending
+        );
+        assert_eq!(
+            streams.insert(peer(1), msgs[0].clone()),
+            PartOutcome::Pending
+        );
+        assert_eq!(
+            streams.insert(peer(2), msgs[1].clone()),
+            PartOutcome::Pending
+        );
+        assert_eq!(
+            streams.insert(peer(1), msgs[1].clone()),
+            PartOutcome::Pending
+        );
+        assert_eq!(
+            streams.insert(peer(1), msgs[2].clone()),
+            PartOutcome::Pending
+        );
         match streams.insert(peer(1), msgs[3].clone()) {
             PartOutcome::Complete(p) => assert_eq!(p.block_bytes, bytes),
             other => panic!("{other:?}"),
@@ -248,8 +295,14 @@ mod tests {
     fn oversized_stream_is_dropped() {
         let (_, msgs) = messages(1000);
         let mut streams = PartStreams::new(999);
-        assert_eq!(streams.insert(peer(1), msgs[0].clone()), PartOutcome::Pending);
-        assert!(matches!(streams.insert(peer(1), msgs[1].clone()), PartOutcome::Dropped(_)));
+        assert_eq!(
+            streams.insert(peer(1), msgs[0].clone()),
+            PartOutcome::Pending
+        );
+        assert!(matches!(
+            streams.insert(peer(1), msgs[1].clone()),
+            PartOutcome::Dropped(_)
+        ));
     }
 
     #[test]
@@ -258,9 +311,19 @@ mod tests {
         let mut streams = PartStreams::new(1 << 20);
         // Replace Init by a Data part.
         let mut bad = msgs.clone();
-        bad[0] = StreamMessage::new(bad[0].stream_id.clone(), 0, StreamContent::Data(ProposalPart::Data(Bytes::new())));
-        let outcomes: Vec<_> = bad.into_iter().map(|m| streams.insert(peer(1), m)).collect();
-        assert_eq!(outcomes.last(), Some(&PartOutcome::Dropped("malformed stream")));
+        bad[0] = StreamMessage::new(
+            bad[0].stream_id.clone(),
+            0,
+            StreamContent::Data(ProposalPart::Data(Bytes::new())),
+        );
+        let outcomes: Vec<_> = bad
+            .into_iter()
+            .map(|m| streams.insert(peer(1), m))
+            .collect();
+        assert_eq!(
+            outcomes.last(),
+            Some(&PartOutcome::Dropped("malformed stream"))
+        );
     }
 
     #[test]
@@ -268,7 +331,10 @@ mod tests {
         let mut streams = PartStreams::new(1 << 20);
         for round in 0..(MAX_STREAMS_PER_PEER as u32 + 3) {
             let id = PartStreams::stream_id(Height(1), Round::new(round));
-            streams.insert(peer(1), StreamMessage::new(id, 1, StreamContent::Data(ProposalPart::Data(Bytes::new()))));
+            streams.insert(
+                peer(1),
+                StreamMessage::new(id, 1, StreamContent::Data(ProposalPart::Data(Bytes::new()))),
+            );
         }
         assert_eq!(streams.streams[&peer(1)].len(), MAX_STREAMS_PER_PEER);
     }

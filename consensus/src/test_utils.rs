@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use crate::{
     Address, Application, BabelSigner, ConsensusError, ConsensusHandle, EngineConfig, Height,
-    Validator, ValidatorSet, Verdict,
+    StoredProposals, Validator, ValidatorSet, Verdict,
 };
 
 /// Marker an "evil" [`MemApp`] writes into `results_root`; honest apps reject such blocks.
@@ -43,7 +43,10 @@ impl MemApp {
 
     /// An application whose own blocks carry [`EVIL_MARKER`], which honest apps reject.
     pub fn evil() -> Self {
-        Self { evil: true, ..Self::default() }
+        Self {
+            evil: true,
+            ..Self::default()
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, MemState> {
@@ -60,7 +63,13 @@ impl MemApp {
         self.lock()
             .decided
             .values()
-            .map(|(b, c)| (babel_proto::block_hash(b.header.as_ref().expect("header")), b.clone(), c.clone()))
+            .map(|(b, c)| {
+                (
+                    babel_proto::block_hash(b.header.as_ref().expect("header")),
+                    b.clone(),
+                    c.clone(),
+                )
+            })
             .collect()
     }
 }
@@ -70,29 +79,48 @@ impl Application for MemApp {
         Ok(Height(self.height()))
     }
 
-    fn build_block(&mut self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError> {
+    fn build_block(
+        &mut self,
+        height: Height,
+        proposer: Address,
+    ) -> Result<v1::Block, ConsensusError> {
         let state = self.lock();
-        let parent = state.decided.get(&(height.0 - 1)).and_then(|(b, _)| b.header.as_ref());
+        let parent = state
+            .decided
+            .get(&(height.0 - 1))
+            .and_then(|(b, _)| b.header.as_ref());
         let header = v1::Header {
             chain_id: "test".into(),
             height: height.0,
             time_ms: parent.map_or(1, |p| p.time_ms + 1),
             parent_hash: Bytes::copy_from_slice(&parent.map_or([0; 32], babel_proto::block_hash)),
             proposer: Bytes::copy_from_slice(&proposer.0),
-            results_root: if self.evil { Bytes::from_static(EVIL_MARKER) } else { Bytes::new() },
+            results_root: if self.evil {
+                Bytes::from_static(EVIL_MARKER)
+            } else {
+                Bytes::new()
+            },
             ..Default::default()
         };
-        Ok(v1::Block { header: Some(header), txs: Vec::new() })
+        Ok(v1::Block {
+            header: Some(header),
+            txs: Vec::new(),
+        })
     }
 
     fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
-        let Some(h) = block.header.as_ref() else { return Ok(Verdict::invalid("no header")) };
+        let Some(h) = block.header.as_ref() else {
+            return Ok(Verdict::invalid("no header"));
+        };
         let state = self.lock();
         let next = state.decided.keys().next_back().copied().unwrap_or(0) + 1;
         if h.height != next {
             return Ok(Verdict::invalid("wrong height"));
         }
-        let parent = state.decided.get(&(next - 1)).and_then(|(b, _)| b.header.as_ref());
+        let parent = state
+            .decided
+            .get(&(next - 1))
+            .and_then(|(b, _)| b.header.as_ref());
         if h.parent_hash.as_ref() != parent.map_or([0; 32], babel_proto::block_hash) {
             return Ok(Verdict::invalid("wrong parent"));
         }
@@ -102,12 +130,20 @@ impl Application for MemApp {
         Ok(Verdict::valid())
     }
 
-    fn store_proposal(&mut self, height: Height, round: u32, block_hash: [u8; 32], bytes: &[u8]) -> Result<(), ConsensusError> {
-        self.lock().proposals.insert((height.0, round, block_hash), bytes.to_vec());
+    fn store_proposal(
+        &mut self,
+        height: Height,
+        round: u32,
+        block_hash: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<(), ConsensusError> {
+        self.lock()
+            .proposals
+            .insert((height.0, round, block_hash), bytes.to_vec());
         Ok(())
     }
 
-    fn proposals(&self, height: Height, round: u32) -> Result<Vec<([u8; 32], Vec<u8>)>, ConsensusError> {
+    fn proposals(&self, height: Height, round: u32) -> Result<StoredProposals, ConsensusError> {
         Ok(self
             .lock()
             .proposals
@@ -116,7 +152,11 @@ impl Application for MemApp {
             .collect())
     }
 
-    fn proposal_by_hash(&self, height: Height, block_hash: [u8; 32]) -> Result<Option<Vec<u8>>, ConsensusError> {
+    fn proposal_by_hash(
+        &self,
+        height: Height,
+        block_hash: [u8; 32],
+    ) -> Result<Option<Vec<u8>>, ConsensusError> {
         Ok(self
             .lock()
             .proposals
@@ -125,7 +165,11 @@ impl Application for MemApp {
             .map(|(_, b)| b.clone()))
     }
 
-    fn commit(&mut self, block: v1::Block, certificate: v1::CommitCertificate) -> Result<(), ConsensusError> {
+    fn commit(
+        &mut self,
+        block: v1::Block,
+        certificate: v1::CommitCertificate,
+    ) -> Result<(), ConsensusError> {
         let height = block.header.as_ref().map_or(0, |h| h.height);
         let mut state = self.lock();
         state.decided.entry(height).or_insert((block, certificate));
@@ -133,14 +177,20 @@ impl Application for MemApp {
         Ok(())
     }
 
-    fn decided(&self, height: Height) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError> {
+    fn decided(
+        &self,
+        height: Height,
+    ) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError> {
         Ok(self.lock().decided.get(&height.0).cloned())
     }
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Deterministic validator secret `i`.

@@ -50,10 +50,9 @@ impl Address {
 
     /// Parse 20 raw bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ConsensusError> {
-        bytes
-            .try_into()
-            .map(Self)
-            .map_err(|_| ConsensusError::Decode(format!("address must be 20 bytes, got {}", bytes.len())))
+        bytes.try_into().map(Self).map_err(|_| {
+            ConsensusError::Decode(format!("address must be 20 bytes, got {}", bytes.len()))
+        })
     }
 }
 
@@ -78,10 +77,9 @@ pub struct BlockHash(pub [u8; 32]);
 impl BlockHash {
     /// Parse 32 raw bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, ConsensusError> {
-        bytes
-            .try_into()
-            .map(Self)
-            .map_err(|_| ConsensusError::Decode(format!("block hash must be 32 bytes, got {}", bytes.len())))
+        bytes.try_into().map(Self).map_err(|_| {
+            ConsensusError::Decode(format!("block hash must be 32 bytes, got {}", bytes.len()))
+        })
     }
 }
 
@@ -120,7 +118,11 @@ pub struct Validator {
 impl Validator {
     /// A validator with this key and power.
     pub fn new(public_key: PublicKey, voting_power: VotingPower) -> Self {
-        Self { address: Address::from_public_key(&public_key), public_key, voting_power }
+        Self {
+            address: Address::from_public_key(&public_key),
+            public_key,
+            voting_power,
+        }
     }
 }
 
@@ -152,20 +154,33 @@ impl ValidatorSet {
         if validators.is_empty() {
             return Err(ConsensusError::InvalidValidatorSet("empty".into()));
         }
-        validators.sort_by(|a, b| b.voting_power.cmp(&a.voting_power).then(a.address.cmp(&b.address)));
+        validators.sort_by(|a, b| {
+            b.voting_power
+                .cmp(&a.voting_power)
+                .then(a.address.cmp(&b.address))
+        });
         let mut total: VotingPower = 0;
         for (i, v) in validators.iter().enumerate() {
             if v.voting_power == 0 {
-                return Err(ConsensusError::InvalidValidatorSet(format!("{} has zero power", v.address)));
+                return Err(ConsensusError::InvalidValidatorSet(format!(
+                    "{} has zero power",
+                    v.address
+                )));
             }
             if validators[..i].iter().any(|w| w.address == v.address) {
-                return Err(ConsensusError::InvalidValidatorSet(format!("duplicate {}", v.address)));
+                return Err(ConsensusError::InvalidValidatorSet(format!(
+                    "duplicate {}",
+                    v.address
+                )));
             }
             total = total
                 .checked_add(v.voting_power)
                 .ok_or_else(|| ConsensusError::InvalidValidatorSet("power overflow".into()))?;
         }
-        Ok(Self { validators: Arc::new(validators), total })
+        Ok(Self {
+            validators: Arc::new(validators),
+            total,
+        })
     }
 
     /// The genesis validator set.

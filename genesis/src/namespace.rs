@@ -26,12 +26,16 @@ impl Namespace {
     /// The default sequencer namespace (headers and certificates) of a chain:
     /// `sha256("babel/sequencer/" || chain_id)[..10]`.
     pub fn for_sequencer(chain_id: &str) -> Self {
-        let digest = Sha256::new().chain_update(b"babel/sequencer/").chain_update(chain_id);
+        let digest = Sha256::new()
+            .chain_update(b"babel/sequencer/")
+            .chain_update(chain_id);
         Self::from_digest(&digest.finalize())
     }
 
     fn derive(domain: &[u8], id: u64) -> Self {
-        let digest = Sha256::new().chain_update(domain).chain_update(id.to_be_bytes());
+        let digest = Sha256::new()
+            .chain_update(domain)
+            .chain_update(id.to_be_bytes());
         Self::from_digest(&digest.finalize())
     }
 
@@ -51,7 +55,10 @@ impl Namespace {
         let s = s.strip_prefix("0x").unwrap_or(s);
         let bytes = hex::decode(s).map_err(|e| format!("not hex: {e}"))?;
         let id: [u8; NAMESPACE_ID_LEN] = bytes.try_into().map_err(|b: Vec<u8>| {
-            format!("namespace id must be {NAMESPACE_ID_LEN} bytes, got {}", b.len())
+            format!(
+                "namespace id must be {NAMESPACE_ID_LEN} bytes, got {}",
+                b.len()
+            )
         })?;
         Ok(Self(id))
     }

@@ -110,7 +110,8 @@ pub struct RollupGenesis {
 impl RollupGenesis {
     /// The namespace in force: the configured one or the derived default.
     pub fn effective_namespace(&self) -> Namespace {
-        self.namespace.unwrap_or_else(|| Namespace::for_rollup(self.id))
+        self.namespace
+            .unwrap_or_else(|| Namespace::for_rollup(self.id))
     }
 }
 
@@ -275,10 +276,16 @@ impl Genesis {
 
     /// Read, parse and validate a genesis file.
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
-        let read_err = |source| GenesisError::Read { path: path.to_path_buf(), source };
+        let read_err = |source| GenesisError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
         let size = std::fs::metadata(path).map_err(read_err)?.len();
         if size > Self::MAX_FILE_BYTES {
-            return Err(GenesisError::TooLarge { size, limit: Self::MAX_FILE_BYTES });
+            return Err(GenesisError::TooLarge {
+                size,
+                limit: Self::MAX_FILE_BYTES,
+            });
         }
         Self::from_json(&std::fs::read(path).map_err(read_err)?)
     }
@@ -310,7 +317,8 @@ impl Genesis {
 
     /// The sequencer namespace in force.
     pub fn effective_sequencer_namespace(&self) -> Namespace {
-        self.sequencer_namespace.unwrap_or_else(|| Namespace::for_sequencer(&self.chain_id))
+        self.sequencer_namespace
+            .unwrap_or_else(|| Namespace::for_sequencer(&self.chain_id))
     }
 
     /// Sum of the validators' voting power (validation guarantees it does not overflow).
@@ -376,7 +384,9 @@ impl<'de> Deserialize<'de> for Hex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let digits = s.strip_prefix("0x").unwrap_or(&s);
-        hex::decode(digits).map(Hex).map_err(|e| serde::de::Error::custom(format!("bad hex: {e}")))
+        hex::decode(digits)
+            .map(Hex)
+            .map_err(|e| serde::de::Error::custom(format!("bad hex: {e}")))
     }
 }
 

@@ -17,10 +17,20 @@ const FELT_MAX_TOP_BYTE: u8 = 0x08;
 
 pub(crate) fn validate(g: &Genesis) -> Result<(), GenesisError> {
     if g.chain_id.is_empty() || g.chain_id.len() > MAX_CHAIN_ID_LEN {
-        return Err(GenesisError::invalid("chain_id", format!("must be 1 to {MAX_CHAIN_ID_LEN} characters")));
+        return Err(GenesisError::invalid(
+            "chain_id",
+            format!("must be 1 to {MAX_CHAIN_ID_LEN} characters"),
+        ));
     }
-    if !g.chain_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        return Err(GenesisError::invalid("chain_id", "only ASCII letters, digits, '-', '_' and '.' allowed"));
+    if !g
+        .chain_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(GenesisError::invalid(
+            "chain_id",
+            "only ASCII letters, digits, '-', '_' and '.' allowed",
+        ));
     }
     validate_consensus(g)?;
     validate_validators(g)?;
@@ -45,7 +55,10 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
     if c.max_tx_bytes > c.max_block_bytes {
         return Err(GenesisError::invalid(
             "consensus.max_tx_bytes",
-            format!("{} exceeds max_block_bytes {}", c.max_tx_bytes, c.max_block_bytes),
+            format!(
+                "{} exceeds max_block_bytes {}",
+                c.max_tx_bytes, c.max_block_bytes
+            ),
         ));
     }
     Ok(())
@@ -53,7 +66,10 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
 
 fn validate_validators(g: &Genesis) -> Result<(), GenesisError> {
     if g.validators.is_empty() {
-        return Err(GenesisError::invalid("validators", "at least one validator is required"));
+        return Err(GenesisError::invalid(
+            "validators",
+            "at least one validator is required",
+        ));
     }
     let mut keys = HashSet::new();
     let mut addresses = HashSet::new();
@@ -66,14 +82,19 @@ fn validate_validators(g: &Genesis) -> Result<(), GenesisError> {
                 format!("must be 32 bytes, got {}", v.public_key.0.len()),
             )
         })?;
-        ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| {
-            GenesisError::invalid(field("public_key"), "not a valid ed25519 point")
-        })?;
+        ed25519_dalek::VerifyingKey::from_bytes(&key)
+            .map_err(|_| GenesisError::invalid(field("public_key"), "not a valid ed25519 point"))?;
         if !keys.insert(key) {
-            return Err(GenesisError::invalid(field("public_key"), "duplicate validator key"));
+            return Err(GenesisError::invalid(
+                field("public_key"),
+                "duplicate validator key",
+            ));
         }
         if v.voting_power == 0 {
-            return Err(GenesisError::invalid(field("voting_power"), "must be greater than 0"));
+            return Err(GenesisError::invalid(
+                field("voting_power"),
+                "must be greater than 0",
+            ));
         }
         total = total.checked_add(v.voting_power).ok_or_else(|| {
             GenesisError::invalid(field("voting_power"), "total voting power overflows u64")
@@ -81,11 +102,17 @@ fn validate_validators(g: &Genesis) -> Result<(), GenesisError> {
         if !is_multiaddr_like(&v.p2p_address) {
             return Err(GenesisError::invalid(
                 field("p2p_address"),
-                format!("{:?} is not a multiaddress like /ip4/127.0.0.1/tcp/27000", v.p2p_address),
+                format!(
+                    "{:?} is not a multiaddress like /ip4/127.0.0.1/tcp/27000",
+                    v.p2p_address
+                ),
             ));
         }
         if !addresses.insert(v.p2p_address.as_str()) {
-            return Err(GenesisError::invalid(field("p2p_address"), "duplicate p2p address"));
+            return Err(GenesisError::invalid(
+                field("p2p_address"),
+                "duplicate p2p address",
+            ));
         }
     }
     Ok(())
@@ -107,17 +134,25 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
     let mut names = HashSet::new();
     let sequencer_ns = g.effective_sequencer_namespace();
     if sequencer_ns.is_reserved() {
-        return Err(GenesisError::invalid("sequencer_namespace", "reserved by Celestia"));
+        return Err(GenesisError::invalid(
+            "sequencer_namespace",
+            "reserved by Celestia",
+        ));
     }
     let mut namespaces = HashSet::from([sequencer_ns]);
     for (i, r) in g.rollups.iter().enumerate() {
         let field = |name: &str| format!("rollups[{i}].{name}");
         if !ids.insert(r.id) {
-            return Err(GenesisError::invalid(field("id"), format!("duplicate rollup id {}", r.id)));
+            return Err(GenesisError::invalid(
+                field("id"),
+                format!("duplicate rollup id {}", r.id),
+            ));
         }
         let name_ok = !r.name.is_empty()
             && r.name.len() <= MAX_ROLLUP_NAME_LEN
-            && r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
+            && r.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
         if !name_ok {
             return Err(GenesisError::invalid(
                 field("name"),
@@ -125,11 +160,17 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
             ));
         }
         if !names.insert(r.name.as_str()) {
-            return Err(GenesisError::invalid(field("name"), format!("duplicate name {:?}", r.name)));
+            return Err(GenesisError::invalid(
+                field("name"),
+                format!("duplicate name {:?}", r.name),
+            ));
         }
         let ns = r.effective_namespace();
         if ns.is_reserved() {
-            return Err(GenesisError::invalid(field("namespace"), "reserved by Celestia"));
+            return Err(GenesisError::invalid(
+                field("namespace"),
+                "reserved by Celestia",
+            ));
         }
         if !namespaces.insert(ns) {
             return Err(GenesisError::invalid(
@@ -154,7 +195,10 @@ fn validate_vm(vm: &VmGenesis, field: &str) -> Result<(), GenesisError> {
                     ));
                 }
                 if has_duplicate(account.storage.iter().map(|s| s.key)) {
-                    return Err(GenesisError::invalid(format!("{field}.alloc[{i}].storage"), "duplicate slot"));
+                    return Err(GenesisError::invalid(
+                        format!("{field}.alloc[{i}].storage"),
+                        "duplicate slot",
+                    ));
                 }
             }
         }
@@ -169,7 +213,10 @@ fn validate_vm(vm: &VmGenesis, field: &str) -> Result<(), GenesisError> {
                     ));
                 }
                 if !seen.insert(&c.id) {
-                    return Err(GenesisError::invalid(format!("{field}.contracts[{i}].id"), "duplicate contract"));
+                    return Err(GenesisError::invalid(
+                        format!("{field}.contracts[{i}].id"),
+                        "duplicate contract",
+                    ));
                 }
                 if !c.code.0.starts_with(WASM_MAGIC) {
                     return Err(GenesisError::invalid(
@@ -178,7 +225,10 @@ fn validate_vm(vm: &VmGenesis, field: &str) -> Result<(), GenesisError> {
                     ));
                 }
                 if has_duplicate(c.storage.iter().map(|s| &s.key)) {
-                    return Err(GenesisError::invalid(format!("{field}.contracts[{i}].storage"), "duplicate key"));
+                    return Err(GenesisError::invalid(
+                        format!("{field}.contracts[{i}].storage"),
+                        "duplicate key",
+                    ));
                 }
             }
         }
@@ -204,7 +254,10 @@ fn validate_vm(vm: &VmGenesis, field: &str) -> Result<(), GenesisError> {
                     ));
                 }
                 if has_duplicate(c.storage.iter().map(|s| s.key)) {
-                    return Err(GenesisError::invalid(format!("{field}.contracts[{i}].storage"), "duplicate slot"));
+                    return Err(GenesisError::invalid(
+                        format!("{field}.contracts[{i}].storage"),
+                        "duplicate slot",
+                    ));
                 }
             }
         }

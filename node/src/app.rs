@@ -6,7 +6,9 @@
 
 use std::{sync::Arc, time::SystemTime};
 
-use babel_consensus::{Address, Application, ConsensusError, Height, ValidatorSet, Verdict};
+use babel_consensus::{
+    Address, Application, ConsensusError, Height, StoredProposals, ValidatorSet, Verdict,
+};
 use babel_proto::v1;
 use bytes::Bytes;
 
@@ -23,7 +25,11 @@ pub struct NodeApp {
 impl NodeApp {
     /// An application over `store` for the chain `chain_id`.
     pub fn new(store: Arc<Store>, chain_id: String, validators: ValidatorSet) -> Self {
-        Self { store, chain_id, validators }
+        Self {
+            store,
+            chain_id,
+            validators,
+        }
     }
 
     /// Header of the committed block at `height` (`None` for height 0).
@@ -58,10 +64,16 @@ fn now_ms() -> u64 {
 
 impl Application for NodeApp {
     fn committed_height(&self) -> Result<Height, ConsensusError> {
-        Ok(Height(self.store.latest_height().map_err(app_err)?.unwrap_or(0)))
+        Ok(Height(
+            self.store.latest_height().map_err(app_err)?.unwrap_or(0),
+        ))
     }
 
-    fn build_block(&mut self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError> {
+    fn build_block(
+        &mut self,
+        height: Height,
+        proposer: Address,
+    ) -> Result<v1::Block, ConsensusError> {
         let (parent_hash, parent_time) = self.parent(height.0)?;
         let txs = Vec::new();
         let header = v1::Header {
@@ -74,21 +86,31 @@ impl Application for NodeApp {
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
             ..Default::default()
         };
-        Ok(v1::Block { header: Some(header), txs })
+        Ok(v1::Block {
+            header: Some(header),
+            txs,
+        })
     }
 
     fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
-        let Some(h) = block.header.as_ref() else { return Ok(Verdict::invalid("no header")) };
+        let Some(h) = block.header.as_ref() else {
+            return Ok(Verdict::invalid("no header"));
+        };
         if h.chain_id != self.chain_id {
             return Ok(Verdict::invalid(format!("chain id {:?}", h.chain_id)));
         }
         let expected = self.committed_height()?.0 + 1;
         if h.height != expected {
-            return Ok(Verdict::invalid(format!("height {} but next is {expected}", h.height)));
+            return Ok(Verdict::invalid(format!(
+                "height {} but next is {expected}",
+                h.height
+            )));
         }
         let (parent_hash, parent_time) = self.parent(h.height)?;
         if h.parent_hash.as_ref() != parent_hash {
-            return Ok(Verdict::invalid("parent hash does not match the committed chain"));
+            return Ok(Verdict::invalid(
+                "parent hash does not match the committed chain",
+            ));
         }
         if h.time_ms <= parent_time {
             return Ok(Verdict::invalid("time does not increase"));
@@ -103,33 +125,68 @@ impl Application for NodeApp {
         if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {
             return Ok(Verdict::invalid("tx root mismatch"));
         }
-        if !h.results_root.is_empty() || !h.state_roots.is_empty() || !h.state_root.is_empty() || !h.da_refs.is_empty() {
+        if !h.results_root.is_empty()
+            || !h.state_roots.is_empty()
+            || !h.state_root.is_empty()
+            || !h.da_refs.is_empty()
+        {
             return Ok(Verdict::invalid("unexpected execution or DA fields"));
         }
         Ok(Verdict::valid())
     }
 
-    fn store_proposal(&mut self, height: Height, round: u32, block_hash: [u8; 32], bytes: &[u8]) -> Result<(), ConsensusError> {
-        self.store.put_proposal(height.0, round, block_hash, bytes).map_err(app_err)
+    fn store_proposal(
+        &mut self,
+        height: Height,
+        round: u32,
+        block_hash: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<(), ConsensusError> {
+        self.store
+            .put_proposal(height.0, round, block_hash, bytes)
+            .map_err(app_err)
     }
 
-    fn proposals(&self, height: Height, round: u32) -> Result<Vec<([u8; 32], Vec<u8>)>, ConsensusError> {
+    fn proposals(&self, height: Height, round: u32) -> Result<StoredProposals, ConsensusError> {
         self.store.proposals_at(height.0, round).map_err(app_err)
     }
 
-    fn proposal_by_hash(&self, height: Height, block_hash: [u8; 32]) -> Result<Option<Vec<u8>>, ConsensusError> {
-        self.store.proposal_by_hash(height.0, &block_hash).map_err(app_err)
+    fn proposal_by_hash(
+        &self,
+        height: Height,
+        block_hash: [u8; 32],
+    ) -> Result<Option<Vec<u8>>, ConsensusError> {
+        self.store
+            .proposal_by_hash(height.0, &block_hash)
+            .map_err(app_err)
     }
 
-    fn commit(&mut self, block: v1::Block, certificate: v1::CommitCertificate) -> Result<(), ConsensusError> {
-        let header = block.header.as_ref().ok_or_else(|| ConsensusError::Application("block without header".into()))?;
+    fn commit(
+        &mut self,
+        block: v1::Block,
+        certificate: v1::CommitCertificate,
+    ) -> Result<(), ConsensusError> {
+        let header = block
+            .header
+            .as_ref()
+            .ok_or_else(|| ConsensusError::Application("block without header".into()))?;
         let block_hash = babel_proto::block_hash(header);
         let tx_hashes = block.txs.iter().map(babel_proto::tx_hash).collect();
-        let batch = CommitBatch { block, block_hash, certificate, receipts: Vec::new(), tx_hashes, state: Vec::new() };
+        let batch = CommitBatch {
+            block,
+            block_hash,
+            certificate,
+            receipts: Vec::new(),
+            tx_hashes,
+            state: Vec::new(),
+        };
         self.store.commit(&batch).map_err(app_err)
     }
 
-    fn decided(&self, height: Height) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError> {
+    fn decided(
+        &self,
+        height: Height,
+    ) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError> {
         let block = self.store.block(height.0).map_err(app_err)?;
         let cert = self.store.certificate(height.0).map_err(app_err)?;
         Ok(block.zip(cert))

@@ -45,7 +45,10 @@ pub struct P2pConfig {
 
 impl Default for P2pConfig {
     fn default() -> Self {
-        Self { listen_addr: "/ip4/127.0.0.1/tcp/27000".into(), persistent_peers: Vec::new() }
+        Self {
+            listen_addr: "/ip4/127.0.0.1/tcp/27000".into(),
+            persistent_peers: Vec::new(),
+        }
     }
 }
 
@@ -86,7 +89,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { filter: "info".into(), format: LogFormat::Text }
+        Self {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -131,12 +137,18 @@ impl Config {
     /// Read and parse a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let p = path.display().to_string();
-        let read = |source| ConfigError::Read { path: p.clone(), source };
+        let read = |source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        };
         if std::fs::metadata(path).map_err(read)?.len() > MAX_CONFIG_BYTES {
             return Err(ConfigError::TooLarge { path: p });
         }
         let text = std::fs::read_to_string(path).map_err(read)?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: p, message: e.to_string() })
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: p,
+            message: e.to_string(),
+        })
     }
 
     /// TOML text of this config.
@@ -152,7 +164,10 @@ mod tests {
     #[test]
     fn empty_file_gives_defaults_and_round_trips() {
         assert_eq!(toml::from_str::<Config>("").unwrap(), Config::default());
-        let c = Config { moniker: "x".into(), ..Config::default() };
+        let c = Config {
+            moniker: "x".into(),
+            ..Config::default()
+        };
         assert_eq!(toml::from_str::<Config>(&c.to_toml()).unwrap(), c);
     }
 

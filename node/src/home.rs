@@ -62,7 +62,10 @@ impl Home {
 
     fn create_dirs(&self, force: bool) -> anyhow::Result<()> {
         if self.config().exists() && !force {
-            bail!("{} is already initialised (use --force to overwrite)", self.root.display());
+            bail!(
+                "{} is already initialised (use --force to overwrite)",
+                self.root.display()
+            );
         }
         if force {
             for file in [self.config(), self.genesis(), self.validator_key()] {
@@ -105,7 +108,10 @@ fn new_genesis(chain_id: &str, validators: Vec<ValidatorGenesis>) -> anyhow::Res
             id: 1,
             name: "evm".into(),
             namespace: None,
-            vm: VmGenesis::Evm(EvmGenesis { evm_chain_id: 1001, alloc: Vec::new() }),
+            vm: VmGenesis::Evm(EvmGenesis {
+                evm_chain_id: 1001,
+                alloc: Vec::new(),
+            }),
         }],
     };
     // Validate exactly as `start` will, so a bad --chain-id fails here and not later.
@@ -115,15 +121,15 @@ fn new_genesis(chain_id: &str, validators: Vec<ValidatorGenesis>) -> anyhow::Res
 /// Create `count` validator homes under `output` (`node-0`, `node-1`, ...) sharing one genesis,
 /// each peered with all others on 127.0.0.1. `init` is the one-validator case with the home
 /// at `output` itself.
-pub fn create_network(
-    homes: &[Home],
-    opts: &NetworkOptions,
-) -> anyhow::Result<Genesis> {
+pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<Genesis> {
     let count = u16::try_from(homes.len()).context("too many validators")?;
     if count == 0 {
         bail!("at least one validator is needed");
     }
-    let last_port = |base: u16| base.checked_add(count - 1).context("port range exceeds 65535");
+    let last_port = |base: u16| {
+        base.checked_add(count - 1)
+            .context("port range exceeds 65535")
+    };
     last_port(opts.p2p_port)?;
     last_port(opts.grpc_port)?;
     let p2p_addr = |i: u16| format!("/ip4/127.0.0.1/tcp/{}", opts.p2p_port + i);
@@ -145,7 +151,10 @@ pub fn create_network(
 
     for ((i, home), key) in (0..count).zip(homes).zip(&keys) {
         keys::write_key(&home.validator_key(), key)?;
-        let mut config = Config { moniker: format!("validator-{i}"), ..Config::default() };
+        let mut config = Config {
+            moniker: format!("validator-{i}"),
+            ..Config::default()
+        };
         config.p2p.listen_addr = p2p_addr(i);
         config.p2p.persistent_peers = (0..count).filter(|j| *j != i).map(p2p_addr).collect();
         config.grpc.listen_addr.set_port(opts.grpc_port + i);

@@ -48,7 +48,10 @@ pub fn address_of(key: &VerifyingKey) -> [u8; 20] {
 
 /// Write `key` to `path` (mode 0600 on Unix). Refuses to overwrite an existing file.
 pub fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let file = KeyFile {
         public_key: hex::encode(key.verifying_key().as_bytes()),
         address: hex::encode(address_of(&key.verifying_key())),
@@ -70,8 +73,14 @@ pub fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
 /// Read a key file written by [`write_key`], checking that its public key matches the secret.
 pub fn read_key(path: &Path) -> Result<SigningKey, KeyError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| KeyError::Io { path: p.clone(), source })?;
-    let malformed = |reason: String| KeyError::Malformed { path: p.clone(), reason };
+    let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let malformed = |reason: String| KeyError::Malformed {
+        path: p.clone(),
+        reason,
+    };
     let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
     let secret: [u8; 32] = hex::decode(&file.secret_key)
         .map_err(|e| malformed(format!("secret_key: {e}")))?

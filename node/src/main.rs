@@ -125,7 +125,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => {
             let home = Home::new(&args.home);
             let genesis = create_network(std::slice::from_ref(&home), &args.network.options())?;
-            println!("initialised {} (chain {})", home.root().display(), genesis.chain_id);
+            println!(
+                "initialised {} (chain {})",
+                home.root().display(),
+                genesis.chain_id
+            );
             println!("genesis hash {}", hex::encode(genesis.hash()));
         }
         Command::Testnet(args) => {
@@ -148,7 +152,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let path = Home::new(home).validator_key();
             let key = keys::read_key(&path)?;
             println!("public_key {}", hex::encode(key.verifying_key().as_bytes()));
-            println!("address    {}", hex::encode(keys::address_of(&key.verifying_key())));
+            println!(
+                "address    {}",
+                hex::encode(keys::address_of(&key.verifying_key()))
+            );
         }
         Command::Genesis(GenesisCommand::Validate { file }) => {
             let genesis = Genesis::load(&file)?;

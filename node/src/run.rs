@@ -36,7 +36,12 @@ pub fn load(home: &Home) -> anyhow::Result<Loaded> {
     let store = Store::open(&home.store())
         .with_context(|| format!("opening {}", home.store().display()))?;
     store.check_genesis(genesis.hash())?;
-    Ok(Loaded { config, genesis, key, store })
+    Ok(Loaded {
+        config,
+        genesis,
+        key,
+        store,
+    })
 }
 
 /// The consensus engine configuration for a loaded home.
@@ -57,7 +62,11 @@ pub fn engine_config(home: &Home, loaded: &Loaded) -> anyhow::Result<EngineConfi
 pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<(ConsensusHandle, Arc<Store>)> {
     let cfg = engine_config(home, &loaded)?;
     let store = Arc::new(loaded.store);
-    let app = NodeApp::new(store.clone(), cfg.chain_id.clone(), cfg.validator_set.clone());
+    let app = NodeApp::new(
+        store.clone(),
+        cfg.chain_id.clone(),
+        cfg.validator_set.clone(),
+    );
     let height = store.latest_height()?.unwrap_or(0);
     info!(
         moniker = %cfg.moniker,
@@ -74,7 +83,9 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<(ConsensusHan
 pub fn start(home: &Home) -> anyhow::Result<()> {
     let loaded = load(home)?;
     init_logging(&loaded.config.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let (handle, store) = launch(home, loaded).await?;
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -8,7 +8,11 @@ use crate::v1;
 /// Transaction hash: `sha256(body || signature)` over the bytes exactly as submitted, so a
 /// client can compute it before sending.
 pub fn tx_hash(tx: &v1::SignedTransaction) -> [u8; 32] {
-    Sha256::new().chain_update(&tx.body).chain_update(&tx.signature).finalize().into()
+    Sha256::new()
+        .chain_update(&tx.body)
+        .chain_update(&tx.signature)
+        .finalize()
+        .into()
 }
 
 /// Block hash: `sha256` of the protobuf-encoded header. prost encodes fields in field-number
@@ -34,12 +38,21 @@ mod tests {
 
     #[test]
     fn tx_hash_covers_body_and_signature() {
-        let a = v1::SignedTransaction { body: vec![1, 2].into(), signature: vec![3].into() };
-        let b = v1::SignedTransaction { body: vec![1].into(), signature: vec![2, 3].into() };
+        let a = v1::SignedTransaction {
+            body: vec![1, 2].into(),
+            signature: vec![3].into(),
+        };
+        let b = v1::SignedTransaction {
+            body: vec![1].into(),
+            signature: vec![2, 3].into(),
+        };
         // Same concatenation, same hash: the boundary is fixed by the 64-byte signature length
         // that admission enforces.
         assert_eq!(tx_hash(&a), tx_hash(&b));
-        let c = v1::SignedTransaction { body: vec![1, 2].into(), signature: vec![4].into() };
+        let c = v1::SignedTransaction {
+            body: vec![1, 2].into(),
+            signature: vec![4].into(),
+        };
         assert_ne!(tx_hash(&a), tx_hash(&c));
         assert_eq!(
             hex::encode(tx_hash(&a)),
@@ -49,7 +62,11 @@ mod tests {
 
     #[test]
     fn block_hash_depends_on_every_header_field() {
-        let h = v1::Header { chain_id: "c".into(), height: 5, ..Default::default() };
+        let h = v1::Header {
+            chain_id: "c".into(),
+            height: 5,
+            ..Default::default()
+        };
         let mut h2 = h.clone();
         h2.time_ms = 1;
         assert_ne!(block_hash(&h), block_hash(&h2));

@@ -49,7 +49,10 @@ fn liveness_and_certificates_round_trip() {
         height: Height(3),
         round: Round::new(0),
         value_id: BlockHash([1; 32]),
-        polka_signatures: vec![PolkaSignature { address: Address([2; 20]), signature: sig(3) }],
+        polka_signatures: vec![PolkaSignature {
+            address: Address([2; 20]),
+            signature: sig(3),
+        }],
     };
     assert_eq!(round_trip(polka.clone()), polka);
     let round_cert = RoundCertificate {
@@ -74,15 +77,26 @@ fn liveness_and_certificates_round_trip() {
         height: Height(9),
         round: Round::new(1),
         value_id: BlockHash([8; 32]),
-        commit_signatures: vec![CommitSignature { address: Address([6; 20]), signature: sig(6) }],
+        commit_signatures: vec![CommitSignature {
+            address: Address([6; 20]),
+            signature: sig(6),
+        }],
     };
-    assert_eq!(certificate_from_proto(&certificate_to_proto(&cert)).unwrap(), cert);
+    assert_eq!(
+        certificate_from_proto(&certificate_to_proto(&cert)).unwrap(),
+        cert
+    );
 }
 
 #[test]
 fn parts_streams_and_wal_values_round_trip() {
     for part in [
-        ProposalPart::Init { height: Height(1), round: Round::new(0), pol_round: Round::new(3), proposer: Address([1; 20]) },
+        ProposalPart::Init {
+            height: Height(1),
+            round: Round::new(0),
+            pol_round: Round::new(3),
+            proposer: Address([1; 20]),
+        },
         ProposalPart::Data(Bytes::from_static(b"chunk")),
         ProposalPart::Fin(sig(7)),
     ] {
@@ -112,15 +126,24 @@ fn sync_messages_round_trip() {
         height: Height(3),
         round: Round::new(0),
         value_id: BlockHash([8; 32]),
-        commit_signatures: vec![CommitSignature { address: Address([6; 20]), signature: sig(6) }],
+        commit_signatures: vec![CommitSignature {
+            address: Address([6; 20]),
+            signature: sig(6),
+        }],
     };
     let resp = Response::ValueResponse(ValueResponse::new(
         Height(3),
-        vec![RawDecidedValue::new(Bytes::from_static(b"block"), extended(cert))],
+        vec![RawDecidedValue::new(
+            Bytes::from_static(b"block"),
+            extended(cert),
+        )],
     ));
     let bytes = ProtoCodec.encode(&resp).unwrap();
     assert_eq!(ProtoCodec.encoded_len(&resp).unwrap(), bytes.len());
-    assert_eq!(Codec::<Response<BabelContext>>::decode(&ProtoCodec, bytes).unwrap(), resp);
+    assert_eq!(
+        Codec::<Response<BabelContext>>::decode(&ProtoCodec, bytes).unwrap(),
+        resp
+    );
 }
 
 #[test]
@@ -131,15 +154,32 @@ fn out_of_range_and_malformed_fields_are_refused() {
         block_hash: vec![0; 32].into(),
         ..Default::default()
     };
-    assert!(Codec::<ProposedValue<BabelContext>>::decode(&ProtoCodec, bad_round.encode_to_vec().into()).is_err());
-    let short_hash = v1::ConsensusVote { vote_type: 1, block_hash: vec![1; 31].into(), validator: vec![0; 20].into(), ..Default::default() };
+    assert!(
+        Codec::<ProposedValue<BabelContext>>::decode(&ProtoCodec, bad_round.encode_to_vec().into())
+            .is_err()
+    );
+    let short_hash = v1::ConsensusVote {
+        vote_type: 1,
+        block_hash: vec![1; 31].into(),
+        validator: vec![0; 20].into(),
+        ..Default::default()
+    };
     let msg = v1::SignedConsensusMessage {
         message: Some(v1::signed_consensus_message::Message::Vote(short_hash)),
         signature: vec![0; 64].into(),
     };
-    assert!(Codec::<SignedConsensusMsg<BabelContext>>::decode(&ProtoCodec, msg.encode_to_vec().into()).is_err());
-    let inverted = v1::SyncRequest { from_height: 5, to_height: 4 };
-    assert!(Codec::<Request<BabelContext>>::decode(&ProtoCodec, inverted.encode_to_vec().into()).is_err());
+    assert!(
+        Codec::<SignedConsensusMsg<BabelContext>>::decode(&ProtoCodec, msg.encode_to_vec().into())
+            .is_err()
+    );
+    let inverted = v1::SyncRequest {
+        from_height: 5,
+        to_height: 4,
+    };
+    assert!(
+        Codec::<Request<BabelContext>>::decode(&ProtoCodec, inverted.encode_to_vec().into())
+            .is_err()
+    );
 }
 
 proptest! {

@@ -1,13 +1,15 @@
 //! Multi-validator consensus tests on loopback: real Malachite engines, real libp2p, real WAL,
 //! in-memory applications.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::Duration;
 
 use babel_consensus::{
-    ValidatorSet, verify_certificate,
+    ValidatorSet,
     test_utils::{EVIL_MARKER, MemApp, net_configs, start_node, wait_until},
+    verify_certificate,
 };
-
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -35,7 +37,11 @@ async fn e2e_single_validator_decides_50_heights() {
     let cfgs = net_configs(1, dir.path());
     let app = MemApp::new();
     let node = start_node(&cfgs[0], app.clone()).await;
-    assert!(wait_until(LONG, || app.height() >= 50).await, "height {}", app.height());
+    assert!(
+        wait_until(LONG, || app.height() >= 50).await,
+        "height {}",
+        app.height()
+    );
     node.stop().await;
     let chain = app.chain();
     for (i, (_, block, cert)) in chain.iter().enumerate() {
@@ -77,7 +83,11 @@ async fn e2e_four_validators_agree_and_certificates_verify() {
         verify_certificate("test", cert, vset).await.unwrap();
         proposers.insert(header.proposer.clone());
     }
-    assert_eq!(proposers.len(), 4, "the proposer rotates over all validators");
+    assert_eq!(
+        proposers.len(),
+        4,
+        "the proposer rotates over all validators"
+    );
 
     // Tampering with one signature breaks verification; so does dropping below 2f+1, or
     // presenting the certificate on another chain.
@@ -93,7 +103,11 @@ async fn e2e_four_validators_agree_and_certificates_verify() {
     assert!(verify_certificate("other-chain", cert, vset).await.is_err());
     let mut wrong_block = cert.clone();
     wrong_block.block_hash = chain[11].0.to_vec().into();
-    assert!(verify_certificate("test", &wrong_block, vset).await.is_err());
+    assert!(
+        verify_certificate("test", &wrong_block, vset)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +116,15 @@ async fn e2e_rejected_proposals_are_never_decided() {
     let dir = tempfile::tempdir().unwrap();
     let cfgs = net_configs(4, dir.path());
     // Validator 0 proposes blocks that the three honest validators reject.
-    let apps: Vec<MemApp> = (0..4).map(|i| if i == 0 { MemApp::evil() } else { MemApp::new() }).collect();
+    let apps: Vec<MemApp> = (0..4)
+        .map(|i| {
+            if i == 0 {
+                MemApp::evil()
+            } else {
+                MemApp::new()
+            }
+        })
+        .collect();
     let mut nodes = Vec::new();
     for (cfg, app) in cfgs.iter().zip(&apps) {
         nodes.push(start_node(cfg, app.clone()).await);
@@ -114,11 +136,17 @@ async fn e2e_rejected_proposals_are_never_decided() {
     assert_same_chain(&apps[1..]);
     let chain = apps[1].chain();
     for (_, block, _) in &chain {
-        assert_ne!(block.header.as_ref().unwrap().results_root.as_ref(), EVIL_MARKER);
+        assert_ne!(
+            block.header.as_ref().unwrap().results_root.as_ref(),
+            EVIL_MARKER
+        );
     }
     // The evil validator was proposer at round 0 of some heights: those heights needed a
     // second round.
-    assert!(chain.iter().any(|(_, _, cert)| cert.round > 0), "no height needed a second round");
+    assert!(
+        chain.iter().any(|(_, _, cert)| cert.round > 0),
+        "no height needed a second round"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +168,10 @@ async fn e2e_no_quorum_no_progress_then_resume() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let stalled = apps[0].height().max(apps[1].height());
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(apps[0].height() <= stalled && apps[1].height() <= stalled, "progress without quorum");
+    assert!(
+        apps[0].height() <= stalled && apps[1].height() <= stalled,
+        "progress without quorum"
+    );
 
     // Restart them with their state and WAL: the chain resumes and they catch up.
     for i in [2, 3] {

@@ -1,5 +1,7 @@
 //! Genesis integration tests: golden hash, round trip, and one test per validation rule.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use babel_genesis::{Genesis, GenesisError, Namespace, VmKind};
 
 const GOLDEN: &str = include_str!("../fixtures/golden.json");
@@ -35,7 +37,10 @@ fn golden_hash_is_stable() {
 fn canonical_bytes_are_sorted_compact_json() {
     let bytes = golden().canonical_bytes();
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.starts_with(r#"{"chain_id":"babel-golden-1","consensus":{"block_interval_ms":0,"#), "{text}");
+    assert!(
+        text.starts_with(r#"{"chain_id":"babel-golden-1","consensus":{"block_interval_ms":0,"#),
+        "{text}"
+    );
     assert!(!text.contains(' ') && !text.contains('\n'));
     // Derived namespaces are spelled out, so the hash covers them.
     assert!(text.contains(&format!(r#""namespace":"{}""#, Namespace::for_rollup(1))));
@@ -50,9 +55,14 @@ fn golden_parses_with_expected_content() {
     assert_eq!(g.total_voting_power(), 15);
     let kinds: Vec<VmKind> = g.rollups.iter().map(|r| r.vm.kind()).collect();
     assert_eq!(kinds, [VmKind::Evm, VmKind::Wasm, VmKind::Cairo]);
-    assert_eq!(g.rollup(1).map(|r| r.effective_namespace()), Some(Namespace::for_rollup(1)));
     assert_eq!(
-        g.rollup(2).map(|r| r.effective_namespace().to_string()).as_deref(),
+        g.rollup(1).map(|r| r.effective_namespace()),
+        Some(Namespace::for_rollup(1))
+    );
+    assert_eq!(
+        g.rollup(2)
+            .map(|r| r.effective_namespace().to_string())
+            .as_deref(),
         Some("0102030405060708090a")
     );
 }
@@ -116,26 +126,66 @@ fn validation_rules_name_the_field() {
     let cases: &[(Edit, &str, &str)] = &[
         (|v| v["chain_id"] = "".into(), "chain_id", "1 to 64"),
         (|v| v["chain_id"] = "a b".into(), "chain_id", "only ASCII"),
-        (|v| v["validators"] = serde_json::json!([]), "validators", "at least one"),
-        (|v| v["validators"][1]["voting_power"] = 0.into(), "validators[1].voting_power", "greater than 0"),
-        (|v| v["validators"][0]["voting_power"] = u64::MAX.into(), "validators[1].voting_power", "overflows"),
-        (|v| v["validators"][1]["public_key"] = "0x1234".into(), "validators[1].public_key", "32 bytes"),
+        (
+            |v| v["validators"] = serde_json::json!([]),
+            "validators",
+            "at least one",
+        ),
+        (
+            |v| v["validators"][1]["voting_power"] = 0.into(),
+            "validators[1].voting_power",
+            "greater than 0",
+        ),
+        (
+            |v| v["validators"][0]["voting_power"] = u64::MAX.into(),
+            "validators[1].voting_power",
+            "overflows",
+        ),
+        (
+            |v| v["validators"][1]["public_key"] = "0x1234".into(),
+            "validators[1].public_key",
+            "32 bytes",
+        ),
         (
             |v| v["validators"][1]["public_key"] = v["validators"][0]["public_key"].clone(),
             "validators[1].public_key",
             "duplicate",
         ),
-        (|v| v["validators"][0]["p2p_address"] = "127.0.0.1:1".into(), "validators[0].p2p_address", "multiaddress"),
+        (
+            |v| v["validators"][0]["p2p_address"] = "127.0.0.1:1".into(),
+            "validators[0].p2p_address",
+            "multiaddress",
+        ),
         (
             |v| v["validators"][1]["p2p_address"] = v["validators"][0]["p2p_address"].clone(),
             "validators[1].p2p_address",
             "duplicate",
         ),
-        (|v| v["consensus"]["timeout_propose_ms"] = 0.into(), "consensus.timeout_propose_ms", "greater than 0"),
-        (|v| v["consensus"]["max_tx_bytes"] = (1u64 << 40).into(), "consensus.max_tx_bytes", "exceeds"),
-        (|v| v["rollups"][1]["id"] = 1.into(), "rollups[1].id", "duplicate rollup id"),
-        (|v| v["rollups"][1]["name"] = "evm-demo".into(), "rollups[1].name", "duplicate"),
-        (|v| v["rollups"][1]["name"] = "Bad Name".into(), "rollups[1].name", "a-z"),
+        (
+            |v| v["consensus"]["timeout_propose_ms"] = 0.into(),
+            "consensus.timeout_propose_ms",
+            "greater than 0",
+        ),
+        (
+            |v| v["consensus"]["max_tx_bytes"] = (1u64 << 40).into(),
+            "consensus.max_tx_bytes",
+            "exceeds",
+        ),
+        (
+            |v| v["rollups"][1]["id"] = 1.into(),
+            "rollups[1].id",
+            "duplicate rollup id",
+        ),
+        (
+            |v| v["rollups"][1]["name"] = "evm-demo".into(),
+            "rollups[1].name",
+            "duplicate",
+        ),
+        (
+            |v| v["rollups"][1]["name"] = "Bad Name".into(),
+            "rollups[1].name",
+            "a-z",
+        ),
         (
             |v| v["rollups"][1]["namespace"] = "00000000000000000005".into(),
             "rollups[1].namespace",
@@ -166,8 +216,10 @@ fn validation_rules_name_the_field() {
             "1 to 32",
         ),
         (
-            |v| v["rollups"][2]["initial_state"]["contracts"][0]["address"] =
-                format!("0x{}", "ff".repeat(32)).into(),
+            |v| {
+                v["rollups"][2]["initial_state"]["contracts"][0]["address"] =
+                    format!("0x{}", "ff".repeat(32)).into()
+            },
             "rollups[2].initial_state.contracts[0].address",
             "felt252",
         ),
@@ -180,7 +232,10 @@ fn validation_rules_name_the_field() {
     for (edit, want_field, want_reason) in cases {
         let (field, reason) = invalid_field(error_after(edit));
         assert_eq!(&field, want_field, "reason was: {reason}");
-        assert!(reason.contains(want_reason), "{field}: {reason:?} lacks {want_reason:?}");
+        assert!(
+            reason.contains(want_reason),
+            "{field}: {reason:?} lacks {want_reason:?}"
+        );
     }
 }
 
@@ -199,5 +254,8 @@ fn bad_public_key_point_is_refused() {
 #[test]
 fn oversized_input_is_refused_before_parsing() {
     let big = vec![b' '; (Genesis::MAX_FILE_BYTES + 1) as usize];
-    assert!(matches!(Genesis::from_json(&big), Err(GenesisError::TooLarge { .. })));
+    assert!(matches!(
+        Genesis::from_json(&big),
+        Err(GenesisError::TooLarge { .. })
+    ));
 }

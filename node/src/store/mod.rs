@@ -122,7 +122,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.db.path()).finish()
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -133,13 +135,17 @@ impl Store {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let cfs = Cf::ALL
+            .iter()
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         Ok(Self { db })
     }
 
     fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
-        self.db.cf_handle(cf.name()).ok_or(StoreError::MissingColumnFamily(cf.name()))
+        self.db
+            .cf_handle(cf.name())
+            .ok_or(StoreError::MissingColumnFamily(cf.name()))
     }
 
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -150,7 +156,9 @@ impl Store {
     /// [`StoreError::GenesisMismatch`] if the database belongs to another chain.
     pub fn check_genesis(&self, hash: [u8; 32]) -> Result<(), StoreError> {
         match self.get(Cf::Meta, META_GENESIS_HASH)? {
-            None => Ok(self.db.put_cf(self.cf(Cf::Meta)?, META_GENESIS_HASH, hash)?),
+            None => Ok(self
+                .db
+                .put_cf(self.cf(Cf::Meta)?, META_GENESIS_HASH, hash)?),
             Some(stored) if stored == hash => Ok(()),
             Some(stored) => Err(StoreError::GenesisMismatch {
                 stored: hex::encode(stored),
@@ -170,7 +178,12 @@ impl Store {
     /// same block at an already committed height is a no-op (replays after a crash do this),
     /// committing a different one is [`StoreError::ConflictingCommit`].
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
-        let height = batch.block.header.as_ref().map(|h| h.height).unwrap_or_default();
+        let height = batch
+            .block
+            .header
+            .as_ref()
+            .map(|h| h.height)
+            .unwrap_or_default();
         let latest = self.latest_height()?;
         if let Some(latest) = latest
             && height <= latest
@@ -182,16 +195,27 @@ impl Store {
         }
         let expected = latest.map_or(1, |h| h + 1);
         if height != expected {
-            return Err(StoreError::HeightGap { expected, got: height });
+            return Err(StoreError::HeightGap {
+                expected,
+                got: height,
+            });
         }
         let key = height.to_be_bytes();
         let mut wb = WriteBatch::default();
         wb.put_cf(self.cf(Cf::Blocks)?, key, batch.block.encode_to_vec());
-        wb.put_cf(self.cf(Cf::Certificates)?, key, batch.certificate.encode_to_vec());
+        wb.put_cf(
+            self.cf(Cf::Certificates)?,
+            key,
+            batch.certificate.encode_to_vec(),
+        );
         wb.put_cf(self.cf(Cf::BlockHashes)?, batch.block_hash, key);
         for (index, hash) in batch.tx_hashes.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| StoreError::TooManyTransactions)?;
-            wb.put_cf(self.cf(Cf::TxIndex)?, hash, encode_location(TxLocation { height, index }));
+            wb.put_cf(
+                self.cf(Cf::TxIndex)?,
+                hash,
+                encode_location(TxLocation { height, index }),
+            );
         }
         for (hash, receipt) in &batch.receipts {
             wb.put_cf(self.cf(Cf::Receipts)?, hash, receipt.encode_to_vec());
@@ -228,12 +252,17 @@ impl Store {
 
     /// Hash of the block at `height`, read from its certificate.
     pub fn block_hash_at(&self, height: u64) -> Result<Option<[u8; 32]>, StoreError> {
-        let Some(cert) = self.certificate(height)? else { return Ok(None) };
+        let Some(cert) = self.certificate(height)? else {
+            return Ok(None);
+        };
         cert.block_hash
             .as_ref()
             .try_into()
             .map(Some)
-            .map_err(|_| StoreError::Corrupt { what: "certificate block hash", height })
+            .map_err(|_| StoreError::Corrupt {
+                what: "certificate block hash",
+                height,
+            })
     }
 
     /// Height of the block with this hash.
@@ -245,12 +274,16 @@ impl Store {
 
     /// Where a transaction was included.
     pub fn tx_location(&self, tx_hash: &[u8; 32]) -> Result<Option<TxLocation>, StoreError> {
-        self.get(Cf::TxIndex, tx_hash)?.map(|b| decode_location(&b)).transpose()
+        self.get(Cf::TxIndex, tx_hash)?
+            .map(|b| decode_location(&b))
+            .transpose()
     }
 
     /// Receipt of an executed transaction.
     pub fn receipt(&self, tx_hash: &[u8; 32]) -> Result<Option<v1::Receipt>, StoreError> {
-        self.get(Cf::Receipts, tx_hash)?.map(|b| decode(&b, "receipt")).transpose()
+        self.get(Cf::Receipts, tx_hash)?
+            .map(|b| decode(&b, "receipt"))
+            .transpose()
     }
 
     /// Current value of a rollup's state key.
@@ -269,7 +302,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let key = proposal_key(height, round, &block_hash);
         // Synced so a crash right after announcing cannot lose it.
-        Ok(self.db.put_cf_opt(self.cf(Cf::Proposals)?, key, bytes, &synced())?)
+        Ok(self
+            .db
+            .put_cf_opt(self.cf(Cf::Proposals)?, key, bytes, &synced())?)
     }
 
     /// A stored proposal with this height, round and hash.
@@ -287,9 +322,12 @@ impl Store {
         &self,
         height: u64,
         round: u32,
-    ) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
+    ) -> Result<babel_consensus::StoredProposals, StoreError> {
         let prefix = proposal_prefix(height, round);
-        let iter = self.db.iterator_cf(self.cf(Cf::Proposals)?, IteratorMode::From(&prefix, Direction::Forward));
+        let iter = self.db.iterator_cf(
+            self.cf(Cf::Proposals)?,
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
         let mut out = Vec::new();
         for item in iter {
             let (key, value) = item?;
@@ -298,7 +336,10 @@ impl Store {
             }
             let hash = key[prefix.len()..]
                 .try_into()
-                .map_err(|_| StoreError::Corrupt { what: "proposal key", height })?;
+                .map_err(|_| StoreError::Corrupt {
+                    what: "proposal key",
+                    height,
+                })?;
             out.push((hash, value.to_vec()));
         }
         Ok(out)
@@ -331,14 +372,21 @@ impl Store {
     pub fn put_da_record(&self, height: u64, record: &DaRecord) -> Result<(), StoreError> {
         let mut value = record.da_height.to_be_bytes().to_vec();
         value.extend_from_slice(&record.commitment);
-        Ok(self.db.put_cf(self.cf(Cf::DaRecords)?, height.to_be_bytes(), value)?)
+        Ok(self
+            .db
+            .put_cf(self.cf(Cf::DaRecords)?, height.to_be_bytes(), value)?)
     }
 
     /// Where the blobs of the block at `height` were posted, if they were.
     pub fn da_record(&self, height: u64) -> Result<Option<DaRecord>, StoreError> {
-        let Some(bytes) = self.get(Cf::DaRecords, &height.to_be_bytes())? else { return Ok(None) };
+        let Some(bytes) = self.get(Cf::DaRecords, &height.to_be_bytes())? else {
+            return Ok(None);
+        };
         let da_height = decode_height(&bytes[..bytes.len().min(8)], "DA record")?;
-        Ok(Some(DaRecord { da_height, commitment: bytes[8..].to_vec() }))
+        Ok(Some(DaRecord {
+            da_height,
+            commitment: bytes[8..].to_vec(),
+        }))
     }
 
     /// Flush memtables to disk (clean shutdown).
@@ -384,9 +432,24 @@ fn encode_location(loc: TxLocation) -> [u8; 12] {
 }
 
 fn decode_location(bytes: &[u8]) -> Result<TxLocation, StoreError> {
-    let corrupt = || StoreError::Corrupt { what: "tx index", height: 0 };
-    let height = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
-    let index = u32::from_be_bytes(bytes.get(8..12).ok_or_else(corrupt)?.try_into().map_err(|_| corrupt())?);
+    let corrupt = || StoreError::Corrupt {
+        what: "tx index",
+        height: 0,
+    };
+    let height = u64::from_be_bytes(
+        bytes
+            .get(..8)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
+    let index = u32::from_be_bytes(
+        bytes
+            .get(8..12)
+            .ok_or_else(corrupt)?
+            .try_into()
+            .map_err(|_| corrupt())?,
+    );
     Ok(TxLocation { height, index })
 }
 

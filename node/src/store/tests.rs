@@ -1,7 +1,11 @@
 use super::*;
 
 fn block(height: u64, txs: usize) -> (v1::Block, [u8; 32]) {
-    let header = v1::Header { chain_id: "t".into(), height, ..Default::default() };
+    let header = v1::Header {
+        chain_id: "t".into(),
+        height,
+        ..Default::default()
+    };
     let txs = (0..txs)
         .map(|i| v1::SignedTransaction {
             body: vec![height as u8, i as u8].into(),
@@ -10,7 +14,13 @@ fn block(height: u64, txs: usize) -> (v1::Block, [u8; 32]) {
         .collect();
     let mut hash = [0u8; 32];
     hash[..8].copy_from_slice(&height.to_be_bytes());
-    (v1::Block { header: Some(header), txs }, hash)
+    (
+        v1::Block {
+            header: Some(header),
+            txs,
+        },
+        hash,
+    )
 }
 
 fn batch(height: u64) -> CommitBatch {
@@ -25,10 +35,23 @@ fn batch(height: u64) -> CommitBatch {
         },
         receipts: tx_hashes
             .iter()
-            .map(|h| (*h, v1::Receipt { success: true, gas_used: 21_000, ..Default::default() }))
+            .map(|h| {
+                (
+                    *h,
+                    v1::Receipt {
+                        success: true,
+                        gas_used: 21_000,
+                        ..Default::default()
+                    },
+                )
+            })
             .collect(),
         tx_hashes,
-        state: vec![StateWrite { rollup_id: 7, key: b"k".to_vec(), value: Some(height.to_be_bytes().to_vec()) }],
+        state: vec![StateWrite {
+            rollup_id: 7,
+            key: b"k".to_vec(),
+            value: Some(height.to_be_bytes().to_vec()),
+        }],
         block,
         block_hash,
     }
@@ -50,9 +73,21 @@ fn commit_survives_reopen() {
     assert_eq!(store.certificate(2).unwrap(), Some(b2.certificate.clone()));
     assert_eq!(store.block_hash_at(2).unwrap(), Some(b2.block_hash));
     assert_eq!(store.height_of(&b2.block_hash).unwrap(), Some(2));
-    assert_eq!(store.tx_location(&b2.tx_hashes[1]).unwrap(), Some(TxLocation { height: 2, index: 1 }));
-    assert_eq!(store.receipt(&b2.tx_hashes[0]).unwrap().map(|r| r.gas_used), Some(21_000));
-    assert_eq!(store.state(7, b"k").unwrap(), Some(2u64.to_be_bytes().to_vec()));
+    assert_eq!(
+        store.tx_location(&b2.tx_hashes[1]).unwrap(),
+        Some(TxLocation {
+            height: 2,
+            index: 1
+        })
+    );
+    assert_eq!(
+        store.receipt(&b2.tx_hashes[0]).unwrap().map(|r| r.gas_used),
+        Some(21_000)
+    );
+    assert_eq!(
+        store.state(7, b"k").unwrap(),
+        Some(2u64.to_be_bytes().to_vec())
+    );
     assert_eq!(store.state(8, b"k").unwrap(), None);
     assert_eq!(store.block(3).unwrap(), None);
 }
@@ -63,7 +98,11 @@ fn state_delete_removes_key() {
     let store = Store::open(dir.path()).unwrap();
     store.commit(&batch(1)).unwrap();
     let mut b = batch(2);
-    b.state = vec![StateWrite { rollup_id: 7, key: b"k".to_vec(), value: None }];
+    b.state = vec![StateWrite {
+        rollup_id: 7,
+        key: b"k".to_vec(),
+        value: None,
+    }];
     store.commit(&b).unwrap();
     assert_eq!(store.state(7, b"k").unwrap(), None);
 }
@@ -76,8 +115,17 @@ fn recommit_same_block_is_noop_but_different_block_is_refused() {
     store.commit(&batch(1)).unwrap();
     let mut other = batch(1);
     other.block_hash = [9; 32];
-    assert!(matches!(store.commit(&other), Err(StoreError::ConflictingCommit { height: 1 })));
-    assert!(matches!(store.commit(&batch(3)), Err(StoreError::HeightGap { expected: 2, got: 3 })));
+    assert!(matches!(
+        store.commit(&other),
+        Err(StoreError::ConflictingCommit { height: 1 })
+    ));
+    assert!(matches!(
+        store.commit(&batch(3)),
+        Err(StoreError::HeightGap {
+            expected: 2,
+            got: 3
+        })
+    ));
     assert_eq!(store.latest_height().unwrap(), Some(1));
 }
 
@@ -89,7 +137,10 @@ fn genesis_binding() {
     store.check_genesis([1; 32]).unwrap();
     drop(store);
     let store = Store::open(dir.path()).unwrap();
-    assert!(matches!(store.check_genesis([2; 32]), Err(StoreError::GenesisMismatch { .. })));
+    assert!(matches!(
+        store.check_genesis([2; 32]),
+        Err(StoreError::GenesisMismatch { .. })
+    ));
 }
 
 #[test]
@@ -100,7 +151,10 @@ fn proposals_are_kept_until_their_height_commits() {
     store.put_proposal(1, 0, [2; 32], b"b").unwrap();
     store.put_proposal(1, 1, [3; 32], b"c").unwrap();
     store.put_proposal(2, 0, [4; 32], b"d").unwrap();
-    assert_eq!(store.proposals_at(1, 0).unwrap(), vec![([1; 32], b"a".to_vec()), ([2; 32], b"b".to_vec())]);
+    assert_eq!(
+        store.proposals_at(1, 0).unwrap(),
+        vec![([1; 32], b"a".to_vec()), ([2; 32], b"b".to_vec())]
+    );
     assert_eq!(store.proposal(1, 1, &[3; 32]).unwrap(), Some(b"c".to_vec()));
     store.commit(&batch(1)).unwrap();
     assert!(store.proposals_at(1, 0).unwrap().is_empty());
@@ -112,7 +166,10 @@ fn proposals_are_kept_until_their_height_commits() {
 fn da_records_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let rec = DaRecord { da_height: 77, commitment: vec![5; 32] };
+    let rec = DaRecord {
+        da_height: 77,
+        commitment: vec![5; 32],
+    };
     store.put_da_record(3, &rec).unwrap();
     drop(store);
     let store = Store::open(dir.path()).unwrap();

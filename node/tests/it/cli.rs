@@ -47,7 +47,12 @@ fn missing_and_malformed_genesis_give_one_clear_line() {
 #[test]
 fn unknown_command_and_bad_flags_are_usage_errors() {
     assert_eq!(babel(&["frobnicate"]).status.code(), Some(2));
-    assert_eq!(babel(&["testnet", "--validators", "0", "--output", "x"]).status.code(), Some(2));
+    assert_eq!(
+        babel(&["testnet", "--validators", "0", "--output", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -61,21 +66,31 @@ fn init_creates_a_home_that_validates_and_refuses_to_overwrite() {
     let genesis = Genesis::load(&home.join("genesis.json")).unwrap();
     assert_eq!(genesis.chain_id, "babel-test-9");
     assert_eq!(genesis.validators.len(), 1);
-    let out = babel(&["genesis", "validate", home.join("genesis.json").to_str().unwrap()]);
+    let out = babel(&[
+        "genesis",
+        "validate",
+        home.join("genesis.json").to_str().unwrap(),
+    ]);
     assert!(out.status.success());
     assert!(stdout(&out).contains(&hex::encode(genesis.hash())));
 
     let out = babel(&["keys", "show", "--home", h]);
     assert!(out.status.success());
     let key_line = stdout(&out);
-    assert!(key_line.contains(&hex::encode(&genesis.validators[0].public_key.0)), "{key_line}");
+    assert!(
+        key_line.contains(&hex::encode(&genesis.validators[0].public_key.0)),
+        "{key_line}"
+    );
 
     let again = babel(&["init", "--home", h]);
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr(&again).contains("already initialised"));
     assert!(babel(&["init", "--home", h, "--force"]).status.success());
     let new = Genesis::load(&home.join("genesis.json")).unwrap();
-    assert_ne!(new.validators[0].public_key, genesis.validators[0].public_key);
+    assert_ne!(
+        new.validators[0].public_key,
+        genesis.validators[0].public_key
+    );
 }
 
 #[test]
@@ -85,21 +100,40 @@ fn testnet_homes_share_genesis_and_peer_with_each_other() {
     let p2p = free_port_range(4).to_string();
     let grpc = free_port_range(4).to_string();
     let out = babel(&[
-        "testnet", "--validators", "4", "--output", out_dir.to_str().unwrap(),
-        "--p2p-port", &p2p, "--grpc-port", &grpc,
+        "testnet",
+        "--validators",
+        "4",
+        "--output",
+        out_dir.to_str().unwrap(),
+        "--p2p-port",
+        &p2p,
+        "--grpc-port",
+        &grpc,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let homes: Vec<_> = (0..4).map(|i| out_dir.join(format!("node-{i}"))).collect();
-    let genesis: Vec<Genesis> = homes.iter().map(|h| Genesis::load(&h.join("genesis.json")).unwrap()).collect();
+    let genesis: Vec<Genesis> = homes
+        .iter()
+        .map(|h| Genesis::load(&h.join("genesis.json")).unwrap())
+        .collect();
     assert!(genesis.iter().all(|g| g.hash() == genesis[0].hash()));
     assert_eq!(genesis[0].validators.len(), 4);
     for (i, home) in homes.iter().enumerate() {
-        let out = babel(&["genesis", "validate", home.join("genesis.json").to_str().unwrap()]);
+        let out = babel(&[
+            "genesis",
+            "validate",
+            home.join("genesis.json").to_str().unwrap(),
+        ]);
         assert!(out.status.success());
         let config = Config::load(&home.join("config.toml")).unwrap();
         assert_eq!(config.p2p.listen_addr, genesis[0].validators[i].p2p_address);
         assert_eq!(config.p2p.persistent_peers.len(), 3);
-        assert!(!config.p2p.persistent_peers.contains(&config.p2p.listen_addr));
+        assert!(
+            !config
+                .p2p
+                .persistent_peers
+                .contains(&config.p2p.listen_addr)
+        );
         let key = babel(&["keys", "show", "--home", home.to_str().unwrap()]);
         assert!(stdout(&key).contains(&hex::encode(&genesis[0].validators[i].public_key.0)));
     }
@@ -110,5 +144,9 @@ fn start_with_a_missing_home_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let out = babel(&["start", "--home", dir.path().join("none").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: cannot read config"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: cannot read config"),
+        "{}",
+        stderr(&out)
+    );
 }

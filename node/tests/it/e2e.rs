@@ -18,8 +18,17 @@ fn testnet(dir: &Path, n: u16) -> Vec<std::path::PathBuf> {
     let p2p = free_port_range(n).to_string();
     let grpc = free_port_range(n).to_string();
     let out = babel(&[
-        "testnet", "--validators", &n.to_string(), "--output", out_dir.to_str().unwrap(),
-        "--p2p-port", &p2p, "--grpc-port", &grpc, "--chain-id", "babel-e2e",
+        "testnet",
+        "--validators",
+        &n.to_string(),
+        "--output",
+        out_dir.to_str().unwrap(),
+        "--p2p-port",
+        &p2p,
+        "--grpc-port",
+        &grpc,
+        "--chain-id",
+        "babel-e2e",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let homes: Vec<_> = (0..n).map(|i| out_dir.join(format!("node-{i}"))).collect();
@@ -39,25 +48,53 @@ fn testnet(dir: &Path, n: u16) -> Vec<std::path::PathBuf> {
 fn assert_consistent(homes: &[std::path::PathBuf], min_height: u64) -> u64 {
     let genesis = Genesis::load(&homes[0].join("genesis.json")).unwrap();
     let vset = ValidatorSet::from_genesis(&genesis).unwrap();
-    let stores: Vec<Store> = homes.iter().map(|h| Store::open(&h.join("data/store")).unwrap()).collect();
-    let heights: Vec<u64> = stores.iter().map(|s| s.latest_height().unwrap().unwrap_or(0)).collect();
-    assert!(heights.iter().all(|h| *h >= min_height), "heights {heights:?} < {min_height}");
+    let stores: Vec<Store> = homes
+        .iter()
+        .map(|h| Store::open(&h.join("data/store")).unwrap())
+        .collect();
+    let heights: Vec<u64> = stores
+        .iter()
+        .map(|s| s.latest_height().unwrap().unwrap_or(0))
+        .collect();
+    assert!(
+        heights.iter().all(|h| *h >= min_height),
+        "heights {heights:?} < {min_height}"
+    );
     let top = *heights.iter().max().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut parent = [0u8; 32];
     for height in 1..=top {
-        let hashes: Vec<_> = stores.iter().filter_map(|s| s.block_hash_at(height).unwrap()).collect();
+        let hashes: Vec<_> = stores
+            .iter()
+            .filter_map(|s| s.block_hash_at(height).unwrap())
+            .collect();
         assert!(!hashes.is_empty());
-        assert!(hashes.iter().all(|h| *h == hashes[0]), "fork at height {height}");
-        let store = stores.iter().find(|s| s.block_hash_at(height).unwrap().is_some()).unwrap();
+        assert!(
+            hashes.iter().all(|h| *h == hashes[0]),
+            "fork at height {height}"
+        );
+        let store = stores
+            .iter()
+            .find(|s| s.block_hash_at(height).unwrap().is_some())
+            .unwrap();
         let block = store.block(height).unwrap().unwrap();
         let header = block.header.unwrap();
         assert_eq!(babel_proto::block_hash(&header), hashes[0]);
-        assert_eq!(header.parent_hash.as_ref(), parent, "height {height} does not link");
+        assert_eq!(
+            header.parent_hash.as_ref(),
+            parent,
+            "height {height} does not link"
+        );
         parent = hashes[0];
         let cert = store.certificate(height).unwrap().unwrap();
         runtime
-            .block_on(babel_consensus::verify_certificate("babel-e2e", &cert, &vset))
+            .block_on(babel_consensus::verify_certificate(
+                "babel-e2e",
+                &cert,
+                &vset,
+            ))
             .unwrap_or_else(|e| panic!("certificate {height}: {e}"));
     }
     top
@@ -68,15 +105,26 @@ fn e2e_single_validator_process_commits_50_heights_and_restarts_from_store() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet(dir.path(), 1);
     let mut v = Validator::start(&homes[0], 0);
-    assert!(wait_for(LONG, || v.logged_height() >= 50), "reached {}", v.logged_height());
+    assert!(
+        wait_for(LONG, || v.logged_height() >= 50),
+        "reached {}",
+        v.logged_height()
+    );
     v.kill();
     let top = assert_consistent(&homes, 50);
 
     // Restart: it resumes after the stored height, never re-deciding an earlier one.
     let mut v = Validator::start(&homes[0], 1);
-    assert!(wait_for(LONG, || v.logged_height() >= top + 5), "reached {}", v.logged_height());
+    assert!(
+        wait_for(LONG, || v.logged_height() >= top + 5),
+        "reached {}",
+        v.logged_height()
+    );
     let log = std::fs::read_to_string(&v.log).unwrap();
-    assert!(log.contains(&format!("committed_height={top}")), "restart did not resume from height {top}");
+    assert!(
+        log.contains(&format!("committed_height={top}")),
+        "restart did not resume from height {top}"
+    );
     v.kill();
     assert_consistent(&homes, top + 5);
 }
@@ -90,7 +138,10 @@ fn e2e_four_validators_survive_repeated_kill9_and_catch_up() {
     assert!(
         wait_for(LONG, || nodes.iter().all(|n| n.logged_height() >= 5)),
         "start-up: {:?}",
-        nodes.iter().map(Validator::logged_height).collect::<Vec<_>>()
+        nodes
+            .iter()
+            .map(Validator::logged_height)
+            .collect::<Vec<_>>()
     );
 
     // Seeded schedule: kill -9 a validator at a random moment, keep it down for a random time
@@ -118,9 +169,12 @@ fn e2e_four_validators_survive_repeated_kill9_and_catch_up() {
     nodes[2] = Validator::start(&homes[2], run);
     let target = nodes[0].logged_height() + 3;
     assert!(
-        wait_for(LONG, || nodes[2].logged_height() >= target),
-        "node 2 at {} (target {target})",
-        nodes[2].logged_height()
+        wait_for(LONG, || nodes.iter().all(|n| n.logged_height() >= target)),
+        "heights {:?} (target {target})",
+        nodes
+            .iter()
+            .map(Validator::logged_height)
+            .collect::<Vec<_>>()
     );
     for n in &mut nodes {
         assert!(n.exited().is_none(), "a validator exited: {:?}", n.log);
@@ -134,19 +188,29 @@ fn e2e_two_of_four_down_halts_then_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet(dir.path(), 4);
     let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(wait_for(LONG, || nodes.iter().all(|n| n.logged_height() >= 3)));
+    assert!(wait_for(LONG, || nodes
+        .iter()
+        .all(|n| n.logged_height() >= 3)));
     nodes[2].kill();
     nodes[3].kill();
     std::thread::sleep(Duration::from_secs(1));
     let stalled = nodes[0].logged_height().max(nodes[1].logged_height());
     std::thread::sleep(Duration::from_secs(5));
-    assert!(nodes[0].logged_height() <= stalled && nodes[1].logged_height() <= stalled, "decided without quorum");
+    assert!(
+        nodes[0].logged_height() <= stalled && nodes[1].logged_height() <= stalled,
+        "decided without quorum"
+    );
     nodes[2] = Validator::start(&homes[2], 1);
     nodes[3] = Validator::start(&homes[3], 1);
     assert!(
-        wait_for(LONG, || nodes.iter().all(|n| n.logged_height() >= stalled + 5)),
+        wait_for(LONG, || nodes
+            .iter()
+            .all(|n| n.logged_height() >= stalled + 5)),
         "{:?}",
-        nodes.iter().map(Validator::logged_height).collect::<Vec<_>>()
+        nodes
+            .iter()
+            .map(Validator::logged_height)
+            .collect::<Vec<_>>()
     );
     for n in &mut nodes {
         n.kill();

@@ -1,5 +1,7 @@
 //! Node integration tests: the `babel` CLI and multi-process validator networks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod cli;
 mod e2e;
 mod support;

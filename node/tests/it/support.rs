@@ -14,7 +14,10 @@ pub(crate) fn babel_bin() -> PathBuf {
 
 /// Run `babel ARGS` to completion.
 pub(crate) fn babel(args: &[&str]) -> Output {
-    Command::new(babel_bin()).args(args).output().expect("run babel")
+    Command::new(babel_bin())
+        .args(args)
+        .output()
+        .expect("run babel")
 }
 
 pub(crate) fn stdout(o: &Output) -> String {
@@ -27,7 +30,10 @@ pub(crate) fn stderr(o: &Output) -> String {
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
 }
 
 /// `n` consecutive free ports (checked one by one).
@@ -49,7 +55,6 @@ pub(crate) fn free_port_range(n: u16) -> u16 {
 
 /// A running `babel start` process whose log goes to a file.
 pub(crate) struct Validator {
-
     pub(crate) log: PathBuf,
     child: Option<Child>,
 }
@@ -66,7 +71,10 @@ impl Validator {
             .stderr(file)
             .spawn()
             .expect("spawn babel start");
-        Self { log, child: Some(child) }
+        Self {
+            log,
+            child: Some(child),
+        }
     }
 
     /// SIGKILL: no clean shutdown, no flush.
@@ -83,13 +91,20 @@ impl Validator {
         text.lines()
             .filter(|l| l.contains("committed block"))
             .filter_map(|l| l.split("height=").nth(1))
-            .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .filter_map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .max()
             .unwrap_or(0)
     }
 
     pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 }
 
