@@ -15,7 +15,7 @@ use bytes::Bytes;
 use crate::store::{CommitBatch, Store, StoreError};
 
 /// Node state that consensus drives.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct NodeApp {
     store: Arc<Store>,
     chain_id: String,

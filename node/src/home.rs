@@ -93,15 +93,20 @@ pub struct NetworkOptions {
     pub grpc_port: u16,
     /// Overwrite existing homes.
     pub force: bool,
+    /// Consensus timeouts and limits of the new genesis.
+    pub consensus: ConsensusParams,
 }
 
 /// The default genesis of a new network: the given validators (power 1 each) and one EVM
 /// rollup with id 1.
-fn new_genesis(chain_id: &str, validators: Vec<ValidatorGenesis>) -> anyhow::Result<Genesis> {
+fn new_genesis(
+    opts: &NetworkOptions,
+    validators: Vec<ValidatorGenesis>,
+) -> anyhow::Result<Genesis> {
     let genesis = Genesis {
-        chain_id: chain_id.to_string(),
+        chain_id: opts.chain_id.clone(),
         genesis_time: Timestamp::now(),
-        consensus: ConsensusParams::default(),
+        consensus: opts.consensus.clone(),
         sequencer_namespace: None,
         validators,
         rollups: vec![RollupGenesis {
@@ -147,7 +152,7 @@ pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<G
         });
         keys.push(key);
     }
-    let genesis = new_genesis(&opts.chain_id, validators)?;
+    let genesis = new_genesis(opts, validators)?;
 
     for ((i, home), key) in (0..count).zip(homes).zip(&keys) {
         keys::write_key(&home.validator_key(), key)?;

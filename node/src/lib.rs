@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod config;
+pub mod devnet;
 pub mod home;
 pub mod keys;
+pub mod mempool;
 pub mod run;
 pub mod store;

@@ -4,6 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use babel_genesis::Genesis;
 use babel_node::{
+    devnet::DevnetOptions,
     home::{Home, NetworkOptions, create_network},
     keys,
 };
@@ -25,6 +26,8 @@ enum Command {
     Testnet(TestnetArgs),
     /// Run a validator from a home directory.
     Start(StartArgs),
+    /// Run a local validator network (creates it on first use) until Ctrl-C.
+    Devnet(DevnetArgs),
     /// Inspect the validator key.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -56,6 +59,7 @@ impl NetworkArgs {
             p2p_port: self.p2p_port,
             grpc_port: self.grpc_port,
             force: self.force,
+            consensus: babel_genesis::ConsensusParams::default(),
         }
     }
 }
@@ -86,6 +90,28 @@ struct StartArgs {
     /// Home directory of the validator.
     #[arg(long, env = "BABEL_HOME")]
     home: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct DevnetArgs {
+    /// Directory holding the validator homes (reused across runs).
+    #[arg(long, default_value = "devnet-data")]
+    dir: PathBuf,
+    /// Number of validators.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=20))]
+    validators: u16,
+    /// P2P port of the first validator (others take the next ports).
+    #[arg(long, default_value_t = 27000)]
+    p2p_port: u16,
+    /// gRPC port of the first validator (others take the next ports).
+    #[arg(long, default_value_t = 9090)]
+    grpc_port: u16,
+    /// Delete existing devnet state and start a new chain.
+    #[arg(long)]
+    reset: bool,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration_secs: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -148,6 +174,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Start(args) => babel_node::run::start(&Home::new(args.home))?,
+        Command::Devnet(args) => babel_node::devnet::run(&DevnetOptions {
+            dir: args.dir,
+            validators: args.validators,
+            p2p_port: args.p2p_port,
+            grpc_port: args.grpc_port,
+            reset: args.reset,
+            duration: args.duration_secs.map(std::time::Duration::from_secs),
+        })?,
         Command::Keys(KeysCommand::Show { home }) => {
             let path = Home::new(home).validator_key();
             let key = keys::read_key(&path)?;

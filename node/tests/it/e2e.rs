@@ -91,7 +91,7 @@ fn assert_consistent(homes: &[std::path::PathBuf], min_height: u64) -> u64 {
         let cert = store.certificate(height).unwrap().unwrap();
         runtime
             .block_on(babel_consensus::verify_certificate(
-                "babel-e2e",
+                &genesis.chain_id,
                 &cert,
                 &vset,
             ))
@@ -216,4 +216,36 @@ fn e2e_two_of_four_down_halts_then_resumes() {
         n.kill();
     }
     assert_consistent(&homes, stalled + 5);
+}
+
+#[test]
+fn e2e_devnet_runs_validators_and_resumes_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("devnet");
+    let p2p = free_port_range(2).to_string();
+    let grpc = free_port_range(2).to_string();
+    let args = [
+        "devnet",
+        "--dir",
+        net.to_str().unwrap(),
+        "--validators",
+        "2",
+        "--p2p-port",
+        &p2p,
+        "--grpc-port",
+        &grpc,
+        "--duration-secs",
+        "8",
+    ];
+    let out = babel(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(crate::support::stdout(&out).contains("created devnet"));
+    let homes: Vec<_> = (0..2).map(|i| net.join(format!("node-{i}"))).collect();
+    let first = assert_consistent(&homes, 2);
+
+    // A second run resumes the same chain instead of creating a new one.
+    let out = babel(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(crate::support::stdout(&out).contains("resuming devnet"));
+    assert!(assert_consistent(&homes, first + 2) > first);
 }

@@ -1,0 +1,190 @@
+//! `babel devnet`: a local validator network in one command.
+//!
+//! Creates (or reuses) N validator homes under one directory, runs each validator as its own
+//! `babel start` process on 127.0.0.1, prints where everything is, and reports progress until
+//! interrupted. Validators that die are reported and the devnet stops, so a crash is never
+//! hidden.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use babel_genesis::ConsensusParams;
+
+use crate::{
+    config::Config,
+    home::{Home, NetworkOptions, create_network},
+};
+
+/// Devnet options.
+#[derive(Clone, Debug)]
+pub struct DevnetOptions {
+    /// Directory holding the validator homes.
+    pub dir: PathBuf,
+    /// Number of validators.
+    pub validators: u16,
+    /// First p2p port.
+    pub p2p_port: u16,
+    /// First gRPC port.
+    pub grpc_port: u16,
+    /// Throw away existing state and start a new chain.
+    pub reset: bool,
+    /// Stop after this long (for scripted runs); `None` runs until interrupted.
+    pub duration: Option<Duration>,
+}
+
+/// Timeouts for a loopback network: quick rounds, one block per second.
+pub fn devnet_params() -> ConsensusParams {
+    ConsensusParams {
+        timeout_propose_ms: 1_000,
+        timeout_prevote_ms: 300,
+        timeout_precommit_ms: 300,
+        block_interval_ms: 1_000,
+        ..ConsensusParams::default()
+    }
+}
+
+struct Process {
+    home: Home,
+    log: PathBuf,
+    child: Child,
+}
+
+fn committed_height(log: &Path) -> u64 {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .filter(|l| l.contains("committed block"))
+        .find_map(|l| {
+            l.split("height=")
+                .nth(1)?
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Run the devnet until Ctrl-C (or `duration`).
+#[allow(clippy::print_stdout)]
+pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
+    let homes: Vec<Home> = (0..opts.validators)
+        .map(|i| Home::new(opts.dir.join(format!("node-{i}"))))
+        .collect();
+    let exists = homes.iter().all(|h| h.config().exists());
+    if opts.reset && opts.dir.exists() {
+        std::fs::remove_dir_all(&opts.dir)
+            .with_context(|| format!("removing {}", opts.dir.display()))?;
+    }
+    if opts.reset || !exists {
+        let network = NetworkOptions {
+            chain_id: "babel-devnet-1".into(),
+            p2p_port: opts.p2p_port,
+            grpc_port: opts.grpc_port,
+            force: false,
+            consensus: devnet_params(),
+        };
+        let genesis = create_network(&homes, &network)?;
+        println!(
+            "created devnet {} in {}",
+            genesis.chain_id,
+            opts.dir.display()
+        );
+    } else {
+        println!(
+            "resuming devnet in {} (use --reset for a new chain)",
+            opts.dir.display()
+        );
+    }
+
+    let exe = std::env::current_exe().context("locating the babel binary")?;
+    let mut processes = Vec::new();
+    for home in homes {
+        let config = Config::load(&home.config())?;
+        let log = home.root().join("node.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        let child = Command::new(&exe)
+            .arg("start")
+            .arg("--home")
+            .arg(home.root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .context("starting a validator")?;
+        println!(
+            "validator {}: p2p {}  home {}  log {}",
+            config.moniker,
+            config.p2p.listen_addr,
+            home.root().display(),
+            log.display()
+        );
+        processes.push(Process { home, log, child });
+    }
+    println!("press Ctrl-C to stop");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(monitor(&mut processes, opts.duration));
+    for p in &mut processes {
+        stop(&mut p.child);
+    }
+    println!(
+        "stopped at heights {:?}",
+        processes
+            .iter()
+            .map(|p| committed_height(&p.log))
+            .collect::<Vec<_>>()
+    );
+    result
+}
+
+#[allow(clippy::print_stdout)]
+async fn monitor(processes: &mut [Process], duration: Option<Duration>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = ticker.tick() => {}
+        }
+        for p in processes.iter_mut() {
+            if let Some(status) = p.child.try_wait()? {
+                bail!(
+                    "validator {} exited ({status}); see {}",
+                    p.home.root().display(),
+                    p.log.display()
+                );
+            }
+        }
+        let heights: Vec<u64> = processes.iter().map(|p| committed_height(&p.log)).collect();
+        println!("heights {heights:?}");
+        if duration.is_some_and(|d| started.elapsed() >= d) {
+            return Ok(());
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL if the validator has not exited within five seconds.
+fn stop(child: &mut Child) {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,307 @@
+//! The mempool: admitted transactions waiting for a block, bounded in count and bytes.
+//!
+//! Transactions are kept per (rollup, sender) in nonce order. Only a run of consecutive nonces
+//! starting at the sender's committed nonce is ready for a block; later nonces wait for the gap
+//! to fill (at most [`MAX_NONCE_GAP`] ahead). After a block commits, included and stale
+//! transactions are evicted. Pure data structure: no I/O, no clock.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// How far ahead of the committed nonce a transaction may be.
+pub const MAX_NONCE_GAP: u64 = 64;
+
+/// Identifies a sender on one rollup.
+pub type Account = (u64, [u8; 32]);
+
+/// A transaction as the mempool sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolTx {
+    /// Transaction hash.
+    pub hash: [u8; 32],
+    /// Origin rollup and sender.
+    pub account: Account,
+    /// Nonce.
+    pub nonce: u64,
+    /// Encoded size of the signed transaction.
+    pub size: usize,
+    /// The signed transaction.
+    pub tx: babel_proto::v1::SignedTransaction,
+}
+
+/// Why the mempool refused a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    /// Already in the pool.
+    #[error("transaction already in the mempool")]
+    Duplicate,
+    /// Nonce already used (committed, or another pooled transaction has it).
+    #[error("nonce {nonce} too low: next is {expected}")]
+    NonceTooLow {
+        /// Offered nonce.
+        nonce: u64,
+        /// Lowest acceptable nonce.
+        expected: u64,
+    },
+    /// Nonce too far ahead of the committed one.
+    #[error("nonce {nonce} too high: at most {max}")]
+    NonceTooHigh {
+        /// Offered nonce.
+        nonce: u64,
+        /// Highest acceptable nonce.
+        max: u64,
+    },
+    /// The pool is at its count or byte limit.
+    #[error("mempool full")]
+    Full,
+}
+
+/// Mempool limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held.
+    pub max_bytes: usize,
+}
+
+/// The mempool.
+#[derive(Debug)]
+pub struct Mempool {
+    limits: PoolLimits,
+    by_account: HashMap<Account, BTreeMap<u64, PoolTx>>,
+    by_hash: HashMap<[u8; 32], (Account, u64)>,
+    bytes: usize,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(limits: PoolLimits) -> Self {
+        Self {
+            limits,
+            by_account: HashMap::new(),
+            by_hash: HashMap::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Number of transactions held.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a transaction with this hash is pooled.
+    pub fn contains(&self, hash: &[u8; 32]) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// Admit `tx`, given its sender's committed nonce (the next nonce a block may use).
+    pub fn insert(&mut self, tx: PoolTx, committed_nonce: u64) -> Result<(), PoolError> {
+        if self.by_hash.contains_key(&tx.hash) {
+            return Err(PoolError::Duplicate);
+        }
+        if tx.nonce < committed_nonce {
+            return Err(PoolError::NonceTooLow {
+                nonce: tx.nonce,
+                expected: committed_nonce,
+            });
+        }
+        let max = committed_nonce.saturating_add(MAX_NONCE_GAP);
+        if tx.nonce > max {
+            return Err(PoolError::NonceTooHigh {
+                nonce: tx.nonce,
+                max,
+            });
+        }
+        if self
+            .by_account
+            .get(&tx.account)
+            .is_some_and(|q| q.contains_key(&tx.nonce))
+        {
+            return Err(PoolError::NonceTooLow {
+                nonce: tx.nonce,
+                expected: tx.nonce + 1,
+            });
+        }
+        if self.len() >= self.limits.max_txs || self.bytes + tx.size > self.limits.max_bytes {
+            return Err(PoolError::Full);
+        }
+        self.bytes += tx.size;
+        self.by_hash.insert(tx.hash, (tx.account, tx.nonce));
+        self.by_account
+            .entry(tx.account)
+            .or_default()
+            .insert(tx.nonce, tx);
+        Ok(())
+    }
+
+    /// Ready transactions for a block, at most `max_txs` and `max_bytes`: for each account the
+    /// consecutive run from its committed nonce, accounts visited round-robin in a fixed order
+    /// so one busy sender cannot starve the others. `committed_nonce` gives an account's next
+    /// nonce.
+    pub fn reap(
+        &self,
+        max_txs: usize,
+        max_bytes: usize,
+        committed_nonce: impl Fn(&Account) -> u64,
+    ) -> Vec<PoolTx> {
+        let mut accounts: Vec<&Account> = self.by_account.keys().collect();
+        accounts.sort();
+        let mut cursors: Vec<(u64, &BTreeMap<u64, PoolTx>)> = accounts
+            .into_iter()
+            .map(|a| (committed_nonce(a), &self.by_account[a]))
+            .collect();
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        loop {
+            let mut progressed = false;
+            for (next, queue) in &mut cursors {
+                if out.len() >= max_txs {
+                    return out;
+                }
+                let Some(tx) = queue.get(next) else { continue };
+                if bytes + tx.size > max_bytes {
+                    continue;
+                }
+                bytes += tx.size;
+                out.push(tx.clone());
+                *next += 1;
+                progressed = true;
+            }
+            if !progressed {
+                return out;
+            }
+        }
+    }
+
+    /// After a commit: drop every transaction of the touched accounts whose nonce is below the
+    /// account's new committed nonce.
+    pub fn evict_committed(&mut self, committed: &[(Account, u64)]) {
+        for (account, next) in committed {
+            let Some(queue) = self.by_account.get_mut(account) else {
+                continue;
+            };
+            let stale: Vec<u64> = queue.range(..next).map(|(n, _)| *n).collect();
+            for nonce in stale {
+                if let Some(tx) = queue.remove(&nonce) {
+                    self.bytes -= tx.size;
+                    self.by_hash.remove(&tx.hash);
+                }
+            }
+            if queue.is_empty() {
+                self.by_account.remove(account);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(rollup: u64, sender: u8, nonce: u64) -> PoolTx {
+        let mut hash = [0u8; 32];
+        hash[0] = sender;
+        hash[1] = rollup as u8;
+        hash[8..16].copy_from_slice(&nonce.to_be_bytes());
+        PoolTx {
+            hash,
+            account: (rollup, [sender; 32]),
+            nonce,
+            size: 100,
+            tx: Default::default(),
+        }
+    }
+
+    fn pool() -> Mempool {
+        Mempool::new(PoolLimits {
+            max_txs: 10,
+            max_bytes: 10_000,
+        })
+    }
+
+    #[test]
+    fn duplicate_and_nonce_rules() {
+        let mut p = pool();
+        p.insert(tx(1, 1, 5), 5).unwrap();
+        assert_eq!(p.insert(tx(1, 1, 5), 5), Err(PoolError::Duplicate));
+        assert!(matches!(
+            p.insert(tx(1, 1, 4), 5),
+            Err(PoolError::NonceTooLow { .. })
+        ));
+        assert!(matches!(
+            p.insert(tx(1, 1, 5 + MAX_NONCE_GAP + 1), 5),
+            Err(PoolError::NonceTooHigh { .. })
+        ));
+        let mut same_nonce = tx(1, 1, 5);
+        same_nonce.hash[31] = 9;
+        assert!(matches!(
+            p.insert(same_nonce, 5),
+            Err(PoolError::NonceTooLow { .. })
+        ));
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let mut p = Mempool::new(PoolLimits {
+            max_txs: 2,
+            max_bytes: 250,
+        });
+        p.insert(tx(1, 1, 0), 0).unwrap();
+        p.insert(tx(1, 2, 0), 0).unwrap();
+        assert_eq!(p.insert(tx(1, 3, 0), 0), Err(PoolError::Full));
+        let mut p = Mempool::new(PoolLimits {
+            max_txs: 10,
+            max_bytes: 250,
+        });
+        p.insert(tx(1, 1, 0), 0).unwrap();
+        p.insert(tx(1, 1, 1), 0).unwrap();
+        assert_eq!(p.insert(tx(1, 1, 2), 0), Err(PoolError::Full));
+        assert_eq!(p.bytes(), 200);
+    }
+
+    #[test]
+    fn reap_takes_consecutive_nonces_round_robin_and_waits_for_gaps() {
+        let mut p = pool();
+        for n in [0, 1, 3] {
+            p.insert(tx(1, 1, n), 0).unwrap();
+        }
+        p.insert(tx(1, 2, 7), 7).unwrap();
+        p.insert(tx(2, 1, 0), 0).unwrap();
+        let committed = |a: &Account| if a.1[0] == 2 { 7 } else { 0 };
+        let got: Vec<(u64, u8, u64)> = p
+            .reap(100, 100_000, committed)
+            .iter()
+            .map(|t| (t.account.0, t.account.1[0], t.nonce))
+            .collect();
+        // Round-robin over accounts sorted by (rollup, sender); nonce 3 waits for 2.
+        assert_eq!(got, vec![(1, 1, 0), (1, 2, 7), (2, 1, 0), (1, 1, 1)]);
+        assert_eq!(p.reap(2, 100_000, committed).len(), 2);
+        assert_eq!(p.reap(100, 250, committed).len(), 2);
+    }
+
+    #[test]
+    fn eviction_after_commit_frees_space() {
+        let mut p = pool();
+        for n in 0..4 {
+            p.insert(tx(1, 1, n), 0).unwrap();
+        }
+        p.evict_committed(&[((1, [1; 32]), 3)]);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.bytes(), 100);
+        assert!(p.contains(&tx(1, 1, 3).hash));
+        assert!(!p.contains(&tx(1, 1, 0).hash));
+        p.evict_committed(&[((1, [1; 32]), 4)]);
+        assert!(p.is_empty());
+    }
+}
