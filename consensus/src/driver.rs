@@ -40,6 +40,9 @@ use crate::{
 
 /// Most heights served in one sync response.
 const MAX_SYNC_HEIGHTS: u64 = 32;
+/// Block bytes served in one sync response, below Malachite's 10 MiB response limit (a single
+/// block larger than this is still served alone).
+const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
 /// How far ahead of the current height complete proposals are kept for later.
 const MAX_PENDING_HEIGHTS_AHEAD: u64 = 4;
 /// Complete future proposals kept per height.
@@ -602,15 +605,18 @@ impl<A: Application> Driver<A> {
     ) -> Result<Vec<RawDecidedValue<BabelContext>>, ConsensusError> {
         let to = to.min(from.saturating_add(MAX_SYNC_HEIGHTS - 1));
         let mut out = Vec::new();
+        let mut bytes = 0;
         for h in from..=to {
             let Some((block, cert)) = self.app.decided(Height(h))? else {
                 break;
             };
+            let block_bytes = block.encode_to_vec();
+            bytes += block_bytes.len();
+            if !out.is_empty() && bytes > MAX_SYNC_BYTES {
+                break;
+            }
             let cert = certificate_from_proto(&cert)?;
-            out.push(RawDecidedValue::new(
-                block.encode_to_vec().into(),
-                extended(cert),
-            ));
+            out.push(RawDecidedValue::new(block_bytes.into(), extended(cert)));
         }
         Ok(out)
     }

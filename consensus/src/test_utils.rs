@@ -242,6 +242,22 @@ pub async fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> b
     check()
 }
 
+/// Start one validator per (config, app) pair.
+pub async fn start_all(cfgs: &[EngineConfig], apps: &[MemApp]) -> Vec<ConsensusHandle> {
+    let mut nodes = Vec::new();
+    for (cfg, app) in cfgs.iter().zip(apps) {
+        nodes.push(start_node(cfg, app.clone()).await);
+    }
+    nodes
+}
+
+/// Stop every validator.
+pub async fn stop_all(nodes: impl IntoIterator<Item = ConsensusHandle>) {
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
 /// Start one validator with `app`.
 pub async fn start_node(cfg: &EngineConfig, app: MemApp) -> ConsensusHandle {
     crate::start(cfg.clone(), app).await.expect("start engine")

@@ -5,6 +5,7 @@
 //! mempool, execution, DA posting and the gRPC API. The CLI in `main.rs` is a thin shell over
 //! these modules.
 
+pub mod admission;
 pub mod app;
 pub mod config;
 pub mod devnet;

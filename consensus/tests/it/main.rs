@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use babel_consensus::{
     ValidatorSet,
-    test_utils::{EVIL_MARKER, MemApp, net_configs, start_node, wait_until},
+    test_utils::{EVIL_MARKER, MemApp, net_configs, start_all, start_node, stop_all, wait_until},
     verify_certificate,
 };
 
@@ -56,18 +56,13 @@ async fn e2e_four_validators_agree_and_certificates_verify() {
     let dir = tempfile::tempdir().unwrap();
     let cfgs = net_configs(4, dir.path());
     let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
-    let mut nodes = Vec::new();
-    for (cfg, app) in cfgs.iter().zip(&apps) {
-        nodes.push(start_node(cfg, app.clone()).await);
-    }
+    let nodes = start_all(&cfgs, &apps).await;
     assert!(
         wait_until(LONG, || apps.iter().all(|a| a.height() >= 50)).await,
         "heights {:?}",
         apps.iter().map(MemApp::height).collect::<Vec<_>>()
     );
-    for node in nodes {
-        node.stop().await;
-    }
+    stop_all(nodes).await;
     assert_same_chain(&apps);
 
     // Each block links to its parent, and every certificate verifies against the validator set.
@@ -125,14 +120,9 @@ async fn e2e_rejected_proposals_are_never_decided() {
             }
         })
         .collect();
-    let mut nodes = Vec::new();
-    for (cfg, app) in cfgs.iter().zip(&apps) {
-        nodes.push(start_node(cfg, app.clone()).await);
-    }
+    let nodes = start_all(&cfgs, &apps).await;
     assert!(wait_until(LONG, || apps[1..].iter().all(|a| a.height() >= 12)).await);
-    for node in nodes {
-        node.stop().await;
-    }
+    stop_all(nodes).await;
     assert_same_chain(&apps[1..]);
     let chain = apps[1].chain();
     for (_, block, _) in &chain {
@@ -155,10 +145,11 @@ async fn e2e_no_quorum_no_progress_then_resume() {
     let dir = tempfile::tempdir().unwrap();
     let cfgs = net_configs(4, dir.path());
     let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
-    let mut nodes = Vec::new();
-    for (cfg, app) in cfgs.iter().zip(&apps) {
-        nodes.push(Some(start_node(cfg, app.clone()).await));
-    }
+    let mut nodes: Vec<_> = start_all(&cfgs, &apps)
+        .await
+        .into_iter()
+        .map(Some)
+        .collect();
     assert!(wait_until(LONG, || apps.iter().all(|a| a.height() >= 5)).await);
 
     // Stop two of four: 2/4 is not more than 2/3 of the power.
@@ -183,9 +174,7 @@ async fn e2e_no_quorum_no_progress_then_resume() {
         "heights {:?}, target {target}",
         apps.iter().map(MemApp::height).collect::<Vec<_>>()
     );
-    for node in nodes.into_iter().flatten() {
-        node.stop().await;
-    }
+    stop_all(nodes.into_iter().flatten()).await;
     assert_same_chain(&apps);
 }
 
@@ -208,8 +197,6 @@ async fn e2e_lagging_validator_syncs_missing_heights() {
         "late node at {}, target {target}",
         apps[3].height()
     );
-    for node in nodes {
-        node.stop().await;
-    }
+    stop_all(nodes).await;
     assert_same_chain(&apps);
 }

@@ -3,7 +3,7 @@
 use babel_genesis::Genesis;
 use babel_node::config::Config;
 
-use crate::support::{babel, free_port_range, stderr, stdout};
+use crate::support::{babel, stderr, stdout, testnet_homes};
 
 #[test]
 fn help_works_for_every_command() {
@@ -96,22 +96,7 @@ fn init_creates_a_home_that_validates_and_refuses_to_overwrite() {
 #[test]
 fn testnet_homes_share_genesis_and_peer_with_each_other() {
     let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("net");
-    let p2p = free_port_range(4).to_string();
-    let grpc = free_port_range(4).to_string();
-    let out = babel(&[
-        "testnet",
-        "--validators",
-        "4",
-        "--output",
-        out_dir.to_str().unwrap(),
-        "--p2p-port",
-        &p2p,
-        "--grpc-port",
-        &grpc,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let homes: Vec<_> = (0..4).map(|i| out_dir.join(format!("node-{i}"))).collect();
+    let homes = testnet_homes(dir.path(), 4, "babel-local-1");
     let genesis: Vec<Genesis> = homes
         .iter()
         .map(|h| Genesis::load(&h.join("genesis.json")).unwrap())

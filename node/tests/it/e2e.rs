@@ -8,30 +8,13 @@ use babel_genesis::Genesis;
 use babel_node::store::Store;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::support::{Validator, babel, free_port_range, stderr, wait_for};
+use crate::support::{Validator, babel, free_port_range, stderr, testnet_homes, wait_for};
 
 const LONG: Duration = Duration::from_secs(120);
 
 /// Create `n` homes with fast consensus timeouts.
 fn testnet(dir: &Path, n: u16) -> Vec<std::path::PathBuf> {
-    let out_dir = dir.join("net");
-    let p2p = free_port_range(n).to_string();
-    let grpc = free_port_range(n).to_string();
-    let out = babel(&[
-        "testnet",
-        "--validators",
-        &n.to_string(),
-        "--output",
-        out_dir.to_str().unwrap(),
-        "--p2p-port",
-        &p2p,
-        "--grpc-port",
-        &grpc,
-        "--chain-id",
-        "babel-e2e",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let homes: Vec<_> = (0..n).map(|i| out_dir.join(format!("node-{i}"))).collect();
+    let homes = testnet_homes(dir, n, "babel-e2e");
     // Same edit on every home, so every node still has the same genesis.
     let mut genesis = Genesis::load(&homes[0].join("genesis.json")).unwrap();
     genesis.consensus.timeout_propose_ms = 1_000;

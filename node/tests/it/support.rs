@@ -125,3 +125,25 @@ pub(crate) fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bo
     }
     check()
 }
+
+/// `babel testnet` with `n` validators on free loopback ports under `dir/net`; returns the homes.
+pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> {
+    let out_dir = dir.join("net");
+    let p2p = free_port_range(n).to_string();
+    let grpc = free_port_range(n).to_string();
+    let out = babel(&[
+        "testnet",
+        "--validators",
+        &n.to_string(),
+        "--output",
+        out_dir.to_str().expect("utf-8 path"),
+        "--p2p-port",
+        &p2p,
+        "--grpc-port",
+        &grpc,
+        "--chain-id",
+        chain_id,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (0..n).map(|i| out_dir.join(format!("node-{i}"))).collect()
+}

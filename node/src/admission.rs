@@ -1,0 +1,249 @@
+//! Admission of a signed transaction: decode with size limits, check it against the chain, and
+//! verify its signature (in batches when many arrive together). Pure functions; the caller
+//! looks up nonces and inserts into the mempool.
+
+use babel_genesis::Genesis;
+use babel_proto::v1::{self, RejectReason};
+use ed25519_dalek::{Signature, VerifyingKey};
+use prost::Message;
+
+/// A transaction that passed the stateless checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedTx {
+    /// `sha256(body || signature)`.
+    pub hash: [u8; 32],
+    /// The decoded body.
+    pub tx: v1::Transaction,
+    /// The signed envelope, unchanged.
+    pub signed: v1::SignedTransaction,
+    /// Encoded size of the envelope.
+    pub size: usize,
+}
+
+impl CheckedTx {
+    /// The sender's public key (length checked by [`check`]).
+    pub fn sender(&self) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&self.tx.sender_pubkey);
+        key
+    }
+}
+
+/// Why a transaction is refused, with the wire reason code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    /// Reason code returned to the client.
+    pub reason: RejectReason,
+    /// Detail for humans.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection with this code and message.
+    pub fn new(reason: RejectReason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Stateless checks: size, decoding, chain id, rollup, key and signature lengths, gas limit.
+/// The signature itself is checked by [`verify_signatures`].
+pub fn check(signed: v1::SignedTransaction, genesis: &Genesis) -> Result<CheckedTx, Rejection> {
+    let size = signed.encoded_len();
+    let limit = genesis.consensus.max_tx_bytes as usize;
+    if size > limit {
+        return Err(Rejection::new(
+            RejectReason::TooLarge,
+            format!("transaction is {size} bytes, limit {limit}"),
+        ));
+    }
+    let tx = v1::Transaction::decode(signed.body.clone()).map_err(|e| {
+        Rejection::new(
+            RejectReason::Malformed,
+            format!("body does not decode: {e}"),
+        )
+    })?;
+    if tx.chain_id != genesis.chain_id {
+        return Err(Rejection::new(
+            RejectReason::WrongChain,
+            format!(
+                "chain id {:?}, this chain is {:?}",
+                tx.chain_id, genesis.chain_id
+            ),
+        ));
+    }
+    if genesis.rollup(tx.rollup_id).is_none() {
+        return Err(Rejection::new(
+            RejectReason::UnknownRollup,
+            format!("rollup {} does not exist", tx.rollup_id),
+        ));
+    }
+    if tx.sender_pubkey.len() != 32 {
+        return Err(Rejection::new(
+            RejectReason::Malformed,
+            "sender_pubkey must be 32 bytes",
+        ));
+    }
+    if signed.signature.len() != 64 {
+        return Err(Rejection::new(
+            RejectReason::Malformed,
+            "signature must be 64 bytes",
+        ));
+    }
+    if tx.payload.is_none() {
+        return Err(Rejection::new(RejectReason::Malformed, "no payload"));
+    }
+    let hash = babel_proto::tx_hash(&signed);
+    Ok(CheckedTx {
+        hash,
+        tx,
+        signed,
+        size,
+    })
+}
+
+/// Verify each transaction's signature over its raw body. All are checked in one ed25519 batch
+/// first; only if the batch fails is each checked alone, to find the bad ones.
+pub fn verify_signatures(txs: &[CheckedTx]) -> Vec<bool> {
+    let parsed: Vec<Option<(VerifyingKey, Signature)>> = txs
+        .iter()
+        .map(|t| {
+            let key = VerifyingKey::from_bytes(&t.sender()).ok()?;
+            let sig = Signature::from_slice(&t.signed.signature).ok()?;
+            Some((key, sig))
+        })
+        .collect();
+    if parsed.iter().all(Option::is_some) && !txs.is_empty() {
+        let (keys, sigs): (Vec<_>, Vec<_>) = parsed.iter().flatten().cloned().unzip();
+        let msgs: Vec<&[u8]> = txs.iter().map(|t| t.signed.body.as_ref()).collect();
+        if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+            return vec![true; txs.len()];
+        }
+    }
+    txs.iter()
+        .zip(parsed)
+        .map(|(t, p)| p.is_some_and(|(key, sig)| key.verify_strict(&t.signed.body, &sig).is_ok()))
+        .collect()
+}
+
+/// Build and sign a transaction (clients, `babel tx send`, tests).
+pub fn sign(tx: &v1::Transaction, key: &ed25519_dalek::SigningKey) -> v1::SignedTransaction {
+    use ed25519_dalek::Signer as _;
+    let body = tx.encode_to_vec();
+    let signature = key.sign(&body);
+    v1::SignedTransaction {
+        body: body.into(),
+        signature: signature.to_bytes().to_vec().into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn genesis() -> Genesis {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let json = serde_json::json!({
+            "chain_id": "c1",
+            "genesis_time": "2026-01-01T00:00:00Z",
+            "consensus": { "max_tx_bytes": 1024, "max_block_bytes": 4096 },
+            "validators": [{ "public_key": hex::encode(key.verifying_key().as_bytes()), "voting_power": 1,
+                             "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
+            "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
+        });
+        Genesis::from_json(json.to_string().as_bytes()).unwrap()
+    }
+
+    fn tx(key: &SigningKey, nonce: u64) -> v1::Transaction {
+        v1::Transaction {
+            chain_id: "c1".into(),
+            rollup_id: 1,
+            sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+            nonce,
+            gas_limit: 21_000,
+            max_fee: 1,
+            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+        }
+    }
+
+    fn reason(signed: v1::SignedTransaction) -> RejectReason {
+        check(signed, &genesis()).unwrap_err().reason
+    }
+
+    #[test]
+    fn good_transactions_pass_and_batch_verify() {
+        let g = genesis();
+        let keys: Vec<SigningKey> = (1..=20).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+        let checked: Vec<CheckedTx> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| check(sign(&tx(k, i as u64), k), &g).unwrap())
+            .collect();
+        assert!(verify_signatures(&checked).iter().all(|ok| *ok));
+        assert_eq!(checked[3].hash, babel_proto::tx_hash(&checked[3].signed));
+    }
+
+    #[test]
+    fn one_bad_signature_in_a_batch_is_found() {
+        let g = genesis();
+        let keys: Vec<SigningKey> = (1..=8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+        let mut checked: Vec<CheckedTx> = keys
+            .iter()
+            .map(|k| check(sign(&tx(k, 0), k), &g).unwrap())
+            .collect();
+        // Transaction 5 claims key 5 but was signed by key 6.
+        checked[5] = check(sign(&tx(&keys[5], 0), &keys[6]), &g).unwrap();
+        let verdicts = verify_signatures(&checked);
+        assert_eq!(verdicts.iter().filter(|ok| !**ok).count(), 1);
+        assert!(!verdicts[5]);
+    }
+
+    #[test]
+    fn re_encoded_body_would_not_verify_so_raw_bytes_are_used() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let mut signed = sign(&tx(&key, 0), &key);
+        // Appending an unknown field keeps the body decodable but changes the signed bytes.
+        let mut body = signed.body.to_vec();
+        body.extend_from_slice(&[0xF8, 0x07, 0x01]);
+        signed.body = body.into();
+        let checked = check(signed, &genesis()).unwrap();
+        assert_eq!(verify_signatures(&[checked]), vec![false]);
+    }
+
+    #[test]
+    fn each_stateless_rejection_has_its_reason() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let mut big = tx(&key, 0);
+        big.payload = Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            data: vec![0; 2000].into(),
+            ..Default::default()
+        }));
+        assert_eq!(reason(sign(&big, &key)), RejectReason::TooLarge);
+        assert_eq!(
+            reason(v1::SignedTransaction {
+                body: vec![0xFF, 0xFF].into(),
+                signature: vec![0; 64].into()
+            }),
+            RejectReason::Malformed
+        );
+        let mut wrong_chain = tx(&key, 0);
+        wrong_chain.chain_id = "c2".into();
+        assert_eq!(reason(sign(&wrong_chain, &key)), RejectReason::WrongChain);
+        let mut unknown = tx(&key, 0);
+        unknown.rollup_id = 99;
+        assert_eq!(reason(sign(&unknown, &key)), RejectReason::UnknownRollup);
+        let mut short_key = tx(&key, 0);
+        short_key.sender_pubkey = vec![1; 31].into();
+        assert_eq!(reason(sign(&short_key, &key)), RejectReason::Malformed);
+        let mut no_payload = tx(&key, 0);
+        no_payload.payload = None;
+        assert_eq!(reason(sign(&no_payload, &key)), RejectReason::Malformed);
+        let mut short_sig = sign(&tx(&key, 0), &key);
+        short_sig.signature = vec![0; 10].into();
+        assert_eq!(reason(short_sig), RejectReason::Malformed);
+    }
+}
