@@ -20,6 +20,7 @@ pub struct NodeApp {
     store: Arc<Store>,
     chain_id: String,
     validators: ValidatorSet,
+    committed: Option<tokio::sync::watch::Sender<u64>>,
 }
 
 impl NodeApp {
@@ -29,7 +30,14 @@ impl NodeApp {
             store,
             chain_id,
             validators,
+            committed: None,
         }
+    }
+
+    /// Publish every committed height on `tx` (the gRPC server's live tail follows it).
+    pub fn notify_commits(mut self, tx: tokio::sync::watch::Sender<u64>) -> Self {
+        self.committed = Some(tx);
+        self
     }
 
     /// Header of the committed block at `height` (`None` for height 0).
@@ -180,7 +188,11 @@ impl Application for NodeApp {
             tx_hashes,
             state: Vec::new(),
         };
-        self.store.commit(&batch).map_err(app_err)
+        self.store.commit(&batch).map_err(app_err)?;
+        if let Some(tx) = &self.committed {
+            tx.send_replace(batch.block.header.as_ref().map_or(0, |h| h.height));
+        }
+        Ok(())
     }
 
     fn decided(

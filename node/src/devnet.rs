@@ -121,8 +121,9 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
             .spawn()
             .context("starting a validator")?;
         println!(
-            "validator {}: p2p {}  home {}  log {}",
+            "validator {}: gRPC {}  p2p {}  home {}  log {}",
             config.moniker,
+            config.grpc.listen_addr,
             config.p2p.listen_addr,
             home.root().display(),
             log.display()

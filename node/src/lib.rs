@@ -12,5 +12,6 @@ pub mod devnet;
 pub mod home;
 pub mod keys;
 pub mod mempool;
+pub mod rpc;
 pub mod run;
 pub mod store;

@@ -12,6 +12,7 @@ use crate::{
     config::{Config, LogConfig, LogFormat},
     home::Home,
     keys,
+    rpc::NodeService,
     store::Store,
 };
 
@@ -58,16 +59,35 @@ pub fn engine_config(home: &Home, loaded: &Loaded) -> anyhow::Result<EngineConfi
     })
 }
 
-/// Start consensus for a loaded home; returns the running engine.
-pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<(ConsensusHandle, Arc<Store>)> {
+/// A running validator: consensus engine, store, and what the gRPC server needs.
+#[derive(Debug)]
+pub struct Running {
+    /// The consensus engine.
+    pub consensus: ConsensusHandle,
+    /// The store.
+    pub store: Arc<Store>,
+    /// The gRPC service over the store.
+    pub service: NodeService,
+}
+
+/// Start consensus for a loaded home.
+pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     let cfg = engine_config(home, &loaded)?;
     let store = Arc::new(loaded.store);
+    let height = store.latest_height()?.unwrap_or(0);
+    let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
     let app = NodeApp::new(
         store.clone(),
         cfg.chain_id.clone(),
         cfg.validator_set.clone(),
+    )
+    .notify_commits(committed_tx);
+    let service = NodeService::new(
+        store.clone(),
+        Arc::new(loaded.genesis),
+        cfg.validator_set.clone(),
+        committed_rx,
     );
-    let height = store.latest_height()?.unwrap_or(0);
     info!(
         moniker = %cfg.moniker,
         chain = %cfg.chain_id,
@@ -75,8 +95,12 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<(ConsensusHan
         p2p = %cfg.listen_addr,
         "starting validator"
     );
-    let handle = babel_consensus::start(cfg, app).await?;
-    Ok((handle, store))
+    let consensus = babel_consensus::start(cfg, app).await?;
+    Ok(Running {
+        consensus,
+        store,
+        service,
+    })
 }
 
 /// Run the validator until interrupted (SIGINT or SIGTERM) or until consensus fails.
@@ -87,20 +111,36 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (handle, store) = launch(home, loaded).await?;
+        let grpc = loaded.config.grpc.clone();
+        let Running {
+            consensus,
+            store,
+            service,
+        } = launch(home, loaded).await?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        info!(addr = %grpc.listen_addr, "serving gRPC");
+        let server = tokio::spawn(async move {
+            crate::rpc::serve(&grpc, service, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        });
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => info!("interrupted; shutting down"),
-            _ = term.recv() => info!("terminated; shutting down"),
-            result = handle.wait() => {
-                store.flush()?;
-                return result.map_err(anyhow::Error::from);
-            }
-        }
+        let result = tokio::select! {
+            _ = tokio::signal::ctrl_c() => { info!("interrupted; shutting down"); Ok(()) }
+            _ = term.recv() => { info!("terminated; shutting down"); Ok(()) }
+            result = consensus.wait() => result.map_err(anyhow::Error::from),
+            result = server => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.context("gRPC server failed")),
+                Err(e) => Err(anyhow::anyhow!("gRPC server task: {e}")),
+            },
+        };
+        let _ = stop_tx.send(());
         // Every commit is already durable (one synced WriteBatch); flushing only shortens the
         // next start-up.
         store.flush()?;
-        Ok(())
+        result
     })
 }
 

@@ -1,0 +1,246 @@
+//! The gRPC server: `babel.v1.Node`, `grpc.health.v1.Health` and server reflection.
+//!
+//! Read endpoints are served from the store; `StreamBlocks` replays committed heights and then
+//! follows new commits, delivering each height once and in order, so a client that reconnects
+//! with `from_height = last + 1` sees every block exactly once. Message sizes, request timeout
+//! and concurrent streams are limited by `[grpc]` in `config.toml`. Transaction endpoints
+//! (submit, lookup, call, proofs, rollup batches) answer `UNIMPLEMENTED` until their milestones.
+
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use babel_consensus::ValidatorSet;
+use babel_genesis::Genesis;
+use babel_proto::v1::{self, node_server::Node, node_server::NodeServer};
+use futures::Stream;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::{config::GrpcConfig, store::Store};
+
+/// Blocks buffered per `StreamBlocks` client before the server waits for it.
+const STREAM_BUFFER: usize = 16;
+
+/// The `babel.v1.Node` service.
+#[derive(Clone, Debug)]
+pub struct NodeService {
+    store: Arc<Store>,
+    genesis: Arc<Genesis>,
+    validators: ValidatorSet,
+    committed: watch::Receiver<u64>,
+}
+
+impl NodeService {
+    /// A service over `store`; `committed` follows the latest committed height.
+    pub fn new(
+        store: Arc<Store>,
+        genesis: Arc<Genesis>,
+        validators: ValidatorSet,
+        committed: watch::Receiver<u64>,
+    ) -> Self {
+        Self {
+            store,
+            genesis,
+            validators,
+            committed,
+        }
+    }
+
+    fn block_response(&self, height: u64) -> Result<Option<v1::GetBlockResponse>, Status> {
+        let block = self.store.block(height).map_err(internal)?;
+        let certificate = self.store.certificate(height).map_err(internal)?;
+        Ok(block.map(|block| {
+            let hash = block
+                .header
+                .as_ref()
+                .map(babel_proto::block_hash)
+                .unwrap_or_default();
+            v1::GetBlockResponse {
+                block: Some(block),
+                certificate,
+                hash: hash.to_vec().into(),
+            }
+        }))
+    }
+
+    fn latest(&self) -> Result<u64, Status> {
+        Ok(self.store.latest_height().map_err(internal)?.unwrap_or(0))
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Status {
+    Status::internal(e.to_string())
+}
+
+fn not_yet(what: &str) -> Status {
+    Status::unimplemented(format!("{what} is not available on this node version yet"))
+}
+
+type BlockStream = Pin<Box<dyn Stream<Item = Result<v1::GetBlockResponse, Status>> + Send>>;
+type BatchStream = Pin<Box<dyn Stream<Item = Result<v1::RollupBatch, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn submit_transaction(
+        &self,
+        _request: Request<v1::SubmitTransactionRequest>,
+    ) -> Result<Response<v1::SubmitTransactionResponse>, Status> {
+        Err(not_yet("SubmitTransaction"))
+    }
+
+    async fn get_transaction(
+        &self,
+        _request: Request<v1::GetTransactionRequest>,
+    ) -> Result<Response<v1::GetTransactionResponse>, Status> {
+        Err(not_yet("GetTransaction"))
+    }
+
+    async fn get_block(
+        &self,
+        request: Request<v1::GetBlockRequest>,
+    ) -> Result<Response<v1::GetBlockResponse>, Status> {
+        let height = request.into_inner().height;
+        match self.block_response(height)? {
+            Some(b) => Ok(Response::new(b)),
+            None => Err(Status::not_found(format!(
+                "no block at height {height} (latest is {})",
+                self.latest()?
+            ))),
+        }
+    }
+
+    async fn get_latest_block(
+        &self,
+        _request: Request<v1::GetLatestBlockRequest>,
+    ) -> Result<Response<v1::GetBlockResponse>, Status> {
+        let latest = self.latest()?;
+        self.block_response(latest)?
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found("no block committed yet"))
+    }
+
+    type StreamBlocksStream = BlockStream;
+
+    async fn stream_blocks(
+        &self,
+        request: Request<v1::StreamBlocksRequest>,
+    ) -> Result<Response<BlockStream>, Status> {
+        let mut next = request.into_inner().from_height.max(1);
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let service = self.clone();
+        let mut committed = self.committed.clone();
+        tokio::spawn(async move {
+            loop {
+                // Catch up from the store, then wait for the next commit.
+                while next <= service.latest().unwrap_or(0) {
+                    let item = match service.block_response(next) {
+                        Ok(Some(b)) => Ok(b),
+                        Ok(None) => Err(Status::internal(format!("block {next} missing"))),
+                        Err(e) => Err(e),
+                    };
+                    let failed = item.is_err();
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                    next += 1;
+                }
+                if committed.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type StreamRollupBatchesStream = BatchStream;
+
+    async fn stream_rollup_batches(
+        &self,
+        _request: Request<v1::StreamRollupBatchesRequest>,
+    ) -> Result<Response<BatchStream>, Status> {
+        Err(not_yet("StreamRollupBatches"))
+    }
+
+    async fn call(
+        &self,
+        _request: Request<v1::CallRequest>,
+    ) -> Result<Response<v1::CallResponse>, Status> {
+        Err(not_yet("Call"))
+    }
+
+    async fn get_state_proof(
+        &self,
+        _request: Request<v1::GetStateProofRequest>,
+    ) -> Result<Response<v1::GetStateProofResponse>, Status> {
+        Err(not_yet("GetStateProof"))
+    }
+
+    async fn status(
+        &self,
+        _request: Request<v1::StatusRequest>,
+    ) -> Result<Response<v1::StatusResponse>, Status> {
+        let height = self.latest()?;
+        let latest_block_hash = self
+            .store
+            .block_hash_at(height)
+            .map_err(internal)?
+            .unwrap_or_default();
+        let validators = self
+            .validators
+            .validators()
+            .iter()
+            .map(|v| v1::ValidatorInfo {
+                address: v.address.0.to_vec().into(),
+                public_key: v.public_key.as_bytes().to_vec().into(),
+                voting_power: v.voting_power,
+            })
+            .collect();
+        let rollups = self
+            .genesis
+            .rollups
+            .iter()
+            .map(|r| v1::RollupInfo {
+                id: r.id,
+                name: r.name.clone(),
+                vm: r.vm.kind().to_string(),
+                namespace: r.effective_namespace().0.to_vec().into(),
+            })
+            .collect();
+        Ok(Response::new(v1::StatusResponse {
+            chain_id: self.genesis.chain_id.clone(),
+            height,
+            latest_block_hash: latest_block_hash.to_vec().into(),
+            validators,
+            rollups,
+            mempool_size: 0,
+            da_posted_height: 0,
+            node_version: env!("CARGO_PKG_VERSION").into(),
+        }))
+    }
+}
+
+/// Serve gRPC on `cfg.listen_addr` until `shutdown` resolves.
+pub async fn serve(
+    cfg: &GrpcConfig,
+    service: NodeService,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<NodeServer<NodeService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(babel_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let node = NodeServer::new(service)
+        .max_decoding_message_size(cfg.max_message_bytes)
+        .max_encoding_message_size(cfg.max_message_bytes);
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_millis(cfg.request_timeout_ms))
+        .max_concurrent_streams(cfg.max_concurrent_streams)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(node)
+        .serve_with_shutdown(cfg.listen_addr, shutdown)
+        .await?;
+    Ok(())
+}
