@@ -159,20 +159,21 @@ pub fn certificate_to_proto(cert: &CommitCertificate<BabelContext>) -> v1::Commi
     }
 }
 
+/// (validator, signature) pairs of a commit or polka certificate.
+fn signatures_from_proto(sigs: &[v1::CommitSignature]) -> Result<Vec<(Address, Signature)>> {
+    sigs.iter()
+        .map(|s| Ok((Address::from_slice(&s.validator)?, signature(&s.signature)?)))
+        .collect()
+}
+
 /// Parse a commit certificate from its wire and storage form.
 pub fn certificate_from_proto(
     c: &v1::CommitCertificate,
 ) -> Result<CommitCertificate<BabelContext>> {
-    let commit_signatures = c
-        .signatures
-        .iter()
-        .map(|s| {
-            Ok(CommitSignature {
-                address: Address::from_slice(&s.validator)?,
-                signature: signature(&s.signature)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let commit_signatures = signatures_from_proto(&c.signatures)?
+        .into_iter()
+        .map(|(address, signature)| CommitSignature { address, signature })
+        .collect();
     Ok(CommitCertificate {
         height: Height(c.height),
         round: Round::new(c.round),
@@ -195,16 +196,10 @@ fn polka_to_proto(c: &PolkaCertificate<BabelContext>) -> v1::PolkaCertificate {
 }
 
 fn polka_from_proto(c: v1::PolkaCertificate) -> Result<PolkaCertificate<BabelContext>> {
-    let polka_signatures = c
-        .signatures
-        .iter()
-        .map(|s| {
-            Ok(PolkaSignature {
-                address: Address::from_slice(&s.validator)?,
-                signature: signature(&s.signature)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let polka_signatures = signatures_from_proto(&c.signatures)?
+        .into_iter()
+        .map(|(address, signature)| PolkaSignature { address, signature })
+        .collect();
     Ok(PolkaCertificate {
         height: Height(c.height),
         round: Round::new(c.round),
