@@ -74,6 +74,12 @@ impl Home {
                         .with_context(|| format!("removing {}", file.display()))?;
                 }
             }
+            // The old chain's blocks and WAL cannot be used with a new genesis.
+            let data = self.root.join("data");
+            if data.exists() {
+                std::fs::remove_dir_all(&data)
+                    .with_context(|| format!("removing {}", data.display()))?;
+            }
         }
         for dir in [self.root.join("keys"), self.root.join("data")] {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

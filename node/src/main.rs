@@ -47,7 +47,7 @@ struct NetworkArgs {
     /// gRPC port of the first validator (others take the next ports).
     #[arg(long, default_value_t = 9090)]
     grpc_port: u16,
-    /// Overwrite existing config, genesis and key files.
+    /// Overwrite existing config, genesis and key files, and delete the old chain data.
     #[arg(long)]
     force: bool,
 }

@@ -85,7 +85,11 @@ fn init_creates_a_home_that_validates_and_refuses_to_overwrite() {
     let again = babel(&["init", "--home", h]);
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr(&again).contains("already initialised"));
+    // --force starts a new chain, so the old chain's data goes too.
+    std::fs::create_dir_all(home.join("data/store")).unwrap();
+    std::fs::write(home.join("data/store/CURRENT"), "old").unwrap();
     assert!(babel(&["init", "--home", h, "--force"]).status.success());
+    assert!(!home.join("data/store").exists());
     let new = Genesis::load(&home.join("genesis.json")).unwrap();
     assert_ne!(
         new.validators[0].public_key,
