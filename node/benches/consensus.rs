@@ -21,7 +21,13 @@ use babel_consensus::{
     Application, EngineConfig, Height,
     test_utils::{MemApp, net_configs},
 };
-use babel_node::{app::NodeApp, store::Store};
+use babel_genesis::{Genesis, Timestamp};
+use babel_node::{
+    app::NodeApp,
+    mempool::{Mempool, PoolLimits},
+    store::Store,
+    txpool::SharedPool,
+};
 
 struct Run {
     heights_per_sec: f64,
@@ -108,11 +114,19 @@ fn main() {
         let apps: Vec<NodeApp> = (0..n)
             .map(|i| {
                 let store = Arc::new(Store::open(&dir.path().join(format!("store-{i}"))).unwrap());
-                NodeApp::new(
-                    store,
-                    cfgs[i].chain_id.clone(),
-                    cfgs[i].validator_set.clone(),
-                )
+                let genesis = Arc::new(Genesis {
+                    chain_id: cfgs[i].chain_id.clone(),
+                    genesis_time: Timestamp { unix_ms: 0 },
+                    consensus: cfgs[i].params.clone(),
+                    sequencer_namespace: None,
+                    validators: Vec::new(),
+                    rollups: Vec::new(),
+                });
+                let pool = SharedPool::new(Mempool::new(PoolLimits {
+                    max_txs: 1,
+                    max_bytes: 1,
+                }));
+                NodeApp::new(store, genesis, cfgs[i].validator_set.clone(), pool)
             })
             .collect();
         let node = rt.block_on(run(&cfgs, apps, heights, |a: &NodeApp| {

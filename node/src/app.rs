@@ -1,10 +1,12 @@
 //! The node's [`Application`]: builds, checks and commits blocks over the RocksDB store.
 //!
-//! Transactions and execution arrive with later milestones; today a block is a header that
-//! links to its parent, and validation checks that link, the chain id, the proposer, the
-//! monotonic time and the transaction commitment.
+//! Execution arrives with a later milestone; today a block is a header that links to its parent
+//! plus transactions reaped from the mempool, and "executing" a transaction bumps its sender's
+//! nonce on its origin rollup. Validation checks the link, chain id, proposer, monotonic time,
+//! every transaction (admission rules, signatures in one batch, consecutive nonces) and the
+//! transaction commitment.
 
-use std::{sync::Arc, time::SystemTime};
+use std::{collections::HashMap, sync::Arc, time::SystemTime};
 
 use babel_consensus::{
     Address, Application, ConsensusError, Height, StoredProposals, ValidatorSet, Verdict,
@@ -12,26 +14,89 @@ use babel_consensus::{
 use babel_proto::v1;
 use bytes::Bytes;
 
-use crate::store::{CommitBatch, Store, StoreError};
+use babel_genesis::Genesis;
+
+use crate::{
+    admission,
+    mempool::Account,
+    store::{CommitBatch, StateWrite, Store, StoreError, nonce_key},
+    txpool::SharedPool,
+};
+
+/// Room left in a block for its header and framing.
+const HEADER_MARGIN_BYTES: u64 = 64 * 1024;
 
 /// Node state that consensus drives.
 #[derive(Clone, Debug)]
 pub struct NodeApp {
     store: Arc<Store>,
+    genesis: Arc<Genesis>,
     chain_id: String,
     validators: ValidatorSet,
+    pool: SharedPool,
     committed: Option<tokio::sync::watch::Sender<u64>>,
 }
 
 impl NodeApp {
-    /// An application over `store` for the chain `chain_id`.
-    pub fn new(store: Arc<Store>, chain_id: String, validators: ValidatorSet) -> Self {
+    /// An application over `store` for `genesis`, proposing from `pool`.
+    pub fn new(
+        store: Arc<Store>,
+        genesis: Arc<Genesis>,
+        validators: ValidatorSet,
+        pool: SharedPool,
+    ) -> Self {
         Self {
             store,
-            chain_id,
+            chain_id: genesis.chain_id.clone(),
+            genesis,
             validators,
+            pool,
             committed: None,
         }
+    }
+
+    /// Check every transaction of a block: admission rules, signatures (one batch), and
+    /// consecutive nonces per sender from the committed state. `Err` carries the reason.
+    fn check_txs(
+        &self,
+        txs: &[v1::SignedTransaction],
+    ) -> Result<Result<(), String>, ConsensusError> {
+        if txs.len() as u64 > self.genesis.consensus.max_block_txs {
+            return Ok(Err(format!(
+                "{} transactions, limit {}",
+                txs.len(),
+                self.genesis.consensus.max_block_txs
+            )));
+        }
+        let mut checked = Vec::with_capacity(txs.len());
+        for (i, tx) in txs.iter().enumerate() {
+            match admission::check(tx.clone(), &self.genesis) {
+                Ok(c) => checked.push(c),
+                Err(r) => return Ok(Err(format!("transaction {i}: {r}"))),
+            }
+        }
+        if let Some(i) = admission::verify_signatures(&checked)
+            .iter()
+            .position(|ok| !ok)
+        {
+            return Ok(Err(format!("transaction {i}: bad signature")));
+        }
+        let mut next: HashMap<Account, u64> = HashMap::new();
+        for (i, c) in checked.iter().enumerate() {
+            let account = (c.tx.rollup_id, c.sender());
+            let expected = match next.get(&account) {
+                Some(n) => *n,
+                None => self.store.nonce(account.0, &account.1).map_err(app_err)?,
+            };
+            if c.tx.nonce != expected {
+                return Ok(Err(format!(
+                    "transaction {i}: nonce {} but next is {expected}",
+                    c.tx.nonce
+                )));
+            }
+            next.insert(account, expected + 1);
+        }
+        Ok(Ok(()))
     }
 
     /// Publish every committed height on `tx` (the gRPC server's live tail follows it).
@@ -83,7 +148,24 @@ impl Application for NodeApp {
         proposer: Address,
     ) -> Result<v1::Block, ConsensusError> {
         let (parent_hash, parent_time) = self.parent(height.0)?;
-        let txs = Vec::new();
+        let store = &self.store;
+        let max_bytes = self
+            .genesis
+            .consensus
+            .max_block_bytes
+            .saturating_sub(HEADER_MARGIN_BYTES);
+        let txs: Vec<v1::SignedTransaction> = self
+            .pool
+            .lock()
+            .reap(
+                usize::try_from(self.genesis.consensus.max_block_txs).unwrap_or(usize::MAX),
+                usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                // An account whose nonce cannot be read is skipped for this block.
+                |(rollup, sender)| store.nonce(*rollup, sender).unwrap_or(u64::MAX),
+            )
+            .into_iter()
+            .map(|t| t.tx)
+            .collect();
         let header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
@@ -127,8 +209,8 @@ impl Application for NodeApp {
         if proposer.is_none_or(|p| self.validators.get(&p).is_none()) {
             return Ok(Verdict::invalid("proposer is not a validator"));
         }
-        if !block.txs.is_empty() {
-            return Ok(Verdict::invalid("transactions are not accepted yet"));
+        if let Err(reason) = self.check_txs(&block.txs)? {
+            return Ok(Verdict::invalid(reason));
         }
         if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {
             return Ok(Verdict::invalid("tx root mismatch"));
@@ -180,15 +262,37 @@ impl Application for NodeApp {
             .ok_or_else(|| ConsensusError::Application("block without header".into()))?;
         let block_hash = babel_proto::block_hash(header);
         let tx_hashes = block.txs.iter().map(babel_proto::tx_hash).collect();
+        // The only state transition until execution lands: each transaction consumes its
+        // sender's nonce on its origin rollup. Transactions were validated, so they decode.
+        let mut next: HashMap<Account, u64> = HashMap::new();
+        for signed in &block.txs {
+            let tx = <v1::Transaction as prost::Message>::decode(signed.body.clone())
+                .map_err(|e| ConsensusError::Application(format!("committed transaction: {e}")))?;
+            let sender: [u8; 32] = tx.sender_pubkey.as_ref().try_into().map_err(|_| {
+                ConsensusError::Application("committed transaction with a bad sender key".into())
+            })?;
+            next.insert((tx.rollup_id, sender), tx.nonce + 1);
+        }
+        let mut nonces: Vec<(Account, u64)> = next.into_iter().collect();
+        nonces.sort();
+        let state = nonces
+            .iter()
+            .map(|((rollup_id, sender), n)| StateWrite {
+                rollup_id: *rollup_id,
+                key: nonce_key(sender),
+                value: Some(n.to_be_bytes().to_vec()),
+            })
+            .collect();
         let batch = CommitBatch {
             block,
             block_hash,
             certificate,
             receipts: Vec::new(),
             tx_hashes,
-            state: Vec::new(),
+            state,
         };
         self.store.commit(&batch).map_err(app_err)?;
+        self.pool.lock().evict_committed(&nonces);
         if let Some(tx) = &self.committed {
             tx.send_replace(batch.block.header.as_ref().map_or(0, |h| h.height));
         }

@@ -18,8 +18,29 @@ pub struct Config {
     pub p2p: P2pConfig,
     /// The public gRPC API.
     pub grpc: GrpcConfig,
+    /// Mempool limits.
+    pub mempool: MempoolConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// Mempool limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self {
+            max_txs: 50_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for Config {
@@ -28,6 +49,7 @@ impl Default for Config {
             moniker: "babel".into(),
             p2p: P2pConfig::default(),
             grpc: GrpcConfig::default(),
+            mempool: MempoolConfig::default(),
             log: LogConfig::default(),
         }
     }

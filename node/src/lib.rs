@@ -15,3 +15,4 @@ pub mod mempool;
 pub mod rpc;
 pub mod run;
 pub mod store;
+pub mod txpool;

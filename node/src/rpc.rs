@@ -3,8 +3,8 @@
 //! Read endpoints are served from the store; `StreamBlocks` replays committed heights and then
 //! follows new commits, delivering each height once and in order, so a client that reconnects
 //! with `from_height = last + 1` sees every block exactly once. Message sizes, request timeout
-//! and concurrent streams are limited by `[grpc]` in `config.toml`. Transaction endpoints
-//! (submit, lookup, call, proofs, rollup batches) answer `UNIMPLEMENTED` until their milestones.
+//! and concurrent streams are limited by `[grpc]` in `config.toml`. `Call`, `GetStateProof` and
+//! `StreamRollupBatches` answer `UNIMPLEMENTED` until execution lands.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -16,7 +16,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::{config::GrpcConfig, store::Store};
+use crate::{
+    config::GrpcConfig,
+    store::Store,
+    txpool::{SharedPool, submit},
+};
 
 /// Blocks buffered per `StreamBlocks` client before the server waits for it.
 const STREAM_BUFFER: usize = 16;
@@ -27,6 +31,7 @@ pub struct NodeService {
     store: Arc<Store>,
     genesis: Arc<Genesis>,
     validators: ValidatorSet,
+    pool: SharedPool,
     committed: watch::Receiver<u64>,
 }
 
@@ -36,12 +41,14 @@ impl NodeService {
         store: Arc<Store>,
         genesis: Arc<Genesis>,
         validators: ValidatorSet,
+        pool: SharedPool,
         committed: watch::Receiver<u64>,
     ) -> Self {
         Self {
             store,
             genesis,
             validators,
+            pool,
             committed,
         }
     }
@@ -83,16 +90,58 @@ type BatchStream = Pin<Box<dyn Stream<Item = Result<v1::RollupBatch, Status>> + 
 impl Node for NodeService {
     async fn submit_transaction(
         &self,
-        _request: Request<v1::SubmitTransactionRequest>,
+        request: Request<v1::SubmitTransactionRequest>,
     ) -> Result<Response<v1::SubmitTransactionResponse>, Status> {
-        Err(not_yet("SubmitTransaction"))
+        let Some(signed) = request.into_inner().transaction else {
+            return Err(Status::invalid_argument("missing transaction"));
+        };
+        let response = match submit(&self.pool, &self.store, &self.genesis, signed) {
+            Ok(hash) => v1::SubmitTransactionResponse {
+                hash: hash.to_vec().into(),
+                accepted: true,
+                ..Default::default()
+            },
+            Err(rejection) => v1::SubmitTransactionResponse {
+                reason: rejection.reason as i32,
+                message: rejection.message,
+                ..Default::default()
+            },
+        };
+        Ok(Response::new(response))
     }
 
     async fn get_transaction(
         &self,
-        _request: Request<v1::GetTransactionRequest>,
+        request: Request<v1::GetTransactionRequest>,
     ) -> Result<Response<v1::GetTransactionResponse>, Status> {
-        Err(not_yet("GetTransaction"))
+        let hash: [u8; 32] = request
+            .into_inner()
+            .hash
+            .as_ref()
+            .try_into()
+            .map_err(|_| Status::invalid_argument("hash must be 32 bytes"))?;
+        if let Some(loc) = self.store.tx_location(&hash).map_err(internal)? {
+            let block = self.store.block(loc.height).map_err(internal)?;
+            let transaction = block.and_then(|b| b.txs.into_iter().nth(loc.index as usize));
+            // A committed block is final under BFT consensus: there is no "included but not
+            // final" state.
+            return Ok(Response::new(v1::GetTransactionResponse {
+                status: v1::TxStatus::Finalized as i32,
+                height: loc.height,
+                index: loc.index,
+                transaction,
+                ..Default::default()
+            }));
+        }
+        let status = if self.pool.lock().contains(&hash) {
+            v1::TxStatus::Pending
+        } else {
+            v1::TxStatus::Unknown
+        };
+        Ok(Response::new(v1::GetTransactionResponse {
+            status: status as i32,
+            ..Default::default()
+        }))
     }
 
     async fn get_block(
@@ -212,7 +261,7 @@ impl Node for NodeService {
             latest_block_hash: latest_block_hash.to_vec().into(),
             validators,
             rollups,
-            mempool_size: 0,
+            mempool_size: self.pool.lock().len() as u64,
             da_posted_height: 0,
             node_version: env!("CARGO_PKG_VERSION").into(),
         }))

@@ -12,8 +12,10 @@ use crate::{
     config::{Config, LogConfig, LogFormat},
     home::Home,
     keys,
+    mempool::{Mempool, PoolLimits},
     rpc::NodeService,
     store::Store,
+    txpool::SharedPool,
 };
 
 /// Everything loaded from a home directory that a running node needs.
@@ -76,16 +78,23 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     let store = Arc::new(loaded.store);
     let height = store.latest_height()?.unwrap_or(0);
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
+    let genesis = Arc::new(loaded.genesis);
+    let pool = SharedPool::new(Mempool::new(PoolLimits {
+        max_txs: loaded.config.mempool.max_txs,
+        max_bytes: loaded.config.mempool.max_bytes,
+    }));
     let app = NodeApp::new(
         store.clone(),
-        cfg.chain_id.clone(),
+        genesis.clone(),
         cfg.validator_set.clone(),
+        pool.clone(),
     )
     .notify_commits(committed_tx);
     let service = NodeService::new(
         store.clone(),
-        Arc::new(loaded.genesis),
+        genesis,
         cfg.validator_set.clone(),
+        pool,
         committed_rx,
     );
     info!(

@@ -291,6 +291,14 @@ impl Store {
         self.get(Cf::State, &state_key(rollup_id, key))
     }
 
+    /// The next nonce of `sender` on `rollup_id` (0 if it never sent a transaction).
+    pub fn nonce(&self, rollup_id: u64, sender: &[u8; 32]) -> Result<u64, StoreError> {
+        self.state(rollup_id, &nonce_key(sender))?
+            .map(|b| decode_height(&b, "nonce"))
+            .transpose()
+            .map(|n| n.unwrap_or(0))
+    }
+
     /// Record an undecided proposal so that a restart can answer for it. Must be called before
     /// the proposal is announced or acknowledged.
     pub fn put_proposal(
@@ -396,6 +404,13 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// State key of a sender's next nonce within its rollup's state.
+pub fn nonce_key(sender: &[u8; 32]) -> Vec<u8> {
+    let mut key = b"babel/nonce/".to_vec();
+    key.extend_from_slice(sender);
+    key
 }
 
 fn synced() -> rocksdb::WriteOptions {

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use babel_node::config::Config;
+use babel_node::{admission::sign, config::Config};
+use babel_proto::v1::RejectReason;
 use babel_proto::v1::{self, node_client::NodeClient};
+use ed25519_dalek::SigningKey;
 use tokio_stream::StreamExt as _;
 use tonic::Code;
 use tonic_health::pb::{
@@ -133,6 +135,136 @@ fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
         assert_eq!(err.code(), Code::OutOfRange, "{err}");
         assert!(err.message().contains("4194304"), "{err}");
         assert!(client.status(v1::StatusRequest {}).await.is_ok());
+
+        submit_and_finalize(&mut client).await;
     });
     node.kill();
+}
+
+fn evm_tx(key: &SigningKey, chain: &str, rollup: u64, nonce: u64, data: usize) -> v1::Transaction {
+    v1::Transaction {
+        chain_id: chain.into(),
+        rollup_id: rollup,
+        sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+        nonce,
+        gas_limit: 21_000,
+        max_fee: 1,
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            data: vec![0xAB; data].into(),
+            ..Default::default()
+        })),
+    }
+}
+
+async fn submit(
+    client: &mut NodeClient<tonic::transport::Channel>,
+    tx: v1::SignedTransaction,
+) -> v1::SubmitTransactionResponse {
+    client
+        .submit_transaction(v1::SubmitTransactionRequest {
+            transaction: Some(tx),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn wait_finalized(
+    client: &mut NodeClient<tonic::transport::Channel>,
+    hash: &[u8],
+) -> v1::GetTransactionResponse {
+    for _ in 0..300 {
+        let r = client
+            .get_transaction(v1::GetTransactionRequest {
+                hash: hash.to_vec().into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if r.status == v1::TxStatus::Finalized as i32 {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("transaction not finalized");
+}
+
+/// Accepted transactions reach a block; each rejection reason is reported precisely.
+async fn submit_and_finalize(client: &mut NodeClient<tonic::transport::Channel>) {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let chain = "babel-grpc";
+    let first = sign(&evm_tx(&key, chain, 1, 0, 4), &key);
+    let accepted = submit(client, first.clone()).await;
+    assert!(accepted.accepted, "{}", accepted.message);
+    assert_eq!(
+        accepted.hash.to_vec(),
+        babel_proto::tx_hash(&first).to_vec()
+    );
+    let done = wait_finalized(client, &accepted.hash).await;
+    assert!(done.height > 0);
+    assert_eq!(done.transaction, Some(first.clone()));
+    let block = client
+        .get_block(v1::GetBlockRequest {
+            height: done.height,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(block.block.unwrap().txs[done.index as usize], first);
+
+    // Nonces 2 then 1: the gap holds 2 back until 1 arrives; both are included, in order.
+    let third = submit(client, sign(&evm_tx(&key, chain, 1, 2, 4), &key)).await;
+    let second = submit(client, sign(&evm_tx(&key, chain, 1, 1, 4), &key)).await;
+    assert!(third.accepted && second.accepted);
+    let (a, b) = (
+        wait_finalized(client, &second.hash).await,
+        wait_finalized(client, &third.hash).await,
+    );
+    assert!((a.height, a.index) < (b.height, b.index));
+
+    let rejected = |r: v1::SubmitTransactionResponse, want: RejectReason| {
+        assert!(!r.accepted);
+        assert_eq!(r.reason, want as i32, "{}", r.message);
+        assert!(!r.message.is_empty());
+    };
+    rejected(submit(client, first.clone()).await, RejectReason::Duplicate);
+    rejected(
+        submit(client, sign(&evm_tx(&key, chain, 1, 0, 9), &key)).await,
+        RejectReason::NonceTooLow,
+    );
+    rejected(
+        submit(client, sign(&evm_tx(&key, chain, 1, 500, 4), &key)).await,
+        RejectReason::NonceTooHigh,
+    );
+    rejected(
+        submit(client, sign(&evm_tx(&key, "other", 1, 3, 4), &key)).await,
+        RejectReason::WrongChain,
+    );
+    rejected(
+        submit(client, sign(&evm_tx(&key, chain, 42, 0, 4), &key)).await,
+        RejectReason::UnknownRollup,
+    );
+    rejected(
+        submit(client, sign(&evm_tx(&key, chain, 1, 3, 200 * 1024), &key)).await,
+        RejectReason::TooLarge,
+    );
+    let other = SigningKey::from_bytes(&[8; 32]);
+    rejected(
+        submit(client, sign(&evm_tx(&key, chain, 1, 3, 4), &other)).await,
+        RejectReason::BadSignature,
+    );
+    let garbage = v1::SignedTransaction {
+        body: vec![0xFF; 3].into(),
+        signature: vec![0; 64].into(),
+    };
+    rejected(submit(client, garbage).await, RejectReason::Malformed);
+
+    let unknown = client
+        .get_transaction(v1::GetTransactionRequest {
+            hash: vec![0; 32].into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unknown.status, v1::TxStatus::Unknown as i32);
 }
