@@ -32,6 +32,10 @@ pub struct MempoolConfig {
     pub max_txs: usize,
     /// Most bytes held.
     pub max_bytes: usize,
+    /// gRPC endpoints (`http://host:port`) of peers that every transaction a client submits
+    /// here is forwarded to before it is acknowledged, so any validator can propose it and it
+    /// survives this node's crash.
+    pub gossip_peers: Vec<String>,
 }
 
 impl Default for MempoolConfig {
@@ -39,6 +43,7 @@ impl Default for MempoolConfig {
         Self {
             max_txs: 50_000,
             max_bytes: 64 * 1024 * 1024,
+            gossip_peers: Vec::new(),
         }
     }
 }

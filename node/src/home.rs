@@ -169,6 +169,10 @@ pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<G
         config.p2p.listen_addr = p2p_addr(i);
         config.p2p.persistent_peers = (0..count).filter(|j| *j != i).map(p2p_addr).collect();
         config.grpc.listen_addr.set_port(opts.grpc_port + i);
+        config.mempool.gossip_peers = (0..count)
+            .filter(|j| *j != i)
+            .map(|j| format!("http://127.0.0.1:{}", opts.grpc_port + j))
+            .collect();
         write_file(&home.config(), &config.to_toml())?;
         write_file(&home.genesis(), &genesis.to_json_pretty())?;
     }

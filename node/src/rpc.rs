@@ -10,17 +10,27 @@ use std::{pin::Pin, sync::Arc, time::Duration};
 
 use babel_consensus::ValidatorSet;
 use babel_genesis::Genesis;
-use babel_proto::v1::{self, node_server::Node, node_server::NodeServer};
+use babel_proto::v1::{self, node_client::NodeClient, node_server::Node, node_server::NodeServer};
 use futures::Stream;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use tonic::{
+    Request, Response, Status,
+    metadata::MetadataValue,
+    transport::{Channel, Endpoint},
+};
+use tracing::debug;
 
 use crate::{
     config::GrpcConfig,
     store::Store,
     txpool::{SharedPool, submit},
 };
+
+/// Request header marking a submission forwarded by a peer.
+const GOSSIP_HEADER: &str = "x-babel-gossip";
+/// How long forwarding to one peer may take.
+const GOSSIP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Blocks buffered per `StreamBlocks` client before the server waits for it.
 const STREAM_BUFFER: usize = 16;
@@ -33,6 +43,7 @@ pub struct NodeService {
     validators: ValidatorSet,
     pool: SharedPool,
     committed: watch::Receiver<u64>,
+    peers: Vec<NodeClient<Channel>>,
 }
 
 impl NodeService {
@@ -50,7 +61,39 @@ impl NodeService {
             validators,
             pool,
             committed,
+            peers: Vec::new(),
         }
+    }
+
+    /// Forward client submissions to these peers (`http://host:port`) before acknowledging.
+    pub fn with_gossip_peers(mut self, peers: &[String]) -> anyhow::Result<Self> {
+        for peer in peers {
+            let endpoint = Endpoint::from_shared(peer.clone())?
+                .connect_timeout(GOSSIP_TIMEOUT)
+                .timeout(GOSSIP_TIMEOUT);
+            self.peers.push(NodeClient::new(endpoint.connect_lazy()));
+        }
+        Ok(self)
+    }
+
+    /// Send an accepted transaction to every peer, concurrently; a peer that is down or slow
+    /// is skipped (it will get the block).
+    async fn gossip(&self, tx: &v1::SignedTransaction) {
+        let sends = self.peers.iter().map(|peer| {
+            let mut peer = peer.clone();
+            let mut request = Request::new(v1::SubmitTransactionRequest {
+                transaction: Some(tx.clone()),
+            });
+            request
+                .metadata_mut()
+                .insert(GOSSIP_HEADER, MetadataValue::from_static("1"));
+            async move {
+                if let Err(e) = peer.submit_transaction(request).await {
+                    debug!(error = %e, "gossip to a peer failed");
+                }
+            }
+        });
+        futures::future::join_all(sends).await;
     }
 
     fn block_response(&self, height: u64) -> Result<Option<v1::GetBlockResponse>, Status> {
@@ -92,10 +135,17 @@ impl Node for NodeService {
         &self,
         request: Request<v1::SubmitTransactionRequest>,
     ) -> Result<Response<v1::SubmitTransactionResponse>, Status> {
+        let gossiped = request.metadata().contains_key(GOSSIP_HEADER);
         let Some(signed) = request.into_inner().transaction else {
             return Err(Status::invalid_argument("missing transaction"));
         };
-        let response = match submit(&self.pool, &self.store, &self.genesis, signed) {
+        let result = submit(&self.pool, &self.store, &self.genesis, signed.clone());
+        // Forward what a client gave us (not what a peer forwarded: no loops) before
+        // acknowledging, so an acknowledged transaction is on every reachable validator.
+        if result.is_ok() && !gossiped {
+            self.gossip(&signed).await;
+        }
+        let response = match result {
             Ok(hash) => v1::SubmitTransactionResponse {
                 hash: hash.to_vec().into(),
                 accepted: true,

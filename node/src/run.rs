@@ -96,7 +96,8 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         cfg.validator_set.clone(),
         pool,
         committed_rx,
-    );
+    )
+    .with_gossip_peers(&loaded.config.mempool.gossip_peers)?;
     info!(
         moniker = %cfg.moniker,
         chain = %cfg.chain_id,

@@ -268,3 +268,62 @@ async fn submit_and_finalize(client: &mut NodeClient<tonic::transport::Channel>)
         .into_inner();
     assert_eq!(unknown.status, v1::TxStatus::Unknown as i32);
 }
+
+#[test]
+fn e2e_transactions_sent_to_one_validator_are_included_after_it_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 4, "babel-gossip");
+    let addr = |i: usize| {
+        Config::load(&homes[i].join("config.toml"))
+            .unwrap()
+            .grpc
+            .listen_addr
+    };
+    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
+    assert!(wait_for(Duration::from_secs(60), || nodes
+        .iter()
+        .all(|n| n.logged_height() >= 2)));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hashes = rt.block_on(async {
+        let mut entry = NodeClient::new(connect(addr(1)).await);
+        let mut hashes = Vec::new();
+        for sender in 1..=3u8 {
+            let key = SigningKey::from_bytes(&[sender; 32]);
+            for nonce in 0..4 {
+                let r = submit(
+                    &mut entry,
+                    sign(&evm_tx(&key, "babel-gossip", 1, nonce, 8), &key),
+                )
+                .await;
+                assert!(r.accepted, "{}", r.message);
+                hashes.push(r.hash.to_vec());
+            }
+        }
+        hashes
+    });
+    // Every transaction was acknowledged by validator 1; it dies before it can propose them.
+    nodes[1].kill();
+    rt.block_on(async {
+        let mut other = NodeClient::new(connect(addr(2)).await);
+        for hash in &hashes {
+            let done = wait_finalized(&mut other, hash).await;
+            assert!(done.height > 0);
+        }
+        let status = other
+            .status(v1::StatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            status.mempool_size, 0,
+            "included transactions leave the mempool"
+        );
+    });
+    for n in &mut nodes {
+        n.kill();
+    }
+}
