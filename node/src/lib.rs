@@ -15,4 +15,5 @@ pub mod mempool;
 pub mod rpc;
 pub mod run;
 pub mod store;
+pub mod tx_cli;
 pub mod txpool;

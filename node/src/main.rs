@@ -28,6 +28,9 @@ enum Command {
     Start(StartArgs),
     /// Run a local validator network (creates it on first use) until Ctrl-C.
     Devnet(DevnetArgs),
+    /// Sign and submit transactions.
+    #[command(subcommand)]
+    Tx(TxCommand),
     /// Inspect the validator key.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -115,6 +118,50 @@ struct DevnetArgs {
 }
 
 #[derive(Subcommand, Debug)]
+enum TxCommand {
+    /// Sign an EVM call with the home's key and submit it over gRPC.
+    Send {
+        /// Home directory whose key signs (and whose gRPC server is used by default).
+        #[arg(long, env = "BABEL_HOME")]
+        home: PathBuf,
+        /// gRPC endpoint to submit to, e.g. http://127.0.0.1:9090.
+        #[arg(long)]
+        node: Option<String>,
+        /// Origin rollup id.
+        #[arg(long, default_value_t = 1)]
+        rollup: u64,
+        /// The sender's nonce on that rollup (0 for its first transaction).
+        #[arg(long)]
+        nonce: u64,
+        /// Callee address, 20 bytes hex; omit to create a contract.
+        #[arg(long, value_parser = parse_hex, default_value = "")]
+        to: HexArg,
+        /// Calldata, hex.
+        #[arg(long, value_parser = parse_hex, default_value = "")]
+        data: HexArg,
+        /// Gas budget.
+        #[arg(long, default_value_t = 1_000_000)]
+        gas_limit: u64,
+        /// Highest fee accepted.
+        #[arg(long, default_value_t = 0)]
+        max_fee: u64,
+        /// Wait until the transaction is in a committed block.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+/// Bytes given on the command line as hex (`0x` optional).
+#[derive(Clone, Debug)]
+struct HexArg(Vec<u8>);
+
+fn parse_hex(s: &str) -> Result<HexArg, String> {
+    hex::decode(s.strip_prefix("0x").unwrap_or(s))
+        .map(HexArg)
+        .map_err(|e| format!("not hex: {e}"))
+}
+
+#[derive(Subcommand, Debug)]
 enum KeysCommand {
     /// Print the validator's public key and address.
     Show {
@@ -182,6 +229,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             reset: args.reset,
             duration: args.duration_secs.map(std::time::Duration::from_secs),
         })?,
+        Command::Tx(TxCommand::Send {
+            home,
+            node,
+            rollup,
+            nonce,
+            to,
+            data,
+            gas_limit,
+            max_fee,
+            wait,
+        }) => {
+            let opts = babel_node::tx_cli::SendOptions {
+                home: Home::new(home),
+                node,
+                rollup,
+                nonce,
+                to: to.0,
+                data: data.0,
+                gas_limit,
+                max_fee,
+                wait,
+            };
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(babel_node::tx_cli::send(opts))?;
+        }
         Command::Keys(KeysCommand::Show { home }) => {
             let path = Home::new(home).validator_key();
             let key = keys::read_key(&path)?;

@@ -12,7 +12,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::support::{Validator, testnet_homes, wait_for};
+use crate::support::{Validator, babel, stderr, stdout, testnet_homes, wait_for};
 
 async fn connect(addr: std::net::SocketAddr) -> tonic::transport::Channel {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
@@ -138,6 +138,28 @@ fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
 
         submit_and_finalize(&mut client).await;
     });
+
+    // `babel tx send` signs with the home's key and uses the same API.
+    let home = homes[0].to_str().unwrap();
+    let to = format!("0x{}", "11".repeat(20));
+    let args = [
+        "tx", "send", "--home", home, "--nonce", "0", "--to", &to, "--data", "0xabcd", "--wait",
+    ];
+    let out = babel(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("accepted "), "{text}");
+    assert!(text.contains("finalized at height"), "{text}");
+    let again = babel(&args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("REJECT_REASON_DUPLICATE"),
+        "{}",
+        stderr(&again)
+    );
+    let bad = babel(&["tx", "send", "--home", home, "--nonce", "1", "--to", "0x12"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--to must be 20 bytes"));
     node.kill();
 }
 
