@@ -15,10 +15,7 @@ use malachitebft_app_channel::{
         engine::host::{HeightParams, Next, SyncedValueOutcome},
         types::{
             Keypair, LocallyProposedValue, ProposedValue,
-            core::{
-                CommitCertificate, Context as _, Height as _, LinearTimeouts, Round,
-                ValidatorSet as _, Validity,
-            },
+            core::{CommitCertificate, Context as _, Height as _, LinearTimeouts, Round, Validity},
             sync::RawDecidedValue,
         },
     },
@@ -670,7 +667,6 @@ pub async fn verify_certificate(
 ) -> Result<(), ConsensusError> {
     use malachitebft_app_channel::{VerifierExt as _, app::consensus::ThresholdParams};
     let cert = certificate_from_proto(certificate)?;
-    let _ = validator_set.count();
     BabelVerifier::new(chain_id)
         .verify_commit_certificate(
             &BabelContext,

@@ -53,12 +53,12 @@ struct Process {
     child: Child,
 }
 
-fn committed_height(log: &Path) -> u64 {
+/// Highest height a validator's log reports as committed (0 if none yet).
+pub fn logged_height(log: &Path) -> u64 {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     text.lines()
-        .rev()
         .filter(|l| l.contains("committed block"))
-        .find_map(|l| {
+        .filter_map(|l| {
             l.split("height=")
                 .nth(1)?
                 .split(|c: char| !c.is_ascii_digit())
@@ -66,6 +66,7 @@ fn committed_height(log: &Path) -> u64 {
                 .parse()
                 .ok()
         })
+        .max()
         .unwrap_or(0)
 }
 
@@ -143,7 +144,7 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
         "stopped at heights {:?}",
         processes
             .iter()
-            .map(|p| committed_height(&p.log))
+            .map(|p| logged_height(&p.log))
             .collect::<Vec<_>>()
     );
     result
@@ -167,7 +168,7 @@ async fn monitor(processes: &mut [Process], duration: Option<Duration>) -> anyho
                 );
             }
         }
-        let heights: Vec<u64> = processes.iter().map(|p| committed_height(&p.log)).collect();
+        let heights: Vec<u64> = processes.iter().map(|p| logged_height(&p.log)).collect();
         println!("heights {heights:?}");
         if duration.is_some_and(|d| started.elapsed() >= d) {
             return Ok(());

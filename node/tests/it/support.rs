@@ -28,18 +28,10 @@ pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 /// `n` consecutive free ports (checked one by one).
 pub(crate) fn free_port_range(n: u16) -> u16 {
     'outer: for _ in 0..100 {
-        let base = free_port();
+        let base = babel_consensus::test_utils::free_port();
         if base > 65000 {
             continue;
         }
@@ -87,18 +79,7 @@ impl Validator {
 
     /// Highest height this run's log says was committed.
     pub(crate) fn logged_height(&self) -> u64 {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines()
-            .filter(|l| l.contains("committed block"))
-            .filter_map(|l| l.split("height=").nth(1))
-            .filter_map(|rest| {
-                rest.split(|c: char| !c.is_ascii_digit())
-                    .next()?
-                    .parse()
-                    .ok()
-            })
-            .max()
-            .unwrap_or(0)
+        babel_node::devnet::logged_height(&self.log)
     }
 
     pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
