@@ -108,25 +108,36 @@ pub fn check(signed: v1::SignedTransaction, genesis: &Genesis) -> Result<Checked
 /// Verify each transaction's signature over its raw body. All are checked in one ed25519 batch
 /// first; only if the batch fails is each checked alone, to find the bad ones.
 pub fn verify_signatures(txs: &[CheckedTx]) -> Vec<bool> {
-    let parsed: Vec<Option<(VerifyingKey, Signature)>> = txs
-        .iter()
-        .map(|t| {
-            let key = VerifyingKey::from_bytes(&t.sender()).ok()?;
-            let sig = Signature::from_slice(&t.signed.signature).ok()?;
-            Some((key, sig))
-        })
-        .collect();
-    if parsed.iter().all(Option::is_some) && !txs.is_empty() {
-        let (keys, sigs): (Vec<_>, Vec<_>) = parsed.iter().flatten().cloned().unzip();
-        let msgs: Vec<&[u8]> = txs.iter().map(|t| t.signed.body.as_ref()).collect();
-        if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
-            return vec![true; txs.len()];
-        }
+    let refs: Vec<&CheckedTx> = txs.iter().collect();
+    if verify_batch(&refs) {
+        return vec![true; txs.len()];
     }
     txs.iter()
-        .zip(parsed)
-        .map(|(t, p)| p.is_some_and(|(key, sig)| key.verify_strict(&t.signed.body, &sig).is_ok()))
+        .map(|t| parse(t).is_some_and(|(key, sig)| key.verify_strict(&t.signed.body, &sig).is_ok()))
         .collect()
+}
+
+/// Whether every signature of `txs` verifies, checked as one ed25519 batch (`false` for an
+/// empty batch, so that callers fall back to single checks, which settle it trivially).
+pub fn verify_batch(txs: &[&CheckedTx]) -> bool {
+    let mut keys = Vec::with_capacity(txs.len());
+    let mut sigs = Vec::with_capacity(txs.len());
+    let mut msgs = Vec::with_capacity(txs.len());
+    for t in txs {
+        let Some((key, sig)) = parse(t) else {
+            return false;
+        };
+        keys.push(key);
+        sigs.push(sig);
+        msgs.push(t.signed.body.as_ref());
+    }
+    !txs.is_empty() && ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
+}
+
+fn parse(t: &CheckedTx) -> Option<(VerifyingKey, Signature)> {
+    let key = VerifyingKey::from_bytes(&t.sender()).ok()?;
+    let sig = Signature::from_slice(&t.signed.signature).ok()?;
+    Some((key, sig))
 }
 
 /// Build and sign a transaction (clients, `babel tx send`, tests).

@@ -292,7 +292,12 @@ impl Application for NodeApp {
             state,
         };
         self.store.commit(&batch).map_err(app_err)?;
-        self.pool.lock().evict_committed(&nonces);
+        let mut evicted = self.pool.lock().evict_committed(&nonces);
+        // Included ones left the store's pending set with the commit; the rest (replaced by
+        // another transaction with the same nonce) leave it now.
+        let included: std::collections::HashSet<&[u8; 32]> = batch.tx_hashes.iter().collect();
+        evicted.retain(|h| !included.contains(h));
+        self.store.delete_pending(&evicted).map_err(app_err)?;
         if let Some(tx) = &self.committed {
             tx.send_replace(batch.block.header.as_ref().map_or(0, |h| h.height));
         }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod mempool;
 pub mod rpc;
 pub mod run;
+pub mod sigverify;
 pub mod store;
 pub mod tx_cli;
 pub mod txpool;

@@ -183,9 +183,27 @@ impl Mempool {
         }
     }
 
+    /// Remove these transactions (those absent are ignored).
+    pub fn remove(&mut self, hashes: &[[u8; 32]]) {
+        for hash in hashes {
+            let Some((account, nonce)) = self.by_hash.remove(hash) else {
+                continue;
+            };
+            if let Some(queue) = self.by_account.get_mut(&account) {
+                if let Some(tx) = queue.remove(&nonce) {
+                    self.bytes -= tx.size;
+                }
+                if queue.is_empty() {
+                    self.by_account.remove(&account);
+                }
+            }
+        }
+    }
+
     /// After a commit: drop every transaction of the touched accounts whose nonce is below the
-    /// account's new committed nonce.
-    pub fn evict_committed(&mut self, committed: &[(Account, u64)]) {
+    /// account's new committed nonce. Returns the hashes dropped.
+    pub fn evict_committed(&mut self, committed: &[(Account, u64)]) -> Vec<[u8; 32]> {
+        let mut dropped = Vec::new();
         for (account, next) in committed {
             let Some(queue) = self.by_account.get_mut(account) else {
                 continue;
@@ -195,12 +213,14 @@ impl Mempool {
                 if let Some(tx) = queue.remove(&nonce) {
                     self.bytes -= tx.size;
                     self.by_hash.remove(&tx.hash);
+                    dropped.push(tx.hash);
                 }
             }
             if queue.is_empty() {
                 self.by_account.remove(account);
             }
         }
+        dropped
     }
 }
 
@@ -296,12 +316,32 @@ mod tests {
         for n in 0..4 {
             p.insert(tx(1, 1, n), 0).unwrap();
         }
-        p.evict_committed(&[((1, [1; 32]), 3)]);
+        let dropped = p.evict_committed(&[((1, [1; 32]), 3)]);
+        assert_eq!(
+            dropped,
+            (0..3).map(|n| tx(1, 1, n).hash).collect::<Vec<_>>()
+        );
         assert_eq!(p.len(), 1);
         assert_eq!(p.bytes(), 100);
         assert!(p.contains(&tx(1, 1, 3).hash));
         assert!(!p.contains(&tx(1, 1, 0).hash));
         p.evict_committed(&[((1, [1; 32]), 4)]);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn remove_takes_exactly_the_named_transactions() {
+        let mut p = pool();
+        for n in 0..3 {
+            p.insert(tx(1, 1, n), 0).unwrap();
+        }
+        p.remove(&[tx(1, 1, 1).hash, tx(9, 9, 9).hash]);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.bytes(), 200);
+        assert!(!p.contains(&tx(1, 1, 1).hash));
+        // The gap at nonce 1 holds nonce 2 back from blocks.
+        assert_eq!(p.reap(10, 10_000, |_| 0).len(), 1);
+        p.remove(&[tx(1, 1, 0).hash, tx(1, 1, 2).hash]);
         assert!(p.is_empty());
     }
 }

@@ -22,15 +22,19 @@ use tonic::{
 use tracing::debug;
 
 use crate::{
+    admission::Rejection,
     config::GrpcConfig,
     store::Store,
-    txpool::{SharedPool, submit},
+    txpool::{Admission, TxPool},
 };
 
 /// Request header marking a submission forwarded by a peer.
 const GOSSIP_HEADER: &str = "x-babel-gossip";
 /// How long forwarding to one peer may take.
 const GOSSIP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Most transactions in one `SubmitTransactions` request.
+pub const MAX_SUBMIT_BATCH: usize = 1024;
 
 /// Blocks buffered per `StreamBlocks` client before the server waits for it.
 const STREAM_BUFFER: usize = 16;
@@ -41,7 +45,7 @@ pub struct NodeService {
     store: Arc<Store>,
     genesis: Arc<Genesis>,
     validators: ValidatorSet,
-    pool: SharedPool,
+    txpool: TxPool,
     committed: watch::Receiver<u64>,
     peers: Vec<NodeClient<Channel>>,
 }
@@ -52,14 +56,14 @@ impl NodeService {
         store: Arc<Store>,
         genesis: Arc<Genesis>,
         validators: ValidatorSet,
-        pool: SharedPool,
+        txpool: TxPool,
         committed: watch::Receiver<u64>,
     ) -> Self {
         Self {
             store,
             genesis,
             validators,
-            pool,
+            txpool,
             committed,
             peers: Vec::new(),
         }
@@ -76,24 +80,47 @@ impl NodeService {
         Ok(self)
     }
 
-    /// Send an accepted transaction to every peer, concurrently; a peer that is down or slow
+    /// Send accepted transactions to every peer, concurrently; a peer that is down or slow
     /// is skipped (it will get the block).
-    async fn gossip(&self, tx: &v1::SignedTransaction) {
+    async fn gossip(&self, txs: &[v1::SignedTransaction]) {
+        if txs.is_empty() {
+            return;
+        }
         let sends = self.peers.iter().map(|peer| {
             let mut peer = peer.clone();
-            let mut request = Request::new(v1::SubmitTransactionRequest {
-                transaction: Some(tx.clone()),
+            let mut request = Request::new(v1::SubmitTransactionsRequest {
+                transactions: txs.to_vec(),
             });
             request
                 .metadata_mut()
                 .insert(GOSSIP_HEADER, MetadataValue::from_static("1"));
             async move {
-                if let Err(e) = peer.submit_transaction(request).await {
+                if let Err(e) = peer.submit_transactions(request).await {
                     debug!(error = %e, "gossip to a peer failed");
                 }
             }
         });
         futures::future::join_all(sends).await;
+    }
+
+    /// Admit `txs`; forward what a client gave us (not what a peer forwarded: no loops) before
+    /// acknowledging, so an acknowledged transaction is on every reachable validator.
+    async fn admit(
+        &self,
+        txs: Vec<v1::SignedTransaction>,
+        gossiped: bool,
+    ) -> Vec<v1::SubmitTransactionResponse> {
+        let results = self.txpool.submit(txs.clone()).await;
+        if !gossiped {
+            let accepted: Vec<v1::SignedTransaction> = txs
+                .into_iter()
+                .zip(&results)
+                .filter(|(_, r)| r.is_ok())
+                .map(|(t, _)| t)
+                .collect();
+            self.gossip(&accepted).await;
+        }
+        results.into_iter().map(response).collect()
     }
 
     fn block_response(&self, height: u64) -> Result<Option<v1::GetBlockResponse>, Status> {
@@ -118,6 +145,21 @@ impl NodeService {
     }
 }
 
+fn response(result: Admission) -> v1::SubmitTransactionResponse {
+    match result {
+        Ok(hash) => v1::SubmitTransactionResponse {
+            hash: hash.to_vec().into(),
+            accepted: true,
+            ..Default::default()
+        },
+        Err(Rejection { reason, message }) => v1::SubmitTransactionResponse {
+            reason: reason as i32,
+            message,
+            ..Default::default()
+        },
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> Status {
     Status::internal(e.to_string())
 }
@@ -139,25 +181,27 @@ impl Node for NodeService {
         let Some(signed) = request.into_inner().transaction else {
             return Err(Status::invalid_argument("missing transaction"));
         };
-        let result = submit(&self.pool, &self.store, &self.genesis, signed.clone());
-        // Forward what a client gave us (not what a peer forwarded: no loops) before
-        // acknowledging, so an acknowledged transaction is on every reachable validator.
-        if result.is_ok() && !gossiped {
-            self.gossip(&signed).await;
+        let mut results = self.admit(vec![signed], gossiped).await;
+        results
+            .pop()
+            .map(Response::new)
+            .ok_or_else(|| Status::internal("no admission result"))
+    }
+
+    async fn submit_transactions(
+        &self,
+        request: Request<v1::SubmitTransactionsRequest>,
+    ) -> Result<Response<v1::SubmitTransactionsResponse>, Status> {
+        let gossiped = request.metadata().contains_key(GOSSIP_HEADER);
+        let txs = request.into_inner().transactions;
+        if txs.len() > MAX_SUBMIT_BATCH {
+            return Err(Status::invalid_argument(format!(
+                "{} transactions in one request, limit {MAX_SUBMIT_BATCH}",
+                txs.len()
+            )));
         }
-        let response = match result {
-            Ok(hash) => v1::SubmitTransactionResponse {
-                hash: hash.to_vec().into(),
-                accepted: true,
-                ..Default::default()
-            },
-            Err(rejection) => v1::SubmitTransactionResponse {
-                reason: rejection.reason as i32,
-                message: rejection.message,
-                ..Default::default()
-            },
-        };
-        Ok(Response::new(response))
+        let results = self.admit(txs, gossiped).await;
+        Ok(Response::new(v1::SubmitTransactionsResponse { results }))
     }
 
     async fn get_transaction(
@@ -183,7 +227,7 @@ impl Node for NodeService {
                 ..Default::default()
             }));
         }
-        let status = if self.pool.lock().contains(&hash) {
+        let status = if self.txpool.pool().lock().contains(&hash) {
             v1::TxStatus::Pending
         } else {
             v1::TxStatus::Unknown
@@ -311,7 +355,7 @@ impl Node for NodeService {
             latest_block_hash: latest_block_hash.to_vec().into(),
             validators,
             rollups,
-            mempool_size: self.pool.lock().len() as u64,
+            mempool_size: self.txpool.pool().lock().len() as u64,
             da_posted_height: 0,
             node_version: env!("CARGO_PKG_VERSION").into(),
         }))

@@ -14,8 +14,9 @@ use crate::{
     keys,
     mempool::{Mempool, PoolLimits},
     rpc::NodeService,
+    sigverify::SigVerifier,
     store::Store,
-    txpool::SharedPool,
+    txpool::{SharedPool, TxPool},
 };
 
 /// Everything loaded from a home directory that a running node needs.
@@ -83,18 +84,26 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         max_txs: loaded.config.mempool.max_txs,
         max_bytes: loaded.config.mempool.max_bytes,
     }));
+    let txpool = TxPool::new(
+        pool.clone(),
+        store.clone(),
+        genesis.clone(),
+        SigVerifier::start().context("starting the signature verifier")?,
+    );
+    // Before consensus starts, so that restored transactions can go in the next block.
+    txpool.restore().await?;
     let app = NodeApp::new(
         store.clone(),
         genesis.clone(),
         cfg.validator_set.clone(),
-        pool.clone(),
+        pool,
     )
     .notify_commits(committed_tx);
     let service = NodeService::new(
         store.clone(),
         genesis,
         cfg.validator_set.clone(),
-        pool,
+        txpool,
         committed_rx,
     )
     .with_gossip_peers(&loaded.config.mempool.gossip_peers)?;

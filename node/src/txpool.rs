@@ -1,14 +1,21 @@
-//! Submission: admission checks, signature, nonce against the store, then the mempool.
+//! Submission: admission checks, batched signatures, nonces against the store, the mempool,
+//! and the mempool's on-disk copy.
+//!
+//! A transaction is acknowledged only after it is in the mempool *and* in the store's pending
+//! set, so an acknowledged transaction survives the node being killed: on start-up
+//! [`TxPool::restore`] re-admits every pending transaction that is still valid.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, RejectReason};
+use tracing::info;
 
 use crate::{
     admission::{self, CheckedTx, Rejection},
     mempool::{Mempool, PoolError, PoolTx},
-    store::Store,
+    sigverify::SigVerifier,
+    store::{Store, StoreError},
 };
 
 /// The mempool shared by the gRPC server (submissions) and the application (blocks).
@@ -40,6 +47,10 @@ impl From<PoolError> for Rejection {
     }
 }
 
+fn storage(e: StoreError) -> Rejection {
+    Rejection::new(RejectReason::Unspecified, format!("storage: {e}"))
+}
+
 /// The mempool entry for a checked transaction.
 pub fn pool_tx(c: &CheckedTx) -> PoolTx {
     PoolTx {
@@ -51,29 +62,177 @@ pub fn pool_tx(c: &CheckedTx) -> PoolTx {
     }
 }
 
-/// Admit one signed transaction; returns its hash.
-pub fn submit(
-    pool: &SharedPool,
-    store: &Store,
-    genesis: &Genesis,
-    signed: v1::SignedTransaction,
-) -> Result<[u8; 32], Rejection> {
-    let checked = admission::check(signed, genesis)?;
-    if store.tx_location(&checked.hash).ok().flatten().is_some() {
-        return Err(Rejection::new(
-            RejectReason::Duplicate,
-            "transaction already included",
-        ));
+/// Result of admitting one transaction: its hash, or why it was refused.
+pub type Admission = Result<[u8; 32], Rejection>;
+
+/// The admission pipeline in front of the mempool.
+#[derive(Clone, Debug)]
+pub struct TxPool {
+    pool: SharedPool,
+    store: Arc<Store>,
+    genesis: Arc<Genesis>,
+    verifier: SigVerifier,
+}
+
+impl TxPool {
+    /// A pipeline admitting into `pool`, checking against `store` and `genesis`.
+    pub fn new(
+        pool: SharedPool,
+        store: Arc<Store>,
+        genesis: Arc<Genesis>,
+        verifier: SigVerifier,
+    ) -> Self {
+        Self {
+            pool,
+            store,
+            genesis,
+            verifier,
+        }
     }
-    if admission::verify_signatures(std::slice::from_ref(&checked)) != [true] {
-        return Err(Rejection::new(
-            RejectReason::BadSignature,
-            "signature does not verify",
-        ));
+
+    /// The mempool behind the pipeline.
+    pub fn pool(&self) -> &SharedPool {
+        &self.pool
     }
-    let nonce = store
-        .nonce(checked.tx.rollup_id, &checked.sender())
-        .map_err(|e| Rejection::new(RejectReason::Unspecified, format!("storage: {e}")))?;
-    pool.lock().insert(pool_tx(&checked), nonce)?;
-    Ok(checked.hash)
+
+    /// Admit `txs`, returning one result per transaction in order. Signatures of the whole
+    /// submission (and of any submitted concurrently) are checked in one batch.
+    pub async fn submit(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
+        let mut results: Vec<Option<Admission>> = vec![None; txs.len()];
+        let mut candidates = Vec::with_capacity(txs.len());
+        for (i, signed) in txs.into_iter().enumerate() {
+            match self.stateless(signed) {
+                Ok(c) => candidates.push((i, c)),
+                Err(r) => results[i] = Some(Err(r)),
+            }
+        }
+        let (slots, checked): (Vec<usize>, Vec<CheckedTx>) = candidates.into_iter().unzip();
+        let (checked, verdicts) = match self.verifier.verify(checked).await {
+            Ok(v) => v,
+            Err(e) => {
+                let refused = Rejection::new(RejectReason::Unspecified, e.to_string());
+                return results
+                    .into_iter()
+                    .map(|r| r.unwrap_or_else(|| Err(refused.clone())))
+                    .collect();
+            }
+        };
+        let mut good = Vec::with_capacity(checked.len());
+        for ((slot, c), ok) in slots.into_iter().zip(checked).zip(verdicts) {
+            if ok {
+                good.push((slot, c));
+            } else {
+                results[slot] = Some(Err(Rejection::new(
+                    RejectReason::BadSignature,
+                    "signature does not verify",
+                )));
+            }
+        }
+        for (slot, outcome) in self.admit(good) {
+            results[slot] = Some(outcome);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Rejection::new(RejectReason::Unspecified, "lost"))))
+            .collect()
+    }
+
+    /// Stateless checks plus "not already committed".
+    fn stateless(&self, signed: v1::SignedTransaction) -> Result<CheckedTx, Rejection> {
+        let checked = admission::check(signed, &self.genesis)?;
+        if self
+            .store
+            .tx_location(&checked.hash)
+            .map_err(storage)?
+            .is_some()
+        {
+            return Err(Rejection::new(
+                RejectReason::Duplicate,
+                "transaction already included",
+            ));
+        }
+        Ok(checked)
+    }
+
+    /// Nonce checks and insertion, then the on-disk copy of what went in.
+    fn admit<T: Copy>(&self, txs: Vec<(T, CheckedTx)>) -> Vec<(T, Admission)> {
+        let mut nonces = Vec::with_capacity(txs.len());
+        for (_, c) in &txs {
+            nonces.push(self.store.nonce(c.tx.rollup_id, &c.sender()));
+        }
+        let mut out = Vec::with_capacity(txs.len());
+        let mut admitted = Vec::new();
+        {
+            let mut pool = self.pool.lock();
+            for ((slot, c), nonce) in txs.iter().zip(nonces) {
+                let outcome = nonce
+                    .map_err(storage)
+                    .and_then(|n| pool.insert(pool_tx(c), n).map_err(Rejection::from));
+                if outcome.is_ok() {
+                    admitted.push((c.hash, &c.signed));
+                }
+                out.push((*slot, outcome.map(|()| c.hash)));
+            }
+        }
+        if let Err(e) = self.store.put_pending(&admitted) {
+            // Not durable, so not acknowledged: take them back out and refuse them.
+            let hashes: Vec<[u8; 32]> = admitted.iter().map(|(h, _)| *h).collect();
+            self.pool.lock().remove(&hashes);
+            let refused = storage(e);
+            for (_, outcome) in &mut out {
+                if outcome.is_ok() {
+                    *outcome = Err(refused.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Re-admit the transactions remembered in the store (after a restart). Those no longer
+    /// valid (committed meanwhile, stale nonce, pool full) are forgotten. Returns how many
+    /// were restored and how many dropped.
+    pub async fn restore(&self) -> Result<(usize, usize), StoreError> {
+        let pending = self.store.pending()?;
+        if pending.is_empty() {
+            return Ok((0, 0));
+        }
+        let mut dropped = Vec::new();
+        let mut checked = Vec::new();
+        for (hash, tx) in pending {
+            match tx.map(|t| self.stateless(t)) {
+                Some(Ok(c)) if c.hash == hash => checked.push(c),
+                _ => dropped.push(hash),
+            }
+        }
+        // Lower nonces first so that each account's run is admitted in order.
+        checked.sort_by_key(|c| (c.tx.rollup_id, c.sender(), c.tx.nonce));
+        let good = match self.verifier.verify(checked).await {
+            Ok((txs, ok)) => txs
+                .into_iter()
+                .zip(ok)
+                .filter_map(|(c, ok)| {
+                    if !ok {
+                        dropped.push(c.hash);
+                    }
+                    ok.then_some(((), c))
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut restored = 0;
+        let hashes: Vec<[u8; 32]> = good.iter().map(|(_, c)| c.hash).collect();
+        for (hash, (_, outcome)) in hashes.into_iter().zip(self.admit(good)) {
+            match outcome {
+                Ok(_) => restored += 1,
+                Err(_) => dropped.push(hash),
+            }
+        }
+        self.store.delete_pending(&dropped)?;
+        info!(
+            restored,
+            dropped = dropped.len(),
+            "mempool restored from the store"
+        );
+        Ok((restored, dropped.len()))
+    }
 }

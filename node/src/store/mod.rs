@@ -36,10 +36,12 @@ pub enum Cf {
     Proposals,
     /// Singleton records: latest height, genesis hash.
     Meta,
+    /// tx hash → encoded `SignedTransaction` admitted to the mempool and not yet committed.
+    Mempool,
 }
 
 impl Cf {
-    const ALL: [Cf; 9] = [
+    const ALL: [Cf; 10] = [
         Cf::Blocks,
         Cf::Certificates,
         Cf::BlockHashes,
@@ -49,6 +51,7 @@ impl Cf {
         Cf::DaRecords,
         Cf::Proposals,
         Cf::Meta,
+        Cf::Mempool,
     ];
 
     fn name(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Cf {
             Cf::DaRecords => "da_records",
             Cf::Proposals => "proposals",
             Cf::Meta => "meta",
+            Cf::Mempool => "mempool",
         }
     }
 }
@@ -105,6 +109,9 @@ pub struct CommitBatch {
     /// State changes.
     pub state: Vec<StateWrite>,
 }
+
+/// A remembered pending transaction: its hash and, if it still decodes, the transaction.
+pub type PendingTx = ([u8; 32], Option<v1::SignedTransaction>);
 
 /// Where one block's blobs were posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,6 +223,8 @@ impl Store {
                 hash,
                 encode_location(TxLocation { height, index }),
             );
+            // Committed, so no longer pending: gone with the same atomic write.
+            wb.delete_cf(self.cf(Cf::Mempool)?, hash);
         }
         for (hash, receipt) in &batch.receipts {
             wb.put_cf(self.cf(Cf::Receipts)?, hash, receipt.encode_to_vec());
@@ -374,6 +383,57 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Remember admitted transactions until they are committed. Written to RocksDB's WAL
+    /// without an fsync: an acknowledged transaction survives the node process being killed
+    /// (the OS keeps the write), and the transaction was also forwarded to the other
+    /// validators before it was acknowledged.
+    pub fn put_pending(
+        &self,
+        txs: &[([u8; 32], &v1::SignedTransaction)],
+    ) -> Result<(), StoreError> {
+        if txs.is_empty() {
+            return Ok(());
+        }
+        let cf = self.cf(Cf::Mempool)?;
+        let mut wb = WriteBatch::default();
+        for (hash, tx) in txs {
+            wb.put_cf(cf, hash, tx.encode_to_vec());
+        }
+        self.db.write(wb)?;
+        Ok(())
+    }
+
+    /// Forget pending transactions (dropped from the mempool without being committed).
+    pub fn delete_pending(&self, hashes: &[[u8; 32]]) -> Result<(), StoreError> {
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let cf = self.cf(Cf::Mempool)?;
+        let mut wb = WriteBatch::default();
+        for hash in hashes {
+            wb.delete_cf(cf, hash);
+        }
+        self.db.write(wb)?;
+        Ok(())
+    }
+
+    /// Every remembered pending transaction, in hash order. An entry that no longer decodes
+    /// is reported by hash so that the caller can drop it.
+    pub fn pending(&self) -> Result<Vec<PendingTx>, StoreError> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(Cf::Mempool)?, IteratorMode::Start)
+        {
+            let (key, value) = item?;
+            let Ok(hash) = <[u8; 32]>::try_from(key.as_ref()) else {
+                continue;
+            };
+            out.push((hash, v1::SignedTransaction::decode(value.as_ref()).ok()));
+        }
+        Ok(out)
     }
 
     /// Record where the blobs of the block at `height` were posted.

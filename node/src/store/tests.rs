@@ -176,3 +176,44 @@ fn da_records_round_trip() {
     assert_eq!(store.da_record(3).unwrap(), Some(rec));
     assert_eq!(store.da_record(4).unwrap(), None);
 }
+
+#[test]
+fn pending_transactions_are_remembered_until_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let txs: Vec<v1::SignedTransaction> = (0..3u8)
+        .map(|i| v1::SignedTransaction {
+            body: vec![i; 4].into(),
+            signature: vec![i; 64].into(),
+        })
+        .collect();
+    let hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();
+    let entries: Vec<([u8; 32], &v1::SignedTransaction)> =
+        hashes.iter().copied().zip(txs.iter()).collect();
+    store.put_pending(&entries).unwrap();
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    let mut pending = store.pending().unwrap();
+    pending.sort_by_key(|(h, _)| *h);
+    let mut want: Vec<([u8; 32], Option<v1::SignedTransaction>)> = hashes
+        .iter()
+        .copied()
+        .zip(txs.iter().cloned().map(Some))
+        .collect();
+    want.sort_by_key(|(h, _)| *h);
+    assert_eq!(pending, want);
+
+    // Committing transaction 0 and dropping transaction 1 leaves only transaction 2.
+    let mut batch = batch(1);
+    batch.tx_hashes = vec![hashes[0]];
+    store.commit(&batch).unwrap();
+    store.delete_pending(&[hashes[1]]).unwrap();
+    let left: Vec<[u8; 32]> = store
+        .pending()
+        .unwrap()
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    assert_eq!(left, vec![hashes[2]]);
+}

@@ -349,3 +349,149 @@ fn e2e_transactions_sent_to_one_validator_are_included_after_it_is_killed() {
         n.kill();
     }
 }
+
+/// Acknowledged transactions that cannot be included yet (their sender's nonce 0 is missing)
+/// survive a kill -9 of the only validator, and are included once the gap is filled.
+#[test]
+fn e2e_pending_transactions_survive_kill_9_of_the_only_validator() {
+    let chain = "babel-pending";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, chain);
+    let addr = Config::load(&homes[0].join("config.toml"))
+        .unwrap()
+        .grpc
+        .listen_addr;
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let mut node = Validator::start(&homes[0], 0);
+    let held: Vec<v1::SignedTransaction> = (1..=5)
+        .map(|n| sign(&evm_tx(&key, chain, 1, n, 8), &key))
+        .collect();
+    rt.block_on(async {
+        let mut client = NodeClient::new(connect(addr).await);
+        let results = client
+            .submit_transactions(v1::SubmitTransactionsRequest {
+                transactions: held.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results;
+        assert!(results.iter().all(|r| r.accepted), "{results:?}");
+        let status = client.status(v1::StatusRequest {}).await.unwrap();
+        assert_eq!(status.into_inner().mempool_size, 5);
+    });
+    let before = node.logged_height();
+    node.kill();
+
+    let mut node = Validator::start(&homes[0], 1);
+    assert!(wait_for(Duration::from_secs(60), || node.logged_height() > before));
+    rt.block_on(async {
+        let mut client = NodeClient::new(connect(addr).await);
+        for tx in &held {
+            let r = client
+                .get_transaction(v1::GetTransactionRequest {
+                    hash: babel_proto::tx_hash(tx).to_vec().into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(
+                r.status,
+                v1::TxStatus::Pending as i32,
+                "restored as pending"
+            );
+        }
+        let gap = submit(&mut client, sign(&evm_tx(&key, chain, 1, 0, 8), &key)).await;
+        assert!(gap.accepted, "{}", gap.message);
+        let mut last = (0, 0);
+        for tx in std::iter::once(&gap.hash.to_vec()).chain(
+            held.iter()
+                .map(|t| babel_proto::tx_hash(t).to_vec())
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
+            let done = wait_finalized(&mut client, tx).await;
+            assert!((done.height, done.index) > last, "included in nonce order");
+            last = (done.height, done.index);
+        }
+    });
+    node.kill();
+
+    // Committed transactions are no longer pending: a third start restores nothing.
+    let mut node = Validator::start(&homes[0], 2);
+    rt.block_on(async {
+        let mut client = NodeClient::new(connect(addr).await);
+        let status = client.status(v1::StatusRequest {}).await.unwrap();
+        assert_eq!(status.into_inner().mempool_size, 0);
+    });
+    node.kill();
+}
+
+/// `SubmitTransactions` answers each transaction on its own, in order, and refuses an
+/// over-long request as a whole.
+#[test]
+fn e2e_batch_submission_reports_each_transaction() {
+    let chain = "babel-batch";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, chain);
+    let addr = Config::load(&homes[0].join("config.toml"))
+        .unwrap()
+        .grpc
+        .listen_addr;
+    let mut node = Validator::start(&homes[0], 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = NodeClient::new(connect(addr).await);
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let forger = SigningKey::from_bytes(&[4; 32]);
+        let good: Vec<v1::SignedTransaction> = (0..50)
+            .map(|n| sign(&evm_tx(&key, chain, 1, n, 8), &key))
+            .collect();
+        let mut batch = good.clone();
+        batch.insert(10, sign(&evm_tx(&key, chain, 1, 60, 8), &forger));
+        batch.insert(20, sign(&evm_tx(&key, "other", 1, 61, 8), &key));
+        batch.push(good[3].clone());
+        let results = client
+            .submit_transactions(v1::SubmitTransactionsRequest {
+                transactions: batch,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results;
+        assert_eq!(results.len(), 53);
+        let reasons: Vec<i32> = results.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons[10], RejectReason::BadSignature as i32);
+        assert_eq!(reasons[20], RejectReason::WrongChain as i32);
+        assert_eq!(reasons[52], RejectReason::Duplicate as i32);
+        let accepted: Vec<&v1::SubmitTransactionResponse> =
+            results.iter().filter(|r| r.accepted).collect();
+        assert_eq!(accepted.len(), 50);
+        for (r, tx) in accepted.iter().zip(&good) {
+            assert_eq!(r.hash.to_vec(), babel_proto::tx_hash(tx).to_vec());
+        }
+        for tx in &good {
+            wait_finalized(&mut client, &babel_proto::tx_hash(tx)).await;
+        }
+
+        let too_many = vec![good[0].clone(); babel_node::rpc::MAX_SUBMIT_BATCH + 1];
+        let err = client
+            .submit_transactions(v1::SubmitTransactionsRequest {
+                transactions: too_many,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        let status = client.status(v1::StatusRequest {}).await.unwrap();
+        assert!(status.into_inner().height > 0, "still serving");
+    });
+    node.kill();
+}
