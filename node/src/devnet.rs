@@ -47,10 +47,36 @@ pub fn devnet_params() -> ConsensusParams {
     }
 }
 
-struct Process {
-    home: Home,
-    log: PathBuf,
-    child: Child,
+/// A validator running as a `babel start` child process.
+#[derive(Debug)]
+pub struct Process {
+    /// Its home directory.
+    pub home: Home,
+    /// Its log file (`node.log` in the home, appended to).
+    pub log: PathBuf,
+    /// The child process.
+    pub child: Child,
+}
+
+/// Start `babel start --home HOME` (this same executable), logging to `HOME/node.log`.
+pub fn spawn_validator(home: Home) -> anyhow::Result<Process> {
+    let exe = std::env::current_exe().context("locating the babel binary")?;
+    let log = home.root().join("node.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("opening {}", log.display()))?;
+    let child = Command::new(&exe)
+        .arg("start")
+        .arg("--home")
+        .arg(home.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .context("starting a validator")?;
+    Ok(Process { home, log, child })
 }
 
 /// Highest height a validator's log reports as committed (0 if none yet).
@@ -102,34 +128,19 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
         );
     }
 
-    let exe = std::env::current_exe().context("locating the babel binary")?;
     let mut processes = Vec::new();
     for home in homes {
         let config = Config::load(&home.config())?;
-        let log = home.root().join("node.log");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .with_context(|| format!("opening {}", log.display()))?;
-        let child = Command::new(&exe)
-            .arg("start")
-            .arg("--home")
-            .arg(home.root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .context("starting a validator")?;
+        let process = spawn_validator(home)?;
         println!(
             "validator {}: gRPC {}  p2p {}  home {}  log {}",
             config.moniker,
             config.grpc.listen_addr,
             config.p2p.listen_addr,
-            home.root().display(),
-            log.display()
+            process.home.root().display(),
+            process.log.display()
         );
-        processes.push(Process { home, log, child });
+        processes.push(process);
     }
     println!("press Ctrl-C to stop");
 
@@ -177,7 +188,7 @@ async fn monitor(processes: &mut [Process], duration: Option<Duration>) -> anyho
 }
 
 /// SIGTERM, then SIGKILL if the validator has not exited within five seconds.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     let deadline = Instant::now() + Duration::from_secs(5);

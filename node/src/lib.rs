@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod devnet;
 pub mod home;

@@ -37,6 +37,48 @@ enum Command {
     /// Work with genesis files.
     #[command(subcommand)]
     Genesis(GenesisCommand),
+    /// Load generator: sign and submit transactions over gRPC, report throughput and latency.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Validators of the loopback network the bench starts (a fresh chain, deleted after).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=20))]
+    validators: u16,
+    /// Load a running network at this gRPC endpoint instead (repeat for several validators).
+    #[arg(long = "endpoint")]
+    endpoints: Vec<String>,
+    /// P2P port of the first validator of the started network.
+    #[arg(long, default_value_t = 27100)]
+    p2p_port: u16,
+    /// gRPC port of the first validator of the started network.
+    #[arg(long, default_value_t = 9190)]
+    grpc_port: u16,
+    /// Transactions to send.
+    #[arg(long, default_value_t = 100_000)]
+    txs: usize,
+    /// Distinct senders (each sends consecutive nonces).
+    #[arg(long, default_value_t = 2_000)]
+    senders: usize,
+    /// Transactions per SubmitTransactions request (at most 1024).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    in_flight: usize,
+    /// Offered load in transactions per second (default: as fast as the network accepts).
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Calldata bytes per transaction.
+    #[arg(long, default_value_t = 36)]
+    payload_bytes: usize,
+    /// Seed of the sender keys (change it to run again against the same chain).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds to wait for finality after the last submission.
+    #[arg(long, default_value_t = 60)]
+    finality_timeout_secs: u64,
 }
 
 #[derive(Args, Debug)]
@@ -264,6 +306,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "address    {}",
                 hex::encode(keys::address_of(&key.verifying_key()))
             );
+        }
+        Command::Bench(args) => {
+            let report = babel_node::bench::run(&babel_node::bench::BenchOptions {
+                validators: args.validators,
+                endpoints: args.endpoints,
+                p2p_port: args.p2p_port,
+                grpc_port: args.grpc_port,
+                txs: args.txs,
+                senders: args.senders,
+                batch: args.batch,
+                in_flight: args.in_flight,
+                rate: args.rate,
+                payload_bytes: args.payload_bytes,
+                seed: args.seed,
+                finality_timeout: std::time::Duration::from_secs(args.finality_timeout_secs),
+            })?;
+            println!("{report}");
         }
         Command::Genesis(GenesisCommand::Validate { file }) => {
             let genesis = Genesis::load(&file)?;

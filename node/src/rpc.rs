@@ -36,6 +36,9 @@ const GOSSIP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most transactions in one `SubmitTransactions` request.
 pub const MAX_SUBMIT_BATCH: usize = 1024;
 
+/// Room for a certificate and framing beside the largest block in one response.
+const RESPONSE_MARGIN_BYTES: usize = 1024 * 1024;
+
 /// Blocks buffered per `StreamBlocks` client before the server waits for it.
 const STREAM_BUFFER: usize = 16;
 
@@ -374,9 +377,15 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(babel_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    // A response carries at most one block plus its certificate, whatever the request limit.
+    let max_block =
+        usize::try_from(service.genesis.consensus.max_block_bytes).unwrap_or(usize::MAX);
+    let max_response = cfg
+        .max_message_bytes
+        .max(max_block.saturating_add(RESPONSE_MARGIN_BYTES));
     let node = NodeServer::new(service)
         .max_decoding_message_size(cfg.max_message_bytes)
-        .max_encoding_message_size(cfg.max_message_bytes);
+        .max_encoding_message_size(max_response);
     tonic::transport::Server::builder()
         .timeout(Duration::from_millis(cfg.request_timeout_ms))
         .max_concurrent_streams(cfg.max_concurrent_streams)

@@ -1,0 +1,181 @@
+use super::*;
+use crate::{
+    admission::sign,
+    mempool::{Mempool, PoolLimits},
+    txpool::pool_tx,
+};
+use ed25519_dalek::SigningKey;
+
+const CHAIN: &str = "app-test";
+
+struct Fixture {
+    app: NodeApp,
+    proposer: Address,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let validator = SigningKey::from_bytes(&[9; 32]);
+    let json = serde_json::json!({
+        "chain_id": CHAIN,
+        "genesis_time": "2026-01-01T00:00:00Z",
+        "validators": [{ "public_key": hex::encode(validator.verifying_key().as_bytes()),
+                         "voting_power": 1, "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
+        "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
+    });
+    let genesis = Arc::new(Genesis::from_json(json.to_string().as_bytes()).unwrap());
+    let validators = ValidatorSet::from_genesis(&genesis).unwrap();
+    let proposer = validators.validators()[0].address;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let pool = SharedPool::new(Mempool::new(PoolLimits {
+        max_txs: 1000,
+        max_bytes: 1 << 20,
+    }));
+    Fixture {
+        app: NodeApp::new(store, genesis, validators, pool),
+        proposer,
+        _dir: dir,
+    }
+}
+
+fn tx(signer: u8, claimed: u8, nonce: u64) -> v1::SignedTransaction {
+    let claimed = SigningKey::from_bytes(&[claimed; 32]);
+    let body = v1::Transaction {
+        chain_id: CHAIN.into(),
+        rollup_id: 1,
+        sender_pubkey: claimed.verifying_key().as_bytes().to_vec().into(),
+        nonce,
+        gas_limit: 21_000,
+        max_fee: 1,
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+    };
+    sign(&body, &SigningKey::from_bytes(&[signer; 32]))
+}
+
+/// A block at the next height with these transactions, as an honest proposer would build it.
+fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1::Block {
+    let height = f.app.committed_height().unwrap().0 + 1;
+    let mut block = f.app.build_block(Height(height), f.proposer).unwrap();
+    block.header.as_mut().unwrap().tx_root = babel_proto::tx_root(&txs).to_vec().into();
+    block.txs = txs;
+    block
+}
+
+fn verdict(f: &mut Fixture, block: &v1::Block) -> Verdict {
+    f.app.validate_block(block).unwrap()
+}
+
+fn commit(f: &mut Fixture, block: v1::Block) {
+    let hash = babel_proto::block_hash(block.header.as_ref().unwrap());
+    let height = block.header.as_ref().unwrap().height;
+    let cert = v1::CommitCertificate {
+        height,
+        round: 0,
+        block_hash: hash.to_vec().into(),
+        signatures: vec![],
+    };
+    f.app.commit(block, cert).unwrap();
+}
+
+#[test]
+fn proposer_reaps_the_pool_and_its_block_validates() {
+    let mut f = fixture();
+    let genesis = f.app.genesis.clone();
+    for nonce in 0..3 {
+        let checked = admission::check(tx(1, 1, nonce), &genesis).unwrap();
+        f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+    }
+    let block = f.app.build_block(Height(1), f.proposer).unwrap();
+    assert_eq!(block.txs.len(), 3);
+    assert!(verdict(&mut f, &block).valid);
+    commit(&mut f, block);
+    assert_eq!(f.app.store.nonce(1, &[0; 32]).unwrap(), 0);
+    let sender = *SigningKey::from_bytes(&[1; 32]).verifying_key().as_bytes();
+    assert_eq!(f.app.store.nonce(1, &sender).unwrap(), 3);
+    assert!(
+        f.app.pool.lock().is_empty(),
+        "committed transactions leave the pool"
+    );
+}
+
+#[test]
+fn a_forged_signature_makes_the_block_invalid() {
+    let mut f = fixture();
+    // Transaction 1 claims sender 2 but is signed by sender 3.
+    let block = block_with(&mut f, vec![tx(1, 1, 0), tx(3, 2, 0), tx(4, 4, 0)]);
+    let v = verdict(&mut f, &block);
+    assert!(!v.valid);
+    assert!(v.reason.contains("transaction 1: bad signature"), "{v:?}");
+}
+
+#[test]
+fn pooled_transactions_skip_re_verification_but_strangers_do_not() {
+    let mut f = fixture();
+    let genesis = f.app.genesis.clone();
+    let pooled = admission::check(tx(1, 1, 0), &genesis).unwrap();
+    f.app.pool.lock().insert(pool_tx(&pooled), 0).unwrap();
+    let good = block_with(&mut f, vec![tx(1, 1, 0), tx(2, 2, 0)]);
+    assert!(verdict(&mut f, &good).valid);
+    let bad = block_with(&mut f, vec![tx(1, 1, 0), tx(5, 2, 0)]);
+    assert!(!verdict(&mut f, &bad).valid);
+}
+
+#[test]
+fn nonce_gaps_replays_and_repeats_make_the_block_invalid() {
+    let mut f = fixture();
+    let gap = block_with(&mut f, vec![tx(1, 1, 0), tx(1, 1, 2)]);
+    assert!(
+        verdict(&mut f, &gap)
+            .reason
+            .contains("nonce 2 but next is 1")
+    );
+    let repeat = block_with(&mut f, vec![tx(1, 1, 0), tx(1, 1, 0)]);
+    assert!(!verdict(&mut f, &repeat).valid);
+
+    let first = block_with(&mut f, vec![tx(1, 1, 0)]);
+    assert!(verdict(&mut f, &first).valid);
+    commit(&mut f, first);
+    let replay = block_with(&mut f, vec![tx(1, 1, 0)]);
+    assert!(
+        verdict(&mut f, &replay)
+            .reason
+            .contains("nonce 0 but next is 1")
+    );
+    let next = block_with(&mut f, vec![tx(1, 1, 1)]);
+    assert!(verdict(&mut f, &next).valid);
+}
+
+#[test]
+fn a_wrong_tx_root_or_foreign_chain_transaction_makes_the_block_invalid() {
+    let mut f = fixture();
+    let mut block = block_with(&mut f, vec![tx(1, 1, 0)]);
+    block.header.as_mut().unwrap().tx_root = vec![0; 32].into();
+    assert!(verdict(&mut f, &block).reason.contains("tx root"));
+
+    let mut foreign = v1::Transaction {
+        chain_id: "other".into(),
+        rollup_id: 1,
+        sender_pubkey: SigningKey::from_bytes(&[1; 32])
+            .verifying_key()
+            .as_bytes()
+            .to_vec()
+            .into(),
+        nonce: 0,
+        gas_limit: 1,
+        max_fee: 1,
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+    };
+    let wrong_chain = block_with(
+        &mut f,
+        vec![sign(&foreign, &SigningKey::from_bytes(&[1; 32]))],
+    );
+    assert!(!verdict(&mut f, &wrong_chain).valid);
+    foreign.chain_id = CHAIN.into();
+    foreign.rollup_id = 77;
+    let unknown = block_with(
+        &mut f,
+        vec![sign(&foreign, &SigningKey::from_bytes(&[1; 32]))],
+    );
+    assert!(verdict(&mut f, &unknown).reason.contains("rollup 77"));
+}

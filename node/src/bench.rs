@@ -1,0 +1,516 @@
+//! `babel bench`: a load generator that signs transactions and submits them over gRPC, then
+//! reports sustained throughput and accepted→finalized latency percentiles.
+//!
+//! By default it starts its own loopback network of `--validators` processes (a fresh chain
+//! in a temporary directory, removed afterwards); with `--endpoint` it loads a running network
+//! instead. Transactions are signed before the clock starts, by distinct senders so that the
+//! mempool's per-sender nonce order never stalls, and sent in batches (`SubmitTransactions`)
+//! round-robin over every validator with a fixed number of requests in flight. A `StreamBlocks`
+//! subscriber stamps each transaction when the block that holds it arrives.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use babel_proto::v1::{self, node_client::NodeClient};
+use ed25519_dalek::SigningKey;
+use futures::StreamExt as _;
+use sha2::{Digest, Sha256};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::{
+    admission::sign,
+    devnet::{Process, devnet_params, spawn_validator, stop},
+    home::{Home, NetworkOptions, create_network},
+    rpc::MAX_SUBMIT_BATCH,
+};
+
+/// Largest gRPC message the bench client accepts (a full block with its certificate).
+const CLIENT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Validators of the network the bench starts (ignored with `endpoints`).
+    pub validators: u16,
+    /// Load a running network at these gRPC endpoints instead of starting one.
+    pub endpoints: Vec<String>,
+    /// First p2p port of the started network.
+    pub p2p_port: u16,
+    /// First gRPC port of the started network.
+    pub grpc_port: u16,
+    /// Transactions to send.
+    pub txs: usize,
+    /// Distinct senders (each sends `txs / senders` consecutive nonces).
+    pub senders: usize,
+    /// Transactions per `SubmitTransactions` request.
+    pub batch: usize,
+    /// Requests in flight at once.
+    pub in_flight: usize,
+    /// Offered load in transactions per second; `None` submits as fast as the node accepts.
+    pub rate: Option<u64>,
+    /// Calldata bytes per transaction.
+    pub payload_bytes: usize,
+    /// Seed of the sender keys (use a new one to re-run against the same chain).
+    pub seed: u64,
+    /// Give up waiting for finality this long after the last submission.
+    pub finality_timeout: Duration,
+}
+
+/// What a run measured.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Validators in the network.
+    pub validators: usize,
+    /// Transactions sent.
+    pub sent: usize,
+    /// Transactions acknowledged.
+    pub accepted: usize,
+    /// Rejections by reason.
+    pub rejected: BTreeMap<String, usize>,
+    /// Accepted transactions seen in a committed block.
+    pub finalized: usize,
+    /// From the first submission to the last finalization.
+    pub elapsed: Duration,
+    /// From the first submission to the last acknowledgement.
+    pub submit_elapsed: Duration,
+    /// Accepted→finalized latency percentiles: p50, p90, p99, max.
+    pub latency: [Duration; 4],
+    /// Blocks that carried the bench's transactions.
+    pub blocks: usize,
+    /// Most bench transactions in one block.
+    pub max_block_txs: usize,
+}
+
+impl Report {
+    /// Finalized transactions per second over the whole run.
+    pub fn throughput(&self) -> f64 {
+        self.finalized as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Acknowledged transactions per second while submitting.
+    pub fn accept_rate(&self) -> f64 {
+        self.accepted as f64 / self.submit_elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        writeln!(f, "validators        {}", self.validators)?;
+        writeln!(
+            f,
+            "transactions      {} sent, {} accepted, {} finalized",
+            self.sent, self.accepted, self.finalized
+        )?;
+        for (reason, n) in &self.rejected {
+            writeln!(f, "rejected          {n} {reason}")?;
+        }
+        writeln!(
+            f,
+            "throughput        {:.0} tx/s finalized ({:.0} tx/s accepted while submitting)",
+            self.throughput(),
+            self.accept_rate()
+        )?;
+        writeln!(
+            f,
+            "latency           p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms (accepted→finalized)",
+            ms(self.latency[0]),
+            ms(self.latency[1]),
+            ms(self.latency[2]),
+            ms(self.latency[3])
+        )?;
+        write!(
+            f,
+            "blocks            {} ({:.0} tx/block on average, {} at most)",
+            self.blocks,
+            self.finalized as f64 / self.blocks.max(1) as f64,
+            self.max_block_txs
+        )
+    }
+}
+
+/// Run the benchmark and return its report. Progress goes to stderr.
+pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
+    check(opts)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if !opts.endpoints.is_empty() {
+        return runtime.block_on(load(opts, &opts.endpoints));
+    }
+    let dir = tempfile::Builder::new().prefix("babel-bench-").tempdir()?;
+    let mut net = start_network(opts, dir.path())?;
+    let endpoints: Vec<String> = (0..opts.validators)
+        .map(|i| format!("http://127.0.0.1:{}", opts.grpc_port + i))
+        .collect();
+    let result = runtime.block_on(load(opts, &endpoints));
+    for p in &mut net {
+        stop(&mut p.child);
+    }
+    if result.is_err() {
+        for p in &net {
+            eprintln!("validator log: {}", p.log.display());
+        }
+        // Keep the logs of a failed run for inspection.
+        let kept = dir.keep();
+        eprintln!("bench network kept in {}", kept.display());
+    }
+    result
+}
+
+fn check(opts: &BenchOptions) -> anyhow::Result<()> {
+    if opts.txs == 0 || opts.senders == 0 || opts.in_flight == 0 {
+        bail!("--txs, --senders and --in-flight must be positive");
+    }
+    if opts.batch == 0 || opts.batch > MAX_SUBMIT_BATCH {
+        bail!("--batch must be between 1 and {MAX_SUBMIT_BATCH}");
+    }
+    if opts.rate == Some(0) {
+        bail!("--rate must be positive");
+    }
+    if opts.senders > opts.txs {
+        bail!("--senders ({}) exceeds --txs ({})", opts.senders, opts.txs);
+    }
+    Ok(())
+}
+
+fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<Vec<Process>> {
+    let homes: Vec<Home> = (0..opts.validators)
+        .map(|i| Home::new(dir.join(format!("node-{i}"))))
+        .collect();
+    let params = babel_genesis::ConsensusParams {
+        // No pacing: a block as soon as the previous one is decided.
+        block_interval_ms: 0,
+        ..devnet_params()
+    };
+    create_network(
+        &homes,
+        &NetworkOptions {
+            chain_id: "babel-bench".into(),
+            p2p_port: opts.p2p_port,
+            grpc_port: opts.grpc_port,
+            force: false,
+            consensus: params,
+        },
+    )?;
+    eprintln!(
+        "starting {} validator(s) in {}",
+        opts.validators,
+        dir.display()
+    );
+    homes.into_iter().map(spawn_validator).collect()
+}
+
+async fn connect(endpoint: &str) -> anyhow::Result<NodeClient<Channel>> {
+    let channel = Endpoint::from_shared(endpoint.to_string())
+        .with_context(|| format!("bad endpoint {endpoint}"))?
+        .connect_timeout(Duration::from_secs(2));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match channel.connect().await {
+            Ok(c) => {
+                return Ok(NodeClient::new(c)
+                    .max_decoding_message_size(CLIENT_MAX_MESSAGE)
+                    .max_encoding_message_size(CLIENT_MAX_MESSAGE));
+            }
+            Err(e) if Instant::now() > deadline => {
+                return Err(e).with_context(|| format!("connecting to {endpoint}"));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Wait until the node has committed a block; returns its status.
+async fn ready(client: &mut NodeClient<Channel>) -> anyhow::Result<v1::StatusResponse> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(s) = client.status(v1::StatusRequest {}).await {
+            let s = s.into_inner();
+            if s.height >= 1 {
+                return Ok(s);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the network committed no block within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sign `opts.txs` transactions: nonce-major order, so a prefix of the list holds every
+/// sender's first nonces.
+fn sign_all(opts: &BenchOptions, chain_id: &str, rollup_id: u64) -> Vec<v1::SignedTransaction> {
+    let keys: Vec<SigningKey> = (0..opts.senders)
+        .map(|i| {
+            let mut h = Sha256::new();
+            h.update(b"babel-bench");
+            h.update(opts.seed.to_be_bytes());
+            h.update((i as u64).to_be_bytes());
+            SigningKey::from_bytes(&h.finalize().into())
+        })
+        .collect();
+    let per_sender = opts.txs.div_ceil(opts.senders);
+    let mut out = Vec::with_capacity(opts.txs);
+    'all: for nonce in 0..per_sender as u64 {
+        for key in &keys {
+            if out.len() == opts.txs {
+                break 'all;
+            }
+            let tx = v1::Transaction {
+                chain_id: chain_id.to_string(),
+                rollup_id,
+                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+                nonce,
+                gas_limit: 21_000,
+                max_fee: 1,
+                payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+                    to: vec![0x42; 20].into(),
+                    value: Default::default(),
+                    data: vec![0xAB; opts.payload_bytes].into(),
+                })),
+            };
+            out.push(sign(&tx, key));
+        }
+    }
+    out
+}
+
+/// Per transaction: when it was acknowledged and when its block arrived.
+#[derive(Clone, Copy, Debug, Default)]
+struct Stamp {
+    accepted: Option<Instant>,
+    finalized: Option<Instant>,
+}
+
+async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Report> {
+    let mut clients = Vec::with_capacity(endpoints.len());
+    for e in endpoints {
+        clients.push(connect(e).await?);
+    }
+    let status = ready(&mut clients[0]).await?;
+    let rollup = status
+        .rollups
+        .iter()
+        .find(|r| r.vm == "evm")
+        .or(status.rollups.first())
+        .context("the chain has no rollup")?
+        .id;
+    eprintln!(
+        "chain {} at height {}, loading rollup {rollup} through {} endpoint(s)",
+        status.chain_id,
+        status.height,
+        clients.len()
+    );
+    eprintln!("signing {} transactions...", opts.txs);
+    let txs = sign_all(opts, &status.chain_id, rollup);
+    let index: Arc<HashMap<[u8; 32], usize>> = Arc::new(
+        txs.iter()
+            .enumerate()
+            .map(|(i, t)| (babel_proto::tx_hash(t), i))
+            .collect(),
+    );
+
+    // Blocks from the next height on, stamped as they arrive.
+    let mut blocks = clients[0]
+        .stream_blocks(v1::StreamBlocksRequest {
+            from_height: status.height + 1,
+        })
+        .await?
+        .into_inner();
+    let (finals_tx, mut finals_rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = {
+        let index = index.clone();
+        tokio::spawn(async move {
+            while let Some(item) = blocks.next().await {
+                let now = Instant::now();
+                let Ok(item) = item else { break };
+                let found: Vec<usize> = item
+                    .block
+                    .iter()
+                    .flat_map(|b| &b.txs)
+                    .filter_map(|t| index.get(&babel_proto::tx_hash(t)).copied())
+                    .collect();
+                if !found.is_empty() && finals_tx.send((now, found)).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+
+    eprintln!(
+        "submitting in batches of {} with {} in flight, {}...",
+        opts.batch,
+        opts.in_flight,
+        opts.rate
+            .map_or("as fast as accepted".to_string(), |r| format!("at {r} tx/s"))
+    );
+    let mut stamps = vec![Stamp::default(); txs.len()];
+    let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+    let started = Instant::now();
+    let batches: Vec<(usize, Vec<v1::SignedTransaction>)> = txs
+        .chunks(opts.batch)
+        .enumerate()
+        .map(|(i, c)| (i * opts.batch, c.to_vec()))
+        .collect();
+    let start = tokio::time::Instant::now();
+    let mut sends =
+        futures::stream::iter(batches.into_iter().enumerate().map(|(n, (first, batch))| {
+            let mut client = clients[n % clients.len()].clone();
+            // Open-loop pacing: batch n is due when the offered rate reaches its first tx.
+            let due = opts
+                .rate
+                .map(|r| start + Duration::from_secs_f64(first as f64 / r as f64));
+            async move {
+                if let Some(due) = due {
+                    tokio::time::sleep_until(due).await;
+                }
+                let r = client
+                    .submit_transactions(v1::SubmitTransactionsRequest {
+                        transactions: batch,
+                    })
+                    .await;
+                (first, Instant::now(), r)
+            }
+        }))
+        .buffer_unordered(opts.in_flight);
+    let mut accepted = 0;
+    let mut last_progress = Instant::now();
+    while let Some((first, at, result)) = sends.next().await {
+        let results = result
+            .context("SubmitTransactions failed")?
+            .into_inner()
+            .results;
+        for (i, r) in results.iter().enumerate() {
+            if r.accepted {
+                stamps[first + i].accepted = Some(at);
+                accepted += 1;
+            } else {
+                let reason = v1::RejectReason::try_from(r.reason)
+                    .map(|r| r.as_str_name().to_string())
+                    .unwrap_or_else(|_| format!("reason {}", r.reason));
+                *rejected.entry(reason).or_default() += 1;
+            }
+        }
+        if last_progress.elapsed() > Duration::from_secs(2) {
+            eprintln!("  {accepted} accepted");
+            last_progress = Instant::now();
+        }
+    }
+    let submit_elapsed = started.elapsed();
+    eprintln!(
+        "{accepted} accepted in {:.2} s; waiting for finality...",
+        submit_elapsed.as_secs_f64()
+    );
+
+    let mut finalized = 0;
+    let mut blocks = 0;
+    let mut max_block_txs = 0;
+    let deadline = tokio::time::Instant::now() + opts.finality_timeout;
+    while finalized < accepted {
+        let Ok(next) = tokio::time::timeout_at(deadline, finals_rx.recv()).await else {
+            eprintln!(
+                "gave up after {:?}: {} of {accepted} finalized",
+                opts.finality_timeout, finalized
+            );
+            break;
+        };
+        let Some((at, found)) = next else {
+            bail!("the block stream ended");
+        };
+        blocks += 1;
+        max_block_txs = max_block_txs.max(found.len());
+        for i in found {
+            if stamps[i].finalized.is_none() {
+                stamps[i].finalized = Some(at);
+                finalized += 1;
+            }
+        }
+    }
+    watcher.abort();
+
+    let last = stamps
+        .iter()
+        .filter_map(|s| s.finalized)
+        .max()
+        .unwrap_or(started);
+    let mut latencies: Vec<Duration> = stamps
+        .iter()
+        .filter_map(|s| Some(s.finalized?.saturating_duration_since(s.accepted?)))
+        .collect();
+    latencies.sort();
+    Ok(Report {
+        validators: clients.len(),
+        sent: txs.len(),
+        accepted,
+        rejected,
+        finalized,
+        elapsed: last.saturating_duration_since(started),
+        submit_elapsed,
+        latency: [
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.90),
+            percentile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or_default(),
+        ],
+        blocks,
+        max_block_txs,
+    })
+}
+
+/// The `q` quantile of sorted `xs` (nearest rank); zero for none.
+fn percentile(xs: &[Duration], q: f64) -> Duration {
+    if xs.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len());
+    xs[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let xs: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&xs, 0.5), Duration::from_millis(50));
+        assert_eq!(percentile(&xs, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&xs, 1.0), Duration::from_millis(100));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn signing_is_nonce_major_and_exact() {
+        let opts = BenchOptions {
+            validators: 1,
+            endpoints: vec![],
+            p2p_port: 0,
+            grpc_port: 0,
+            txs: 7,
+            senders: 3,
+            batch: 2,
+            in_flight: 1,
+            rate: None,
+            payload_bytes: 4,
+            seed: 1,
+            finality_timeout: Duration::from_secs(1),
+        };
+        let txs = sign_all(&opts, "c", 1);
+        assert_eq!(txs.len(), 7);
+        let decoded: Vec<v1::Transaction> = txs
+            .iter()
+            .map(|t| <v1::Transaction as prost::Message>::decode(t.body.clone()).unwrap())
+            .collect();
+        let nonces: Vec<u64> = decoded.iter().map(|t| t.nonce).collect();
+        assert_eq!(nonces, vec![0, 0, 0, 1, 1, 1, 2]);
+        assert_ne!(decoded[0].sender_pubkey, decoded[1].sender_pubkey);
+        assert_eq!(decoded[0].sender_pubkey, decoded[3].sender_pubkey);
+    }
+}
