@@ -349,7 +349,9 @@ async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Repor
         opts.batch,
         opts.in_flight,
         opts.rate
-            .map_or("as fast as accepted".to_string(), |r| format!("at {r} tx/s"))
+            .map_or("as fast as accepted".to_string(), |r| format!(
+                "at {r} tx/s"
+            ))
     );
     let mut stamps = vec![Stamp::default(); txs.len()];
     let mut rejected: BTreeMap<String, usize> = BTreeMap::new();

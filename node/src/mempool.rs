@@ -3,7 +3,9 @@
 //! Transactions are kept per (rollup, sender) in nonce order. Only a run of consecutive nonces
 //! starting at the sender's committed nonce is ready for a block; later nonces wait for the gap
 //! to fill (at most [`MAX_NONCE_GAP`] ahead). After a block commits, included and stale
-//! transactions are evicted. Pure data structure: no I/O, no clock.
+//! transactions are evicted. Transactions waiting behind a gap may fill at most half of the
+//! pool (in count and in bytes), so they can never lock out the ones that can be included,
+//! and an admitted transaction is never displaced. Pure data structure: no I/O, no clock.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -70,6 +72,10 @@ pub struct Mempool {
     limits: PoolLimits,
     by_account: HashMap<Account, BTreeMap<u64, PoolTx>>,
     by_hash: HashMap<[u8; 32], (Account, u64)>,
+    /// Each pooled account's committed nonce, as last learned.
+    committed: HashMap<Account, u64>,
+    /// Count and bytes of transactions waiting behind a gap.
+    held: (usize, usize),
     bytes: usize,
 }
 
@@ -80,6 +86,8 @@ impl Mempool {
             limits,
             by_account: HashMap::new(),
             by_hash: HashMap::new(),
+            committed: HashMap::new(),
+            held: (0, 0),
             bytes: 0,
         }
     }
@@ -122,11 +130,8 @@ impl Mempool {
                 max,
             });
         }
-        if self
-            .by_account
-            .get(&tx.account)
-            .is_some_and(|q| q.contains_key(&tx.nonce))
-        {
+        let queue = self.by_account.get(&tx.account);
+        if queue.is_some_and(|q| q.contains_key(&tx.nonce)) {
             return Err(PoolError::NonceTooLow {
                 nonce: tx.nonce,
                 expected: tx.nonce + 1,
@@ -135,13 +140,54 @@ impl Mempool {
         if self.len() >= self.limits.max_txs || self.bytes + tx.size > self.limits.max_bytes {
             return Err(PoolError::Full);
         }
-        self.bytes += tx.size;
-        self.by_hash.insert(tx.hash, (tx.account, tx.nonce));
+        let account = tx.account;
+        let previous = self.committed.insert(account, committed_nonce);
+        let before = self.held_by(&account);
+        let (hash, nonce, size) = (tx.hash, tx.nonce, tx.size);
         self.by_account
-            .entry(tx.account)
+            .entry(account)
             .or_default()
-            .insert(tx.nonce, tx);
+            .insert(nonce, tx);
+        let after = self.held_by(&account);
+        let held_txs = self.held.0 - before.0 + after.0;
+        let held_bytes = self.held.1 - before.1 + after.1;
+        if held_txs > self.limits.max_txs / 2 || held_bytes > self.limits.max_bytes / 2 {
+            // Undo: the transaction would wait behind a gap in a pool whose waiting half is full.
+            if let Some(queue) = self.by_account.get_mut(&account) {
+                queue.remove(&nonce);
+                if queue.is_empty() {
+                    self.by_account.remove(&account);
+                }
+            }
+            match previous {
+                Some(n) => self.committed.insert(account, n),
+                None => self.committed.remove(&account),
+            };
+            return Err(PoolError::Full);
+        }
+        self.held = (held_txs, held_bytes);
+        self.bytes += size;
+        self.by_hash.insert(hash, (account, nonce));
         Ok(())
+    }
+
+    /// Count and bytes of `account`'s transactions waiting behind a gap.
+    fn held_by(&self, account: &Account) -> (usize, usize) {
+        let Some(queue) = self.by_account.get(account) else {
+            return (0, 0);
+        };
+        let mut next = self.committed.get(account).copied().unwrap_or(0);
+        while queue.contains_key(&next) {
+            next += 1;
+        }
+        queue
+            .range(next..)
+            .fold((0, 0), |(n, b), (_, t)| (n + 1, b + t.size))
+    }
+
+    /// Transactions waiting behind a gap: count and bytes.
+    pub fn held(&self) -> (usize, usize) {
+        self.held
     }
 
     /// Ready transactions for a block, at most `max_txs` and `max_bytes`: for each account the
@@ -186,17 +232,19 @@ impl Mempool {
     /// Remove these transactions (those absent are ignored).
     pub fn remove(&mut self, hashes: &[[u8; 32]]) {
         for hash in hashes {
-            let Some((account, nonce)) = self.by_hash.remove(hash) else {
+            let Some((account, nonce)) = self.by_hash.get(hash).copied() else {
                 continue;
             };
-            if let Some(queue) = self.by_account.get_mut(&account) {
-                if let Some(tx) = queue.remove(&nonce) {
-                    self.bytes -= tx.size;
+            self.change_account(&account, |pool| {
+                pool.by_hash.remove(hash);
+                if let Some(tx) = pool
+                    .by_account
+                    .get_mut(&account)
+                    .and_then(|q| q.remove(&nonce))
+                {
+                    pool.bytes -= tx.size;
                 }
-                if queue.is_empty() {
-                    self.by_account.remove(&account);
-                }
-            }
+            });
         }
     }
 
@@ -205,22 +253,43 @@ impl Mempool {
     pub fn evict_committed(&mut self, committed: &[(Account, u64)]) -> Vec<[u8; 32]> {
         let mut dropped = Vec::new();
         for (account, next) in committed {
-            let Some(queue) = self.by_account.get_mut(account) else {
+            if !self.by_account.contains_key(account) {
                 continue;
-            };
-            let stale: Vec<u64> = queue.range(..next).map(|(n, _)| *n).collect();
-            for nonce in stale {
-                if let Some(tx) = queue.remove(&nonce) {
-                    self.bytes -= tx.size;
-                    self.by_hash.remove(&tx.hash);
-                    dropped.push(tx.hash);
+            }
+            self.change_account(account, |pool| {
+                pool.committed.insert(*account, *next);
+                let Some(queue) = pool.by_account.get_mut(account) else {
+                    return;
+                };
+                let stale: Vec<u64> = queue.range(..next).map(|(n, _)| *n).collect();
+                for nonce in stale {
+                    if let Some(tx) = queue.remove(&nonce) {
+                        pool.bytes -= tx.size;
+                        pool.by_hash.remove(&tx.hash);
+                        dropped.push(tx.hash);
+                    }
                 }
-            }
-            if queue.is_empty() {
-                self.by_account.remove(account);
-            }
+            });
         }
         dropped
+    }
+
+    /// Apply `f` to one account's entries, keeping the held totals and the per-account maps
+    /// consistent.
+    fn change_account(&mut self, account: &Account, f: impl FnOnce(&mut Self)) {
+        let before = self.held_by(account);
+        f(self);
+        if self.by_account.get(account).is_some_and(BTreeMap::is_empty) {
+            self.by_account.remove(account);
+        }
+        if !self.by_account.contains_key(account) {
+            self.committed.remove(account);
+        }
+        let after = self.held_by(account);
+        self.held = (
+            self.held.0 - before.0 + after.0,
+            self.held.1 - before.1 + after.1,
+        );
     }
 }
 
@@ -327,6 +396,34 @@ mod tests {
         assert!(!p.contains(&tx(1, 1, 0).hash));
         p.evict_committed(&[((1, [1; 32]), 4)]);
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn transactions_behind_a_gap_fill_at_most_half_the_pool() {
+        let mut p = pool(); // 10 transactions
+        for n in 1..=5 {
+            p.insert(tx(1, 1, n), 0).unwrap();
+        }
+        assert_eq!(p.held(), (5, 500));
+        // A sixth waiting transaction (another sender's) is refused...
+        assert_eq!(p.insert(tx(1, 2, 3), 0), Err(PoolError::Full));
+        // ...but ready ones still get in, up to the whole pool.
+        for s in 3..7 {
+            p.insert(tx(1, s, 0), 0).unwrap();
+        }
+        // Filling sender 1's gap makes its five ready: the waiting half is free again.
+        p.insert(tx(1, 1, 0), 0).unwrap();
+        assert_eq!(p.held(), (0, 0));
+        assert_eq!(p.len(), 10);
+        assert_eq!(p.insert(tx(1, 7, 0), 0), Err(PoolError::Full));
+        assert_eq!(p.reap(100, 100_000, |_| 0).len(), 10);
+        // Committing through nonce 2 leaves 3..=5 ready.
+        p.evict_committed(&[((1, [1; 32]), 3)]);
+        assert_eq!((p.len(), p.held()), (7, (0, 0)));
+        p.remove(&[tx(1, 1, 3).hash]);
+        assert_eq!(p.held(), (2, 200), "removing nonce 3 strands 4 and 5");
+        p.remove(&[tx(1, 1, 4).hash, tx(1, 1, 5).hash]);
+        assert_eq!(p.held(), (0, 0));
     }
 
     #[test]

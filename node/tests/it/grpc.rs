@@ -495,3 +495,59 @@ fn e2e_batch_submission_reports_each_transaction() {
     });
     node.kill();
 }
+
+/// A mempool refuses with `MEMPOOL_FULL` once transactions waiting behind a nonce gap fill
+/// its half for them, yet still admits the transaction that fills the gap, and then includes
+/// them all.
+#[test]
+fn e2e_full_mempool_refuses_with_mempool_full() {
+    let chain = "babel-full";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, chain);
+    let path = homes[0].join("config.toml");
+    let mut config = Config::load(&path).unwrap();
+    config.mempool.max_txs = 4;
+    std::fs::write(&path, config.to_toml()).unwrap();
+    let mut node = Validator::start(&homes[0], 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = NodeClient::new(connect(config.grpc.listen_addr).await);
+        let key = SigningKey::from_bytes(&[6; 32]);
+        // Nonce 0 is missing, so nonces 1.. wait; two of them fill the waiting half.
+        let held: Vec<v1::SignedTransaction> = (1..=3)
+            .map(|n| sign(&evm_tx(&key, chain, 1, n, 8), &key))
+            .collect();
+        let results = client
+            .submit_transactions(v1::SubmitTransactionsRequest {
+                transactions: held.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results;
+        assert!(results[0].accepted && results[1].accepted, "{results:?}");
+        assert_eq!(results[2].reason, RejectReason::MempoolFull as i32);
+        assert_eq!(results[2].message, "mempool full");
+
+        let gap = submit(&mut client, sign(&evm_tx(&key, chain, 1, 0, 8), &key)).await;
+        assert!(
+            gap.accepted,
+            "the gap filler is never locked out: {}",
+            gap.message
+        );
+        for tx in [
+            &gap.hash.to_vec(),
+            &results[0].hash.to_vec(),
+            &results[1].hash.to_vec(),
+        ] {
+            wait_finalized(&mut client, tx).await;
+        }
+        let again = submit(&mut client, held[2].clone()).await;
+        assert!(again.accepted, "{}", again.message);
+        wait_finalized(&mut client, &again.hash).await;
+    });
+    node.kill();
+}
