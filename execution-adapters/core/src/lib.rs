@@ -1,6 +1,38 @@
-//! Babel execution core.
+//! Babel execution core: everything about running transactions that does not depend on a VM.
 //!
-//! This crate will hold the VM-agnostic `ExecutionAdapter` trait, the transaction-wide journal
-//! that makes cross-rollup calls atomic, the cross-rollup call router, unified gas and
-//! call-tree receipts (see `docs/ARCHITECTURE.md`, "Execution"). It has no code yet: execution
-//! is the next milestone after the transaction path.
+//! - [`ExecutionAdapter`]: what a VM crate implements (EVM, WASM, Cairo); [`Host`]: what the
+//!   core gives an adapter for one frame (its rollup's state, checkpoints, cross-rollup calls).
+//! - [`Journal`]: one transaction's writes on every rollup it touches, with nested checkpoints;
+//!   the single mechanism behind all-or-nothing cross-rollup calls.
+//! - [`Executor`]: nonces and fees on the origin rollup, the top-level frame, the cross-rollup
+//!   call router ([`XCall`] → target adapter → [`XResult`]) with one gas budget, a depth bound and
+//!   a re-entrancy rule, and call-tree receipts.
+//! - [`commitment`]: per-rollup Jellyfish Merkle trees, state roots and proofs.
+//!
+//! Everything here is a pure function of state and input: no I/O, clock or randomness, so the
+//! same block gives the same changes, receipts and roots on every node.
+//!
+//! Re-entrancy: a cross-rollup call into a rollup that already has a frame running in the same
+//! transaction (A → B → A) fails with revert data `Error("babel: reentrant xcall into rollup
+//! A ...")`; the caller sees a failed call and may handle it. Calls within one rollup are the
+//! VM's business (the EVM allows its own re-entrancy as usual).
+
+pub mod abi;
+mod adapter;
+pub mod commitment;
+mod error;
+mod executor;
+pub mod gas;
+mod journal;
+pub mod state;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
+mod types;
+
+pub use adapter::{ExecutionAdapter, Host};
+pub use error::ExecError;
+pub use executor::{BlockExecution, Executor, TxExecution, results_root};
+pub use journal::{Checkpoint, Journal};
+pub use types::{
+    BlockEnv, Caller, Frame, FrameInput, FrameOutcome, Log, RollupId, VmKind, XCall, XResult,
+};

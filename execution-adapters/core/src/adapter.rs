@@ -1,0 +1,70 @@
+//! The contract between the core and a VM: [`ExecutionAdapter`] (implemented by each VM crate)
+//! and [`Host`] (implemented by the core, handed to the adapter for one frame).
+
+use std::fmt;
+
+use babel_genesis::RollupGenesis;
+use babel_proto::v1::transaction::Payload;
+
+use crate::{
+    BlockEnv, Checkpoint, ExecError, Frame, FrameOutcome, RollupId, VmKind, XCall, XResult,
+    state::KeyValues,
+};
+
+/// What a frame may do to the world: read and write its own rollup's state (through the
+/// transaction-wide journal), take checkpoints, and call other rollups synchronously.
+pub trait Host {
+    /// The block being executed.
+    fn env(&self) -> &BlockEnv;
+    /// The rollup this frame runs on.
+    fn rollup(&self) -> RollupId;
+    /// Cross-rollup depth of this frame.
+    fn depth(&self) -> u32;
+    /// Read `key` of this rollup. An error is fatal for the block (see [`ExecError`]).
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError>;
+    /// Write (`Some`) or delete (`None`) `key` of this rollup.
+    fn set(&mut self, key: &[u8], value: Option<Vec<u8>>);
+    /// The current journal point (for VM-internal sub-frames that may fail on their own).
+    fn checkpoint(&mut self) -> Checkpoint;
+    /// Undo every write since `checkpoint`, on every rollup (including ones written by
+    /// cross-rollup calls made since).
+    fn revert_to(&mut self, checkpoint: Checkpoint);
+    /// Call another rollup synchronously on behalf of contract `caller` (this rollup's
+    /// address format). `call.gas_limit` is the most the call may cost this frame, overhead
+    /// included. A failed callee is a normal result (`success = false`, its changes
+    /// reverted); `Err` is fatal.
+    fn xcall(&mut self, caller: &[u8], call: XCall) -> Result<XResult, ExecError>;
+}
+
+/// A virtual machine that runs one rollup's frames over the journal.
+pub trait ExecutionAdapter: Send + Sync + fmt::Debug {
+    /// The VM this adapter runs.
+    fn vm(&self) -> VmKind;
+
+    /// Stateless admission check of a transaction payload: is it for this VM and well formed?
+    fn check_payload(&self, payload: &Payload) -> Result<(), String>;
+
+    /// The rollup's state at genesis, as key-value pairs in this adapter's layout.
+    fn genesis_state(&self, rollup: &RollupGenesis) -> Result<KeyValues, ExecError>;
+
+    /// Take `amount` (fees) from the native balance of transaction signer `account`; `false`
+    /// (and no change) if it holds less.
+    fn debit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<bool, ExecError>;
+
+    /// Give `amount` back to transaction signer `account` (unused fee).
+    fn credit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<(), ExecError>;
+
+    /// Run one frame. A failing contract is `Ok` with `success = false`; `Err` only for faults
+    /// that are not the transaction's (they stop the block).
+    fn execute(&self, host: &mut dyn Host, frame: &Frame) -> Result<FrameOutcome, ExecError>;
+}

@@ -1,0 +1,425 @@
+//! Executing transactions and blocks: nonces and fees on the origin rollup, the top-level
+//! frame, the cross-rollup call router, and call-tree receipts.
+//!
+//! A transaction's life: its nonce is consumed and its maximum fee taken from the signer on
+//! the origin rollup; then a checkpoint; then the top-level frame runs, and every cross-rollup
+//! call it makes runs as a nested frame with its own checkpoint in the same journal. If the
+//! top-level frame fails, everything since the checkpoint goes, on every rollup; nonce and fee
+//! stay. The unused part of the fee is returned. Pure: state in, changes and receipts out.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use babel_genesis::Genesis;
+use babel_proto::v1;
+use bytes::Bytes;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    BlockEnv, Caller, Checkpoint, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome,
+    Host, Journal, RollupId, XCall, XResult, abi,
+    gas::{MAX_XCALL_DEPTH, forwardable, xcall_overhead},
+    state::{Changes, Overlay, StateView, decode_nonce, nonce_key},
+};
+
+#[derive(Clone, Debug)]
+struct Rollup {
+    adapter: Arc<dyn ExecutionAdapter>,
+    gas_price: u64,
+}
+
+/// Runs transactions against the rollups it knows.
+#[derive(Clone, Debug, Default)]
+pub struct Executor {
+    rollups: BTreeMap<RollupId, Rollup>,
+}
+
+/// One executed transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TxExecution {
+    /// Outcome, gas, fee and call tree.
+    pub receipt: v1::Receipt,
+    /// State changes (nonce and fee even when the transaction failed).
+    pub changes: Changes,
+}
+
+/// One executed block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockExecution {
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<v1::Receipt>,
+    /// The block's net state changes, in key order.
+    pub changes: Changes,
+    /// Commitment to the receipts ([`results_root`]).
+    pub results_root: [u8; 32],
+}
+
+impl Executor {
+    /// An executor with no rollups.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Run rollup `id` with `adapter`, charging `gas_price` native units per gas.
+    pub fn with_rollup(
+        mut self,
+        id: RollupId,
+        adapter: Arc<dyn ExecutionAdapter>,
+        gas_price: u64,
+    ) -> Self {
+        self.rollups.insert(id, Rollup { adapter, gas_price });
+        self
+    }
+
+    /// The adapter of rollup `id`.
+    pub fn adapter(&self, id: RollupId) -> Option<&Arc<dyn ExecutionAdapter>> {
+        self.rollups.get(&id).map(|r| &r.adapter)
+    }
+
+    /// Every rollup's genesis state as changes over an empty state.
+    pub fn genesis_changes(&self, genesis: &Genesis) -> Result<Changes, ExecError> {
+        let mut changes = Changes::new();
+        for rollup in &genesis.rollups {
+            let adapter = self
+                .adapter(rollup.id)
+                .ok_or(ExecError::UnknownRollup(rollup.id))?;
+            for (key, value) in adapter.genesis_state(rollup)? {
+                changes.insert((rollup.id, key), Some(value));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Execute a block's transactions in order over `base`.
+    pub fn execute_block(
+        &self,
+        base: &impl StateView,
+        env: &BlockEnv,
+        txs: &[v1::SignedTransaction],
+    ) -> Result<BlockExecution, ExecError> {
+        let mut overlay = Overlay::new(base);
+        let mut receipts = Vec::with_capacity(txs.len());
+        for signed in txs {
+            let tx = v1::Transaction::decode(signed.body.clone())
+                .map_err(|e| ExecError::Malformed(e.to_string()))?;
+            let executed = self.execute_tx(&overlay, env, &tx)?;
+            overlay.extend(executed.changes);
+            receipts.push(executed.receipt);
+        }
+        let results_root = results_root(txs, &receipts);
+        Ok(BlockExecution {
+            receipts,
+            changes: overlay.into_changes(),
+            results_root,
+        })
+    }
+
+    /// Execute one transaction over `state`.
+    pub fn execute_tx(
+        &self,
+        state: &impl StateView,
+        env: &BlockEnv,
+        tx: &v1::Transaction,
+    ) -> Result<TxExecution, ExecError> {
+        let origin = tx.rollup_id;
+        let rollup = self
+            .rollups
+            .get(&origin)
+            .ok_or(ExecError::UnknownRollup(origin))?;
+        let sender: [u8; 32] = tx
+            .sender_pubkey
+            .as_ref()
+            .try_into()
+            .map_err(|_| ExecError::Malformed("sender key is not 32 bytes".into()))?;
+        let payload = tx
+            .payload
+            .clone()
+            .ok_or_else(|| ExecError::Malformed("no payload".into()))?;
+        let mut ctx = TxContext {
+            exec: self,
+            state,
+            env,
+            journal: Journal::new(),
+            stack: Vec::new(),
+            children: Vec::new(),
+        };
+
+        let key = nonce_key(&sender);
+        let nonce = decode_nonce(ctx.journal.get(state, origin, &key)?.as_deref())?;
+        if tx.nonce != nonce {
+            // Validators refuse such blocks; kept total so that execution never panics.
+            return Ok(ctx.early_failure(format!("nonce {} but next is {nonce}", tx.nonce)));
+        }
+        ctx.journal
+            .set(origin, &key, Some((nonce + 1).to_be_bytes().to_vec()));
+
+        let gas_limit = tx.gas_limit.min(env.max_tx_gas);
+        let max_fee = u128::from(gas_limit) * u128::from(rollup.gas_price);
+        if max_fee > u128::from(tx.max_fee) {
+            return Ok(ctx.early_failure(format!(
+                "max_fee {} below gas {gas_limit} at {} per gas",
+                tx.max_fee, rollup.gas_price
+            )));
+        }
+        if max_fee > 0 {
+            let paid = rollup
+                .adapter
+                .debit(&mut ctx.host(origin, 0), &sender, max_fee)?;
+            if !paid {
+                return Ok(ctx.early_failure(format!(
+                    "balance below the maximum fee {max_fee} (gas {gas_limit} at {})",
+                    rollup.gas_price
+                )));
+            }
+        }
+
+        let (outcome, root) = ctx.run_frame(
+            Frame {
+                rollup: origin,
+                caller: Caller::Account(sender),
+                input: FrameInput::Transaction(payload),
+                gas_limit,
+                depth: 0,
+            },
+            Bytes::new(),
+        )?;
+        let gas_used = outcome.gas_used.min(gas_limit);
+        let fee = u128::from(gas_used) * u128::from(rollup.gas_price);
+        if max_fee > fee {
+            rollup
+                .adapter
+                .credit(&mut ctx.host(origin, 0), &sender, max_fee - fee)?;
+        }
+        Ok(TxExecution {
+            receipt: v1::Receipt {
+                success: outcome.success,
+                gas_used,
+                fee_paid: u64::try_from(fee).unwrap_or(u64::MAX),
+                output: outcome.output,
+                root: Some(root),
+            },
+            changes: ctx.journal.into_changes(),
+        })
+    }
+}
+
+/// The state of one transaction's execution: the journal, the cross-rollup call stack and the
+/// call tree being recorded.
+struct TxContext<'a, S> {
+    exec: &'a Executor,
+    state: &'a S,
+    env: &'a BlockEnv,
+    journal: Journal,
+    /// Rollups with a frame running, outermost first.
+    stack: Vec<RollupId>,
+    /// Finished child frames of each running frame.
+    children: Vec<Vec<v1::CallFrame>>,
+}
+
+impl<'a, S: StateView> TxContext<'a, S> {
+    fn host(&mut self, rollup: RollupId, depth: u32) -> FrameHost<'_, 'a, S> {
+        FrameHost {
+            ctx: self,
+            rollup,
+            depth,
+        }
+    }
+
+    /// A failed receipt for a transaction that never ran: only the nonce (if consumed) stays.
+    fn early_failure(self, reason: String) -> TxExecution {
+        TxExecution {
+            receipt: v1::Receipt {
+                success: false,
+                output: abi::error_message(&format!("babel: {reason}")),
+                ..Default::default()
+            },
+            changes: self.journal.into_changes(),
+        }
+    }
+
+    /// Run `frame` with its own checkpoint; a failed frame's writes (and those of every call it
+    /// made) are undone and the logs of its subtree dropped.
+    fn run_frame(
+        &mut self,
+        frame: Frame,
+        target: Bytes,
+    ) -> Result<(FrameOutcome, v1::CallFrame), ExecError> {
+        let adapter = self
+            .exec
+            .adapter(frame.rollup)
+            .ok_or(ExecError::UnknownRollup(frame.rollup))?
+            .clone();
+        let checkpoint = self.journal.checkpoint();
+        self.stack.push(frame.rollup);
+        self.children.push(Vec::new());
+        let result = adapter.execute(&mut self.host(frame.rollup, frame.depth), &frame);
+        self.stack.pop();
+        let mut children = self.children.pop().unwrap_or_default();
+        let mut outcome = result?;
+        outcome.gas_used = outcome.gas_used.min(frame.gas_limit);
+        if !outcome.success {
+            self.journal.revert_to(checkpoint);
+            outcome.logs.clear();
+            children.iter_mut().for_each(strip_logs);
+        }
+        let record = v1::CallFrame {
+            rollup_id: frame.rollup,
+            target: outcome.created.clone().unwrap_or(target),
+            gas_used: outcome.gas_used,
+            success: outcome.success,
+            output: outcome.output.clone(),
+            logs: outcome.logs.iter().map(log_to_proto).collect(),
+            children,
+        };
+        Ok((outcome, record))
+    }
+
+    /// A cross-rollup call from a frame on `from` at `depth`.
+    fn xcall(
+        &mut self,
+        from: RollupId,
+        depth: u32,
+        caller: &[u8],
+        call: XCall,
+    ) -> Result<XResult, ExecError> {
+        let overhead = xcall_overhead(call.input.len());
+        let refuse = |ctx: &mut Self, why: String, gas_used: u64| {
+            let output = abi::error_message(&format!("babel: {why}"));
+            if let Some(siblings) = ctx.children.last_mut() {
+                siblings.push(v1::CallFrame {
+                    rollup_id: call.target_rollup,
+                    target: call.target.clone(),
+                    gas_used,
+                    success: false,
+                    output: output.clone(),
+                    ..Default::default()
+                });
+            }
+            XResult {
+                success: false,
+                output,
+                gas_used,
+            }
+        };
+        if call.gas_limit < overhead {
+            return Ok(refuse(self, "out of gas for xcall".into(), call.gas_limit));
+        }
+        if depth + 1 > MAX_XCALL_DEPTH {
+            return Ok(refuse(
+                self,
+                format!("xcall depth above {MAX_XCALL_DEPTH}"),
+                overhead,
+            ));
+        }
+        if self.exec.adapter(call.target_rollup).is_none() {
+            return Ok(refuse(
+                self,
+                format!("unknown rollup {}", call.target_rollup),
+                overhead,
+            ));
+        }
+        if self.stack.contains(&call.target_rollup) {
+            return Ok(refuse(
+                self,
+                format!(
+                    "reentrant xcall into rollup {} (it has a frame running)",
+                    call.target_rollup
+                ),
+                overhead,
+            ));
+        }
+        let (outcome, record) = self.run_frame(
+            Frame {
+                rollup: call.target_rollup,
+                caller: Caller::Contract {
+                    rollup: from,
+                    address: Bytes::copy_from_slice(caller),
+                },
+                input: FrameInput::XCall {
+                    target: call.target.clone(),
+                    input: call.input,
+                },
+                gas_limit: forwardable(call.gas_limit - overhead),
+                depth: depth + 1,
+            },
+            call.target,
+        )?;
+        if let Some(siblings) = self.children.last_mut() {
+            siblings.push(record);
+        }
+        Ok(XResult {
+            success: outcome.success,
+            output: outcome.output,
+            gas_used: overhead + outcome.gas_used,
+        })
+    }
+}
+
+/// The [`Host`] of one frame.
+struct FrameHost<'c, 'a, S> {
+    ctx: &'c mut TxContext<'a, S>,
+    rollup: RollupId,
+    depth: u32,
+}
+
+impl<S: StateView> Host for FrameHost<'_, '_, S> {
+    fn env(&self) -> &BlockEnv {
+        self.ctx.env
+    }
+
+    fn rollup(&self) -> RollupId {
+        self.rollup
+    }
+
+    fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        self.ctx.journal.get(self.ctx.state, self.rollup, key)
+    }
+
+    fn set(&mut self, key: &[u8], value: Option<Vec<u8>>) {
+        self.ctx.journal.set(self.rollup, key, value);
+    }
+
+    fn checkpoint(&mut self) -> Checkpoint {
+        self.ctx.journal.checkpoint()
+    }
+
+    fn revert_to(&mut self, checkpoint: Checkpoint) {
+        self.ctx.journal.revert_to(checkpoint);
+    }
+
+    fn xcall(&mut self, caller: &[u8], call: XCall) -> Result<XResult, ExecError> {
+        self.ctx.xcall(self.rollup, self.depth, caller, call)
+    }
+}
+
+fn strip_logs(frame: &mut v1::CallFrame) {
+    frame.logs.clear();
+    frame.children.iter_mut().for_each(strip_logs);
+}
+
+fn log_to_proto(log: &crate::Log) -> v1::Log {
+    v1::Log {
+        address: log.address.clone(),
+        topics: log.topics.clone(),
+        data: log.data.clone(),
+    }
+}
+
+/// Commitment to a block's results: sha256 over, per transaction in order,
+/// `sha256(tx_hash || encoded receipt)`. Flat for now; it becomes a Merkle root when receipt
+/// inclusion proofs are served.
+pub fn results_root(txs: &[v1::SignedTransaction], receipts: &[v1::Receipt]) -> [u8; 32] {
+    let mut outer = Sha256::new();
+    outer.update((receipts.len() as u64).to_be_bytes());
+    for (tx, receipt) in txs.iter().zip(receipts) {
+        let mut inner = Sha256::new();
+        inner.update(babel_proto::tx_hash(tx));
+        inner.update(receipt.encode_to_vec());
+        outer.update(inner.finalize());
+    }
+    outer.finalize().into()
+}

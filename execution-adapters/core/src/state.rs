@@ -1,0 +1,122 @@
+//! Rollup state as seen by execution: one key-value space per rollup, read through layers.
+//!
+//! The committed state is a [`StateView`] (the node's store, or [`MemState`] in tests). A block
+//! executes over an [`Overlay`] of it that collects the block's changes; each transaction runs
+//! over a [`Journal`](crate::Journal) on top of that. Keys are bytes in an adapter-defined
+//! layout; keys starting with `babel/` belong to the core (nonces).
+
+use std::collections::BTreeMap;
+
+use crate::{ExecError, RollupId};
+
+/// A key within one rollup.
+pub type StateKey = (RollupId, Vec<u8>);
+
+/// State changes in key order: `None` deletes.
+pub type Changes = BTreeMap<StateKey, Option<Vec<u8>>>;
+
+/// Key-value pairs of one rollup (genesis state).
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Read access to rollup state.
+pub trait StateView {
+    /// The value of `key` in `rollup`'s state.
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError>;
+}
+
+impl<S: StateView + ?Sized> StateView for &S {
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        (**self).get(rollup, key)
+    }
+}
+
+/// The state key of a sender's next nonce on a rollup.
+pub fn nonce_key(sender: &[u8; 32]) -> Vec<u8> {
+    let mut key = b"babel/nonce/".to_vec();
+    key.extend_from_slice(sender);
+    key
+}
+
+/// Decode a stored nonce (absent means 0).
+pub fn decode_nonce(value: Option<&[u8]>) -> Result<u64, ExecError> {
+    match value {
+        None => Ok(0),
+        Some(bytes) => bytes
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| ExecError::State(format!("nonce of {} bytes", bytes.len()))),
+    }
+}
+
+/// Committed state held in memory (tests, genesis construction).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemState(BTreeMap<StateKey, Vec<u8>>);
+
+impl MemState {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Apply committed changes.
+    pub fn apply(&mut self, changes: &Changes) {
+        for (key, value) in changes {
+            match value {
+                Some(v) => self.0.insert(key.clone(), v.clone()),
+                None => self.0.remove(key),
+            };
+        }
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> &BTreeMap<StateKey, Vec<u8>> {
+        &self.0
+    }
+}
+
+impl StateView for MemState {
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        Ok(self.0.get(&(rollup, key.to_vec())).cloned())
+    }
+}
+
+/// Changes layered over a base state.
+#[derive(Debug)]
+pub struct Overlay<S> {
+    base: S,
+    changes: Changes,
+}
+
+impl<S: StateView> Overlay<S> {
+    /// No changes yet over `base`.
+    pub fn new(base: S) -> Self {
+        Self {
+            base,
+            changes: Changes::new(),
+        }
+    }
+
+    /// Layer `changes` on top (later writes win).
+    pub fn extend(&mut self, changes: Changes) {
+        self.changes.extend(changes);
+    }
+
+    /// The changes made so far.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// The accumulated changes.
+    pub fn into_changes(self) -> Changes {
+        self.changes
+    }
+}
+
+impl<S: StateView> StateView for Overlay<S> {
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        match self.changes.get(&(rollup, key.to_vec())) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.get(rollup, key),
+        }
+    }
+}

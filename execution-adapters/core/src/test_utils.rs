@@ -1,0 +1,210 @@
+//! Test helpers: an in-memory [`ExecutionAdapter`] that runs little scripts.
+//!
+//! A script is a list of [`Op`]s: write a key, burn gas, call another rollup with a script of
+//! its own (catching its failure or not), fail, or return bytes. Scripts travel as JSON in the
+//! `input` of a `WasmCall` payload (top level) or of an [`XCall`](crate::XCall). Gas: every op
+//! costs [`OP_GAS`], `Burn(n)` costs `n` more, and running out fails the frame having used its
+//! whole limit. Native balances (for fees) live under `bal/<account>` as 16 big-endian bytes.
+
+use babel_genesis::{RollupGenesis, VmKind};
+use babel_proto::v1::{self, transaction::Payload};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::{ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome, Host, Log, XCall};
+
+/// Gas every op costs.
+pub const OP_GAS: u64 = 100;
+
+/// One step of a script.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Write (`Some`) or delete (`None`) a key of the frame's rollup.
+    Write(Vec<u8>, Option<Vec<u8>>),
+    /// Use this much extra gas.
+    Burn(u64),
+    /// Emit a log with this data.
+    Log(Vec<u8>),
+    /// Call `rollup` with `script`, offering at most `gas`. A failed callee fails this frame
+    /// too unless `catch`.
+    Call {
+        /// Target rollup.
+        rollup: u64,
+        /// What the callee runs.
+        script: Vec<Op>,
+        /// Most gas the call may cost.
+        gas: u64,
+        /// Carry on if the callee fails.
+        catch: bool,
+    },
+    /// Fail the frame (revert data: these bytes).
+    Fail(Vec<u8>),
+    /// Stop successfully with this output.
+    Return(Vec<u8>),
+}
+
+/// Encode a script for a payload or an xcall input.
+pub fn encode(script: &[Op]) -> Bytes {
+    Bytes::from(serde_json::to_vec(script).unwrap_or_default())
+}
+
+/// Decode a script (nesting as deep as the call tree).
+pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let script = Vec::<Op>::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(script)
+}
+
+/// A transaction payload running `script` on a [`ScriptAdapter`] rollup.
+pub fn payload(script: &[Op]) -> Payload {
+    Payload::Wasm(v1::WasmCall {
+        contract: Bytes::from_static(b"script"),
+        method: "run".into(),
+        input: encode(script),
+    })
+}
+
+/// The state key of an account's native balance.
+pub fn balance_key(account: &[u8]) -> Vec<u8> {
+    [b"bal/".as_slice(), account].concat()
+}
+
+/// An adapter whose contracts are [`Op`] scripts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ScriptAdapter;
+
+fn read_balance(host: &mut dyn Host, account: &[u8]) -> Result<u128, ExecError> {
+    Ok(host
+        .get(&balance_key(account))?
+        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
+        .map(u128::from_be_bytes)
+        .unwrap_or(0))
+}
+
+fn write_balance(host: &mut dyn Host, account: &[u8], amount: u128) {
+    host.set(&balance_key(account), Some(amount.to_be_bytes().to_vec()));
+}
+
+impl ExecutionAdapter for ScriptAdapter {
+    fn vm(&self) -> VmKind {
+        VmKind::Wasm
+    }
+
+    fn check_payload(&self, payload: &Payload) -> Result<(), String> {
+        match payload {
+            Payload::Wasm(call) => decode(&call.input).map(|_| ()),
+            _ => Err("not a script payload".into()),
+        }
+    }
+
+    fn genesis_state(&self, _rollup: &RollupGenesis) -> Result<crate::state::KeyValues, ExecError> {
+        Ok(Vec::new())
+    }
+
+    fn debit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<bool, ExecError> {
+        let balance = read_balance(host, account)?;
+        if balance < amount {
+            return Ok(false);
+        }
+        write_balance(host, account, balance - amount);
+        Ok(true)
+    }
+
+    fn credit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<(), ExecError> {
+        let balance = read_balance(host, account)?;
+        write_balance(host, account, balance.saturating_add(amount));
+        Ok(())
+    }
+
+    fn execute(&self, host: &mut dyn Host, frame: &Frame) -> Result<FrameOutcome, ExecError> {
+        let input = match &frame.input {
+            FrameInput::Transaction(Payload::Wasm(call)) => call.input.clone(),
+            FrameInput::XCall { input, .. } => input.clone(),
+            FrameInput::Transaction(_) => {
+                return Ok(FrameOutcome::failed(Bytes::from_static(b"not a script"), 0));
+            }
+        };
+        let Ok(script) = decode(&input) else {
+            return Ok(FrameOutcome::failed(Bytes::from_static(b"bad script"), 0));
+        };
+        run(host, &script, frame.gas_limit)
+    }
+}
+
+fn run(host: &mut dyn Host, script: &[Op], gas_limit: u64) -> Result<FrameOutcome, ExecError> {
+    let out_of_gas = || FrameOutcome::failed(Bytes::from_static(b"out of gas"), gas_limit);
+    let mut used = 0u64;
+    let mut logs = Vec::new();
+    for op in script {
+        let cost = OP_GAS.saturating_add(match op {
+            Op::Burn(n) => *n,
+            _ => 0,
+        });
+        used = used.saturating_add(cost);
+        if used > gas_limit {
+            return Ok(out_of_gas());
+        }
+        match op {
+            Op::Write(key, value) => host.set(key, value.clone()),
+            Op::Burn(_) => {}
+            Op::Log(data) => logs.push(Log {
+                address: Bytes::from_static(b"script"),
+                topics: Vec::new(),
+                data: Bytes::copy_from_slice(data),
+            }),
+            Op::Call {
+                rollup,
+                script,
+                gas,
+                catch,
+            } => {
+                let offered = (*gas).min(gas_limit - used);
+                let result = host.xcall(
+                    b"script",
+                    XCall {
+                        target_rollup: *rollup,
+                        target: Bytes::from_static(b"script"),
+                        input: encode(script),
+                        gas_limit: offered,
+                    },
+                )?;
+                used = used.saturating_add(result.gas_used);
+                if used > gas_limit {
+                    return Ok(out_of_gas());
+                }
+                if !result.success && !catch {
+                    return Ok(FrameOutcome::failed(result.output, used));
+                }
+            }
+            Op::Fail(data) => return Ok(FrameOutcome::failed(Bytes::copy_from_slice(data), used)),
+            Op::Return(data) => {
+                return Ok(FrameOutcome {
+                    success: true,
+                    output: Bytes::copy_from_slice(data),
+                    gas_used: used,
+                    logs,
+                    created: None,
+                });
+            }
+        }
+    }
+    Ok(FrameOutcome {
+        success: true,
+        output: Bytes::new(),
+        gas_used: used,
+        logs,
+        created: None,
+    })
+}

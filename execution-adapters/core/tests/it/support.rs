@@ -1,0 +1,72 @@
+//! Shared helpers: an executor over three script rollups and transaction builders.
+
+use std::sync::Arc;
+
+use babel_execution::{
+    BlockEnv, Executor, TxExecution,
+    state::{MemState, StateView},
+    test_utils::{Op, ScriptAdapter, payload},
+};
+use babel_proto::v1;
+
+pub(crate) const SENDER: [u8; 32] = [7; 32];
+
+/// Rollups 1, 2 and 3 run scripts; rollup 1 charges `gas_price`.
+pub(crate) fn executor(gas_price: u64) -> Executor {
+    Executor::new()
+        .with_rollup(1, Arc::new(ScriptAdapter), gas_price)
+        .with_rollup(2, Arc::new(ScriptAdapter), 0)
+        .with_rollup(3, Arc::new(ScriptAdapter), 0)
+}
+
+pub(crate) fn env() -> BlockEnv {
+    BlockEnv {
+        height: 1,
+        time_ms: 1_000,
+        max_tx_gas: 10_000_000,
+    }
+}
+
+pub(crate) fn tx(nonce: u64, gas_limit: u64, script: &[Op]) -> v1::Transaction {
+    v1::Transaction {
+        chain_id: "c".into(),
+        rollup_id: 1,
+        sender_pubkey: SENDER.to_vec().into(),
+        nonce,
+        gas_limit,
+        max_fee: u64::MAX,
+        payload: Some(payload(script)),
+    }
+}
+
+/// Execute `script` as a transaction from [`SENDER`] over `state` and apply its changes.
+pub(crate) fn run(
+    exec: &Executor,
+    state: &mut MemState,
+    nonce: u64,
+    gas: u64,
+    script: &[Op],
+) -> TxExecution {
+    let out = exec
+        .execute_tx(&*state, &env(), &tx(nonce, gas, script))
+        .unwrap();
+    state.apply(&out.changes);
+    out
+}
+
+pub(crate) fn get(state: &MemState, rollup: u64, key: &[u8]) -> Option<Vec<u8>> {
+    state.get(rollup, key).unwrap()
+}
+
+pub(crate) fn w(key: &str, value: &str) -> Op {
+    Op::Write(key.as_bytes().to_vec(), Some(value.as_bytes().to_vec()))
+}
+
+pub(crate) fn call(rollup: u64, script: Vec<Op>, catch: bool) -> Op {
+    Op::Call {
+        rollup,
+        script,
+        gas: u64::MAX,
+        catch,
+    }
+}
