@@ -6,6 +6,7 @@
 //! bytes so that RocksDB's key order is height order.
 
 mod error;
+mod tree;
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use prost::Message;
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
 
 pub use error::StoreError;
+pub use tree::RollupTree;
 
 /// Column families, one per kind of record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,10 +40,14 @@ pub enum Cf {
     Meta,
     /// tx hash → encoded `SignedTransaction` admitted to the mempool and not yet committed.
     Mempool,
+    /// rollup ‖ jmt node key → jmt node (see [`tree`]).
+    TreeNodes,
+    /// rollup ‖ key hash ‖ version → value (see [`tree`]).
+    TreeValues,
 }
 
 impl Cf {
-    const ALL: [Cf; 10] = [
+    const ALL: [Cf; 12] = [
         Cf::Blocks,
         Cf::Certificates,
         Cf::BlockHashes,
@@ -52,6 +58,8 @@ impl Cf {
         Cf::Proposals,
         Cf::Meta,
         Cf::Mempool,
+        Cf::TreeNodes,
+        Cf::TreeValues,
     ];
 
     fn name(self) -> &'static str {
@@ -66,12 +74,15 @@ impl Cf {
             Cf::Proposals => "proposals",
             Cf::Meta => "meta",
             Cf::Mempool => "mempool",
+            Cf::TreeNodes => "tree_nodes",
+            Cf::TreeValues => "tree_values",
         }
     }
 }
 
 const META_LATEST_HEIGHT: &[u8] = b"latest_height";
 const META_GENESIS_HASH: &[u8] = b"genesis_hash";
+const META_GENESIS_STATE: &[u8] = b"genesis_state";
 
 /// Where a transaction landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +119,8 @@ pub struct CommitBatch {
     pub tx_hashes: Vec<[u8; 32]>,
     /// State changes.
     pub state: Vec<StateWrite>,
+    /// Each rollup's state-tree update for this height.
+    pub trees: Vec<(u64, jmt::storage::TreeUpdateBatch)>,
 }
 
 /// A remembered pending transaction: its hash and, if it still decodes, the transaction.
@@ -174,6 +187,38 @@ impl Store {
         }
     }
 
+    /// Whether the genesis state (height 0) has been written.
+    pub fn has_genesis_state(&self) -> Result<bool, StoreError> {
+        Ok(self.get(Cf::Meta, META_GENESIS_STATE)?.is_some())
+    }
+
+    /// Write the genesis state and version 0 of every rollup's tree, once, atomically.
+    pub fn init_genesis_state(
+        &self,
+        state: &[StateWrite],
+        trees: &[(u64, jmt::storage::TreeUpdateBatch)],
+    ) -> Result<(), StoreError> {
+        if self.has_genesis_state()? {
+            return Ok(());
+        }
+        let mut wb = WriteBatch::default();
+        for write in state {
+            if let Some(value) = &write.value {
+                wb.put_cf(
+                    self.cf(Cf::State)?,
+                    state_key(write.rollup_id, &write.key),
+                    value,
+                );
+            }
+        }
+        for (rollup, tree) in trees {
+            self.write_tree(&mut wb, *rollup, tree)?;
+        }
+        wb.put_cf(self.cf(Cf::Meta)?, META_GENESIS_STATE, [1]);
+        self.db.write_opt(wb, &synced())?;
+        Ok(())
+    }
+
     /// Highest committed height, if any.
     pub fn latest_height(&self) -> Result<Option<u64>, StoreError> {
         self.get(Cf::Meta, META_LATEST_HEIGHT)?
@@ -235,6 +280,9 @@ impl Store {
                 Some(value) => wb.put_cf(self.cf(Cf::State)?, key, value),
                 None => wb.delete_cf(self.cf(Cf::State)?, key),
             }
+        }
+        for (rollup, tree) in &batch.trees {
+            self.write_tree(&mut wb, *rollup, tree)?;
         }
         // Undecided proposals at or below the committed height are no longer needed.
         let proposals = self.cf(Cf::Proposals)?;

@@ -193,7 +193,11 @@ fn the_depth_bound_and_unknown_rollups_are_failed_calls() {
     }
     let mut state = MemState::new();
     let out = run(&exec, &mut state, 0, u64::MAX / 2, &script);
-    assert!(out.receipt.success, "{:?}", abi::decode_error_message(&out.receipt.output));
+    assert!(
+        out.receipt.success,
+        "{:?}",
+        abi::decode_error_message(&out.receipt.output)
+    );
     // Rollup r runs at depth r - 1: depth MAX_XCALL_DEPTH is the last one allowed.
     let last = u64::from(MAX_XCALL_DEPTH) + 1;
     assert_eq!(get(&state, last, b"here"), Some(b"x".to_vec()));

@@ -1,0 +1,343 @@
+//! [`EvmAdapter`]: one EVM rollup's frames on revm.
+
+use babel_execution::{
+    Caller, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome, Host, Log, VmKind, abi,
+    state::KeyValues,
+};
+use babel_genesis::{RollupGenesis, VmGenesis};
+use babel_proto::v1::transaction::Payload;
+use bytes::Bytes;
+use revm::{
+    context::{
+        BlockEnv, CfgEnv, Context, TxEnv,
+        result::{EVMError, ExecutionResult, Output},
+    },
+    handler::{MainBuilder, MainContext},
+    inspector::InspectEvm,
+    primitives::{Address, KECCAK_EMPTY, TxKind, U256, hardfork::SpecId, keccak256},
+    state::EvmState,
+};
+
+use crate::{
+    db::HostDb,
+    host::Shared,
+    inspector::FrameSync,
+    precompile::Precompiles,
+    state::{Account, account_key, code_key, sender_address, storage_key, xcaller_address},
+};
+
+/// The EVM hard fork Babel's EVM rollups follow.
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+/// Runs an EVM rollup on revm over the transaction-wide journal.
+#[derive(Clone, Debug)]
+pub struct EvmAdapter {
+    chain_id: u64,
+}
+
+/// What an EVM frame asks revm to run.
+struct Message {
+    caller: Address,
+    kind: TxKind,
+    data: Bytes,
+    value: U256,
+}
+
+impl EvmAdapter {
+    /// An adapter reporting `chain_id` to contracts (`CHAINID`).
+    pub fn new(chain_id: u64) -> Self {
+        Self { chain_id }
+    }
+
+    /// The adapter for a rollup of the genesis (`None` if it is not an EVM rollup).
+    pub fn for_rollup(rollup: &RollupGenesis) -> Option<Self> {
+        match &rollup.vm {
+            VmGenesis::Evm(evm) => Some(Self::new(evm.evm_chain_id)),
+            _ => None,
+        }
+    }
+
+    fn message(&self, frame: &Frame) -> Result<Message, String> {
+        match &frame.input {
+            FrameInput::Transaction(Payload::Evm(call)) => {
+                let Caller::Account(signer) = &frame.caller else {
+                    return Err("a transaction frame is called by its signer".into());
+                };
+                let kind = match call.to.len() {
+                    0 => TxKind::Create,
+                    20 => TxKind::Call(Address::from_slice(&call.to)),
+                    n => return Err(format!("`to` is {n} bytes, not 20")),
+                };
+                if call.value.len() > 32 {
+                    return Err("`value` is longer than 32 bytes".into());
+                }
+                Ok(Message {
+                    caller: sender_address(signer),
+                    kind,
+                    data: call.data.clone(),
+                    value: U256::from_be_slice(&call.value),
+                })
+            }
+            FrameInput::Transaction(_) => Err("not an EVM payload".into()),
+            FrameInput::XCall { target, input } => {
+                if target.len() != 20 {
+                    return Err(format!("EVM target is {} bytes, not 20", target.len()));
+                }
+                let caller = match &frame.caller {
+                    Caller::Contract { rollup, address } => xcaller_address(*rollup, address),
+                    Caller::Account(signer) => sender_address(signer),
+                };
+                Ok(Message {
+                    caller,
+                    kind: TxKind::Call(Address::from_slice(target)),
+                    data: input.clone(),
+                    value: U256::ZERO,
+                })
+            }
+        }
+    }
+
+    fn read_account(host: &mut dyn Host, address: &Address) -> Result<Account, ExecError> {
+        match host.get(&account_key(address))? {
+            None => Ok(Account::default()),
+            Some(bytes) => Account::decode(&bytes)
+                .ok_or_else(|| ExecError::State("corrupt EVM account record".into())),
+        }
+    }
+}
+
+fn failed(why: &str, gas_used: u64) -> FrameOutcome {
+    FrameOutcome::failed(abi::error_message(&format!("babel: {why}")), gas_used)
+}
+
+impl ExecutionAdapter for EvmAdapter {
+    fn vm(&self) -> VmKind {
+        VmKind::Evm
+    }
+
+    fn check_payload(&self, payload: &Payload) -> Result<(), String> {
+        match payload {
+            Payload::Evm(call) if !matches!(call.to.len(), 0 | 20) => {
+                Err(format!("`to` is {} bytes, not 0 or 20", call.to.len()))
+            }
+            Payload::Evm(call) if call.value.len() > 32 => {
+                Err("`value` is longer than 32 bytes".into())
+            }
+            Payload::Evm(_) => Ok(()),
+            _ => Err("an EVM rollup takes EVM payloads".into()),
+        }
+    }
+
+    fn genesis_state(&self, rollup: &RollupGenesis) -> Result<KeyValues, ExecError> {
+        let VmGenesis::Evm(evm) = &rollup.vm else {
+            return Err(ExecError::Genesis {
+                rollup: rollup.id,
+                message: "not an EVM rollup".into(),
+            });
+        };
+        let mut out = KeyValues::new();
+        for account in &evm.alloc {
+            let code_hash = if account.code.0.is_empty() {
+                KECCAK_EMPTY
+            } else {
+                let hash = keccak256(&account.code.0);
+                out.push((code_key(&hash), account.code.0.clone()));
+                hash
+            };
+            let record = Account {
+                balance: account.balance,
+                nonce: account.nonce,
+                code_hash,
+            };
+            out.push((account_key(&account.address), record.encode()));
+            for slot in &account.storage {
+                if !slot.value.is_zero() {
+                    out.push((
+                        storage_key(&account.address, &slot.key.into()),
+                        slot.value.to_vec(),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn debit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<bool, ExecError> {
+        let address = sender_address(account);
+        let mut record = Self::read_account(host, &address)?;
+        let amount = U256::from(amount);
+        if record.balance < amount {
+            return Ok(false);
+        }
+        record.balance -= amount;
+        host.set(&account_key(&address), Some(record.encode()));
+        Ok(true)
+    }
+
+    fn credit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<(), ExecError> {
+        let address = sender_address(account);
+        let mut record = Self::read_account(host, &address)?;
+        record.balance = record.balance.saturating_add(U256::from(amount));
+        host.set(&account_key(&address), Some(record.encode()));
+        Ok(())
+    }
+
+    fn execute(&self, host: &mut dyn Host, frame: &Frame) -> Result<FrameOutcome, ExecError> {
+        let message = match self.message(frame) {
+            Ok(m) => m,
+            Err(why) => return Ok(failed(&why, 0)),
+        };
+        let nonce = Self::read_account(host, &message.caller)?.nonce;
+        let env = host.env().clone();
+        let shared = Shared::new(host);
+        let result = {
+            let context = Context::mainnet()
+                .with_db(HostDb { shared: &shared })
+                .modify_cfg_chained(|cfg: &mut CfgEnv| {
+                    cfg.set_spec_and_mainnet_gas_params(SPEC);
+                    cfg.chain_id = self.chain_id;
+                    // Babel keeps the nonce that orders transactions; the EVM nonce only
+                    // numbers contract creations.
+                    cfg.disable_nonce_check = true;
+                    cfg.tx_gas_limit_cap = Some(u64::MAX);
+                })
+                .modify_block_chained(|block: &mut BlockEnv| {
+                    block.number = U256::from(env.height);
+                    block.timestamp = U256::from(env.time_ms / 1000);
+                    block.gas_limit = u64::MAX;
+                    block.basefee = 0;
+                });
+            let mut evm = context
+                .build_mainnet_with_inspector(FrameSync::new(&shared))
+                .with_precompiles(Precompiles::new(&shared, SPEC));
+            let tx = TxEnv::builder()
+                .caller(message.caller)
+                .kind(message.kind)
+                .data(message.data.into())
+                .value(message.value)
+                .gas_limit(frame.gas_limit)
+                .gas_price(0)
+                .nonce(nonce)
+                .chain_id(Some(self.chain_id))
+                .build();
+            match tx {
+                Ok(tx) => evm.inspect_tx(tx),
+                Err(e) => return Ok(failed(&format!("invalid EVM message: {e:?}"), 0)),
+            }
+        };
+        let outcome = match result {
+            Ok(done) => {
+                if done.result.is_success() {
+                    apply(&shared, &done.state)?;
+                }
+                outcome(done.result)
+            }
+            Err(EVMError::Transaction(invalid)) => failed(&format!("{invalid}"), 0),
+            Err(e) => {
+                return Err(shared.take_fatal().unwrap_or(ExecError::Adapter {
+                    vm: VmKind::Evm,
+                    message: e.to_string(),
+                }));
+            }
+        };
+        Ok(outcome)
+    }
+}
+
+fn outcome(result: ExecutionResult) -> FrameOutcome {
+    let gas_used = result.tx_gas_used();
+    match result {
+        ExecutionResult::Success { logs, output, .. } => {
+            let (output, created) = match output {
+                Output::Call(bytes) => (bytes, None),
+                Output::Create(bytes, address) => {
+                    (bytes, address.map(|a| Bytes::copy_from_slice(a.as_slice())))
+                }
+            };
+            FrameOutcome {
+                success: true,
+                output: output.into(),
+                gas_used,
+                logs: logs
+                    .into_iter()
+                    .map(|log| Log {
+                        address: Bytes::copy_from_slice(log.address.as_slice()),
+                        topics: log
+                            .topics()
+                            .iter()
+                            .map(|t| Bytes::copy_from_slice(t.as_slice()))
+                            .collect(),
+                        data: log.data.data.clone().into(),
+                    })
+                    .collect(),
+                created,
+            }
+        }
+        ExecutionResult::Revert { output, .. } => FrameOutcome::failed(output.into(), gas_used),
+        ExecutionResult::Halt { reason, .. } => {
+            failed(&format!("EVM halted: {reason:?}"), gas_used)
+        }
+    }
+}
+
+/// Write a successful frame's state diff into the journal.
+fn apply(shared: &Shared<'_>, state: &EvmState) -> Result<(), ExecError> {
+    let fault = |e: crate::host::HostFault| shared.take_fatal().unwrap_or(ExecError::State(e.0));
+    // Address order, so that the journal's write order is the same on every node.
+    let mut accounts: Vec<_> = state.iter().filter(|(_, a)| a.is_touched()).collect();
+    accounts.sort_by_key(|(address, _)| **address);
+    for (address, account) in accounts {
+        let key = account_key(address);
+        let mut slots: Vec<_> = account.changed_storage_slots().collect();
+        slots.sort_by_key(|(slot, _)| **slot);
+        if account.is_selfdestructed() || account.is_empty() {
+            // Gone (EIP-161 for touched empty accounts); only delete what exists.
+            if shared.get(&key).map_err(fault)?.is_some() {
+                shared.set(&key, None);
+            }
+            for (slot, _) in slots {
+                let k = storage_key(address, slot);
+                if shared.get(&k).map_err(fault)?.is_some() {
+                    shared.set(&k, None);
+                }
+            }
+            continue;
+        }
+        let record = Account {
+            balance: account.info.balance,
+            nonce: account.info.nonce,
+            code_hash: account.info.code_hash,
+        };
+        shared.set(&key, Some(record.encode()));
+        if account.is_created()
+            && let Some(code) = &account.info.code
+            && account.info.code_hash != KECCAK_EMPTY
+        {
+            shared.set(
+                &code_key(&account.info.code_hash),
+                Some(code.original_bytes().to_vec()),
+            );
+        }
+        for (slot, value) in slots {
+            let k = storage_key(address, slot);
+            if value.present_value.is_zero() {
+                if shared.get(&k).map_err(fault)?.is_some() {
+                    shared.set(&k, None);
+                }
+            } else {
+                shared.set(&k, Some(value.present_value.to_be_bytes::<32>().to_vec()));
+            }
+        }
+    }
+    Ok(())
+}

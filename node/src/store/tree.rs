@@ -1,0 +1,124 @@
+//! Rollup state trees in RocksDB: `jmt` nodes and versioned values, one tree per rollup.
+//!
+//! Nodes: `rollup ‖ borsh(NodeKey)` → `borsh(Node)`. Values: `rollup ‖ key hash ‖ version` →
+//! `0` (deleted) or `1 ‖ value`, so that the value of a key at a height is the entry at or
+//! just before `(key hash, height)`. Both are written by [`Store::commit`](super::Store::commit)
+//! in the height's `WriteBatch`. Old versions are kept: proofs can be served at any height.
+
+use babel_execution::{ExecError, RollupId, state::StateView};
+use borsh::BorshDeserialize;
+use jmt::{
+    KeyHash, OwnedValue, Version,
+    storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch},
+};
+use rocksdb::{ColumnFamily, WriteBatch};
+
+use super::{Cf, Store, StoreError, state_key};
+
+/// One rollup's tree in the store, as `jmt` reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct RollupTree<'a> {
+    store: &'a Store,
+    rollup: RollupId,
+}
+
+fn node_key(rollup: RollupId, key: &NodeKey) -> Result<Vec<u8>, StoreError> {
+    let mut out = rollup.to_be_bytes().to_vec();
+    borsh::to_writer(&mut out, key).map_err(|_| StoreError::Corrupt {
+        what: "tree node key",
+        height: key.version(),
+    })?;
+    Ok(out)
+}
+
+fn value_key(rollup: RollupId, key_hash: &KeyHash, version: Version) -> [u8; 48] {
+    let mut out = [0u8; 48];
+    out[..8].copy_from_slice(&rollup.to_be_bytes());
+    out[8..40].copy_from_slice(&key_hash.0);
+    out[40..].copy_from_slice(&version.to_be_bytes());
+    out
+}
+
+impl Store {
+    /// Rollup `rollup`'s state tree.
+    pub fn tree(&self, rollup: RollupId) -> RollupTree<'_> {
+        RollupTree {
+            store: self,
+            rollup,
+        }
+    }
+
+    /// Add a tree update of `rollup` to `wb`.
+    pub(super) fn write_tree(
+        &self,
+        wb: &mut WriteBatch,
+        rollup: RollupId,
+        batch: &TreeUpdateBatch,
+    ) -> Result<(), StoreError> {
+        let nodes: &ColumnFamily = self.cf(Cf::TreeNodes)?;
+        for (key, node) in batch.node_batch.nodes() {
+            let bytes = borsh::to_vec(node).map_err(|_| StoreError::Corrupt {
+                what: "tree node",
+                height: key.version(),
+            })?;
+            wb.put_cf(nodes, node_key(rollup, key)?, bytes);
+        }
+        let values = self.cf(Cf::TreeValues)?;
+        for ((version, key_hash), value) in batch.node_batch.values() {
+            let encoded = match value {
+                Some(v) => [&[1u8][..], v].concat(),
+                None => vec![0],
+            };
+            wb.put_cf(values, value_key(rollup, key_hash, *version), encoded);
+        }
+        Ok(())
+    }
+}
+
+fn anyhow_err(e: StoreError) -> anyhow::Error {
+    anyhow::Error::new(e)
+}
+
+impl TreeReader for RollupTree<'_> {
+    fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        let key = node_key(self.rollup, key).map_err(anyhow_err)?;
+        let Some(bytes) = self.store.get(Cf::TreeNodes, &key).map_err(anyhow_err)? else {
+            return Ok(None);
+        };
+        Ok(Some(Node::try_from_slice(&bytes)?))
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        let cf = self.store.cf(Cf::TreeValues).map_err(anyhow_err)?;
+        let mut it = self.store.db.raw_iterator_cf(cf);
+        it.seek_for_prev(value_key(self.rollup, &key_hash, max_version));
+        it.status()?;
+        let (Some(key), Some(value)) = (it.key(), it.value()) else {
+            return Ok(None);
+        };
+        if key.len() != 48 || key[..40] != value_key(self.rollup, &key_hash, 0)[..40] {
+            return Ok(None);
+        }
+        Ok(match value.split_first() {
+            Some((1, v)) => Some(v.to_vec()),
+            _ => None,
+        })
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only tree restoration (state sync from a snapshot) asks for this; Babel nodes
+        // replay blocks instead.
+        anyhow::bail!("rightmost-leaf lookup is not supported by the node's tree store")
+    }
+}
+
+impl StateView for Store {
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        self.get(Cf::State, &state_key(rollup, key))
+            .map_err(|e| ExecError::State(e.to_string()))
+    }
+}
