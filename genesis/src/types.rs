@@ -102,6 +102,10 @@ pub struct RollupGenesis {
     /// DA namespace; [`Namespace::for_rollup`] of the id when absent.
     #[serde(default)]
     pub namespace: Option<Namespace>,
+    /// Fee per unit of gas, in the rollup's native unit (wei for EVM rollups), taken from the
+    /// signer on this rollup. 0 (the default, omitted from the canonical encoding) means free.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gas_price: u64,
     /// VM kind and its initial state.
     #[serde(flatten)]
     pub vm: VmGenesis,
@@ -113,6 +117,10 @@ impl RollupGenesis {
         self.namespace
             .unwrap_or_else(|| Namespace::for_rollup(self.id))
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The virtual machine kinds Babel can run.

@@ -23,7 +23,7 @@ use babel_consensus::{
 };
 use babel_genesis::{Genesis, Timestamp};
 use babel_node::{
-    app::NodeApp,
+    app::{NodeApp, ensure_genesis_state, executor_for},
     mempool::{Mempool, PoolLimits},
     store::Store,
     txpool::SharedPool,
@@ -126,7 +126,15 @@ fn main() {
                     max_txs: 1,
                     max_bytes: 1,
                 }));
-                NodeApp::new(store, genesis, cfgs[i].validator_set.clone(), pool)
+                let executor = Arc::new(executor_for(&genesis));
+                ensure_genesis_state(&store, &executor, &genesis).unwrap();
+                NodeApp::new(
+                    store,
+                    genesis,
+                    cfgs[i].validator_set.clone(),
+                    pool,
+                    executor,
+                )
             })
             .collect();
         let node = rt.block_on(run(&cfgs, apps, heights, |a: &NodeApp| {

@@ -2,7 +2,10 @@
 //! verify its signature (in batches when many arrive together). Pure functions; the caller
 //! looks up nonces and inserts into the mempool.
 
+use babel_execution::Executor;
 use babel_genesis::Genesis;
+
+use crate::app::MAX_TX_GAS;
 use babel_proto::v1::{self, RejectReason};
 use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message;
@@ -49,9 +52,14 @@ impl Rejection {
     }
 }
 
-/// Stateless checks: size, decoding, chain id, rollup, key and signature lengths, gas limit.
-/// The signature itself is checked by [`verify_signatures`].
-pub fn check(signed: v1::SignedTransaction, genesis: &Genesis) -> Result<CheckedTx, Rejection> {
+/// Stateless checks: size, decoding, chain id, rollup (and that this node executes its VM),
+/// key and signature lengths, payload, gas limit and fee cap. The signature itself is checked
+/// by [`verify_signatures`].
+pub fn check(
+    signed: v1::SignedTransaction,
+    genesis: &Genesis,
+    exec: &Executor,
+) -> Result<CheckedTx, Rejection> {
     let size = signed.encoded_len();
     let limit = genesis.consensus.max_tx_bytes as usize;
     if size > limit {
@@ -75,12 +83,22 @@ pub fn check(signed: v1::SignedTransaction, genesis: &Genesis) -> Result<Checked
             ),
         ));
     }
-    if genesis.rollup(tx.rollup_id).is_none() {
+    let Some(rollup) = genesis.rollup(tx.rollup_id) else {
         return Err(Rejection::new(
             RejectReason::UnknownRollup,
             format!("rollup {} does not exist", tx.rollup_id),
         ));
-    }
+    };
+    let Some(adapter) = exec.adapter(tx.rollup_id) else {
+        return Err(Rejection::new(
+            RejectReason::UnknownRollup,
+            format!(
+                "rollup {} runs {}, which this node cannot execute yet",
+                tx.rollup_id,
+                rollup.vm.kind()
+            ),
+        ));
+    };
     if tx.sender_pubkey.len() != 32 {
         return Err(Rejection::new(
             RejectReason::Malformed,
@@ -93,8 +111,27 @@ pub fn check(signed: v1::SignedTransaction, genesis: &Genesis) -> Result<Checked
             "signature must be 64 bytes",
         ));
     }
-    if tx.payload.is_none() {
+    let Some(payload) = &tx.payload else {
         return Err(Rejection::new(RejectReason::Malformed, "no payload"));
+    };
+    if let Err(why) = adapter.check_payload(payload) {
+        return Err(Rejection::new(RejectReason::Malformed, why));
+    }
+    if tx.gas_limit > MAX_TX_GAS {
+        return Err(Rejection::new(
+            RejectReason::GasLimitTooHigh,
+            format!("gas limit {} above {MAX_TX_GAS}", tx.gas_limit),
+        ));
+    }
+    let max_fee = u128::from(tx.gas_limit) * u128::from(rollup.gas_price);
+    if u128::from(tx.max_fee) < max_fee {
+        return Err(Rejection::new(
+            RejectReason::FeeTooLow,
+            format!(
+                "max_fee {} below gas limit {} × gas price {}",
+                tx.max_fee, tx.gas_limit, rollup.gas_price
+            ),
+        ));
     }
     let hash = babel_proto::tx_hash(&signed);
     Ok(CheckedTx {
@@ -154,6 +191,7 @@ pub fn sign(tx: &v1::Transaction, key: &ed25519_dalek::SigningKey) -> v1::Signed
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::executor_for;
     use ed25519_dalek::SigningKey;
 
     fn genesis() -> Genesis {
@@ -164,7 +202,8 @@ mod tests {
             "consensus": { "max_tx_bytes": 1024, "max_block_bytes": 4096 },
             "validators": [{ "public_key": hex::encode(key.verifying_key().as_bytes()), "voting_power": 1,
                              "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
-            "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
+            "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {}, "gas_price": 2 },
+                        { "id": 2, "name": "wasm", "vm": "wasm", "initial_state": {} }]
         });
         Genesis::from_json(json.to_string().as_bytes()).unwrap()
     }
@@ -176,13 +215,15 @@ mod tests {
             sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
             nonce,
             gas_limit: 21_000,
-            max_fee: 1,
+            max_fee: 42_000,
             payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
         }
     }
 
     fn reason(signed: v1::SignedTransaction) -> RejectReason {
-        check(signed, &genesis()).unwrap_err().reason
+        check(signed, &genesis(), &executor_for(&genesis()))
+            .unwrap_err()
+            .reason
     }
 
     #[test]
@@ -192,7 +233,7 @@ mod tests {
         let checked: Vec<CheckedTx> = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| check(sign(&tx(k, i as u64), k), &g).unwrap())
+            .map(|(i, k)| check(sign(&tx(k, i as u64), k), &g, &executor_for(&g)).unwrap())
             .collect();
         assert!(verify_signatures(&checked).iter().all(|ok| *ok));
         assert_eq!(checked[3].hash, babel_proto::tx_hash(&checked[3].signed));
@@ -204,10 +245,10 @@ mod tests {
         let keys: Vec<SigningKey> = (1..=8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
         let mut checked: Vec<CheckedTx> = keys
             .iter()
-            .map(|k| check(sign(&tx(k, 0), k), &g).unwrap())
+            .map(|k| check(sign(&tx(k, 0), k), &g, &executor_for(&g)).unwrap())
             .collect();
         // Transaction 5 claims key 5 but was signed by key 6.
-        checked[5] = check(sign(&tx(&keys[5], 0), &keys[6]), &g).unwrap();
+        checked[5] = check(sign(&tx(&keys[5], 0), &keys[6]), &g, &executor_for(&g)).unwrap();
         let verdicts = verify_signatures(&checked);
         assert_eq!(verdicts.iter().filter(|ok| !**ok).count(), 1);
         assert!(!verdicts[5]);
@@ -221,7 +262,7 @@ mod tests {
         let mut body = signed.body.to_vec();
         body.extend_from_slice(&[0xF8, 0x07, 0x01]);
         signed.body = body.into();
-        let checked = check(signed, &genesis()).unwrap();
+        let checked = check(signed, &genesis(), &executor_for(&genesis())).unwrap();
         assert_eq!(verify_signatures(&[checked]), vec![false]);
     }
 
@@ -256,5 +297,23 @@ mod tests {
         let mut short_sig = sign(&tx(&key, 0), &key);
         short_sig.signature = vec![0; 10].into();
         assert_eq!(reason(short_sig), RejectReason::Malformed);
+        let mut wasm = tx(&key, 0);
+        wasm.rollup_id = 2;
+        let refused = check(sign(&wasm, &key), &genesis(), &executor_for(&genesis())).unwrap_err();
+        assert_eq!(refused.reason, RejectReason::UnknownRollup);
+        assert!(refused.message.contains("runs wasm"), "{}", refused.message);
+        let mut bad_to = tx(&key, 0);
+        bad_to.payload = Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            to: vec![1; 5].into(),
+            ..Default::default()
+        }));
+        assert_eq!(reason(sign(&bad_to, &key)), RejectReason::Malformed);
+        let mut greedy = tx(&key, 0);
+        greedy.gas_limit = MAX_TX_GAS + 1;
+        greedy.max_fee = u64::MAX;
+        assert_eq!(reason(sign(&greedy, &key)), RejectReason::GasLimitTooHigh);
+        let mut cheap = tx(&key, 0);
+        cheap.max_fee = 41_999;
+        assert_eq!(reason(sign(&cheap, &key)), RejectReason::FeeTooLow);
     }
 }

@@ -119,6 +119,7 @@ fn new_genesis(
             id: 1,
             name: "evm".into(),
             namespace: None,
+            gas_price: 0,
             vm: VmGenesis::Evm(EvmGenesis {
                 evm_chain_id: 1001,
                 alloc: Vec::new(),

@@ -8,7 +8,7 @@ use babel_genesis::Genesis;
 use tracing::info;
 
 use crate::{
-    app::NodeApp,
+    app::{NodeApp, ensure_genesis_state, executor_for},
     config::{Config, LogConfig, LogFormat},
     home::Home,
     keys,
@@ -84,10 +84,13 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         max_txs: loaded.config.mempool.max_txs,
         max_bytes: loaded.config.mempool.max_bytes,
     }));
+    let executor = Arc::new(executor_for(&genesis));
+    ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
     let txpool = TxPool::new(
         pool.clone(),
         store.clone(),
         genesis.clone(),
+        executor.clone(),
         SigVerifier::start().context("starting the signature verifier")?,
     );
     // Before consensus starts, so that restored transactions can go in the next block.
@@ -97,6 +100,7 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         genesis.clone(),
         cfg.validator_set.clone(),
         pool,
+        executor,
     )
     .notify_commits(committed_tx);
     let service = NodeService::new(

@@ -121,7 +121,12 @@ mod tests {
             max_fee: 1,
             payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
         };
-        check(sign(&tx, &SigningKey::from_bytes(&[signer; 32])), g).unwrap()
+        check(
+            sign(&tx, &SigningKey::from_bytes(&[signer; 32])),
+            g,
+            &crate::app::executor_for(g),
+        )
+        .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

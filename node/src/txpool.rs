@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use babel_execution::Executor;
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, RejectReason};
 use tracing::info;
@@ -71,6 +72,7 @@ pub struct TxPool {
     pool: SharedPool,
     store: Arc<Store>,
     genesis: Arc<Genesis>,
+    executor: Arc<Executor>,
     verifier: SigVerifier,
 }
 
@@ -80,12 +82,14 @@ impl TxPool {
         pool: SharedPool,
         store: Arc<Store>,
         genesis: Arc<Genesis>,
+        executor: Arc<Executor>,
         verifier: SigVerifier,
     ) -> Self {
         Self {
             pool,
             store,
             genesis,
+            executor,
             verifier,
         }
     }
@@ -139,7 +143,7 @@ impl TxPool {
 
     /// Stateless checks plus "not already committed".
     fn stateless(&self, signed: v1::SignedTransaction) -> Result<CheckedTx, Rejection> {
-        let checked = admission::check(signed, &self.genesis)?;
+        let checked = admission::check(signed, &self.genesis, &self.executor)?;
         if self
             .store
             .tx_location(&checked.hash)

@@ -232,6 +232,14 @@ mod tests {
     }
 
     #[test]
+    fn deleting_an_absent_key_changes_nothing() {
+        let mut tree = MemTree::new();
+        let r0 = apply(&mut tree, 0, &[("k", Some("v"))]);
+        let r1 = apply(&mut tree, 1, &[("absent", None)]);
+        assert_eq!(r0, r1);
+    }
+
+    #[test]
     fn aggregate_root_binds_rollup_ids() {
         let roots: BTreeMap<RollupId, [u8; 32]> = [(1, [1; 32]), (2, [2; 32])].into();
         let swapped: BTreeMap<RollupId, [u8; 32]> = [(1, [2; 32]), (2, [1; 32])].into();

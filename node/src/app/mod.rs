@@ -1,16 +1,27 @@
 //! The node's [`Application`]: builds, checks and commits blocks over the RocksDB store.
 //!
-//! Execution arrives with a later milestone; today a block is a header that links to its parent
-//! plus transactions reaped from the mempool, and "executing" a transaction bumps its sender's
-//! nonce on its origin rollup. Validation checks the link, chain id, proposer, monotonic time,
-//! every transaction (admission rules, signatures in one batch, consecutive nonces) and the
-//! transaction commitment.
+//! The proposer reaps the mempool, executes the transactions and puts the results root and
+//! every rollup's state root in the header. A validator checks the link, chain id, proposer,
+//! monotonic time, every transaction (admission rules, signatures in one batch, consecutive
+//! nonces) and the transaction commitment, then re-executes the block and refuses it if any
+//! root differs. Executions are kept by block hash until their height commits, so a block is
+//! executed once per node in the common case; commit writes block, certificate, state changes,
+//! receipts and tree nodes in one `WriteBatch`.
 
-use std::{collections::HashMap, sync::Arc, time::SystemTime};
+mod execute;
+
+pub use execute::{Executed, MAX_TX_GAS, block_env, ensure_genesis_state, execute, executor_for};
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+    time::SystemTime,
+};
 
 use babel_consensus::{
     Address, Application, ConsensusError, Height, StoredProposals, ValidatorSet, Verdict,
 };
+use babel_execution::Executor;
 use babel_proto::v1;
 use bytes::Bytes;
 
@@ -19,7 +30,7 @@ use babel_genesis::Genesis;
 use crate::{
     admission::{self, CheckedTx},
     mempool::Account,
-    store::{CommitBatch, StateWrite, Store, StoreError, nonce_key},
+    store::{CommitBatch, Store, StoreError},
     txpool::SharedPool,
 };
 
@@ -35,15 +46,20 @@ pub struct NodeApp {
     validators: ValidatorSet,
     pool: SharedPool,
     committed: Option<tokio::sync::watch::Sender<u64>>,
+    executor: Arc<Executor>,
+    /// Executions of proposed blocks, by block hash, until their height commits.
+    executed: Arc<Mutex<HashMap<[u8; 32], Arc<Executed>>>>,
 }
 
 impl NodeApp {
-    /// An application over `store` for `genesis`, proposing from `pool`.
+    /// An application over `store` for `genesis`, proposing from `pool`, executing with
+    /// `executor`.
     pub fn new(
         store: Arc<Store>,
         genesis: Arc<Genesis>,
         validators: ValidatorSet,
         pool: SharedPool,
+        executor: Arc<Executor>,
     ) -> Self {
         Self {
             store,
@@ -52,7 +68,39 @@ impl NodeApp {
             validators,
             pool,
             committed: None,
+            executor,
+            executed: Arc::default(),
         }
+    }
+
+    fn executed_lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], Arc<Executed>>> {
+        self.executed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Execute a block (or reuse its execution) and remember the result by `block_hash`.
+    fn execution(
+        &self,
+        block_hash: Option<[u8; 32]>,
+        header: &v1::Header,
+        txs: &[v1::SignedTransaction],
+    ) -> Result<Arc<Executed>, ConsensusError> {
+        if let Some(done) = block_hash.and_then(|h| self.executed_lock().get(&h).cloned()) {
+            return Ok(done);
+        }
+        let executed = execute(
+            &self.store,
+            &self.executor,
+            &self.genesis,
+            header.height,
+            header.time_ms,
+            txs,
+        )
+        .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
+        Ok(Arc::new(executed))
+    }
+
+    fn remember(&self, block_hash: [u8; 32], executed: Arc<Executed>) {
+        self.executed_lock().insert(block_hash, executed);
     }
 
     /// Check every transaction of a block: admission rules, signatures (one batch), and
@@ -70,7 +118,7 @@ impl NodeApp {
         }
         let mut checked = Vec::with_capacity(txs.len());
         for (i, tx) in txs.iter().enumerate() {
-            match admission::check(tx.clone(), &self.genesis) {
+            match admission::check(tx.clone(), &self.genesis, &self.executor) {
                 Ok(c) => checked.push(c),
                 Err(r) => return Ok(Err(format!("transaction {i}: {r}"))),
             }
@@ -176,7 +224,7 @@ impl Application for NodeApp {
             .into_iter()
             .map(|t| t.tx)
             .collect();
-        let header = v1::Header {
+        let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
             // The proposer's clock, kept strictly increasing so that time never goes backwards.
@@ -186,6 +234,9 @@ impl Application for NodeApp {
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
             ..Default::default()
         };
+        let executed = self.execution(None, &header, &txs)?;
+        executed.fill(&mut header);
+        self.remember(babel_proto::block_hash(&header), executed);
         Ok(v1::Block {
             header: Some(header),
             txs,
@@ -225,13 +276,15 @@ impl Application for NodeApp {
         if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {
             return Ok(Verdict::invalid("tx root mismatch"));
         }
-        if !h.results_root.is_empty()
-            || !h.state_roots.is_empty()
-            || !h.state_root.is_empty()
-            || !h.da_refs.is_empty()
-        {
-            return Ok(Verdict::invalid("unexpected execution or DA fields"));
+        if !h.da_refs.is_empty() {
+            return Ok(Verdict::invalid("unexpected DA references"));
         }
+        let block_hash = babel_proto::block_hash(h);
+        let executed = self.execution(Some(block_hash), h, &block.txs)?;
+        if let Some(reason) = executed.mismatch(h) {
+            return Ok(Verdict::invalid(reason));
+        }
+        self.remember(block_hash, executed);
         Ok(Verdict::valid())
     }
 
@@ -271,9 +324,24 @@ impl Application for NodeApp {
             .as_ref()
             .ok_or_else(|| ConsensusError::Application("block without header".into()))?;
         let block_hash = babel_proto::block_hash(header);
-        let tx_hashes = block.txs.iter().map(babel_proto::tx_hash).collect();
-        // The only state transition until execution lands: each transaction consumes its
-        // sender's nonce on its origin rollup. Transactions were validated, so they decode.
+        let tx_hashes: Vec<[u8; 32]> = block.txs.iter().map(babel_proto::tx_hash).collect();
+        let executed = if header.height <= self.committed_height()?.0 {
+            // A replay of a committed height: the store checks it is the same block.
+            None
+        } else {
+            let executed = self.execution(Some(block_hash), header, &block.txs)?;
+            if let Some(reason) = executed.mismatch(header) {
+                // A decided block that this node executes differently: never commit a
+                // divergent state.
+                return Err(ConsensusError::Application(format!(
+                    "decided block {} does not re-execute: {reason}",
+                    header.height
+                )));
+            }
+            Some(executed)
+        };
+        // Each transaction consumed its sender's nonce on its origin rollup (validated blocks
+        // decode); the mempool drops what is now stale.
         let mut next: HashMap<Account, u64> = HashMap::new();
         for signed in &block.txs {
             let tx = <v1::Transaction as prost::Message>::decode(signed.body.clone())
@@ -285,21 +353,29 @@ impl Application for NodeApp {
         }
         let mut nonces: Vec<(Account, u64)> = next.into_iter().collect();
         nonces.sort();
-        let state = nonces
-            .iter()
-            .map(|((rollup_id, sender), n)| StateWrite {
-                rollup_id: *rollup_id,
-                key: nonce_key(sender),
-                value: Some(n.to_be_bytes().to_vec()),
-            })
-            .collect();
         let batch = CommitBatch {
             block,
             block_hash,
             certificate,
-            receipts: Vec::new(),
+            receipts: executed
+                .as_ref()
+                .map(|e| {
+                    tx_hashes
+                        .iter()
+                        .copied()
+                        .zip(e.receipts.iter().cloned())
+                        .collect()
+                })
+                .unwrap_or_default(),
             tx_hashes,
-            state,
+            state: executed
+                .as_ref()
+                .map(|e| e.state_writes())
+                .unwrap_or_default(),
+            trees: executed
+                .as_ref()
+                .map(|e| e.trees.clone())
+                .unwrap_or_default(),
         };
         self.store.commit(&batch).map_err(app_err)?;
         let mut evicted = self.pool.lock().evict_committed(&nonces);
@@ -308,8 +384,10 @@ impl Application for NodeApp {
         let included: std::collections::HashSet<&[u8; 32]> = batch.tx_hashes.iter().collect();
         evicted.retain(|h| !included.contains(h));
         self.store.delete_pending(&evicted).map_err(app_err)?;
+        let height = batch.block.header.as_ref().map_or(0, |h| h.height);
+        self.executed_lock().retain(|_, e| e.height > height);
         if let Some(tx) = &self.committed {
-            tx.send_replace(batch.block.header.as_ref().map_or(0, |h| h.height));
+            tx.send_replace(height);
         }
         Ok(())
     }

@@ -32,8 +32,10 @@ fn fixture() -> Fixture {
         max_txs: 1000,
         max_bytes: 1 << 20,
     }));
+    let executor = Arc::new(executor_for(&genesis));
+    ensure_genesis_state(&store, &executor, &genesis).unwrap();
     Fixture {
-        app: NodeApp::new(store, genesis, validators, pool),
+        app: NodeApp::new(store, genesis, validators, pool, executor),
         proposer,
         _dir: dir,
     }
@@ -57,7 +59,19 @@ fn tx(signer: u8, claimed: u8, nonce: u64) -> v1::SignedTransaction {
 fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1::Block {
     let height = f.app.committed_height().unwrap().0 + 1;
     let mut block = f.app.build_block(Height(height), f.proposer).unwrap();
-    block.header.as_mut().unwrap().tx_root = babel_proto::tx_root(&txs).to_vec().into();
+    let header = block.header.as_mut().unwrap();
+    header.tx_root = babel_proto::tx_root(&txs).to_vec().into();
+    // Blocks with transactions no honest proposer would include may not execute at all.
+    if let Ok(executed) = execute(
+        &f.app.store,
+        &f.app.executor,
+        &f.app.genesis,
+        height,
+        header.time_ms,
+        &txs,
+    ) {
+        executed.fill(header);
+    }
     block.txs = txs;
     block
 }
@@ -83,7 +97,7 @@ fn proposer_reaps_the_pool_and_its_block_validates() {
     let mut f = fixture();
     let genesis = f.app.genesis.clone();
     for nonce in 0..3 {
-        let checked = admission::check(tx(1, 1, nonce), &genesis).unwrap();
+        let checked = admission::check(tx(1, 1, nonce), &genesis, &f.app.executor).unwrap();
         f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
     }
     let block = f.app.build_block(Height(1), f.proposer).unwrap();
@@ -113,7 +127,7 @@ fn a_forged_signature_makes_the_block_invalid() {
 fn pooled_transactions_skip_re_verification_but_strangers_do_not() {
     let mut f = fixture();
     let genesis = f.app.genesis.clone();
-    let pooled = admission::check(tx(1, 1, 0), &genesis).unwrap();
+    let pooled = admission::check(tx(1, 1, 0), &genesis, &f.app.executor).unwrap();
     f.app.pool.lock().insert(pool_tx(&pooled), 0).unwrap();
     let good = block_with(&mut f, vec![tx(1, 1, 0), tx(2, 2, 0)]);
     assert!(verdict(&mut f, &good).valid);
@@ -144,6 +158,66 @@ fn nonce_gaps_replays_and_repeats_make_the_block_invalid() {
     );
     let next = block_with(&mut f, vec![tx(1, 1, 1)]);
     assert!(verdict(&mut f, &next).valid);
+}
+
+#[test]
+fn a_block_whose_roots_differ_from_re_execution_is_invalid() {
+    let mut f = fixture();
+    let good = block_with(&mut f, vec![tx(1, 1, 0)]);
+    assert!(verdict(&mut f, &good).valid);
+
+    let mut lie = good.clone();
+    let h = lie.header.as_mut().unwrap();
+    h.state_roots[0].root = vec![7; 32].into();
+    assert!(
+        verdict(&mut f, &lie)
+            .reason
+            .contains("state root of rollup 1 differs")
+    );
+    let mut lie = good.clone();
+    lie.header.as_mut().unwrap().results_root = vec![7; 32].into();
+    assert!(verdict(&mut f, &lie).reason.contains("results root"));
+    let mut lie = good.clone();
+    lie.header.as_mut().unwrap().state_root = vec![7; 32].into();
+    assert!(
+        verdict(&mut f, &lie)
+            .reason
+            .contains("aggregate state root")
+    );
+    let mut lie = good;
+    lie.header.as_mut().unwrap().state_roots.clear();
+    assert!(verdict(&mut f, &lie).reason.contains("0 state roots"));
+}
+
+#[test]
+fn committed_blocks_carry_receipts_state_and_provable_roots() {
+    let mut f = fixture();
+    let block = block_with(&mut f, vec![tx(1, 1, 0), tx(2, 2, 0)]);
+    let header = block.header.clone().unwrap();
+    let hashes: Vec<[u8; 32]> = block.txs.iter().map(babel_proto::tx_hash).collect();
+    commit(&mut f, block);
+    for hash in &hashes {
+        let receipt = f.app.store.receipt(hash).unwrap().unwrap();
+        assert!(receipt.root.is_some());
+    }
+    // The sender's nonce is state, provable against the header's root for rollup 1.
+    let sender = *SigningKey::from_bytes(&[2; 32]).verifying_key().as_bytes();
+    let key = babel_execution::state::nonce_key(&sender);
+    let (value, proof) = babel_execution::commitment::prove(&f.app.store.tree(1), 1, &key).unwrap();
+    assert_eq!(value, Some(1u64.to_be_bytes().to_vec()));
+    let root: [u8; 32] = header.state_roots[0].root.as_ref().try_into().unwrap();
+    assert!(babel_execution::commitment::verify(
+        root,
+        &key,
+        value.as_deref(),
+        &proof
+    ));
+    assert!(!babel_execution::commitment::verify(
+        root,
+        &key,
+        Some(&[9]),
+        &proof
+    ));
 }
 
 #[test]

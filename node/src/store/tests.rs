@@ -54,6 +54,7 @@ fn batch(height: u64) -> CommitBatch {
         }],
         block,
         block_hash,
+        trees: Vec::new(),
     }
 }
 

@@ -1,0 +1,187 @@
+//! Executing blocks over the store: the executor for a genesis, the genesis state, and each
+//! block's state changes, receipts and header roots.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use babel_evm::EvmAdapter;
+use babel_execution::{
+    BlockEnv, ExecError, Executor, RollupId,
+    commitment::{aggregate_root, by_rollup, update_tree},
+    state::Changes,
+};
+use babel_genesis::Genesis;
+use babel_proto::v1;
+use jmt::storage::TreeUpdateBatch;
+
+use crate::store::{StateWrite, Store};
+
+/// Most gas one transaction may use (a transaction asking for more is refused at admission).
+pub const MAX_TX_GAS: u64 = 30_000_000;
+
+/// The executor for `genesis`: every EVM rollup on revm. WASM and Cairo rollups have no
+/// adapter on this node version; their transactions are refused at admission and their state
+/// roots stay those of their (empty) genesis trees.
+pub fn executor_for(genesis: &Genesis) -> Executor {
+    genesis.rollups.iter().fold(
+        Executor::new(),
+        |exec, rollup| match EvmAdapter::for_rollup(rollup) {
+            Some(adapter) => exec.with_rollup(rollup.id, Arc::new(adapter), rollup.gas_price),
+            None => exec,
+        },
+    )
+}
+
+/// The block environment execution sees.
+pub fn block_env(height: u64, time_ms: u64) -> BlockEnv {
+    BlockEnv {
+        height,
+        time_ms,
+        max_tx_gas: MAX_TX_GAS,
+    }
+}
+
+/// A block's execution: what goes in its header and what its commit writes.
+#[derive(Debug)]
+pub struct Executed {
+    /// The executed height.
+    pub height: u64,
+    /// One receipt per transaction.
+    pub receipts: Vec<v1::Receipt>,
+    /// State changes, in key order.
+    pub changes: Changes,
+    /// Commitment to the receipts.
+    pub results_root: [u8; 32],
+    /// Each rollup's state root after the block.
+    pub state_roots: BTreeMap<RollupId, [u8; 32]>,
+    /// Root over `state_roots`.
+    pub state_root: [u8; 32],
+    /// Each rollup's tree update.
+    pub trees: Vec<(RollupId, TreeUpdateBatch)>,
+}
+
+impl Executed {
+    /// Put the roots in `header`.
+    pub fn fill(&self, header: &mut v1::Header) {
+        header.results_root = self.results_root.to_vec().into();
+        header.state_roots = self
+            .state_roots
+            .iter()
+            .map(|(id, root)| v1::RollupStateRoot {
+                rollup_id: *id,
+                root: root.to_vec().into(),
+            })
+            .collect();
+        header.state_root = self.state_root.to_vec().into();
+    }
+
+    /// Why `header`'s roots are not these, if they are not.
+    pub fn mismatch(&self, header: &v1::Header) -> Option<String> {
+        let mut expected = header.clone();
+        self.fill(&mut expected);
+        if expected.results_root != header.results_root {
+            return Some("results root differs from re-execution".into());
+        }
+        if expected.state_roots.len() != header.state_roots.len() {
+            return Some(format!(
+                "{} state roots, expected {}",
+                header.state_roots.len(),
+                expected.state_roots.len()
+            ));
+        }
+        for (want, got) in expected.state_roots.iter().zip(&header.state_roots) {
+            if want != got {
+                return Some(format!(
+                    "state root of rollup {} differs from re-execution",
+                    want.rollup_id
+                ));
+            }
+        }
+        (expected.state_root != header.state_root)
+            .then(|| "aggregate state root differs from re-execution".into())
+    }
+
+    /// The state writes of a commit.
+    pub fn state_writes(&self) -> Vec<StateWrite> {
+        self.changes
+            .iter()
+            .map(|((rollup_id, key), value)| StateWrite {
+                rollup_id: *rollup_id,
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Execute `txs` as block `height` over the committed state in `store`.
+pub fn execute(
+    store: &Store,
+    exec: &Executor,
+    genesis: &Genesis,
+    height: u64,
+    time_ms: u64,
+    txs: &[v1::SignedTransaction],
+) -> Result<Executed, ExecError> {
+    let block = exec.execute_block(store, &block_env(height, time_ms), txs)?;
+    let (state_roots, trees) = update_trees(store, genesis, height, &block.changes)?;
+    Ok(Executed {
+        height,
+        state_root: aggregate_root(&state_roots),
+        receipts: block.receipts,
+        changes: block.changes,
+        results_root: block.results_root,
+        state_roots,
+        trees,
+    })
+}
+
+/// Each rollup's new root, and the tree updates that produce them.
+type TreeUpdates = (
+    BTreeMap<RollupId, [u8; 32]>,
+    Vec<(RollupId, TreeUpdateBatch)>,
+);
+
+/// Version `height` of every rollup's tree given the block's `changes`.
+fn update_trees(
+    store: &Store,
+    genesis: &Genesis,
+    height: u64,
+    changes: &Changes,
+) -> Result<TreeUpdates, ExecError> {
+    let mut split = by_rollup(changes);
+    let mut roots = BTreeMap::new();
+    let mut trees = Vec::new();
+    for rollup in &genesis.rollups {
+        let changes = split.remove(&rollup.id).unwrap_or_default();
+        let (root, batch) = update_tree(&store.tree(rollup.id), height, changes)?;
+        roots.insert(rollup.id, root);
+        trees.push((rollup.id, batch));
+    }
+    if let Some(stray) = split.keys().next() {
+        return Err(ExecError::UnknownRollup(*stray));
+    }
+    Ok((roots, trees))
+}
+
+/// Write the genesis state and version 0 of every rollup's tree, unless already done.
+pub fn ensure_genesis_state(
+    store: &Store,
+    exec: &Executor,
+    genesis: &Genesis,
+) -> anyhow::Result<()> {
+    if store.has_genesis_state()? {
+        return Ok(());
+    }
+    let changes = exec.genesis_changes(genesis)?;
+    let (_, trees) = update_trees(store, genesis, 0, &changes)?;
+    let writes: Vec<StateWrite> = changes
+        .into_iter()
+        .map(|((rollup_id, key), value)| StateWrite {
+            rollup_id,
+            key,
+            value,
+        })
+        .collect();
+    store.init_genesis_state(&writes, &trees)?;
+    Ok(())
+}
