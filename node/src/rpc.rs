@@ -2,9 +2,11 @@
 //!
 //! Read endpoints are served from the store; `StreamBlocks` replays committed heights and then
 //! follows new commits, delivering each height once and in order, so a client that reconnects
-//! with `from_height = last + 1` sees every block exactly once. Message sizes, request timeout
-//! and concurrent streams are limited by `[grpc]` in `config.toml`. `Call`, `GetStateProof` and
-//! `StreamRollupBatches` answer `UNIMPLEMENTED` until execution lands.
+//! with `from_height = last + 1` sees every block exactly once. `Call` runs a transaction on a
+//! snapshot of the latest state and discards its changes; `GetStateProof` proves a state value
+//! (or its absence) against a header's rollup state root. Message sizes, request timeout and
+//! concurrent streams are limited by `[grpc]` in `config.toml`. `StreamRollupBatches` answers
+//! `UNIMPLEMENTED` until DA posting lands.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -23,6 +25,7 @@ use tracing::debug;
 
 use crate::{
     admission::Rejection,
+    app::{MAX_TX_GAS, block_env},
     config::GrpcConfig,
     store::Store,
     txpool::{Admission, TxPool},
@@ -143,6 +146,112 @@ impl NodeService {
         }))
     }
 
+    /// Run `tx` on a snapshot of the latest state as if in the next block.
+    fn simulate(&self, mut tx: v1::Transaction) -> Result<v1::CallResponse, Status> {
+        let sender: [u8; 32] = tx
+            .sender_pubkey
+            .as_ref()
+            .try_into()
+            .map_err(|_| Status::invalid_argument("sender_pubkey must be 32 bytes"))?;
+        if self.genesis.rollup(tx.rollup_id).is_none() {
+            return Err(Status::not_found(format!(
+                "rollup {} does not exist",
+                tx.rollup_id
+            )));
+        }
+        let executor = self.txpool.executor();
+        let adapter = executor.adapter(tx.rollup_id).ok_or_else(|| {
+            Status::failed_precondition(format!(
+                "rollup {} cannot be executed by this node",
+                tx.rollup_id
+            ))
+        })?;
+        let payload = tx
+            .payload
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("no payload"))?;
+        adapter
+            .check_payload(payload)
+            .map_err(Status::invalid_argument)?;
+        if tx.gas_limit == 0 || tx.gas_limit > MAX_TX_GAS {
+            tx.gas_limit = MAX_TX_GAS;
+        }
+        let snapshot = self.store.snapshot();
+        let height = snapshot.height().map_err(internal)?;
+        tx.nonce = babel_execution::state::decode_nonce(
+            babel_execution::state::StateView::get(
+                &snapshot,
+                tx.rollup_id,
+                &babel_execution::state::nonce_key(&sender),
+            )
+            .map_err(internal)?
+            .as_deref(),
+        )
+        .map_err(internal)?;
+        let time_ms = self
+            .store
+            .block(height)
+            .map_err(internal)?
+            .and_then(|b| b.header)
+            .map_or(0, |h| h.time_ms);
+        let executed = executor
+            .execute_tx(&snapshot, &block_env(height + 1, time_ms), &tx)
+            .map_err(internal)?;
+        Ok(v1::CallResponse {
+            receipt: Some(executed.receipt),
+            height,
+        })
+    }
+
+    /// A state value with its proof against the rollup's root in the header at a height.
+    fn prove(
+        &self,
+        request: v1::GetStateProofRequest,
+    ) -> Result<v1::GetStateProofResponse, Status> {
+        if self.genesis.rollup(request.rollup_id).is_none() {
+            return Err(Status::not_found(format!(
+                "rollup {} does not exist",
+                request.rollup_id
+            )));
+        }
+        let latest = self.latest()?;
+        let height = if request.height == 0 {
+            latest
+        } else {
+            request.height
+        };
+        if height == 0 || height > latest {
+            return Err(Status::not_found(format!(
+                "no block at height {height} (latest is {latest})"
+            )));
+        }
+        let header = self
+            .store
+            .block(height)
+            .map_err(internal)?
+            .and_then(|b| b.header)
+            .ok_or_else(|| Status::internal(format!("block {height} missing")))?;
+        let state_root = header
+            .state_roots
+            .iter()
+            .find(|r| r.rollup_id == request.rollup_id)
+            .map(|r| r.root.clone())
+            .ok_or_else(|| Status::internal("header lacks the rollup's state root"))?;
+        let (value, proof) = babel_execution::commitment::prove(
+            &self.store.tree(request.rollup_id),
+            height,
+            &request.key,
+        )
+        .map_err(internal)?;
+        Ok(v1::GetStateProofResponse {
+            height,
+            exists: value.is_some(),
+            value: value.unwrap_or_default().into(),
+            state_root,
+            proof: borsh::to_vec(&proof).map_err(internal)?.into(),
+        })
+    }
+
     fn latest(&self) -> Result<u64, Status> {
         Ok(self.store.latest_height().map_err(internal)?.unwrap_or(0))
     }
@@ -227,6 +336,7 @@ impl Node for NodeService {
                 height: loc.height,
                 index: loc.index,
                 transaction,
+                receipt: self.store.receipt(&hash).map_err(internal)?,
                 ..Default::default()
             }));
         }
@@ -309,16 +419,27 @@ impl Node for NodeService {
 
     async fn call(
         &self,
-        _request: Request<v1::CallRequest>,
+        request: Request<v1::CallRequest>,
     ) -> Result<Response<v1::CallResponse>, Status> {
-        Err(not_yet("Call"))
+        let Some(tx) = request.into_inner().transaction else {
+            return Err(Status::invalid_argument("missing transaction"));
+        };
+        let service = self.clone();
+        let answer = tokio::task::spawn_blocking(move || service.simulate(tx))
+            .await
+            .map_err(internal)??;
+        Ok(Response::new(answer))
     }
 
     async fn get_state_proof(
         &self,
-        _request: Request<v1::GetStateProofRequest>,
+        request: Request<v1::GetStateProofRequest>,
     ) -> Result<Response<v1::GetStateProofResponse>, Status> {
-        Err(not_yet("GetStateProof"))
+        let service = self.clone();
+        let answer = tokio::task::spawn_blocking(move || service.prove(request.into_inner()))
+            .await
+            .map_err(internal)??;
+        Ok(Response::new(answer))
     }
 
     async fn status(

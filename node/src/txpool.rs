@@ -94,6 +94,11 @@ impl TxPool {
         }
     }
 
+    /// The executor whose adapters check payloads.
+    pub fn executor(&self) -> &Arc<Executor> {
+        &self.executor
+    }
+
     /// The mempool behind the pipeline.
     pub fn pool(&self) -> &SharedPool {
         &self.pool

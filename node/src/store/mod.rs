@@ -15,7 +15,7 @@ use prost::Message;
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
 
 pub use error::StoreError;
-pub use tree::RollupTree;
+pub use tree::{RollupTree, Snapshot};
 
 /// Column families, one per kind of record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

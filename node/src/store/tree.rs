@@ -116,6 +116,45 @@ impl TreeReader for RollupTree<'_> {
     }
 }
 
+/// The store as of one moment: reads that span a commit still see one height.
+pub struct Snapshot<'a> {
+    store: &'a Store,
+    snapshot: rocksdb::Snapshot<'a>,
+}
+
+impl Store {
+    /// A consistent view of the committed state for reads outside consensus (queries).
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            store: self,
+            snapshot: self.db.snapshot(),
+        }
+    }
+}
+
+impl Snapshot<'_> {
+    /// The height this view holds (0 before the first block).
+    pub fn height(&self) -> Result<u64, StoreError> {
+        let cf = self.store.cf(Cf::Meta)?;
+        Ok(self
+            .snapshot
+            .get_cf(cf, super::META_LATEST_HEIGHT)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+}
+
+impl StateView for Snapshot<'_> {
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        let read = || -> Result<Option<Vec<u8>>, StoreError> {
+            let cf = self.store.cf(Cf::State)?;
+            Ok(self.snapshot.get_cf(cf, state_key(rollup, key))?)
+        };
+        read().map_err(|e| ExecError::State(e.to_string()))
+    }
+}
+
 impl StateView for Store {
     fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
         self.get(Cf::State, &state_key(rollup, key))

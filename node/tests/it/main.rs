@@ -4,6 +4,7 @@
 
 mod cli;
 mod e2e;
+mod execution;
 mod grpc;
 mod python;
 mod support;
