@@ -8,7 +8,7 @@
 
 use crate::{
     ExecError, RollupId,
-    state::{Changes, StateKey, StateView},
+    state::{Changes, StateKey, StateView, lookup},
 };
 
 /// A point to revert to.
@@ -42,7 +42,7 @@ impl Journal {
         rollup: RollupId,
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, ExecError> {
-        match self.writes.get(&(rollup, key.to_vec())) {
+        match lookup(&self.writes, rollup, key) {
             Some(value) => Ok(value.clone()),
             None => base.get(rollup, key),
         }

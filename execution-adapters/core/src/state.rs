@@ -5,12 +5,65 @@
 //! over a [`Journal`](crate::Journal) on top of that. Keys are bytes in an adapter-defined
 //! layout; keys starting with `babel/` belong to the core (nonces).
 
-use std::collections::BTreeMap;
+use std::{borrow::Borrow, cmp::Ordering, collections::BTreeMap};
 
 use crate::{ExecError, RollupId};
 
 /// A key within one rollup.
 pub type StateKey = (RollupId, Vec<u8>);
+
+/// A [`StateKey`] seen as its parts, so that maps keyed by owned keys can be searched with
+/// borrowed ones (`(rollup, &[u8])`) without allocating.
+pub(crate) trait KeyRef {
+    fn parts(&self) -> (RollupId, &[u8]);
+}
+
+impl KeyRef for StateKey {
+    fn parts(&self) -> (RollupId, &[u8]) {
+        (self.0, &self.1)
+    }
+}
+
+impl KeyRef for (RollupId, &[u8]) {
+    fn parts(&self) -> (RollupId, &[u8]) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn KeyRef + 'a> for StateKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyRef + '_ {}
+
+impl PartialOrd for dyn KeyRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn KeyRef + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+/// Look `key` of `rollup` up in a map keyed by [`StateKey`] without allocating.
+pub(crate) fn lookup<'m, V>(
+    map: &'m BTreeMap<StateKey, V>,
+    rollup: RollupId,
+    key: &[u8],
+) -> Option<&'m V> {
+    map.get(&(rollup, key) as &dyn KeyRef)
+}
 
 /// State changes in key order: `None` deletes.
 pub type Changes = BTreeMap<StateKey, Option<Vec<u8>>>;
@@ -76,7 +129,7 @@ impl MemState {
 
 impl StateView for MemState {
     fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
-        Ok(self.0.get(&(rollup, key.to_vec())).cloned())
+        Ok(lookup(&self.0, rollup, key).cloned())
     }
 }
 
@@ -114,7 +167,7 @@ impl<S: StateView> Overlay<S> {
 
 impl<S: StateView> StateView for Overlay<S> {
     fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
-        match self.changes.get(&(rollup, key.to_vec())) {
+        match lookup(&self.changes, rollup, key) {
             Some(value) => Ok(value.clone()),
             None => self.base.get(rollup, key),
         }

@@ -9,12 +9,12 @@ use babel_proto::v1::transaction::Payload;
 use bytes::Bytes;
 use revm::{
     context::{
-        BlockEnv, CfgEnv, Context, TxEnv,
+        BlockEnv, CfgEnv, Context, Evm, TxEnv,
         result::{EVMError, ExecutionResult, Output},
     },
-    handler::{MainBuilder, MainContext},
+    handler::{MainContext, instructions::EthInstructions},
     inspector::InspectEvm,
-    primitives::{Address, KECCAK_EMPTY, TxKind, U256, hardfork::SpecId, keccak256},
+    primitives::{Address, AddressSet, KECCAK_EMPTY, TxKind, U256, hardfork::SpecId, keccak256},
     state::EvmState,
 };
 
@@ -22,9 +22,29 @@ use crate::{
     db::HostDb,
     host::Shared,
     inspector::FrameSync,
-    precompile::Precompiles,
+    precompile::{Precompiles, warm_set},
     state::{Account, account_key, code_key, sender_address, storage_key, xcaller_address},
 };
+
+/// Frame stacks kept per thread between frames (a nested xcall takes another one).
+mod frames {
+    use std::cell::RefCell;
+
+    use revm::{context_interface::FrameStack, handler::EthFrame};
+
+    thread_local! {
+        static POOL: RefCell<Vec<FrameStack<EthFrame>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn take() -> FrameStack<EthFrame> {
+        POOL.with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| FrameStack::new_prealloc(8))
+    }
+
+    pub(super) fn put(stack: FrameStack<EthFrame>) {
+        POOL.with(|p| p.borrow_mut().push(stack));
+    }
+}
 
 /// The EVM hard fork Babel's EVM rollups follow.
 pub const SPEC: SpecId = SpecId::PRAGUE;
@@ -33,6 +53,7 @@ pub const SPEC: SpecId = SpecId::PRAGUE;
 #[derive(Clone, Debug)]
 pub struct EvmAdapter {
     chain_id: u64,
+    warm: AddressSet,
 }
 
 /// What an EVM frame asks revm to run.
@@ -46,7 +67,10 @@ struct Message {
 impl EvmAdapter {
     /// An adapter reporting `chain_id` to contracts (`CHAINID`).
     pub fn new(chain_id: u64) -> Self {
-        Self { chain_id }
+        Self {
+            chain_id,
+            warm: warm_set(SPEC),
+        }
     }
 
     /// The adapter for a rollup of the genesis (`None` if it is not an EVM rollup).
@@ -201,25 +225,31 @@ impl ExecutionAdapter for EvmAdapter {
         let env = host.env().clone();
         let shared = Shared::new(host);
         let result = {
-            let context = Context::mainnet()
-                .with_db(HostDb { shared: &shared })
-                .modify_cfg_chained(|cfg: &mut CfgEnv| {
-                    cfg.set_spec_and_mainnet_gas_params(SPEC);
-                    cfg.chain_id = self.chain_id;
-                    // Babel keeps the nonce that orders transactions; the EVM nonce only
-                    // numbers contract creations.
-                    cfg.disable_nonce_check = true;
-                    cfg.tx_gas_limit_cap = Some(u64::MAX);
-                })
-                .modify_block_chained(|block: &mut BlockEnv| {
-                    block.number = U256::from(env.height);
-                    block.timestamp = U256::from(env.time_ms / 1000);
-                    block.gas_limit = u64::MAX;
-                    block.basefee = 0;
-                });
-            let mut evm = context
-                .build_mainnet_with_inspector(FrameSync::new(&shared))
-                .with_precompiles(Precompiles::new(&shared, SPEC));
+            let mut context = Context::mainnet().with_db(HostDb { shared: &shared });
+            context.modify_cfg(|cfg: &mut CfgEnv| {
+                cfg.set_spec_and_mainnet_gas_params(SPEC);
+                cfg.chain_id = self.chain_id;
+                // Babel keeps the nonce that orders transactions; the EVM nonce only numbers
+                // contract creations.
+                cfg.disable_nonce_check = true;
+                cfg.tx_gas_limit_cap = Some(u64::MAX);
+            });
+            context.modify_block(|block: &mut BlockEnv| {
+                block.number = U256::from(env.height);
+                block.timestamp = U256::from(env.time_ms / 1000);
+                block.gas_limit = u64::MAX;
+                block.basefee = 0;
+            });
+            // What `build_mainnet_with_inspector` makes, but with a reused frame stack: a new
+            // one preallocates eight interpreters (about 300 KiB), which would dominate the
+            // cost of a simple frame.
+            let mut evm = Evm {
+                ctx: context,
+                inspector: FrameSync::new(&shared),
+                instruction: EthInstructions::new_mainnet_with_spec(SPEC),
+                precompiles: Precompiles::new(&shared, SPEC, &self.warm),
+                frame_stack: frames::take(),
+            };
             let tx = TxEnv::builder()
                 .caller(message.caller)
                 .kind(message.kind)
@@ -230,10 +260,12 @@ impl ExecutionAdapter for EvmAdapter {
                 .nonce(nonce)
                 .chain_id(Some(self.chain_id))
                 .build();
-            match tx {
+            let result = match tx {
                 Ok(tx) => evm.inspect_tx(tx),
                 Err(e) => return Ok(failed(&format!("invalid EVM message: {e:?}"), 0)),
-            }
+            };
+            frames::put(std::mem::take(&mut evm.frame_stack));
+            result
         };
         let outcome = match result {
             Ok(done) => {

@@ -28,20 +28,26 @@ sol! {
     function xcall(uint64 rollup, bytes target, bytes input) external returns (bytes);
 }
 
+/// The addresses of Ethereum's precompiles at `spec` plus [`XCALL_ADDRESS`] (computed once
+/// per adapter: every frame needs them warm).
+pub(crate) fn warm_set(spec: SpecId) -> AddressSet {
+    let mut warm = EthPrecompiles::new(spec).warm_addresses().clone();
+    warm.insert(XCALL_ADDRESS);
+    warm
+}
+
 /// Ethereum's precompiles plus [`XCALL_ADDRESS`].
 pub(crate) struct Precompiles<'s, 'h> {
     standard: EthPrecompiles,
-    warm: AddressSet,
+    warm: &'s AddressSet,
     shared: &'s Shared<'h>,
 }
 
 impl<'s, 'h> Precompiles<'s, 'h> {
-    pub(crate) fn new(shared: &'s Shared<'h>, spec: SpecId) -> Self {
-        let standard = EthPrecompiles::new(spec);
-        let mut warm = standard.warm_addresses().clone();
-        warm.insert(XCALL_ADDRESS);
+    /// `warm` is [`warm_set`] of `spec`.
+    pub(crate) fn new(shared: &'s Shared<'h>, spec: SpecId, warm: &'s AddressSet) -> Self {
         Self {
-            standard,
+            standard: EthPrecompiles::new(spec),
             warm,
             shared,
         }
@@ -106,13 +112,8 @@ where
     type Output = InterpreterResult;
 
     fn set_spec(&mut self, spec: SpecId) -> bool {
-        let changed =
-            <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.standard, spec);
-        if changed {
-            self.warm = self.standard.warm_addresses().clone();
-            self.warm.insert(XCALL_ADDRESS);
-        }
-        changed
+        // The adapter runs one fixed spec, so the warm set computed for it stays right.
+        <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.standard, spec)
     }
 
     fn run(
@@ -131,6 +132,6 @@ where
     }
 
     fn warm_addresses(&self) -> &AddressSet {
-        &self.warm
+        self.warm
     }
 }

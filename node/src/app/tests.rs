@@ -253,3 +253,62 @@ fn a_wrong_tx_root_or_foreign_chain_transaction_makes_the_block_invalid() {
     );
     assert!(verdict(&mut f, &unknown).reason.contains("rollup 77"));
 }
+
+#[test]
+fn the_same_block_executes_identically_on_two_independent_stores() {
+    let mut a = fixture();
+    let mut b = fixture();
+    // Deployments (init code returning a small runtime) and calls, from two senders.
+    let deploy = |signer: u8, nonce: u64| {
+        let key = SigningKey::from_bytes(&[signer; 32]);
+        let body = v1::Transaction {
+            chain_id: CHAIN.into(),
+            rollup_id: 1,
+            sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+            nonce,
+            gas_limit: 200_000,
+            max_fee: 0,
+            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+                // PUSH1 1 PUSH1 0 SSTORE; return 1 byte of code (STOP) from memory.
+                data: hex::decode("600160005560016000f3").unwrap().into(),
+                ..Default::default()
+            })),
+        };
+        sign(&body, &key)
+    };
+    let txs = vec![deploy(1, 0), deploy(2, 0), deploy(1, 1), tx(3, 3, 0)];
+    let block = block_with(&mut a, txs.clone());
+    let header = block.header.clone().unwrap();
+    let on_b = execute(
+        &b.app.store,
+        &b.app.executor,
+        &b.app.genesis,
+        1,
+        header.time_ms,
+        &txs,
+    )
+    .unwrap();
+    let on_a = execute(
+        &a.app.store,
+        &a.app.executor,
+        &a.app.genesis,
+        1,
+        header.time_ms,
+        &txs,
+    )
+    .unwrap();
+    assert_eq!(on_a.receipts, on_b.receipts);
+    assert_eq!(on_a.changes, on_b.changes);
+    assert_eq!(on_a.state_roots, on_b.state_roots);
+    assert_eq!(
+        (on_a.results_root, on_a.state_root),
+        (on_b.results_root, on_b.state_root)
+    );
+    assert!(
+        on_a.receipts.iter().take(3).all(|r| r.success),
+        "{:?}",
+        on_a.receipts
+    );
+    assert!(on_b.mismatch(&header).is_none());
+    assert!(verdict(&mut b, &block).valid, "b accepts a's block");
+}
