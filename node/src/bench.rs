@@ -2,11 +2,14 @@
 //! reports sustained throughput and accepted→finalized latency percentiles.
 //!
 //! By default it starts its own loopback network of `--validators` processes (a fresh chain
-//! in a temporary directory, removed afterwards); with `--endpoint` it loads a running network
-//! instead. Transactions are signed before the clock starts, by distinct senders so that the
-//! mempool's per-sender nonce order never stalls, and sent in batches (`SubmitTransactions`)
-//! round-robin over every validator with a fixed number of requests in flight. A `StreamBlocks`
-//! subscriber stamps each transaction when the block that holds it arrives.
+//! in a temporary directory, removed afterwards, whose genesis funds the senders); with
+//! `--endpoint` it loads a running network instead. The transactions are EVM value transfers
+//! of 1 wei to distinct recipients (0 wei against an external network, whose genesis does not
+//! fund the bench's senders). They are signed before the clock starts, by distinct senders so
+//! that the mempool's per-sender nonce order never stalls, and sent in batches
+//! (`SubmitTransactions`) round-robin over every validator with a fixed number of requests in
+//! flight. A `StreamBlocks` subscriber stamps each transaction when the block that holds it
+//! arrives; afterwards a sample of receipts is checked for success.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,6 +24,9 @@ use ed25519_dalek::SigningKey;
 use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
+
+use alloy_primitives::U256;
+use babel_genesis::{EvmAccount, Hex};
 
 use crate::{
     admission::sign,
@@ -84,6 +90,8 @@ pub struct Report {
     pub blocks: usize,
     /// Most bench transactions in one block.
     pub max_block_txs: usize,
+    /// Receipts sampled, and how many of them failed.
+    pub failed_receipts: (usize, usize),
 }
 
 impl Report {
@@ -124,12 +132,17 @@ impl fmt::Display for Report {
             ms(self.latency[2]),
             ms(self.latency[3])
         )?;
-        write!(
+        writeln!(
             f,
             "blocks            {} ({:.0} tx/block on average, {} at most)",
             self.blocks,
             self.finalized as f64 / self.blocks.max(1) as f64,
             self.max_block_txs
+        )?;
+        write!(
+            f,
+            "receipts          {} sampled, {} failed",
+            self.failed_receipts.0, self.failed_receipts.1
         )
     }
 }
@@ -142,14 +155,14 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         .enable_all()
         .build()?;
     if !opts.endpoints.is_empty() {
-        return runtime.block_on(load(opts, &opts.endpoints));
+        return runtime.block_on(load(opts, &opts.endpoints, 0));
     }
     let dir = tempfile::Builder::new().prefix("babel-bench-").tempdir()?;
     let mut net = start_network(opts, dir.path())?;
     let endpoints: Vec<String> = (0..opts.validators)
         .map(|i| format!("http://127.0.0.1:{}", opts.grpc_port + i))
         .collect();
-    let result = runtime.block_on(load(opts, &endpoints));
+    let result = runtime.block_on(load(opts, &endpoints, 1));
     for p in &mut net {
         stop(&mut p.child);
     }
@@ -197,6 +210,16 @@ fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<V
             grpc_port: opts.grpc_port,
             force: false,
             consensus: params,
+            evm_alloc: sender_keys(opts)
+                .iter()
+                .map(|key| EvmAccount {
+                    address: babel_evm::sender_address(key.verifying_key().as_bytes()),
+                    balance: U256::from(10u64).pow(U256::from(24u64)),
+                    nonce: 0,
+                    code: Hex(Vec::new()),
+                    storage: Vec::new(),
+                })
+                .collect(),
         },
     )?;
     eprintln!(
@@ -244,10 +267,9 @@ async fn ready(client: &mut NodeClient<Channel>) -> anyhow::Result<v1::StatusRes
     }
 }
 
-/// Sign `opts.txs` transactions: nonce-major order, so a prefix of the list holds every
-/// sender's first nonces.
-fn sign_all(opts: &BenchOptions, chain_id: &str, rollup_id: u64) -> Vec<v1::SignedTransaction> {
-    let keys: Vec<SigningKey> = (0..opts.senders)
+/// The senders' keys, derived from the seed.
+fn sender_keys(opts: &BenchOptions) -> Vec<SigningKey> {
+    (0..opts.senders)
         .map(|i| {
             let mut h = Sha256::new();
             h.update(b"babel-bench");
@@ -255,7 +277,25 @@ fn sign_all(opts: &BenchOptions, chain_id: &str, rollup_id: u64) -> Vec<v1::Sign
             h.update((i as u64).to_be_bytes());
             SigningKey::from_bytes(&h.finalize().into())
         })
-        .collect();
+        .collect()
+}
+
+/// The EVM address receiving transfer `i`.
+fn recipient(i: usize) -> Vec<u8> {
+    let mut to = vec![0x42; 20];
+    to[12..].copy_from_slice(&(i as u64).to_be_bytes());
+    to
+}
+
+/// Sign `opts.txs` transfers of `value` wei: nonce-major order, so a prefix of the list holds
+/// every sender's first nonces.
+fn sign_all(
+    opts: &BenchOptions,
+    chain_id: &str,
+    rollup_id: u64,
+    value: u64,
+) -> Vec<v1::SignedTransaction> {
+    let keys = sender_keys(opts);
     let per_sender = opts.txs.div_ceil(opts.senders);
     let mut out = Vec::with_capacity(opts.txs);
     'all: for nonce in 0..per_sender as u64 {
@@ -268,11 +308,12 @@ fn sign_all(opts: &BenchOptions, chain_id: &str, rollup_id: u64) -> Vec<v1::Sign
                 rollup_id,
                 sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
                 nonce,
-                gas_limit: 21_000,
-                max_fee: 1,
+                // Intrinsic gas, with the calldata floor for non-zero bytes.
+                gas_limit: 21_000 + 40 * opts.payload_bytes as u64,
+                max_fee: 0,
                 payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-                    to: vec![0x42; 20].into(),
-                    value: Default::default(),
+                    to: recipient(out.len()).into(),
+                    value: value.to_be_bytes().to_vec().into(),
                     data: vec![0xAB; opts.payload_bytes].into(),
                 })),
             };
@@ -282,6 +323,68 @@ fn sign_all(opts: &BenchOptions, chain_id: &str, rollup_id: u64) -> Vec<v1::Sign
     out
 }
 
+/// How long a transaction refused with `MEMPOOL_FULL` is retried before it counts as refused.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+/// First pause before retrying refused transactions; it doubles up to [`RETRY_PAUSE_MAX`].
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
+/// Longest pause between retries.
+const RETRY_PAUSE_MAX: Duration = Duration::from_millis(640);
+
+/// What one batch's submission ended with.
+struct BatchOutcome {
+    /// Per transaction (index in the run): when the final answer came, and the answer.
+    results: Vec<(usize, Instant, v1::SubmitTransactionResponse)>,
+    /// Transactions resubmitted because the mempool was full.
+    retries: usize,
+}
+
+/// Submit `batch` (transactions `first..`), resubmitting those refused with `MEMPOOL_FULL`
+/// (as a client under back-pressure would) until accepted or [`RETRY_FOR`] passes.
+async fn submit_batch(
+    client: &mut NodeClient<Channel>,
+    first: usize,
+    batch: Vec<v1::SignedTransaction>,
+) -> anyhow::Result<BatchOutcome> {
+    let deadline = Instant::now() + RETRY_FOR;
+    let mut pending: Vec<(usize, v1::SignedTransaction)> = batch
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (first + i, t))
+        .collect();
+    let mut outcome = BatchOutcome {
+        results: Vec::with_capacity(pending.len()),
+        retries: 0,
+    };
+    let mut pause = RETRY_PAUSE;
+    while !pending.is_empty() {
+        let answers = client
+            .submit_transactions(v1::SubmitTransactionsRequest {
+                transactions: pending.iter().map(|(_, t)| t.clone()).collect(),
+            })
+            .await
+            .context("SubmitTransactions failed")?
+            .into_inner()
+            .results;
+        let at = Instant::now();
+        let mut again = Vec::new();
+        for ((i, tx), answer) in pending.into_iter().zip(answers) {
+            let full = answer.reason == v1::RejectReason::MempoolFull as i32;
+            if full && at < deadline {
+                again.push((i, tx));
+            } else {
+                outcome.results.push((i, at, answer));
+            }
+        }
+        outcome.retries += again.len();
+        if !again.is_empty() {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_PAUSE_MAX);
+        }
+        pending = again;
+    }
+    Ok(outcome)
+}
+
 /// Per transaction: when it was acknowledged and when its block arrived.
 #[derive(Clone, Copy, Debug, Default)]
 struct Stamp {
@@ -289,7 +392,7 @@ struct Stamp {
     finalized: Option<Instant>,
 }
 
-async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Report> {
+async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::Result<Report> {
     let mut clients = Vec::with_capacity(endpoints.len());
     for e in endpoints {
         clients.push(connect(e).await?);
@@ -309,7 +412,7 @@ async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Repor
         clients.len()
     );
     eprintln!("signing {} transactions...", opts.txs);
-    let txs = sign_all(opts, &status.chain_id, rollup);
+    let txs = sign_all(opts, &status.chain_id, rollup, value);
     let index: Arc<HashMap<[u8; 32], usize>> = Arc::new(
         txs.iter()
             .enumerate()
@@ -373,25 +476,19 @@ async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Repor
                 if let Some(due) = due {
                     tokio::time::sleep_until(due).await;
                 }
-                let r = client
-                    .submit_transactions(v1::SubmitTransactionsRequest {
-                        transactions: batch,
-                    })
-                    .await;
-                (first, Instant::now(), r)
+                submit_batch(&mut client, first, batch).await
             }
         }))
         .buffer_unordered(opts.in_flight);
     let mut accepted = 0;
+    let mut retries = 0;
     let mut last_progress = Instant::now();
-    while let Some((first, at, result)) = sends.next().await {
-        let results = result
-            .context("SubmitTransactions failed")?
-            .into_inner()
-            .results;
-        for (i, r) in results.iter().enumerate() {
+    while let Some(outcome) = sends.next().await {
+        let outcome = outcome?;
+        retries += outcome.retries;
+        for (i, at, r) in outcome.results {
             if r.accepted {
-                stamps[first + i].accepted = Some(at);
+                stamps[i].accepted = Some(at);
                 accepted += 1;
             } else {
                 let reason = v1::RejectReason::try_from(r.reason)
@@ -404,6 +501,9 @@ async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Repor
             eprintln!("  {accepted} accepted");
             last_progress = Instant::now();
         }
+    }
+    if retries > 0 {
+        eprintln!("  {retries} submissions retried after MEMPOOL_FULL");
     }
     let submit_elapsed = started.elapsed();
     eprintln!(
@@ -436,6 +536,8 @@ async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Repor
         }
     }
     watcher.abort();
+    drop(sends);
+    let failed_receipts = check_receipts(&mut clients[0], &txs, &stamps).await?;
 
     let last = stamps
         .iter()
@@ -463,7 +565,38 @@ async fn load(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Result<Repor
         ],
         blocks,
         max_block_txs,
+        failed_receipts,
     })
+}
+
+/// Receipts sampled for success (every n-th finalized transaction).
+const RECEIPT_SAMPLE: usize = 200;
+
+/// How many of a sample of finalized transactions have a failed receipt.
+async fn check_receipts(
+    client: &mut NodeClient<Channel>,
+    txs: &[v1::SignedTransaction],
+    stamps: &[Stamp],
+) -> anyhow::Result<(usize, usize)> {
+    let finalized: Vec<usize> = (0..txs.len())
+        .filter(|&i| stamps[i].finalized.is_some())
+        .collect();
+    let step = finalized.len().div_ceil(RECEIPT_SAMPLE).max(1);
+    let mut checked = 0;
+    let mut failed = 0;
+    for &i in finalized.iter().step_by(step) {
+        let r = client
+            .get_transaction(v1::GetTransactionRequest {
+                hash: babel_proto::tx_hash(&txs[i]).to_vec().into(),
+            })
+            .await?
+            .into_inner();
+        checked += 1;
+        if !r.receipt.is_some_and(|r| r.success) {
+            failed += 1;
+        }
+    }
+    Ok((checked, failed))
 }
 
 /// The `q` quantile of sorted `xs` (nearest rank); zero for none.
@@ -504,7 +637,7 @@ mod tests {
             seed: 1,
             finality_timeout: Duration::from_secs(1),
         };
-        let txs = sign_all(&opts, "c", 1);
+        let txs = sign_all(&opts, "c", 1, 1);
         assert_eq!(txs.len(), 7);
         let decoded: Vec<v1::Transaction> = txs
             .iter()

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use babel_genesis::{
-    ConsensusParams, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis, VmGenesis,
+    ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis,
+    VmGenesis,
 };
 use ed25519_dalek::SigningKey;
 
@@ -101,6 +102,8 @@ pub struct NetworkOptions {
     pub force: bool,
     /// Consensus timeouts and limits of the new genesis.
     pub consensus: ConsensusParams,
+    /// Accounts of the EVM rollup (id 1) at genesis.
+    pub evm_alloc: Vec<EvmAccount>,
 }
 
 /// The default genesis of a new network: the given validators (power 1 each) and one EVM
@@ -122,7 +125,7 @@ fn new_genesis(
             gas_price: 0,
             vm: VmGenesis::Evm(EvmGenesis {
                 evm_chain_id: 1001,
-                alloc: Vec::new(),
+                alloc: opts.evm_alloc.clone(),
             }),
         }],
     };

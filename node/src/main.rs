@@ -70,8 +70,8 @@ struct BenchArgs {
     /// Offered load in transactions per second (default: as fast as the network accepts).
     #[arg(long)]
     rate: Option<u64>,
-    /// Calldata bytes per transaction.
-    #[arg(long, default_value_t = 36)]
+    /// Calldata bytes per transfer (gas limit grows to match).
+    #[arg(long, default_value_t = 0)]
     payload_bytes: usize,
     /// Seed of the sender keys (change it to run again against the same chain).
     #[arg(long, default_value_t = 1)]
@@ -100,6 +100,7 @@ struct NetworkArgs {
 impl NetworkArgs {
     fn options(&self) -> NetworkOptions {
         NetworkOptions {
+            evm_alloc: Vec::new(),
             chain_id: self.chain_id.clone(),
             p2p_port: self.p2p_port,
             grpc_port: self.grpc_port,

@@ -92,6 +92,11 @@ impl Mempool {
         }
     }
 
+    /// Room for at most this many more transactions (ignoring byte limits).
+    pub fn room(&self) -> usize {
+        self.limits.max_txs.saturating_sub(self.len())
+    }
+
     /// Number of transactions held.
     pub fn len(&self) -> usize {
         self.by_hash.len()

@@ -109,7 +109,13 @@ impl TxPool {
     pub async fn submit(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
         let mut results: Vec<Option<Admission>> = vec![None; txs.len()];
         let mut candidates = Vec::with_capacity(txs.len());
+        // Shed load before the expensive checks: what cannot fit is refused at once.
+        let room = self.pool.lock().room();
         for (i, signed) in txs.into_iter().enumerate() {
+            if i >= room {
+                results[i] = Some(Err(PoolError::Full.into()));
+                continue;
+            }
             match self.stateless(signed) {
                 Ok(c) => candidates.push((i, c)),
                 Err(r) => results[i] = Some(Err(r)),
