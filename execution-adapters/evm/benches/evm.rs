@@ -1,8 +1,10 @@
 //! EVM execution benchmarks, Babel beside the bare engine in one run:
 //!
 //! - `transfers`: 100 plain value transfers on bare revm (in-memory `CacheDB`, committed after
-//!   each) versus the same through Babel's executor and EVM adapter (journal, nonce and fee
-//!   handling, state diff into the rollup's key-value state, applied after each).
+//!   each, one EVM for all) versus the same through Babel's executor and EVM adapter (journal,
+//!   nonce and fee handling, state diff into the rollup's key-value state, applied after each).
+//!   A third variant builds a new revm EVM for every transfer, as Babel does for every frame,
+//!   to show how much of the difference is that construction.
 //! - `call`: the same work (one storage increment in a `Counter`) called by a contract through
 //!   an intra-rollup `CALL` versus through the `xcall` precompile on another EVM rollup.
 //!
@@ -151,6 +153,44 @@ fn transfers(c: &mut Criterion) {
             record("transfers/bare revm", iters, total)
         });
     });
+    group.bench_function("bare revm, new EVM per tx", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut db = CacheDB::<EmptyDB>::default();
+                db.insert_account_info(
+                    sender_address(&KEY),
+                    AccountInfo {
+                        balance: U256::from(10u128.pow(24)),
+                        ..Default::default()
+                    },
+                );
+                let start = Instant::now();
+                for i in 0..TRANSFERS {
+                    let mut evm = Context::mainnet()
+                        .with_db(&mut db)
+                        .modify_cfg_chained(|cfg: &mut CfgEnv| {
+                            cfg.set_spec_and_mainnet_gas_params(SPEC);
+                            cfg.chain_id = CHAIN_ID;
+                        })
+                        .build_mainnet();
+                    let tx = TxEnv::builder()
+                        .caller(sender_address(&KEY))
+                        .kind(TxKind::Call(recipient(i)))
+                        .value(U256::from(1))
+                        .gas_limit(21_000)
+                        .gas_price(0)
+                        .nonce(i as u64)
+                        .chain_id(Some(CHAIN_ID))
+                        .build()
+                        .unwrap();
+                    assert!(evm.transact_commit(tx).unwrap().is_success());
+                }
+                total += start.elapsed();
+            }
+            record("transfers/bare revm new evm", iters, total)
+        });
+    });
     let exec = Executor::new().with_rollup(1, Arc::new(EvmAdapter::new(CHAIN_ID)), 0);
     group.bench_function("babel-evm", |b| {
         b.iter_custom(|iters| {
@@ -271,6 +311,10 @@ fn main() {
     println!(
         "\nbabel-evm / bare revm (transfers): {:.2}x",
         ratio("transfers/babel-evm", "transfers/bare revm")
+    );
+    println!(
+        "babel-evm / bare revm with a new EVM per transfer: {:.2}x",
+        ratio("transfers/babel-evm", "transfers/bare revm new evm")
     );
     println!(
         "xcall / intra-rollup CALL: {:.2}x",

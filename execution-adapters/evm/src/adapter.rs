@@ -1,5 +1,7 @@
 //! [`EvmAdapter`]: one EVM rollup's frames on revm.
 
+use std::{collections::HashMap, sync::Mutex};
+
 use babel_execution::{
     Caller, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome, Host, Log, VmKind, abi,
     state::KeyValues,
@@ -50,11 +52,16 @@ mod frames {
 pub const SPEC: SpecId = SpecId::PRAGUE;
 
 /// Runs an EVM rollup on revm over the transaction-wide journal.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct EvmAdapter {
     chain_id: u64,
     warm: AddressSet,
+    /// Signers' EVM addresses (a keccak each), remembered: most signers send many times.
+    addresses: Mutex<HashMap<[u8; 32], Address>>,
 }
+
+/// Signer addresses remembered before the cache starts over.
+const ADDRESS_CACHE: usize = 1 << 16;
 
 /// What an EVM frame asks revm to run.
 struct Message {
@@ -70,7 +77,22 @@ impl EvmAdapter {
         Self {
             chain_id,
             warm: warm_set(SPEC),
+            addresses: Mutex::default(),
         }
+    }
+
+    /// [`sender_address`], remembered.
+    fn signer_address(&self, key: &[u8; 32]) -> Address {
+        let mut cache = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(address) = cache.get(key) {
+            return *address;
+        }
+        if cache.len() >= ADDRESS_CACHE {
+            cache.clear();
+        }
+        let address = sender_address(key);
+        cache.insert(*key, address);
+        address
     }
 
     /// The adapter for a rollup of the genesis (`None` if it is not an EVM rollup).
@@ -96,7 +118,7 @@ impl EvmAdapter {
                     return Err("`value` is longer than 32 bytes".into());
                 }
                 Ok(Message {
-                    caller: sender_address(signer),
+                    caller: self.signer_address(signer),
                     kind,
                     data: call.data.clone(),
                     value: U256::from_be_slice(&call.value),
@@ -109,7 +131,7 @@ impl EvmAdapter {
                 }
                 let caller = match &frame.caller {
                     Caller::Contract { rollup, address } => xcaller_address(*rollup, address),
-                    Caller::Account(signer) => sender_address(signer),
+                    Caller::Account(signer) => self.signer_address(signer),
                 };
                 Ok(Message {
                     caller,
@@ -192,7 +214,7 @@ impl ExecutionAdapter for EvmAdapter {
         account: &[u8; 32],
         amount: u128,
     ) -> Result<bool, ExecError> {
-        let address = sender_address(account);
+        let address = self.signer_address(account);
         let mut record = Self::read_account(host, &address)?;
         let amount = U256::from(amount);
         if record.balance < amount {
@@ -209,7 +231,7 @@ impl ExecutionAdapter for EvmAdapter {
         account: &[u8; 32],
         amount: u128,
     ) -> Result<(), ExecError> {
-        let address = sender_address(account);
+        let address = self.signer_address(account);
         let mut record = Self::read_account(host, &address)?;
         record.balance = record.balance.saturating_add(U256::from(amount));
         host.set(&account_key(&address), Some(record.encode()));
@@ -221,7 +243,12 @@ impl ExecutionAdapter for EvmAdapter {
             Ok(m) => m,
             Err(why) => return Ok(failed(&why, 0)),
         };
-        let nonce = Self::read_account(host, &message.caller)?.nonce;
+        // A top-level create derives its address from the transaction's nonce; calls do not
+        // look at it (revm bumps the caller's nonce from state either way).
+        let nonce = match message.kind {
+            TxKind::Create => Self::read_account(host, &message.caller)?.nonce,
+            TxKind::Call(_) => 0,
+        };
         let env = host.env().clone();
         let shared = Shared::new(host);
         let result = {
@@ -333,6 +360,11 @@ fn apply(shared: &Shared<'_>, state: &EvmState) -> Result<(), ExecError> {
         let mut slots: Vec<_> = account.changed_storage_slots().collect();
         slots.sort_by_key(|(slot, _)| **slot);
         if account.is_selfdestructed() || account.is_empty() {
+            if account.is_loaded_as_not_existing() && !account.is_selfdestructed() {
+                // Touched but never existed (the fee recipient of a free transfer): nothing
+                // to delete.
+                continue;
+            }
             // Gone (EIP-161 for touched empty accounts); only delete what exists.
             if shared.get(&key).map_err(fault)?.is_some() {
                 shared.set(&key, None);
