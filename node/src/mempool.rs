@@ -26,6 +26,8 @@ pub struct PoolTx {
     pub nonce: u64,
     /// Encoded size of the signed transaction.
     pub size: usize,
+    /// Gas the transaction may use (counts against the block's gas limit).
+    pub gas: u64,
     /// The signed transaction.
     pub tx: babel_proto::v1::SignedTransaction,
 }
@@ -55,6 +57,17 @@ pub enum PoolError {
     /// The pool is at its count or byte limit.
     #[error("mempool full")]
     Full,
+}
+
+/// What one block may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockLimits {
+    /// Most transactions.
+    pub txs: usize,
+    /// Most encoded bytes.
+    pub bytes: usize,
+    /// Most gas (sum of the transactions' gas limits).
+    pub gas: u64,
 }
 
 /// Mempool limits.
@@ -195,14 +208,13 @@ impl Mempool {
         self.held
     }
 
-    /// Ready transactions for a block, at most `max_txs` and `max_bytes`: for each account the
+    /// Ready transactions for a block, at most `limits`: for each account the
     /// consecutive run from its committed nonce, accounts visited round-robin in a fixed order
     /// so one busy sender cannot starve the others. `committed_nonce` gives an account's next
     /// nonce.
     pub fn reap(
         &self,
-        max_txs: usize,
-        max_bytes: usize,
+        limits: BlockLimits,
         committed_nonce: impl Fn(&Account) -> u64,
     ) -> Vec<PoolTx> {
         let mut accounts: Vec<&Account> = self.by_account.keys().collect();
@@ -213,17 +225,19 @@ impl Mempool {
             .collect();
         let mut out = Vec::new();
         let mut bytes = 0;
+        let mut gas = 0u64;
         loop {
             let mut progressed = false;
             for (next, queue) in &mut cursors {
-                if out.len() >= max_txs {
+                if out.len() >= limits.txs {
                     return out;
                 }
                 let Some(tx) = queue.get(next) else { continue };
-                if bytes + tx.size > max_bytes {
+                if bytes + tx.size > limits.bytes || gas.saturating_add(tx.gas) > limits.gas {
                     continue;
                 }
                 bytes += tx.size;
+                gas += tx.gas;
                 out.push(tx.clone());
                 *next += 1;
                 progressed = true;
@@ -312,7 +326,16 @@ mod tests {
             account: (rollup, [sender; 32]),
             nonce,
             size: 100,
+            gas: 1_000,
             tx: Default::default(),
+        }
+    }
+
+    fn limits(txs: usize, bytes: usize) -> BlockLimits {
+        BlockLimits {
+            txs,
+            bytes,
+            gas: u64::MAX,
         }
     }
 
@@ -374,14 +397,20 @@ mod tests {
         p.insert(tx(2, 1, 0), 0).unwrap();
         let committed = |a: &Account| if a.1[0] == 2 { 7 } else { 0 };
         let got: Vec<(u64, u8, u64)> = p
-            .reap(100, 100_000, committed)
+            .reap(limits(100, 100_000), committed)
             .iter()
             .map(|t| (t.account.0, t.account.1[0], t.nonce))
             .collect();
         // Round-robin over accounts sorted by (rollup, sender); nonce 3 waits for 2.
         assert_eq!(got, vec![(1, 1, 0), (1, 2, 7), (2, 1, 0), (1, 1, 1)]);
-        assert_eq!(p.reap(2, 100_000, committed).len(), 2);
-        assert_eq!(p.reap(100, 250, committed).len(), 2);
+        assert_eq!(p.reap(limits(2, 100_000), committed).len(), 2);
+        assert_eq!(p.reap(limits(100, 250), committed).len(), 2);
+        let gas_bound = BlockLimits {
+            txs: 100,
+            bytes: 100_000,
+            gas: 2_500,
+        };
+        assert_eq!(p.reap(gas_bound, committed).len(), 2, "1 000 gas each");
     }
 
     #[test]
@@ -421,7 +450,7 @@ mod tests {
         assert_eq!(p.held(), (0, 0));
         assert_eq!(p.len(), 10);
         assert_eq!(p.insert(tx(1, 7, 0), 0), Err(PoolError::Full));
-        assert_eq!(p.reap(100, 100_000, |_| 0).len(), 10);
+        assert_eq!(p.reap(limits(100, 100_000), |_| 0).len(), 10);
         // Committing through nonce 2 leaves 3..=5 ready.
         p.evict_committed(&[((1, [1; 32]), 3)]);
         assert_eq!((p.len(), p.held()), (7, (0, 0)));
@@ -442,7 +471,7 @@ mod tests {
         assert_eq!(p.bytes(), 200);
         assert!(!p.contains(&tx(1, 1, 1).hash));
         // The gap at nonce 1 holds nonce 2 back from blocks.
-        assert_eq!(p.reap(10, 10_000, |_| 0).len(), 1);
+        assert_eq!(p.reap(limits(10, 10_000), |_| 0).len(), 1);
         p.remove(&[tx(1, 1, 0).hash, tx(1, 1, 2).hash]);
         assert!(p.is_empty());
     }

@@ -54,7 +54,13 @@ pub struct NodeService {
     txpool: TxPool,
     committed: watch::Receiver<u64>,
     peers: Vec<NodeClient<Channel>>,
+    /// Read-only executions (`Call`, `GetStateProof`) running at once, so that queries cannot
+    /// take the cores from consensus.
+    queries: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most read-only executions running at once.
+const MAX_CONCURRENT_QUERIES: usize = 2;
 
 impl NodeService {
     /// A service over `store`; `committed` follows the latest committed height.
@@ -72,6 +78,7 @@ impl NodeService {
             txpool,
             committed,
             peers: Vec::new(),
+            queries: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_QUERIES)),
         }
     }
 
@@ -176,6 +183,9 @@ impl NodeService {
         if tx.gas_limit == 0 || tx.gas_limit > MAX_TX_GAS {
             tx.gas_limit = MAX_TX_GAS;
         }
+        // A simulation accepts any fee; a sender who cannot cover it gets a failed receipt
+        // saying so.
+        tx.max_fee = u64::MAX;
         let snapshot = self.store.snapshot();
         let height = snapshot.height().map_err(internal)?;
         tx.nonce = babel_execution::state::decode_nonce(
@@ -424,10 +434,19 @@ impl Node for NodeService {
         let Some(tx) = request.into_inner().transaction else {
             return Err(Status::invalid_argument("missing transaction"));
         };
-        let service = self.clone();
-        let answer = tokio::task::spawn_blocking(move || service.simulate(tx))
+        let permit = self
+            .queries
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(internal)??;
+            .map_err(internal)?;
+        let service = self.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            service.simulate(tx)
+        })
+        .await
+        .map_err(internal)??;
         Ok(Response::new(answer))
     }
 
@@ -435,10 +454,19 @@ impl Node for NodeService {
         &self,
         request: Request<v1::GetStateProofRequest>,
     ) -> Result<Response<v1::GetStateProofResponse>, Status> {
-        let service = self.clone();
-        let answer = tokio::task::spawn_blocking(move || service.prove(request.into_inner()))
+        let permit = self
+            .queries
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(internal)??;
+            .map_err(internal)?;
+        let service = self.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            service.prove(request.into_inner())
+        })
+        .await
+        .map_err(internal)??;
         Ok(Response::new(answer))
     }
 

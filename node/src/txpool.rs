@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::{
     admission::{self, CheckedTx, Rejection},
+    app::MAX_TX_GAS,
     mempool::{Mempool, PoolError, PoolTx},
     sigverify::SigVerifier,
     store::{Store, StoreError},
@@ -59,6 +60,7 @@ pub fn pool_tx(c: &CheckedTx) -> PoolTx {
         account: (c.tx.rollup_id, c.sender()),
         nonce: c.tx.nonce,
         size: c.size,
+        gas: c.tx.gas_limit.min(MAX_TX_GAS),
         tx: c.signed.clone(),
     }
 }

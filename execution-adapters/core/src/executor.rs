@@ -385,11 +385,18 @@ impl<S: StateView> Host for FrameHost<'_, '_, S> {
     }
 
     fn checkpoint(&mut self) -> Checkpoint {
-        self.ctx.journal.checkpoint()
+        let mut checkpoint = self.ctx.journal.checkpoint();
+        checkpoint.calls = self.ctx.children.last().map_or(0, Vec::len);
+        checkpoint
     }
 
     fn revert_to(&mut self, checkpoint: Checkpoint) {
         self.ctx.journal.revert_to(checkpoint);
+        // Calls made since keep their place in the call tree, but their effects are gone:
+        // so are their logs.
+        if let Some(calls) = self.ctx.children.last_mut() {
+            calls.iter_mut().skip(checkpoint.calls).for_each(strip_logs);
+        }
     }
 
     fn xcall(&mut self, caller: &[u8], call: XCall) -> Result<XResult, ExecError> {

@@ -11,9 +11,13 @@ use crate::{
     state::{Changes, StateKey, StateView, lookup},
 };
 
-/// A point to revert to.
+/// A point to revert to: the journal's length and, for a frame's own checkpoints, how many
+/// cross-rollup calls the frame had made (their records lose their logs if it reverts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Checkpoint(usize);
+pub struct Checkpoint {
+    journal: usize,
+    pub(crate) calls: usize,
+}
 
 #[derive(Debug)]
 struct Undo {
@@ -57,12 +61,15 @@ impl Journal {
 
     /// The current point, to revert to later.
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint(self.undo.len())
+        Checkpoint {
+            journal: self.undo.len(),
+            calls: 0,
+        }
     }
 
     /// Undo every write made since `checkpoint`, newest first.
     pub fn revert_to(&mut self, checkpoint: Checkpoint) {
-        while self.undo.len() > checkpoint.0 {
+        while self.undo.len() > checkpoint.journal {
             let Some(Undo { key, previous }) = self.undo.pop() else {
                 break;
             };

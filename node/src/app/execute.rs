@@ -18,6 +18,14 @@ use crate::store::{StateWrite, Store};
 /// Most gas one transaction may use (a transaction asking for more is refused at admission).
 pub const MAX_TX_GAS: u64 = 30_000_000;
 
+/// Most gas one block may ask for: the sum of its transactions' gas limits. It bounds the
+/// execution work of a block (about a second of revm at its slowest) so that a full block
+/// still fits in the round timeouts; 9 500 plain transfers fit.
+pub const MAX_BLOCK_GAS: u64 = 200_000_000;
+
+/// How far ahead of a validator's clock a proposed block's time may be.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
+
 /// The executor for `genesis`: every EVM rollup on revm. WASM and Cairo rollups have no
 /// adapter on this node version; their transactions are refused at admission and their state
 /// roots stay those of their (empty) genesis trees.

@@ -10,7 +10,10 @@
 
 mod execute;
 
-pub use execute::{Executed, MAX_TX_GAS, block_env, ensure_genesis_state, execute, executor_for};
+pub use execute::{
+    Executed, MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, block_env, ensure_genesis_state,
+    execute, executor_for,
+};
 
 use std::{
     collections::HashMap,
@@ -29,7 +32,7 @@ use babel_genesis::Genesis;
 
 use crate::{
     admission::{self, CheckedTx},
-    mempool::Account,
+    mempool::{Account, BlockLimits},
     store::{CommitBatch, Store, StoreError},
     txpool::SharedPool,
 };
@@ -117,9 +120,18 @@ impl NodeApp {
             )));
         }
         let mut checked = Vec::with_capacity(txs.len());
+        let mut gas = 0u64;
         for (i, tx) in txs.iter().enumerate() {
             match admission::check(tx.clone(), &self.genesis, &self.executor) {
-                Ok(c) => checked.push(c),
+                Ok(c) => {
+                    gas = gas.saturating_add(c.tx.gas_limit);
+                    if gas > MAX_BLOCK_GAS {
+                        return Ok(Err(format!(
+                            "transactions ask for more than {MAX_BLOCK_GAS} gas"
+                        )));
+                    }
+                    checked.push(c);
+                }
                 Err(r) => return Ok(Err(format!("transaction {i}: {r}"))),
             }
         }
@@ -216,8 +228,12 @@ impl Application for NodeApp {
             .pool
             .lock()
             .reap(
-                usize::try_from(self.genesis.consensus.max_block_txs).unwrap_or(usize::MAX),
-                usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                BlockLimits {
+                    txs: usize::try_from(self.genesis.consensus.max_block_txs)
+                        .unwrap_or(usize::MAX),
+                    bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                    gas: MAX_BLOCK_GAS,
+                },
                 // An account whose nonce cannot be read is skipped for this block.
                 |(rollup, sender)| store.nonce(*rollup, sender).unwrap_or(u64::MAX),
             )
@@ -228,7 +244,7 @@ impl Application for NodeApp {
             chain_id: self.chain_id.clone(),
             height: height.0,
             // The proposer's clock, kept strictly increasing so that time never goes backwards.
-            time_ms: now_ms().max(parent_time + 1),
+            time_ms: now_ms().max(parent_time.saturating_add(1)),
             parent_hash: Bytes::copy_from_slice(&parent_hash),
             proposer: Bytes::copy_from_slice(&proposer.0),
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
@@ -265,6 +281,14 @@ impl Application for NodeApp {
         }
         if h.time_ms <= parent_time {
             return Ok(Verdict::invalid("time does not increase"));
+        }
+        // A time far ahead would force every later proposer to follow it; the vote may use
+        // this node's clock (execution never does).
+        if h.time_ms > now_ms().saturating_add(MAX_CLOCK_DRIFT_MS) {
+            return Ok(Verdict::invalid(format!(
+                "time {} ms is more than {MAX_CLOCK_DRIFT_MS} ms ahead",
+                h.time_ms
+            )));
         }
         let proposer = Address::from_slice(&h.proposer).ok();
         if proposer.is_none_or(|p| self.validators.get(&p).is_none()) {

@@ -312,3 +312,44 @@ fn the_same_block_executes_identically_on_two_independent_stores() {
     assert!(on_b.mismatch(&header).is_none());
     assert!(verdict(&mut b, &block).valid, "b accepts a's block");
 }
+
+#[test]
+fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
+    let mut f = fixture();
+    let mut future = block_with(&mut f, vec![]);
+    future.header.as_mut().unwrap().time_ms = now_ms() + MAX_CLOCK_DRIFT_MS + 60_000;
+    assert!(verdict(&mut f, &future).reason.contains("ahead"));
+
+    // Seven transactions asking for 30M gas each exceed the block's 200M.
+    let greedy: Vec<v1::SignedTransaction> = (1..=7u8)
+        .map(|k| {
+            let key = SigningKey::from_bytes(&[k; 32]);
+            let body = v1::Transaction {
+                chain_id: CHAIN.into(),
+                rollup_id: 1,
+                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+                nonce: 0,
+                gas_limit: MAX_TX_GAS,
+                max_fee: 0,
+                payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+            };
+            sign(&body, &key)
+        })
+        .collect();
+    let block = block_with(&mut f, greedy.clone());
+    assert!(
+        verdict(&mut f, &block)
+            .reason
+            .contains("more than 200000000 gas")
+    );
+
+    // The proposer never builds such a block: it stops reaping at the limit.
+    let genesis = f.app.genesis.clone();
+    for tx in greedy {
+        let checked = admission::check(tx, &genesis, &f.app.executor).unwrap();
+        f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+    }
+    let built = f.app.build_block(Height(1), f.proposer).unwrap();
+    assert_eq!(built.txs.len(), 6);
+    assert!(verdict(&mut f, &built).valid);
+}

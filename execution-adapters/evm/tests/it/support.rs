@@ -21,6 +21,7 @@ sol! {
     function failedDeposits() external view returns (uint256);
     function depositTo(uint64 rollup, address vault, uint256 amount) external returns (uint256);
     function tryDepositTo(uint64 rollup, address vault, uint256 amount) external returns (bool);
+    function depositAndUndo(uint64 rollup, address vault, uint256 amount) external returns (bool);
     function credits(address account) external view returns (uint256);
     function total() external view returns (uint256);
     function lastCaller() external view returns (address);

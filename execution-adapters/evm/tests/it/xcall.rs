@@ -137,6 +137,34 @@ fn a_caught_vault_failure_keeps_only_the_tokens_own_changes() {
 }
 
 #[test]
+fn an_xcall_inside_a_reverted_sub_call_is_undone_with_its_logs() {
+    let (mut w, token, vault) = setup();
+    let receipt = w.send(
+        1,
+        Some(token),
+        depositAndUndoCall {
+            rollup: 2,
+            vault,
+            amount: U256::from(100),
+        }
+        .abi_encode(),
+    );
+    assert!(receipt.success, "{receipt:?}");
+    assert!(!depositAndUndoCall::abi_decode_returns(&receipt.output).unwrap());
+    assert_eq!(w.view(1, token, failedDepositsCall {}), U256::from(1));
+    assert_eq!(
+        w.view(2, vault, totalCall {}),
+        U256::ZERO,
+        "the credit went with the sub-call"
+    );
+    let root = receipt.root.unwrap();
+    let call = &root.children[0];
+    assert_eq!(call.rollup_id, 2);
+    assert!(call.success, "the vault itself succeeded");
+    assert!(call.logs.is_empty(), "but its Credited log was undone");
+}
+
+#[test]
 fn reentering_a_running_rollup_is_refused_and_nothing_leaks() {
     let (mut w, token, vault) = setup();
     // The vault, calling from rollup 2, appears on rollup 1 as this address: give it tokens.
