@@ -3,8 +3,9 @@
 //! - `transfers`: 100 plain value transfers on bare revm (in-memory `CacheDB`, committed after
 //!   each, one EVM for all) versus the same through Babel's executor and EVM adapter (journal,
 //!   nonce and fee handling, state diff into the rollup's key-value state, applied after each).
-//!   A third variant builds a new revm EVM for every transfer, as Babel does for every frame,
-//!   to show how much of the difference is that construction.
+//!   A third variant builds a new revm context and EVM for every transfer, reusing only the
+//!   frame stack, as Babel does for every frame, to show how much of the difference is that
+//!   construction.
 //! - `call`: the same work (one storage increment in a `Counter`) called by a contract through
 //!   an intra-rollup `CALL` versus through the `xcall` precompile on another EVM rollup.
 //!
@@ -36,9 +37,10 @@ use babel_proto::v1;
 use criterion::{Criterion, criterion_group};
 use revm::{
     ExecuteCommitEvm,
-    context::{CfgEnv, Context, TxEnv},
+    context::{CfgEnv, Context, Evm, TxEnv},
+    context_interface::FrameStack,
     database::{CacheDB, EmptyDB},
-    handler::{MainBuilder, MainContext},
+    handler::{EthPrecompiles, MainBuilder, MainContext, instructions::EthInstructions},
     primitives::{Address, TxKind, U256},
     state::AccountInfo,
 };
@@ -165,15 +167,24 @@ fn transfers(c: &mut Criterion) {
                         ..Default::default()
                     },
                 );
+                let mut frames = FrameStack::new_prealloc(8);
                 let start = Instant::now();
                 for i in 0..TRANSFERS {
-                    let mut evm = Context::mainnet()
-                        .with_db(&mut db)
-                        .modify_cfg_chained(|cfg: &mut CfgEnv| {
+                    // A new context and EVM per transfer, keeping only the frame stack (as
+                    // the adapter does).
+                    let ctx = Context::mainnet().with_db(&mut db).modify_cfg_chained(
+                        |cfg: &mut CfgEnv| {
                             cfg.set_spec_and_mainnet_gas_params(SPEC);
                             cfg.chain_id = CHAIN_ID;
-                        })
-                        .build_mainnet();
+                        },
+                    );
+                    let mut evm = Evm {
+                        ctx,
+                        inspector: (),
+                        instruction: EthInstructions::new_mainnet_with_spec(SPEC),
+                        precompiles: EthPrecompiles::new(SPEC),
+                        frame_stack: std::mem::take(&mut frames),
+                    };
                     let tx = TxEnv::builder()
                         .caller(sender_address(&KEY))
                         .kind(TxKind::Call(recipient(i)))
@@ -185,6 +196,7 @@ fn transfers(c: &mut Criterion) {
                         .build()
                         .unwrap();
                     assert!(evm.transact_commit(tx).unwrap().is_success());
+                    frames = std::mem::take(&mut evm.frame_stack);
                 }
                 total += start.elapsed();
             }
