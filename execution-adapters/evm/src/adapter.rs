@@ -11,10 +11,10 @@ use babel_proto::v1::transaction::Payload;
 use bytes::Bytes;
 use revm::{
     context::{
-        BlockEnv, CfgEnv, Context, Evm, TxEnv,
+        BlockEnv, CfgEnv, Context, Evm, Journal, TxEnv,
         result::{EVMError, ExecutionResult, Output},
     },
-    handler::{MainContext, instructions::EthInstructions},
+    handler::instructions::EthInstructions,
     inspector::InspectEvm,
     primitives::{Address, AddressSet, KECCAK_EMPTY, TxKind, U256, hardfork::SpecId, keccak256},
     state::EvmState,
@@ -252,9 +252,11 @@ impl ExecutionAdapter for EvmAdapter {
         let env = host.env().clone();
         let shared = Shared::new(host);
         let result = {
-            let mut context = Context::mainnet().with_db(HostDb { shared: &shared });
+            // Built for the spec directly: its gas table is computed once, not for the default
+            // spec first.
+            let mut context: Context<BlockEnv, TxEnv, CfgEnv, HostDb<'_, '_>, Journal<_>, ()> =
+                Context::new(HostDb { shared: &shared }, SPEC);
             context.modify_cfg(|cfg: &mut CfgEnv| {
-                cfg.set_spec_and_mainnet_gas_params(SPEC);
                 cfg.chain_id = self.chain_id;
                 // Babel keeps the nonce that orders transactions; the EVM nonce only numbers
                 // contract creations.
