@@ -7,7 +7,6 @@ use babel_genesis::Genesis;
 
 use crate::app::MAX_TX_GAS;
 use babel_proto::v1::{self, RejectReason};
-use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message;
 
 /// A transaction that passed the stateless checks.
@@ -143,38 +142,48 @@ pub fn check(
 }
 
 /// Verify each transaction's signature over its raw body. All are checked in one ed25519 batch
-/// first; only if the batch fails is each checked alone, to find the bad ones.
+/// first; only if the batch fails is each checked alone, to find the bad ones. Verification
+/// follows ZIP-215 (`ed25519-consensus`): batch and single checks accept exactly the same
+/// signatures, so a transaction's validity never depends on what it was batched with, and
+/// every node agrees on it.
 pub fn verify_signatures(txs: &[CheckedTx]) -> Vec<bool> {
     let refs: Vec<&CheckedTx> = txs.iter().collect();
     if verify_batch(&refs) {
         return vec![true; txs.len()];
     }
-    txs.iter()
-        .map(|t| parse(t).is_some_and(|(key, sig)| key.verify_strict(&t.signed.body, &sig).is_ok()))
-        .collect()
+    txs.iter().map(verify_one).collect()
 }
 
-/// Whether every signature of `txs` verifies, checked as one ed25519 batch (`false` for an
-/// empty batch, so that callers fall back to single checks, which settle it trivially).
+/// Whether every signature of `txs` verifies, checked as one batch (`false` for an empty
+/// batch, so that callers fall back to single checks, which settle it trivially).
 pub fn verify_batch(txs: &[&CheckedTx]) -> bool {
-    let mut keys = Vec::with_capacity(txs.len());
-    let mut sigs = Vec::with_capacity(txs.len());
-    let mut msgs = Vec::with_capacity(txs.len());
+    if txs.is_empty() {
+        return false;
+    }
+    let mut batch = ed25519_consensus::batch::Verifier::new();
     for t in txs {
-        let Some((key, sig)) = parse(t) else {
+        let Ok(signature) = ed25519_consensus::Signature::try_from(t.signed.signature.as_ref())
+        else {
             return false;
         };
-        keys.push(key);
-        sigs.push(sig);
-        msgs.push(t.signed.body.as_ref());
+        batch.queue((
+            ed25519_consensus::VerificationKeyBytes::from(t.sender()),
+            signature,
+            t.signed.body.as_ref(),
+        ));
     }
-    !txs.is_empty() && ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
+    // The random coefficients only make a forged batch fail; they never decide validity.
+    batch.verify(rand::thread_rng()).is_ok()
 }
 
-fn parse(t: &CheckedTx) -> Option<(VerifyingKey, Signature)> {
-    let key = VerifyingKey::from_bytes(&t.sender()).ok()?;
-    let sig = Signature::from_slice(&t.signed.signature).ok()?;
-    Some((key, sig))
+fn verify_one(t: &CheckedTx) -> bool {
+    let Ok(key) = ed25519_consensus::VerificationKey::try_from(t.sender()) else {
+        return false;
+    };
+    let Ok(signature) = ed25519_consensus::Signature::try_from(t.signed.signature.as_ref()) else {
+        return false;
+    };
+    key.verify(&signature, &t.signed.body).is_ok()
 }
 
 /// Build and sign a transaction (clients, `babel tx send`, tests).
@@ -237,6 +246,46 @@ mod tests {
             .collect();
         assert!(verify_signatures(&checked).iter().all(|ok| *ok));
         assert_eq!(checked[3].hash, babel_proto::tx_hash(&checked[3].signed));
+    }
+
+    #[test]
+    fn validity_does_not_depend_on_the_batch() {
+        // ZIP-215's edge case: the identity key with R = identity and s = 0 satisfies the
+        // cofactored equation for any message. Whatever the rule, a node must give the same
+        // verdict alone and in any batch; under ZIP-215 it is valid everywhere.
+        let g = genesis();
+        let exec = executor_for(&g);
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut body = tx(&SigningKey::from_bytes(&[1; 32]), 0);
+        body.sender_pubkey = identity.to_vec().into();
+        let mut signature = vec![0u8; 64];
+        signature[0] = 1;
+        let edge = check(
+            v1::SignedTransaction {
+                body: body.encode_to_vec().into(),
+                signature: signature.into(),
+            },
+            &g,
+            &exec,
+        )
+        .unwrap();
+        let keys: Vec<SigningKey> = (2..=6).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+        let good: Vec<CheckedTx> = keys
+            .iter()
+            .map(|k| check(sign(&tx(k, 0), k), &g, &exec).unwrap())
+            .collect();
+        let forged = check(sign(&tx(&keys[0], 1), &keys[1]), &g, &exec).unwrap();
+
+        assert_eq!(verify_signatures(std::slice::from_ref(&edge)), vec![true]);
+        let mut with_good = good.clone();
+        with_good.push(edge.clone());
+        assert!(verify_signatures(&with_good).iter().all(|ok| *ok));
+        let mut with_forged = with_good.clone();
+        with_forged.insert(2, forged);
+        let verdicts = verify_signatures(&with_forged);
+        assert_eq!(verdicts.iter().filter(|ok| !**ok).count(), 1);
+        assert!(!verdicts[2] && verdicts[6]);
     }
 
     #[test]

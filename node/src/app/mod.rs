@@ -135,9 +135,9 @@ impl NodeApp {
                 Err(r) => return Ok(Err(format!("transaction {i}: {r}"))),
             }
         }
-        // A transaction in our mempool passed a strict signature check on admission, and its
-        // hash covers body and signature, so only the others need checking. The verdict is
-        // the same either way: a strictly valid signature also passes the batch check.
+        // A transaction in our mempool passed the same signature check on admission (ZIP-215
+        // rules, which do not depend on the batch), and its hash covers body and signature,
+        // so only the others need checking: every node reaches the same verdict.
         let unseen: Vec<usize> = {
             let pool = self.pool.lock();
             (0..checked.len())
