@@ -14,7 +14,7 @@ use tracing::info;
 
 use crate::{
     admission::{self, CheckedTx, Rejection},
-    app::MAX_TX_GAS,
+    app::{MAX_TX_GAS, block_env},
     mempool::{Mempool, PoolError, PoolTx},
     sigverify::SigVerifier,
     store::{Store, StoreError},
@@ -173,18 +173,33 @@ impl TxPool {
 
     /// Nonce checks and insertion, then the on-disk copy of what went in.
     fn admit<T: Copy>(&self, txs: Vec<(T, CheckedTx)>) -> Vec<(T, Admission)> {
+        // The committed nonce, and whether the signer can pay the maximum fee now.
+        let env = block_env(0, 0);
         let mut nonces = Vec::with_capacity(txs.len());
         for (_, c) in &txs {
-            nonces.push(self.store.nonce(c.tx.rollup_id, &c.sender()));
+            let pays = self
+                .executor
+                .can_pay(&*self.store, &env, &c.tx)
+                .map_err(|e| Rejection::new(RejectReason::Unspecified, format!("state: {e}")));
+            nonces.push((self.store.nonce(c.tx.rollup_id, &c.sender()), pays));
         }
         let mut out = Vec::with_capacity(txs.len());
         let mut admitted = Vec::new();
         {
             let mut pool = self.pool.lock();
-            for ((slot, c), nonce) in txs.iter().zip(nonces) {
+            for ((slot, c), (nonce, pays)) in txs.iter().zip(nonces) {
                 let outcome = nonce
                     .map_err(storage)
-                    .and_then(|n| pool.insert(pool_tx(c), n).map_err(Rejection::from));
+                    .and_then(|n| pays.map(|p| (n, p)))
+                    .and_then(|(n, pays)| {
+                        if !pays {
+                            return Err(Rejection::new(
+                                RejectReason::FeeTooLow,
+                                "balance below the maximum fee (gas limit × gas price)",
+                            ));
+                        }
+                        pool.insert(pool_tx(c), n).map_err(Rejection::from)
+                    });
                 if outcome.is_ok() {
                     admitted.push((c.hash, &c.signed));
                 }

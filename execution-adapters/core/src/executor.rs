@@ -115,6 +115,41 @@ impl Executor {
         })
     }
 
+    /// Whether `tx`'s signer could pay its maximum fee (`gas_limit × gas_price`) on its
+    /// origin rollup in `state`: admission's check, so that a transaction that cannot pay does
+    /// not take a block's space for free. Nothing is written.
+    pub fn can_pay(
+        &self,
+        state: &impl StateView,
+        env: &BlockEnv,
+        tx: &v1::Transaction,
+    ) -> Result<bool, ExecError> {
+        let rollup = self
+            .rollups
+            .get(&tx.rollup_id)
+            .ok_or(ExecError::UnknownRollup(tx.rollup_id))?;
+        let max_fee = u128::from(tx.gas_limit.min(env.max_tx_gas)) * u128::from(rollup.gas_price);
+        if max_fee == 0 {
+            return Ok(true);
+        }
+        let sender: [u8; 32] = tx
+            .sender_pubkey
+            .as_ref()
+            .try_into()
+            .map_err(|_| ExecError::Malformed("sender key is not 32 bytes".into()))?;
+        let mut ctx = TxContext {
+            exec: self,
+            state,
+            env,
+            journal: Journal::new(),
+            stack: Vec::new(),
+            children: Vec::new(),
+        };
+        rollup
+            .adapter
+            .debit(&mut ctx.host(tx.rollup_id, 0), &sender, max_fee)
+    }
+
     /// Execute one transaction over `state`.
     pub fn execute_tx(
         &self,

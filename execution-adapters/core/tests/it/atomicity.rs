@@ -240,6 +240,32 @@ fn the_callee_gets_at_most_63_64ths_and_gas_adds_up() {
 }
 
 #[test]
+fn can_pay_checks_the_maximum_fee_without_writing() {
+    let exec = executor(5);
+    let mut state = MemState::new();
+    let env = crate::support::env();
+    assert!(!exec.can_pay(&state, &env, &tx(0, 10_000, &[])).unwrap());
+    let mut funds = babel_execution::state::Changes::new();
+    funds.insert(
+        (1, balance_key(&SENDER)),
+        Some(50_000u128.to_be_bytes().to_vec()),
+    );
+    state.apply(&funds);
+    assert!(exec.can_pay(&state, &env, &tx(0, 10_000, &[])).unwrap());
+    assert!(!exec.can_pay(&state, &env, &tx(0, 10_001, &[])).unwrap());
+    assert_eq!(
+        get(&state, 1, &balance_key(&SENDER)),
+        Some(50_000u128.to_be_bytes().to_vec()),
+        "nothing was taken"
+    );
+    assert!(
+        executor(0)
+            .can_pay(&MemState::new(), &env, &tx(0, 10_000, &[]))
+            .unwrap()
+    );
+}
+
+#[test]
 fn an_unpaid_fee_fails_early_and_only_the_nonce_moves() {
     let exec = executor(5);
     let mut state = MemState::new();
