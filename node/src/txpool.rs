@@ -173,21 +173,24 @@ impl TxPool {
 
     /// Nonce checks and insertion, then the on-disk copy of what went in.
     fn admit<T: Copy>(&self, txs: Vec<(T, CheckedTx)>) -> Vec<(T, Admission)> {
-        // The committed nonce, and whether the signer can pay the maximum fee now.
+        // Whether the signer can pay the maximum fee now.
         let env = block_env(0, 0);
-        let mut nonces = Vec::with_capacity(txs.len());
-        for (_, c) in &txs {
-            let pays = self
-                .executor
-                .can_pay(&*self.store, &env, &c.tx)
-                .map_err(|e| Rejection::new(RejectReason::Unspecified, format!("state: {e}")));
-            nonces.push((self.store.nonce(c.tx.rollup_id, &c.sender()), pays));
-        }
+        let pays: Vec<Result<bool, Rejection>> = txs
+            .iter()
+            .map(|(_, c)| {
+                self.executor
+                    .can_pay(&*self.store, &env, &c.tx)
+                    .map_err(|e| Rejection::new(RejectReason::Unspecified, format!("state: {e}")))
+            })
+            .collect();
         let mut out = Vec::with_capacity(txs.len());
         let mut admitted = Vec::new();
         {
             let mut pool = self.pool.lock();
-            for ((slot, c), (nonce, pays)) in txs.iter().zip(nonces) {
+            for ((slot, c), pays) in txs.iter().zip(pays) {
+                // Read under the pool lock: a commit writes the store before it evicts from
+                // the pool, so a nonce read here is never older than the pool's view.
+                let nonce = self.store.nonce(c.tx.rollup_id, &c.sender());
                 let outcome = nonce
                     .map_err(storage)
                     .and_then(|n| pays.map(|p| (n, p)))
