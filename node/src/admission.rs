@@ -116,6 +116,13 @@ pub fn check(
     if let Err(why) = adapter.check_payload(payload) {
         return Err(Rejection::new(RejectReason::Malformed, why));
     }
+    let min_gas = adapter.min_gas(payload);
+    if tx.gas_limit < min_gas {
+        return Err(Rejection::new(
+            RejectReason::GasLimitTooLow,
+            format!("gas limit {} below the intrinsic {min_gas}", tx.gas_limit),
+        ));
+    }
     if tx.gas_limit > MAX_TX_GAS {
         return Err(Rejection::new(
             RejectReason::GasLimitTooHigh,
@@ -225,7 +232,10 @@ mod tests {
             nonce,
             gas_limit: 21_000,
             max_fee: 42_000,
-            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+                to: vec![0x42; 20].into(),
+                ..Default::default()
+            })),
         }
     }
 
@@ -364,5 +374,19 @@ mod tests {
         let mut cheap = tx(&key, 0);
         cheap.max_fee = 41_999;
         assert_eq!(reason(sign(&cheap, &key)), RejectReason::FeeTooLow);
+        let mut starved = tx(&key, 0);
+        starved.gas_limit = 20_999;
+        assert_eq!(reason(sign(&starved, &key)), RejectReason::GasLimitTooLow);
+        let mut create = tx(&key, 0);
+        create.gas_limit = 21_000;
+        create.payload = Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            data: vec![0x60; 10].into(),
+            ..Default::default()
+        }));
+        assert_eq!(
+            reason(sign(&create, &key)),
+            RejectReason::GasLimitTooLow,
+            "a create costs 53 000 and more"
+        );
     }
 }

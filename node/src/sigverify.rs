@@ -119,7 +119,10 @@ mod tests {
             nonce: 0,
             gas_limit: 21_000,
             max_fee: 1,
-            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+                to: vec![0x42; 20].into(),
+                ..Default::default()
+            })),
         };
         check(
             sign(&tx, &SigningKey::from_bytes(&[signer; 32])),

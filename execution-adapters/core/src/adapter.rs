@@ -44,6 +44,13 @@ pub trait ExecutionAdapter: Send + Sync + fmt::Debug {
     /// Stateless admission check of a transaction payload: is it for this VM and well formed?
     fn check_payload(&self, payload: &Payload) -> Result<(), String>;
 
+    /// The least gas a transaction with `payload` can run with (its intrinsic cost): one
+    /// asking for less would fail before running and is refused at admission.
+    fn min_gas(&self, payload: &Payload) -> u64 {
+        let _ = payload;
+        0
+    }
+
     /// The rollup's state at genesis, as key-value pairs in this adapter's layout.
     fn genesis_state(&self, rollup: &RollupGenesis) -> Result<KeyValues, ExecError>;
 

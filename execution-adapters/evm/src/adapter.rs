@@ -14,6 +14,7 @@ use revm::{
         BlockEnv, CfgEnv, Context, Evm, Journal, TxEnv,
         result::{EVMError, ExecutionResult, Output},
     },
+    context_interface::cfg::GasParams,
     handler::instructions::EthInstructions,
     inspector::InspectEvm,
     primitives::{Address, AddressSet, KECCAK_EMPTY, TxKind, U256, hardfork::SpecId, keccak256},
@@ -56,6 +57,7 @@ pub const SPEC: SpecId = SpecId::PRAGUE;
 pub struct EvmAdapter {
     chain_id: u64,
     warm: AddressSet,
+    gas_params: GasParams,
     /// Signers' EVM addresses (a keccak each), remembered: most signers send many times.
     addresses: Mutex<HashMap<[u8; 32], Address>>,
 }
@@ -77,6 +79,7 @@ impl EvmAdapter {
         Self {
             chain_id,
             warm: warm_set(SPEC),
+            gas_params: GasParams::new_spec(SPEC),
             addresses: Mutex::default(),
         }
     }
@@ -172,6 +175,16 @@ impl ExecutionAdapter for EvmAdapter {
             Payload::Evm(_) => Ok(()),
             _ => Err("an EVM rollup takes EVM payloads".into()),
         }
+    }
+
+    fn min_gas(&self, payload: &Payload) -> u64 {
+        let Payload::Evm(call) = payload else {
+            return 0;
+        };
+        let gas = self
+            .gas_params
+            .initial_tx_gas(&call.data, call.to.is_empty(), 0, 0, 0, None);
+        gas.initial_total_gas().max(gas.floor_gas())
     }
 
     fn genesis_state(&self, rollup: &RollupGenesis) -> Result<KeyValues, ExecError> {

@@ -50,7 +50,10 @@ fn tx(signer: u8, claimed: u8, nonce: u64) -> v1::SignedTransaction {
         nonce,
         gas_limit: 21_000,
         max_fee: 1,
-        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall::default())),
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            to: vec![0x42; 20].into(),
+            ..Default::default()
+        })),
     };
     sign(&body, &SigningKey::from_bytes(&[signer; 32]))
 }

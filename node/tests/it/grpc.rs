@@ -169,9 +169,10 @@ fn evm_tx(key: &SigningKey, chain: &str, rollup: u64, nonce: u64, data: usize) -
         rollup_id: rollup,
         sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
         nonce,
-        gas_limit: 21_000,
+        gas_limit: 100_000,
         max_fee: 1,
         payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            to: vec![0x11; 20].into(),
             data: vec![0xAB; data].into(),
             ..Default::default()
         })),

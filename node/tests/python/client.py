@@ -80,7 +80,7 @@ def main() -> None:
             rollup_id=args.rollup,
             sender_pubkey=pubkey,
             nonce=nonce,
-            gas_limit=21_000,
+            gas_limit=100_000,
             max_fee=1,
             evm=transaction_pb2.EvmCall(
                 to=bytes([0x11]) * 20, data=b"python-e2e" + nonce.to_bytes(8, "big")
