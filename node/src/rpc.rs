@@ -5,8 +5,8 @@
 //! with `from_height = last + 1` sees every block exactly once. `Call` runs a transaction on a
 //! snapshot of the latest state and discards its changes; `GetStateProof` proves a state value
 //! (or its absence) against a header's rollup state root. Message sizes, request timeout and
-//! concurrent streams are limited by `[grpc]` in `config.toml`. `StreamRollupBatches` answers
-//! `UNIMPLEMENTED` until DA posting lands.
+//! concurrent streams are limited by `[grpc]` in `config.toml`. `StreamRollupBatches` follows
+//! one rollup's transactions per block the way `StreamBlocks` follows blocks.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -153,6 +153,66 @@ impl NodeService {
         }))
     }
 
+    /// Stream `item(height)` for every committed height from `from` (at least 1), then for
+    /// each new commit: every height once, in order. Ends at the first error.
+    fn follow<T: Send + 'static>(
+        &self,
+        from: u64,
+        item: impl Fn(&Self, u64) -> Result<Option<T>, Status> + Send + 'static,
+    ) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>> {
+        let mut next = from.max(1);
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let service = self.clone();
+        let mut committed = self.committed.clone();
+        tokio::spawn(async move {
+            loop {
+                // Catch up from the store, then wait for the next commit.
+                while next <= service.latest().unwrap_or(0) {
+                    let answer = match item(&service, next) {
+                        Ok(Some(b)) => Ok(b),
+                        Ok(None) => Err(Status::internal(format!("block {next} missing"))),
+                        Err(e) => Err(e),
+                    };
+                    let failed = answer.is_err();
+                    if tx.send(answer).await.is_err() || failed {
+                        return;
+                    }
+                    next += 1;
+                }
+                if committed.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Box::pin(ReceiverStream::new(rx))
+    }
+
+    /// The transactions of `rollup_id` in the block at `height` (possibly none).
+    fn rollup_batch(&self, rollup_id: u64, height: u64) -> Result<Option<v1::RollupBatch>, Status> {
+        let Some(block) = self.store.block(height).map_err(internal)? else {
+            return Ok(None);
+        };
+        let block_hash = block
+            .header
+            .as_ref()
+            .map(babel_proto::block_hash)
+            .unwrap_or_default();
+        let txs = block
+            .txs
+            .into_iter()
+            .filter(|t| {
+                <v1::Transaction as prost::Message>::decode(t.body.clone())
+                    .is_ok_and(|body| body.rollup_id == rollup_id)
+            })
+            .collect();
+        Ok(Some(v1::RollupBatch {
+            rollup_id,
+            height,
+            block_hash: block_hash.to_vec().into(),
+            txs,
+        }))
+    }
+
     /// Run `tx` on a snapshot of the latest state as if in the next block.
     fn simulate(&self, mut tx: v1::Transaction) -> Result<v1::CallResponse, Status> {
         let sender: [u8; 32] = tx
@@ -286,10 +346,6 @@ fn internal(e: impl std::fmt::Display) -> Status {
     Status::internal(e.to_string())
 }
 
-fn not_yet(what: &str) -> Status {
-    Status::unimplemented(format!("{what} is not available on this node version yet"))
-}
-
 type BlockStream = Pin<Box<dyn Stream<Item = Result<v1::GetBlockResponse, Status>> + Send>>;
 type BatchStream = Pin<Box<dyn Stream<Item = Result<v1::RollupBatch, Status>> + Send>>;
 
@@ -391,40 +447,30 @@ impl Node for NodeService {
         &self,
         request: Request<v1::StreamBlocksRequest>,
     ) -> Result<Response<BlockStream>, Status> {
-        let mut next = request.into_inner().from_height.max(1);
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let service = self.clone();
-        let mut committed = self.committed.clone();
-        tokio::spawn(async move {
-            loop {
-                // Catch up from the store, then wait for the next commit.
-                while next <= service.latest().unwrap_or(0) {
-                    let item = match service.block_response(next) {
-                        Ok(Some(b)) => Ok(b),
-                        Ok(None) => Err(Status::internal(format!("block {next} missing"))),
-                        Err(e) => Err(e),
-                    };
-                    let failed = item.is_err();
-                    if tx.send(item).await.is_err() || failed {
-                        return;
-                    }
-                    next += 1;
-                }
-                if committed.changed().await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        let from = request.into_inner().from_height;
+        Ok(Response::new(self.follow(from, |service, height| {
+            service.block_response(height)
+        })))
     }
 
     type StreamRollupBatchesStream = BatchStream;
 
     async fn stream_rollup_batches(
         &self,
-        _request: Request<v1::StreamRollupBatchesRequest>,
+        request: Request<v1::StreamRollupBatchesRequest>,
     ) -> Result<Response<BatchStream>, Status> {
-        Err(not_yet("StreamRollupBatches"))
+        let request = request.into_inner();
+        let rollup_id = request.rollup_id;
+        if self.genesis.rollup(rollup_id).is_none() {
+            return Err(Status::not_found(format!(
+                "rollup {rollup_id} does not exist"
+            )));
+        }
+        Ok(Response::new(
+            self.follow(request.from_height, move |service, height| {
+                service.rollup_batch(rollup_id, height)
+            }),
+        ))
     }
 
     async fn call(

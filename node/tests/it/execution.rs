@@ -26,6 +26,7 @@ use babel_node::{
 };
 use babel_proto::v1::{self, node_client::NodeClient};
 use ed25519_dalek::SigningKey;
+use tokio_stream::StreamExt as _;
 
 use crate::support::{Validator, testnet_homes, wait_for};
 
@@ -367,6 +368,51 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
             Some(&[0; 8]),
             &decoded
         ));
+
+        // The rollup's own view: its transactions per block, every height once.
+        let mut batches = client
+            .stream_rollup_batches(v1::StreamRollupBatchesRequest {
+                rollup_id: 1,
+                from_height: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut seen = Vec::new();
+        let mut height = 0;
+        while height < done.height {
+            let batch = tokio::time::timeout(Duration::from_secs(30), batches.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            assert_eq!((batch.rollup_id, batch.height), (1, height + 1));
+            height = batch.height;
+            seen.extend(
+                batch
+                    .txs
+                    .iter()
+                    .map(|t| (batch.height, babel_proto::tx_hash(t))),
+            );
+        }
+        let deploy_hash: [u8; 32] = deployed
+            .transaction
+            .as_ref()
+            .map(babel_proto::tx_hash)
+            .unwrap();
+        let transfer_hash: [u8; 32] = done.transaction.as_ref().map(babel_proto::tx_hash).unwrap();
+        assert_eq!(
+            seen,
+            vec![(deployed.height, deploy_hash), (done.height, transfer_hash)]
+        );
+        let unknown = client
+            .stream_rollup_batches(v1::StreamRollupBatchesRequest {
+                rollup_id: 9,
+                from_height: 1,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::NotFound);
 
         let absent = client
             .get_state_proof(v1::GetStateProofRequest {
