@@ -49,7 +49,7 @@ pub fn block_env(height: u64, time_ms: u64) -> BlockEnv {
 }
 
 /// A block's execution: what goes in its header and what its commit writes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Executed {
     /// The executed height.
     pub height: u64,
@@ -108,17 +108,28 @@ impl Executed {
             .then(|| "aggregate state root differs from re-execution".into())
     }
 
-    /// The state writes of a commit.
-    pub fn state_writes(&self) -> Vec<StateWrite> {
-        self.changes
-            .iter()
-            .map(|((rollup_id, key), value)| StateWrite {
-                rollup_id: *rollup_id,
-                key: key.clone(),
-                value: value.clone(),
-            })
-            .collect()
+    /// What a commit writes: the receipts, the state writes and the tree updates.
+    pub fn into_parts(
+        self,
+    ) -> (
+        Vec<v1::Receipt>,
+        Vec<StateWrite>,
+        Vec<(RollupId, TreeUpdateBatch)>,
+    ) {
+        (self.receipts, state_writes(self.changes), self.trees)
     }
+}
+
+/// Changes as the store's state writes.
+fn state_writes(changes: Changes) -> Vec<StateWrite> {
+    changes
+        .into_iter()
+        .map(|((rollup_id, key), value)| StateWrite {
+            rollup_id,
+            key,
+            value,
+        })
+        .collect()
 }
 
 /// Execute `txs` as block `height` over the committed state in `store`.
@@ -182,14 +193,6 @@ pub fn ensure_genesis_state(
     }
     let changes = exec.genesis_changes(genesis)?;
     let (_, trees) = update_trees(store, genesis, 0, &changes)?;
-    let writes: Vec<StateWrite> = changes
-        .into_iter()
-        .map(|((rollup_id, key), value)| StateWrite {
-            rollup_id,
-            key,
-            value,
-        })
-        .collect();
-    store.init_genesis_state(&writes, &trees)?;
+    store.init_genesis_state(&state_writes(changes), &trees)?;
     Ok(())
 }

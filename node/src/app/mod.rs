@@ -353,7 +353,13 @@ impl Application for NodeApp {
             // A replay of a committed height: the store checks it is the same block.
             None
         } else {
-            let executed = self.execution(Some(block_hash), header, &block.txs)?;
+            // The execution is taken out of the cache (it is done with after this commit),
+            // so that its changes, receipts and tree nodes move into the batch uncopied.
+            let cached = self.executed_lock().remove(&block_hash);
+            let executed = match cached {
+                Some(executed) => executed,
+                None => self.execution(None, header, &block.txs)?,
+            };
             if let Some(reason) = executed.mismatch(header) {
                 // A decided block that this node executes differently: never commit a
                 // divergent state.
@@ -362,7 +368,7 @@ impl Application for NodeApp {
                     header.height
                 )));
             }
-            Some(executed)
+            Some(Arc::unwrap_or_clone(executed))
         };
         // Each transaction consumed its sender's nonce on its origin rollup (validated blocks
         // decode); the mempool drops what is now stale.
@@ -377,29 +383,15 @@ impl Application for NodeApp {
         }
         let mut nonces: Vec<(Account, u64)> = next.into_iter().collect();
         nonces.sort();
+        let (receipts, state, trees) = executed.map(Executed::into_parts).unwrap_or_default();
         let batch = CommitBatch {
             block,
             block_hash,
             certificate,
-            receipts: executed
-                .as_ref()
-                .map(|e| {
-                    tx_hashes
-                        .iter()
-                        .copied()
-                        .zip(e.receipts.iter().cloned())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            receipts: tx_hashes.iter().copied().zip(receipts).collect(),
             tx_hashes,
-            state: executed
-                .as_ref()
-                .map(|e| e.state_writes())
-                .unwrap_or_default(),
-            trees: executed
-                .as_ref()
-                .map(|e| e.trees.clone())
-                .unwrap_or_default(),
+            state,
+            trees,
         };
         self.store.commit(&batch).map_err(app_err)?;
         let mut evicted = self.pool.lock().evict_committed(&nonces);
