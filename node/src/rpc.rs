@@ -213,6 +213,28 @@ impl NodeService {
         }))
     }
 
+    /// Run a read-only execution off the async threads, at most
+    /// [`MAX_CONCURRENT_QUERIES`] at once.
+    async fn query<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> Result<T, Status> + Send + 'static,
+    ) -> Result<Response<T>, Status> {
+        let permit = self
+            .queries
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(internal)?;
+        let service = self.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&service)
+        })
+        .await
+        .map_err(internal)??;
+        Ok(Response::new(answer))
+    }
+
     /// Run `tx` on a snapshot of the latest state as if in the next block.
     fn simulate(&self, mut tx: v1::Transaction) -> Result<v1::CallResponse, Status> {
         let sender: [u8; 32] = tx
@@ -480,40 +502,15 @@ impl Node for NodeService {
         let Some(tx) = request.into_inner().transaction else {
             return Err(Status::invalid_argument("missing transaction"));
         };
-        let permit = self
-            .queries
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(internal)?;
-        let service = self.clone();
-        let answer = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            service.simulate(tx)
-        })
-        .await
-        .map_err(internal)??;
-        Ok(Response::new(answer))
+        self.query(move |service| service.simulate(tx)).await
     }
 
     async fn get_state_proof(
         &self,
         request: Request<v1::GetStateProofRequest>,
     ) -> Result<Response<v1::GetStateProofResponse>, Status> {
-        let permit = self
-            .queries
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(internal)?;
-        let service = self.clone();
-        let answer = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            service.prove(request.into_inner())
-        })
-        .await
-        .map_err(internal)??;
-        Ok(Response::new(answer))
+        let request = request.into_inner();
+        self.query(move |service| service.prove(request)).await
     }
 
     async fn status(

@@ -28,6 +28,21 @@ struct Rollup {
     gas_price: u64,
 }
 
+impl Rollup {
+    /// The fee for `gas` at this rollup's price.
+    fn max_fee(&self, gas: u64) -> u128 {
+        u128::from(gas) * u128::from(self.gas_price)
+    }
+}
+
+/// The signer of `tx` (its key length is checked by admission).
+fn sender_of(tx: &v1::Transaction) -> Result<[u8; 32], ExecError> {
+    tx.sender_pubkey
+        .as_ref()
+        .try_into()
+        .map_err(|_| ExecError::Malformed("sender key is not 32 bytes".into()))
+}
+
 /// Runs transactions against the rollups it knows.
 #[derive(Clone, Debug, Default)]
 pub struct Executor {
@@ -69,6 +84,10 @@ impl Executor {
     ) -> Self {
         self.rollups.insert(id, Rollup { adapter, gas_price });
         self
+    }
+
+    fn rollup(&self, id: RollupId) -> Result<&Rollup, ExecError> {
+        self.rollups.get(&id).ok_or(ExecError::UnknownRollup(id))
     }
 
     /// The adapter of rollup `id`.
@@ -124,27 +143,13 @@ impl Executor {
         env: &BlockEnv,
         tx: &v1::Transaction,
     ) -> Result<bool, ExecError> {
-        let rollup = self
-            .rollups
-            .get(&tx.rollup_id)
-            .ok_or(ExecError::UnknownRollup(tx.rollup_id))?;
-        let max_fee = u128::from(tx.gas_limit.min(env.max_tx_gas)) * u128::from(rollup.gas_price);
+        let rollup = self.rollup(tx.rollup_id)?;
+        let max_fee = rollup.max_fee(tx.gas_limit.min(env.max_tx_gas));
         if max_fee == 0 {
             return Ok(true);
         }
-        let sender: [u8; 32] = tx
-            .sender_pubkey
-            .as_ref()
-            .try_into()
-            .map_err(|_| ExecError::Malformed("sender key is not 32 bytes".into()))?;
-        let mut ctx = TxContext {
-            exec: self,
-            state,
-            env,
-            journal: Journal::new(),
-            stack: Vec::new(),
-            children: Vec::new(),
-        };
+        let sender = sender_of(tx)?;
+        let mut ctx = TxContext::new(self, state, env);
         rollup
             .adapter
             .debit(&mut ctx.host(tx.rollup_id, 0), &sender, max_fee)
@@ -158,27 +163,13 @@ impl Executor {
         tx: &v1::Transaction,
     ) -> Result<TxExecution, ExecError> {
         let origin = tx.rollup_id;
-        let rollup = self
-            .rollups
-            .get(&origin)
-            .ok_or(ExecError::UnknownRollup(origin))?;
-        let sender: [u8; 32] = tx
-            .sender_pubkey
-            .as_ref()
-            .try_into()
-            .map_err(|_| ExecError::Malformed("sender key is not 32 bytes".into()))?;
+        let rollup = self.rollup(origin)?;
+        let sender = sender_of(tx)?;
         let payload = tx
             .payload
             .clone()
             .ok_or_else(|| ExecError::Malformed("no payload".into()))?;
-        let mut ctx = TxContext {
-            exec: self,
-            state,
-            env,
-            journal: Journal::new(),
-            stack: Vec::new(),
-            children: Vec::new(),
-        };
+        let mut ctx = TxContext::new(self, state, env);
 
         let key = nonce_key(&sender);
         let nonce = decode_nonce(ctx.journal.get(state, origin, &key)?.as_deref())?;
@@ -190,7 +181,7 @@ impl Executor {
             .set(origin, &key, Some((nonce + 1).to_be_bytes().to_vec()));
 
         let gas_limit = tx.gas_limit.min(env.max_tx_gas);
-        let max_fee = u128::from(gas_limit) * u128::from(rollup.gas_price);
+        let max_fee = rollup.max_fee(gas_limit);
         if max_fee > u128::from(tx.max_fee) {
             return Ok(ctx.early_failure(format!(
                 "max_fee {} below gas {gas_limit} at {} per gas",
@@ -220,7 +211,7 @@ impl Executor {
             Bytes::new(),
         )?;
         let gas_used = outcome.gas_used.min(gas_limit);
-        let fee = u128::from(gas_used) * u128::from(rollup.gas_price);
+        let fee = rollup.max_fee(gas_used);
         if max_fee > fee {
             rollup
                 .adapter
@@ -253,6 +244,17 @@ struct TxContext<'a, S> {
 }
 
 impl<'a, S: StateView> TxContext<'a, S> {
+    fn new(exec: &'a Executor, state: &'a S, env: &'a BlockEnv) -> Self {
+        Self {
+            exec,
+            state,
+            env,
+            journal: Journal::new(),
+            stack: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
     fn host(&mut self, rollup: RollupId, depth: u32) -> FrameHost<'_, 'a, S> {
         FrameHost {
             ctx: self,
