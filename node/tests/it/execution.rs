@@ -19,16 +19,17 @@ use babel_genesis::{EvmGenesis, Genesis, RollupGenesis, Timestamp, VmGenesis};
 use babel_node::{
     admission::sign,
     app::{NodeApp, ensure_genesis_state, executor_for},
-    config::Config,
     mempool::{Mempool, PoolLimits},
     store::Store,
     txpool::SharedPool,
 };
-use babel_proto::v1::{self, node_client::NodeClient};
+use babel_proto::v1;
 use ed25519_dalek::SigningKey;
 use tokio_stream::StreamExt as _;
 
-use crate::support::{Validator, testnet_homes, wait_for};
+use crate::support::{
+    Validator, client, grpc_addr, runtime, testnet_homes, wait_finalized, wait_for,
+};
 
 /// An honest node that, as proposer, corrupts rollup 1's state root in its blocks (and
 /// counts its lies).
@@ -195,17 +196,6 @@ fn e2e_a_proposer_lying_about_a_state_root_is_never_decided() {
     }
 }
 
-async fn connect(addr: std::net::SocketAddr) -> NodeClient<tonic::transport::Channel> {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
-    for _ in 0..100 {
-        if let Ok(channel) = endpoint.connect().await {
-            return NodeClient::new(channel);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to {addr}");
-}
-
 fn token_bytecode() -> Vec<u8> {
     let json: serde_json::Value = serde_json::from_str(include_str!(
         "../../../execution-adapters/evm/tests/fixtures/contracts.json"
@@ -231,10 +221,7 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
     let chain = "babel-exec";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 1, chain);
-    let addr = Config::load(&homes[0].join("config.toml"))
-        .unwrap()
-        .grpc
-        .listen_addr;
+    let addr = grpc_addr(&homes[0]);
     let mut node = Validator::start(&homes[0], 0);
     assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
     let key = SigningKey::from_bytes(&[0x5A; 32]);
@@ -252,14 +239,12 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
             data: data.into(),
         })),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let mut client = connect(addr).await;
+        let mut client = client(addr).await;
+        let submitter = client.clone();
         let submit = |t: v1::Transaction| {
-            let mut c = client.clone();
+            let mut c = submitter.clone();
             let signed = sign(&t, &key);
             async move {
                 let r = c
@@ -273,28 +258,11 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
                 r.hash
             }
         };
-        let finalized = |hash: bytes::Bytes| {
-            let mut c = client.clone();
-            async move {
-                for _ in 0..300 {
-                    let r = c
-                        .get_transaction(v1::GetTransactionRequest { hash: hash.clone() })
-                        .await
-                        .unwrap()
-                        .into_inner();
-                    if r.status == v1::TxStatus::Finalized as i32 {
-                        return r;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                panic!("not finalized");
-            }
-        };
-
         // Deploy the token with a supply of 1000.
         let mut code = token_bytecode();
         code.extend_from_slice(&word_u64(1_000));
-        let deployed = finalized(submit(tx(0, Vec::new(), code)).await).await;
+        let hash = submit(tx(0, Vec::new(), code)).await;
+        let deployed = wait_finalized(&mut client, &hash).await;
         let receipt = deployed.receipt.unwrap();
         assert!(receipt.success, "{receipt:?}");
         let token = receipt.root.unwrap().target.to_vec();
@@ -306,7 +274,8 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
             amount: alloy_primitives::U256::from(250),
         }
         .abi_encode();
-        let done = finalized(submit(tx(1, token.clone(), transfer)).await).await;
+        let hash = submit(tx(1, token.clone(), transfer)).await;
+        let done = wait_finalized(&mut client, &hash).await;
         let receipt = done.receipt.unwrap();
         assert!(receipt.success);
         let logs = &receipt.root.as_ref().unwrap().logs;

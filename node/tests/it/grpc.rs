@@ -12,18 +12,10 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::support::{Validator, babel, stderr, stdout, testnet_homes, wait_for};
-
-async fn connect(addr: std::net::SocketAddr) -> tonic::transport::Channel {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
-    for _ in 0..100 {
-        if let Ok(channel) = endpoint.connect().await {
-            return channel;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to {addr}");
-}
+use crate::support::{
+    Validator, babel, channel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
+    wait_finalized, wait_for,
+};
 
 async fn read_heights(
     client: &mut NodeClient<tonic::transport::Channel>,
@@ -57,19 +49,13 @@ async fn read_heights(
 fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 1, "babel-grpc");
-    let addr = Config::load(&homes[0].join("config.toml"))
-        .unwrap()
-        .grpc
-        .listen_addr;
+    let addr = grpc_addr(&homes[0]);
     let mut node = Validator::start(&homes[0], 0);
     assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 3));
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let channel = connect(addr).await;
+        let channel = channel(addr).await;
         let mut client = NodeClient::new(channel.clone());
 
         let status = client
@@ -192,26 +178,6 @@ async fn submit(
         .into_inner()
 }
 
-async fn wait_finalized(
-    client: &mut NodeClient<tonic::transport::Channel>,
-    hash: &[u8],
-) -> v1::GetTransactionResponse {
-    for _ in 0..300 {
-        let r = client
-            .get_transaction(v1::GetTransactionRequest {
-                hash: hash.to_vec().into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if r.status == v1::TxStatus::Finalized as i32 {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("transaction not finalized");
-}
-
 /// Accepted transactions reach a block; each rejection reason is reported precisely.
 async fn submit_and_finalize(client: &mut NodeClient<tonic::transport::Channel>) {
     let key = SigningKey::from_bytes(&[7; 32]);
@@ -296,23 +262,15 @@ async fn submit_and_finalize(client: &mut NodeClient<tonic::transport::Channel>)
 fn e2e_transactions_sent_to_one_validator_are_included_after_it_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, "babel-gossip");
-    let addr = |i: usize| {
-        Config::load(&homes[i].join("config.toml"))
-            .unwrap()
-            .grpc
-            .listen_addr
-    };
+    let addr = |i: usize| grpc_addr(&homes[i]);
     let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
     assert!(wait_for(Duration::from_secs(60), || nodes
         .iter()
         .all(|n| n.logged_height() >= 2)));
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let hashes = rt.block_on(async {
-        let mut entry = NodeClient::new(connect(addr(1)).await);
+        let mut entry = client(addr(1)).await;
         let mut hashes = Vec::new();
         for sender in 1..=3u8 {
             let key = SigningKey::from_bytes(&[sender; 32]);
@@ -331,7 +289,7 @@ fn e2e_transactions_sent_to_one_validator_are_included_after_it_is_killed() {
     // Every transaction was acknowledged by validator 1; it dies before it can propose them.
     nodes[1].kill();
     rt.block_on(async {
-        let mut other = NodeClient::new(connect(addr(2)).await);
+        let mut other = client(addr(2)).await;
         for hash in &hashes {
             let done = wait_finalized(&mut other, hash).await;
             assert!(done.height > 0);
@@ -358,22 +316,16 @@ fn e2e_pending_transactions_survive_kill_9_of_the_only_validator() {
     let chain = "babel-pending";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 1, chain);
-    let addr = Config::load(&homes[0].join("config.toml"))
-        .unwrap()
-        .grpc
-        .listen_addr;
+    let addr = grpc_addr(&homes[0]);
     let key = SigningKey::from_bytes(&[5; 32]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
 
     let mut node = Validator::start(&homes[0], 0);
     let held: Vec<v1::SignedTransaction> = (1..=5)
         .map(|n| sign(&evm_tx(&key, chain, 1, n, 8), &key))
         .collect();
     rt.block_on(async {
-        let mut client = NodeClient::new(connect(addr).await);
+        let mut client = client(addr).await;
         let results = client
             .submit_transactions(v1::SubmitTransactionsRequest {
                 transactions: held.clone(),
@@ -392,7 +344,7 @@ fn e2e_pending_transactions_survive_kill_9_of_the_only_validator() {
     let mut node = Validator::start(&homes[0], 1);
     assert!(wait_for(Duration::from_secs(60), || node.logged_height() > before));
     rt.block_on(async {
-        let mut client = NodeClient::new(connect(addr).await);
+        let mut client = client(addr).await;
         for tx in &held {
             let r = client
                 .get_transaction(v1::GetTransactionRequest {
@@ -426,7 +378,7 @@ fn e2e_pending_transactions_survive_kill_9_of_the_only_validator() {
     // Committed transactions are no longer pending: a third start restores nothing.
     let mut node = Validator::start(&homes[0], 2);
     rt.block_on(async {
-        let mut client = NodeClient::new(connect(addr).await);
+        let mut client = client(addr).await;
         let status = client.status(v1::StatusRequest {}).await.unwrap();
         assert_eq!(status.into_inner().mempool_size, 0);
     });
@@ -440,17 +392,11 @@ fn e2e_batch_submission_reports_each_transaction() {
     let chain = "babel-batch";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 1, chain);
-    let addr = Config::load(&homes[0].join("config.toml"))
-        .unwrap()
-        .grpc
-        .listen_addr;
+    let addr = grpc_addr(&homes[0]);
     let mut node = Validator::start(&homes[0], 0);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let mut client = NodeClient::new(connect(addr).await);
+        let mut client = client(addr).await;
         let key = SigningKey::from_bytes(&[3; 32]);
         let forger = SigningKey::from_bytes(&[4; 32]);
         let good: Vec<v1::SignedTransaction> = (0..50)
@@ -510,12 +456,9 @@ fn e2e_full_mempool_refuses_with_mempool_full() {
     config.mempool.max_txs = 4;
     std::fs::write(&path, config.to_toml()).unwrap();
     let mut node = Validator::start(&homes[0], 0);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let mut client = NodeClient::new(connect(config.grpc.listen_addr).await);
+        let mut client = client(config.grpc.listen_addr).await;
         let key = SigningKey::from_bytes(&[6; 32]);
         // Nonce 0 is missing, so nonces 1.. wait; two of them fill the waiting half.
         let held: Vec<v1::SignedTransaction> = (1..=3)

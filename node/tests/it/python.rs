@@ -14,13 +14,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use babel_node::config::Config;
-use babel_proto::v1::{self, RejectReason, node_client::NodeClient};
+use babel_proto::v1::{self, RejectReason};
 use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message as _;
 use serde_json::Value;
 
-use crate::support::{Validator, testnet_homes, wait_for};
+use crate::support::{Validator, grpc_addr, runtime, testnet_homes, wait_for};
 
 /// Python packages the client needs, pinned.
 const REQUIREMENTS: &[&str] = &[
@@ -130,17 +129,6 @@ fn generate_stubs(python: &Path, out: &Path) {
     assert!(out.join("babel/v1/node_pb2_grpc.py").exists());
 }
 
-async fn connect(addr: std::net::SocketAddr) -> NodeClient<tonic::transport::Channel> {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
-    for _ in 0..100 {
-        if let Ok(channel) = endpoint.connect().await {
-            return NodeClient::new(channel);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to {addr}");
-}
-
 fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
         .as_str()
@@ -164,15 +152,7 @@ fn e2e_python_grpc_client_finalizes_on_four_validators() {
     let chain = "babel-python";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, chain);
-    let addrs: Vec<std::net::SocketAddr> = homes
-        .iter()
-        .map(|h| {
-            Config::load(&h.join("config.toml"))
-                .unwrap()
-                .grpc
-                .listen_addr
-        })
-        .collect();
+    let addrs: Vec<std::net::SocketAddr> = homes.iter().map(|h| grpc_addr(h)).collect();
     let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
     assert!(
         wait_for(Duration::from_secs(60), || nodes
@@ -226,12 +206,9 @@ fn e2e_python_grpc_client_finalizes_on_four_validators() {
     );
 
     // Read the blocks back from a validator the client did not poll.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
-        let mut node = connect(addrs[3]).await;
+        let mut node = crate::support::client(addrs[3]).await;
         for tx in txs {
             let (height, index) = (u64_field(tx, "height"), u64_field(tx, "index"));
             let hash = hex::decode(str_field(tx, "hash")).unwrap();

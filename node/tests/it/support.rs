@@ -1,5 +1,6 @@
 //! Helpers for driving the `babel` binary.
 
+use babel_proto::v1::{self, node_client::NodeClient};
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
@@ -127,4 +128,59 @@ pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> 
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     (0..n).map(|i| out_dir.join(format!("node-{i}"))).collect()
+}
+
+/// The gRPC address in a home's `config.toml`.
+pub(crate) fn grpc_addr(home: &Path) -> std::net::SocketAddr {
+    babel_node::config::Config::load(&home.join("config.toml"))
+        .expect("config")
+        .grpc
+        .listen_addr
+}
+
+/// A single-threaded runtime for a test's client side.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A channel to `addr`, retried for up to 10 s while the node starts.
+pub(crate) async fn channel(addr: std::net::SocketAddr) -> tonic::transport::Channel {
+    let endpoint =
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("endpoint");
+    for _ in 0..100 {
+        if let Ok(channel) = endpoint.connect().await {
+            return channel;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot connect to {addr}");
+}
+
+/// A `babel.v1.Node` client of `addr`.
+pub(crate) async fn client(addr: std::net::SocketAddr) -> NodeClient<tonic::transport::Channel> {
+    NodeClient::new(channel(addr).await)
+}
+
+/// Poll until the transaction is finalized (30 s at most) and return its status.
+pub(crate) async fn wait_finalized(
+    client: &mut NodeClient<tonic::transport::Channel>,
+    hash: &[u8],
+) -> v1::GetTransactionResponse {
+    for _ in 0..300 {
+        let r = client
+            .get_transaction(v1::GetTransactionRequest {
+                hash: hash.to_vec().into(),
+            })
+            .await
+            .expect("GetTransaction")
+            .into_inner();
+        if r.status == v1::TxStatus::Finalized as i32 {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("transaction not finalized");
 }
