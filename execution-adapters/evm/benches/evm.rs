@@ -115,20 +115,40 @@ fn babel_tx(
     }
 }
 
+/// Bare revm's in-memory database with the sender funded.
+fn funded_db() -> CacheDB<EmptyDB> {
+    let mut db = CacheDB::<EmptyDB>::default();
+    db.insert_account_info(
+        sender_address(&KEY),
+        AccountInfo {
+            balance: U256::from(10u128.pow(24)),
+            ..Default::default()
+        },
+    );
+    db
+}
+
+/// Bare revm's transfer `i`: 1 wei to its own recipient.
+fn transfer(i: usize) -> TxEnv {
+    TxEnv::builder()
+        .caller(sender_address(&KEY))
+        .kind(TxKind::Call(recipient(i)))
+        .value(U256::from(1))
+        .gas_limit(21_000)
+        .gas_price(0)
+        .nonce(i as u64)
+        .chain_id(Some(CHAIN_ID))
+        .build()
+        .unwrap()
+}
+
 fn transfers(c: &mut Criterion) {
     let mut group = c.benchmark_group("transfers");
     group.bench_function("bare revm", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut db = CacheDB::<EmptyDB>::default();
-                db.insert_account_info(
-                    sender_address(&KEY),
-                    AccountInfo {
-                        balance: U256::from(10u128.pow(24)),
-                        ..Default::default()
-                    },
-                );
+                let db = funded_db();
                 let mut evm = Context::mainnet()
                     .with_db(db)
                     .modify_cfg_chained(|cfg: &mut CfgEnv| {
@@ -138,17 +158,7 @@ fn transfers(c: &mut Criterion) {
                     .build_mainnet();
                 let start = Instant::now();
                 for i in 0..TRANSFERS {
-                    let tx = TxEnv::builder()
-                        .caller(sender_address(&KEY))
-                        .kind(TxKind::Call(recipient(i)))
-                        .value(U256::from(1))
-                        .gas_limit(21_000)
-                        .gas_price(0)
-                        .nonce(i as u64)
-                        .chain_id(Some(CHAIN_ID))
-                        .build()
-                        .unwrap();
-                    assert!(evm.transact_commit(tx).unwrap().is_success());
+                    assert!(evm.transact_commit(transfer(i)).unwrap().is_success());
                 }
                 total += start.elapsed();
             }
@@ -159,14 +169,7 @@ fn transfers(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut db = CacheDB::<EmptyDB>::default();
-                db.insert_account_info(
-                    sender_address(&KEY),
-                    AccountInfo {
-                        balance: U256::from(10u128.pow(24)),
-                        ..Default::default()
-                    },
-                );
+                let mut db = funded_db();
                 let mut frames = FrameStack::new_prealloc(8);
                 let start = Instant::now();
                 for i in 0..TRANSFERS {
@@ -185,17 +188,7 @@ fn transfers(c: &mut Criterion) {
                         precompiles: EthPrecompiles::new(SPEC),
                         frame_stack: std::mem::take(&mut frames),
                     };
-                    let tx = TxEnv::builder()
-                        .caller(sender_address(&KEY))
-                        .kind(TxKind::Call(recipient(i)))
-                        .value(U256::from(1))
-                        .gas_limit(21_000)
-                        .gas_price(0)
-                        .nonce(i as u64)
-                        .chain_id(Some(CHAIN_ID))
-                        .build()
-                        .unwrap();
-                    assert!(evm.transact_commit(tx).unwrap().is_success());
+                    assert!(evm.transact_commit(transfer(i)).unwrap().is_success());
                     frames = std::mem::take(&mut evm.frame_stack);
                 }
                 total += start.elapsed();

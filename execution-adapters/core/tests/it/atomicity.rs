@@ -10,6 +10,16 @@ use babel_execution::{
 
 use crate::support::{SENDER, call, executor, get, run, tx, w};
 
+/// Give [`SENDER`] `amount` native units on rollup 1.
+fn fund(state: &mut MemState, amount: u128) {
+    let mut funds = babel_execution::state::Changes::new();
+    funds.insert(
+        (1, balance_key(&SENDER)),
+        Some(amount.to_be_bytes().to_vec()),
+    );
+    state.apply(&funds);
+}
+
 fn nonce(state: &MemState) -> Option<Vec<u8>> {
     get(state, 1, &nonce_key(&SENDER))
 }
@@ -52,12 +62,7 @@ fn a_successful_call_tree_changes_every_rollup_it_touches() {
 fn an_uncaught_callee_failure_reverts_the_whole_tree_but_keeps_nonce_and_fee() {
     let exec = executor(2);
     let mut state = MemState::new();
-    let mut funds = babel_execution::state::Changes::new();
-    funds.insert(
-        (1, balance_key(&SENDER)),
-        Some(1_000_000u128.to_be_bytes().to_vec()),
-    );
-    state.apply(&funds);
+    fund(&mut state, 1_000_000);
 
     let out = run(
         &exec,
@@ -245,12 +250,7 @@ fn can_pay_checks_the_maximum_fee_without_writing() {
     let mut state = MemState::new();
     let env = crate::support::env();
     assert!(!exec.can_pay(&state, &env, &tx(0, 10_000, &[])).unwrap());
-    let mut funds = babel_execution::state::Changes::new();
-    funds.insert(
-        (1, balance_key(&SENDER)),
-        Some(50_000u128.to_be_bytes().to_vec()),
-    );
-    state.apply(&funds);
+    fund(&mut state, 50_000);
     assert!(exec.can_pay(&state, &env, &tx(0, 10_000, &[])).unwrap());
     assert!(!exec.can_pay(&state, &env, &tx(0, 10_001, &[])).unwrap());
     assert_eq!(
