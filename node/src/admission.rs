@@ -205,12 +205,13 @@ pub fn sign(tx: &v1::Transaction, key: &ed25519_dalek::SigningKey) -> v1::Signed
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::app::executor_for;
     use ed25519_dalek::SigningKey;
 
-    fn genesis() -> Genesis {
+    /// A genesis with an EVM rollup (1, gas price 2) and a WASM one (2), for admission tests.
+    pub(crate) fn genesis() -> Genesis {
         let key = SigningKey::from_bytes(&[9; 32]);
         let json = serde_json::json!({
             "chain_id": "c1",
@@ -224,7 +225,8 @@ mod tests {
         Genesis::from_json(json.to_string().as_bytes()).unwrap()
     }
 
-    fn tx(key: &SigningKey, nonce: u64) -> v1::Transaction {
+    /// A plain EVM call on rollup 1 claiming `key` as its sender.
+    pub(crate) fn tx(key: &SigningKey, nonce: u64) -> v1::Transaction {
         v1::Transaction {
             chain_id: "c1".into(),
             rollup_id: 1,

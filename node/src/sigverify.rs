@@ -93,37 +93,15 @@ fn answer(jobs: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admission::{check, sign};
+    use crate::admission::{
+        check, sign,
+        tests::{genesis, tx as admission_tx},
+    };
     use babel_genesis::Genesis;
-    use babel_proto::v1;
     use ed25519_dalek::SigningKey;
 
-    fn genesis() -> Genesis {
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let json = serde_json::json!({
-            "chain_id": "c1",
-            "genesis_time": "2026-01-01T00:00:00Z",
-            "validators": [{ "public_key": hex::encode(key.verifying_key().as_bytes()), "voting_power": 1,
-                             "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
-            "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
-        });
-        Genesis::from_json(json.to_string().as_bytes()).unwrap()
-    }
-
     fn checked(g: &Genesis, signer: u8, claimed: u8) -> CheckedTx {
-        let claimed = SigningKey::from_bytes(&[claimed; 32]);
-        let tx = v1::Transaction {
-            chain_id: "c1".into(),
-            rollup_id: 1,
-            sender_pubkey: claimed.verifying_key().as_bytes().to_vec().into(),
-            nonce: 0,
-            gas_limit: 21_000,
-            max_fee: 1,
-            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-                to: vec![0x42; 20].into(),
-                ..Default::default()
-            })),
-        };
+        let tx = admission_tx(&SigningKey::from_bytes(&[claimed; 32]), 0);
         check(
             sign(&tx, &SigningKey::from_bytes(&[signer; 32])),
             g,
