@@ -2,6 +2,8 @@
 //! verify its signature (in batches when many arrive together). Pure functions; the caller
 //! looks up nonces and inserts into the mempool.
 
+use std::borrow::Borrow;
+
 use babel_execution::Executor;
 use babel_genesis::Genesis;
 
@@ -153,12 +155,12 @@ pub fn check(
 /// follows ZIP-215 (`ed25519-consensus`): batch and single checks accept exactly the same
 /// signatures, so a transaction's validity never depends on what it was batched with, and
 /// every node agrees on it.
-pub fn verify_signatures(txs: &[CheckedTx]) -> Vec<bool> {
-    let refs: Vec<&CheckedTx> = txs.iter().collect();
+pub fn verify_signatures<T: Borrow<CheckedTx>>(txs: &[T]) -> Vec<bool> {
+    let refs: Vec<&CheckedTx> = txs.iter().map(Borrow::borrow).collect();
     if verify_batch(&refs) {
         return vec![true; txs.len()];
     }
-    txs.iter().map(verify_one).collect()
+    refs.into_iter().map(verify_one).collect()
 }
 
 /// Whether every signature of `txs` verifies, checked as one batch (`false` for an empty

@@ -144,7 +144,7 @@ impl NodeApp {
                 .filter(|&i| !pool.contains(&checked[i].hash))
                 .collect()
         };
-        let to_verify: Vec<CheckedTx> = unseen.iter().map(|&i| checked[i].clone()).collect();
+        let to_verify: Vec<&CheckedTx> = unseen.iter().map(|&i| &checked[i]).collect();
         if let Some(k) = admission::verify_signatures(&to_verify)
             .iter()
             .position(|ok| !ok)
