@@ -6,10 +6,10 @@ use std::borrow::Borrow;
 
 use babel_execution::Executor;
 use babel_genesis::Genesis;
-
-use crate::app::MAX_TX_GAS;
 use babel_proto::v1::{self, RejectReason};
 use prost::Message;
+
+use crate::app::MAX_TX_GAS;
 
 /// A transaction that passed the stateless checks.
 #[derive(Clone, Debug, PartialEq)]

@@ -83,11 +83,18 @@ impl<S: StateView + ?Sized> StateView for &S {
     }
 }
 
+const NONCE_PREFIX: &[u8] = b"babel/nonce/";
+
 /// The state key of a sender's next nonce on a rollup.
 pub fn nonce_key(sender: &[u8; 32]) -> Vec<u8> {
-    let mut key = b"babel/nonce/".to_vec();
+    let mut key = NONCE_PREFIX.to_vec();
     key.extend_from_slice(sender);
     key
+}
+
+/// The sender whose nonce `key` holds, if it is a [`nonce_key`].
+pub fn nonce_key_sender(key: &[u8]) -> Option<[u8; 32]> {
+    key.strip_prefix(NONCE_PREFIX)?.try_into().ok()
 }
 
 /// Decode a stored nonce (absent means 0).

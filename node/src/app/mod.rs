@@ -24,7 +24,10 @@ use std::{
 use babel_consensus::{
     Address, Application, ConsensusError, Height, StoredProposals, ValidatorSet, Verdict,
 };
-use babel_execution::Executor;
+use babel_execution::{
+    Executor,
+    state::{decode_nonce, nonce_key_sender},
+};
 use babel_proto::v1;
 use bytes::Bytes;
 
@@ -370,19 +373,16 @@ impl Application for NodeApp {
             }
             Some(Arc::unwrap_or_clone(executed))
         };
-        // Each transaction consumed its sender's nonce on its origin rollup (validated blocks
-        // decode); the mempool drops what is now stale.
-        let mut next: HashMap<Account, u64> = HashMap::new();
-        for signed in &block.txs {
-            let tx = <v1::Transaction as prost::Message>::decode(signed.body.clone())
-                .map_err(|e| ConsensusError::Application(format!("committed transaction: {e}")))?;
-            let sender: [u8; 32] = tx.sender_pubkey.as_ref().try_into().map_err(|_| {
-                ConsensusError::Application("committed transaction with a bad sender key".into())
-            })?;
-            next.insert((tx.rollup_id, sender), tx.nonce + 1);
+        // The senders' new nonces, read off the state changes; the mempool drops what they
+        // make stale. (A replayed height changes nothing: its evictions happened already.)
+        let mut nonces: Vec<(Account, u64)> = Vec::new();
+        for ((rollup, key), value) in executed.iter().flat_map(|e| &e.changes) {
+            if let Some(sender) = nonce_key_sender(key) {
+                let next = decode_nonce(value.as_deref())
+                    .map_err(|e| ConsensusError::Application(format!("committed nonce: {e}")))?;
+                nonces.push(((*rollup, sender), next));
+            }
         }
-        let mut nonces: Vec<(Account, u64)> = next.into_iter().collect();
-        nonces.sort();
         let (receipts, state, trees) = executed.map(Executed::into_parts).unwrap_or_default();
         let batch = CommitBatch {
             block,

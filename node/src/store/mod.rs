@@ -350,7 +350,7 @@ impl Store {
 
     /// The next nonce of `sender` on `rollup_id` (0 if it never sent a transaction).
     pub fn nonce(&self, rollup_id: u64, sender: &[u8; 32]) -> Result<u64, StoreError> {
-        self.state(rollup_id, &nonce_key(sender))?
+        self.state(rollup_id, &babel_execution::state::nonce_key(sender))?
             .map(|b| decode_height(&b, "nonce"))
             .transpose()
             .map(|n| n.unwrap_or(0))
@@ -512,13 +512,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// State key of a sender's next nonce within its rollup's state.
-pub fn nonce_key(sender: &[u8; 32]) -> Vec<u8> {
-    let mut key = b"babel/nonce/".to_vec();
-    key.extend_from_slice(sender);
-    key
 }
 
 fn synced() -> rocksdb::WriteOptions {
