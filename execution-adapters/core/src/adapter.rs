@@ -73,5 +73,5 @@ pub trait ExecutionAdapter: Send + Sync + fmt::Debug {
 
     /// Run one frame. A failing contract is `Ok` with `success = false`; `Err` only for faults
     /// that are not the transaction's (they stop the block).
-    fn execute(&self, host: &mut dyn Host, frame: &Frame) -> Result<FrameOutcome, ExecError>;
+    fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError>;
 }

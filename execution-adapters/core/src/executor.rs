@@ -14,6 +14,7 @@ use babel_proto::v1;
 use bytes::Bytes;
 use prost::Message;
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 
 use crate::{
     BlockEnv, Caller, Checkpoint, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome,
@@ -167,7 +168,7 @@ impl Executor {
         let sender = sender_of(tx)?;
         let payload = tx
             .payload
-            .clone()
+            .as_ref()
             .ok_or_else(|| ExecError::Malformed("no payload".into()))?;
         let mut ctx = TxContext::new(self, state, env);
 
@@ -230,6 +231,12 @@ impl Executor {
     }
 }
 
+/// A frame that is running: its rollup and the calls it has made so far.
+struct Running {
+    rollup: RollupId,
+    calls: Vec<v1::CallFrame>,
+}
+
 /// The state of one transaction's execution: the journal, the cross-rollup call stack and the
 /// call tree being recorded.
 struct TxContext<'a, S> {
@@ -237,10 +244,8 @@ struct TxContext<'a, S> {
     state: &'a S,
     env: &'a BlockEnv,
     journal: Journal,
-    /// Rollups with a frame running, outermost first.
-    stack: Vec<RollupId>,
-    /// Finished child frames of each running frame.
-    children: Vec<Vec<v1::CallFrame>>,
+    /// Frames running, outermost first (inline: most transactions nest a few deep at most).
+    running: SmallVec<[Running; 4]>,
 }
 
 impl<'a, S: StateView> TxContext<'a, S> {
@@ -250,8 +255,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
             state,
             env,
             journal: Journal::new(),
-            stack: Vec::new(),
-            children: Vec::new(),
+            running: SmallVec::new(),
         }
     }
 
@@ -279,7 +283,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
     /// made) are undone and the logs of its subtree dropped.
     fn run_frame(
         &mut self,
-        frame: Frame,
+        frame: Frame<'_>,
         target: Bytes,
     ) -> Result<(FrameOutcome, v1::CallFrame), ExecError> {
         let adapter = self
@@ -288,11 +292,12 @@ impl<'a, S: StateView> TxContext<'a, S> {
             .ok_or(ExecError::UnknownRollup(frame.rollup))?
             .clone();
         let checkpoint = self.journal.checkpoint();
-        self.stack.push(frame.rollup);
-        self.children.push(Vec::new());
+        self.running.push(Running {
+            rollup: frame.rollup,
+            calls: Vec::new(),
+        });
         let result = adapter.execute(&mut self.host(frame.rollup, frame.depth), &frame);
-        self.stack.pop();
-        let mut children = self.children.pop().unwrap_or_default();
+        let mut children = self.running.pop().map(|r| r.calls).unwrap_or_default();
         let mut outcome = result?;
         outcome.gas_used = outcome.gas_used.min(frame.gas_limit);
         if !outcome.success {
@@ -323,8 +328,8 @@ impl<'a, S: StateView> TxContext<'a, S> {
         let overhead = xcall_overhead(call.input.len());
         let refuse = |ctx: &mut Self, why: String, gas_used: u64| {
             let output = abi::error_message(&format!("babel: {why}"));
-            if let Some(siblings) = ctx.children.last_mut() {
-                siblings.push(v1::CallFrame {
+            if let Some(caller) = ctx.running.last_mut() {
+                caller.calls.push(v1::CallFrame {
                     rollup_id: call.target_rollup,
                     target: call.target.clone(),
                     gas_used,
@@ -356,7 +361,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
                 overhead,
             ));
         }
-        if self.stack.contains(&call.target_rollup) {
+        if self.running.iter().any(|r| r.rollup == call.target_rollup) {
             return Ok(refuse(
                 self,
                 format!(
@@ -382,8 +387,8 @@ impl<'a, S: StateView> TxContext<'a, S> {
             },
             call.target,
         )?;
-        if let Some(siblings) = self.children.last_mut() {
-            siblings.push(record);
+        if let Some(caller) = self.running.last_mut() {
+            caller.calls.push(record);
         }
         Ok(XResult {
             success: outcome.success,
@@ -423,7 +428,7 @@ impl<S: StateView> Host for FrameHost<'_, '_, S> {
 
     fn checkpoint(&mut self) -> Checkpoint {
         let mut checkpoint = self.ctx.journal.checkpoint();
-        checkpoint.calls = self.ctx.children.last().map_or(0, Vec::len);
+        checkpoint.calls = self.ctx.running.last().map_or(0, |r| r.calls.len());
         checkpoint
     }
 
@@ -431,8 +436,12 @@ impl<S: StateView> Host for FrameHost<'_, '_, S> {
         self.ctx.journal.revert_to(checkpoint);
         // Calls made since keep their place in the call tree, but their effects are gone:
         // so are their logs.
-        if let Some(calls) = self.ctx.children.last_mut() {
-            calls.iter_mut().skip(checkpoint.calls).for_each(strip_logs);
+        if let Some(frame) = self.ctx.running.last_mut() {
+            frame
+                .calls
+                .iter_mut()
+                .skip(checkpoint.calls)
+                .for_each(strip_logs);
         }
     }
 

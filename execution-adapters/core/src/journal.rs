@@ -6,9 +6,11 @@
 //! cross-rollup call tree all-or-nothing: a callee's writes live in the same journal as its
 //! caller's and go away with the caller's frame.
 
+use smallvec::SmallVec;
+
 use crate::{
     ExecError, RollupId,
-    state::{Changes, StateKey, StateView, lookup},
+    state::{Changes, StateView, lookup, lookup_mut, remove},
 };
 
 /// A point to revert to: the journal's length and, for a frame's own checkpoints, how many
@@ -19,9 +21,15 @@ pub struct Checkpoint {
     pub(crate) calls: usize,
 }
 
+/// Keys up to this long are kept inline in the undo log (every key Babel's adapters write
+/// is; longer ones spill to the heap).
+const INLINE_KEY: usize = 56;
+
 #[derive(Debug)]
 struct Undo {
-    key: StateKey,
+    rollup: RollupId,
+    /// A copy of the written key: the map owns the other one.
+    key: SmallVec<[u8; INLINE_KEY]>,
     /// The journal's entry before the write (`None`: the key was not in the journal).
     previous: Option<Option<Vec<u8>>>,
 }
@@ -54,9 +62,15 @@ impl Journal {
 
     /// Write (`Some`) or delete (`None`) `key` of `rollup`.
     pub fn set(&mut self, rollup: RollupId, key: &[u8], value: Option<Vec<u8>>) {
-        let key = (rollup, key.to_vec());
-        let previous = self.writes.insert(key.clone(), value);
-        self.undo.push(Undo { key, previous });
+        let previous = match lookup_mut(&mut self.writes, rollup, key) {
+            Some(entry) => Some(std::mem::replace(entry, value)),
+            None => self.writes.insert((rollup, key.to_vec()), value),
+        };
+        self.undo.push(Undo {
+            rollup,
+            key: SmallVec::from_slice(key),
+            previous,
+        });
     }
 
     /// The current point, to revert to later.
@@ -70,13 +84,24 @@ impl Journal {
     /// Undo every write made since `checkpoint`, newest first.
     pub fn revert_to(&mut self, checkpoint: Checkpoint) {
         while self.undo.len() > checkpoint.journal {
-            let Some(Undo { key, previous }) = self.undo.pop() else {
+            let Some(Undo {
+                rollup,
+                key,
+                previous,
+            }) = self.undo.pop()
+            else {
                 break;
             };
             match previous {
-                Some(value) => self.writes.insert(key, value),
-                None => self.writes.remove(&key),
-            };
+                Some(value) => {
+                    if let Some(entry) = lookup_mut(&mut self.writes, rollup, &key) {
+                        *entry = value;
+                    }
+                }
+                None => {
+                    remove(&mut self.writes, rollup, &key);
+                }
+            }
         }
     }
 

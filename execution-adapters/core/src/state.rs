@@ -5,7 +5,12 @@
 //! over a [`Journal`](crate::Journal) on top of that. Keys are bytes in an adapter-defined
 //! layout; keys starting with `babel/` belong to the core (nonces).
 
-use std::{borrow::Borrow, cmp::Ordering, collections::BTreeMap};
+use std::{
+    borrow::Borrow,
+    cmp::Ordering,
+    collections::{BTreeMap, HashMap},
+    hash::{Hash, Hasher},
+};
 
 use crate::{ExecError, RollupId};
 
@@ -56,6 +61,13 @@ impl Ord for dyn KeyRef + '_ {
     }
 }
 
+/// Hashes as a [`StateKey`] does: `(u64, Vec<u8>)` and `(u64, &[u8])` hash the same.
+impl Hash for dyn KeyRef + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
 /// Look `key` of `rollup` up in a map keyed by [`StateKey`] without allocating.
 pub(crate) fn lookup<'m, V>(
     map: &'m BTreeMap<StateKey, V>,
@@ -63,6 +75,24 @@ pub(crate) fn lookup<'m, V>(
     key: &[u8],
 ) -> Option<&'m V> {
     map.get(&(rollup, key) as &dyn KeyRef)
+}
+
+/// [`lookup`], for writing.
+pub(crate) fn lookup_mut<'m, V>(
+    map: &'m mut BTreeMap<StateKey, V>,
+    rollup: RollupId,
+    key: &[u8],
+) -> Option<&'m mut V> {
+    map.get_mut(&(rollup, key) as &dyn KeyRef)
+}
+
+/// Remove `key` of `rollup` from a map keyed by [`StateKey`] without allocating.
+pub(crate) fn remove<V>(
+    map: &mut BTreeMap<StateKey, V>,
+    rollup: RollupId,
+    key: &[u8],
+) -> Option<V> {
+    map.remove(&(rollup, key) as &dyn KeyRef)
 }
 
 /// State changes in key order: `None` deletes.
@@ -85,10 +115,15 @@ impl<S: StateView + ?Sized> StateView for &S {
 
 const NONCE_PREFIX: &[u8] = b"babel/nonce/";
 
-/// The state key of a sender's next nonce on a rollup.
-pub fn nonce_key(sender: &[u8; 32]) -> Vec<u8> {
-    let mut key = NONCE_PREFIX.to_vec();
-    key.extend_from_slice(sender);
+/// Length of a [`nonce_key`].
+pub const NONCE_KEY_LEN: usize = NONCE_PREFIX.len() + 32;
+
+/// The state key of a sender's next nonce on a rollup (built on the stack: every transaction
+/// reads and writes one).
+pub fn nonce_key(sender: &[u8; 32]) -> [u8; NONCE_KEY_LEN] {
+    let mut key = [0u8; NONCE_KEY_LEN];
+    key[..NONCE_PREFIX.len()].copy_from_slice(NONCE_PREFIX);
+    key[NONCE_PREFIX.len()..].copy_from_slice(sender);
     key
 }
 
@@ -108,9 +143,10 @@ pub fn decode_nonce(value: Option<&[u8]>) -> Result<u64, ExecError> {
     }
 }
 
-/// Committed state held in memory (tests, genesis construction).
+/// Committed state held in memory (tests, benchmarks, genesis construction): a hash map, as an
+/// in-memory database would be.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MemState(BTreeMap<StateKey, Vec<u8>>);
+pub struct MemState(HashMap<StateKey, Vec<u8>>);
 
 impl MemState {
     /// An empty state.
@@ -128,15 +164,25 @@ impl MemState {
         }
     }
 
+    /// Apply committed changes, taking them (no copies).
+    pub fn commit(&mut self, changes: Changes) {
+        for (key, value) in changes {
+            match value {
+                Some(v) => self.0.insert(key, v),
+                None => self.0.remove(&key),
+            };
+        }
+    }
+
     /// Every entry, in key order.
-    pub fn entries(&self) -> &BTreeMap<StateKey, Vec<u8>> {
-        &self.0
+    pub fn entries(&self) -> BTreeMap<&StateKey, &Vec<u8>> {
+        self.0.iter().collect()
     }
 }
 
 impl StateView for MemState {
     fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
-        Ok(lookup(&self.0, rollup, key).cloned())
+        Ok(self.0.get(&(rollup, key) as &dyn KeyRef).cloned())
     }
 }
 

@@ -128,7 +128,7 @@ impl ExecutionAdapter for ScriptAdapter {
         Ok(())
     }
 
-    fn execute(&self, host: &mut dyn Host, frame: &Frame) -> Result<FrameOutcome, ExecError> {
+    fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError> {
         let input = match &frame.input {
             FrameInput::Transaction(Payload::Wasm(call)) => call.input.clone(),
             FrameInput::XCall { input, .. } => input.clone(),

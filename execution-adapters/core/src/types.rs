@@ -34,9 +34,10 @@ pub enum Caller {
 
 /// What a frame is asked to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FrameInput {
-    /// The top-level call of a transaction, in its origin VM's payload format.
-    Transaction(babel_proto::v1::transaction::Payload),
+pub enum FrameInput<'a> {
+    /// The top-level call of a transaction, in its origin VM's payload format (borrowed from
+    /// the transaction).
+    Transaction(&'a babel_proto::v1::transaction::Payload),
     /// A synchronous call from another rollup.
     XCall {
         /// Callee in the target rollup's address format.
@@ -48,13 +49,13 @@ pub enum FrameInput {
 
 /// One call frame on one rollup.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
+pub struct Frame<'a> {
     /// The rollup the frame runs on.
     pub rollup: RollupId,
     /// Who calls.
     pub caller: Caller,
     /// What to run.
-    pub input: FrameInput,
+    pub input: FrameInput<'a>,
     /// Gas the frame may use.
     pub gas_limit: u64,
     /// Cross-rollup depth: 0 for a transaction's top-level frame.

@@ -1,11 +1,9 @@
 //! EVM execution benchmarks, Babel beside the bare engine in one run:
 //!
 //! - `transfers`: 100 plain value transfers on bare revm (in-memory `CacheDB`, committed after
-//!   each, one EVM for all) versus the same through Babel's executor and EVM adapter (journal,
-//!   nonce and fee handling, state diff into the rollup's key-value state, applied after each).
-//!   A third variant builds a new revm context and EVM for every transfer, reusing only the
-//!   frame stack, as Babel does for every frame, to show how much of the difference is that
-//!   construction.
+//!   each, one EVM for all) versus the same through Babel's executor and EVM adapter (nonce,
+//!   journal, an EVM per frame, state diff into the rollup's key-value state, receipt with its
+//!   call tree), committed after each into an in-memory hash map (`MemState`) likewise.
 //! - `call`: the same work (one storage increment in a `Counter`) called by a contract through
 //!   an intra-rollup `CALL` versus through the `xcall` precompile on another EVM rollup.
 //!
@@ -37,10 +35,9 @@ use babel_proto::v1;
 use criterion::{Criterion, criterion_group};
 use revm::{
     ExecuteCommitEvm,
-    context::{CfgEnv, Context, Evm, TxEnv},
-    context_interface::FrameStack,
+    context::{CfgEnv, Context, TxEnv},
     database::{CacheDB, EmptyDB},
-    handler::{EthPrecompiles, MainBuilder, MainContext, instructions::EthInstructions},
+    handler::{MainBuilder, MainContext},
     primitives::{Address, TxKind, U256},
     state::AccountInfo,
 };
@@ -88,7 +85,10 @@ fn funded() -> MemState {
         balance: U256::from(10u128.pow(24)),
         ..Account::default()
     };
-    changes.insert((1, account_key(&sender_address(&KEY))), Some(rich.encode()));
+    changes.insert(
+        (1, account_key(&sender_address(&KEY)).to_vec()),
+        Some(rich.encode()),
+    );
     state.apply(&changes);
     state
 }
@@ -165,37 +165,6 @@ fn transfers(c: &mut Criterion) {
             record("transfers/bare revm", iters, total)
         });
     });
-    group.bench_function("bare revm, new EVM per tx", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let mut db = funded_db();
-                let mut frames = FrameStack::new_prealloc(8);
-                let start = Instant::now();
-                for i in 0..TRANSFERS {
-                    // A new context and EVM per transfer, keeping only the frame stack (as
-                    // the adapter does).
-                    let ctx = Context::mainnet().with_db(&mut db).modify_cfg_chained(
-                        |cfg: &mut CfgEnv| {
-                            cfg.set_spec_and_mainnet_gas_params(SPEC);
-                            cfg.chain_id = CHAIN_ID;
-                        },
-                    );
-                    let mut evm = Evm {
-                        ctx,
-                        inspector: (),
-                        instruction: EthInstructions::new_mainnet_with_spec(SPEC),
-                        precompiles: EthPrecompiles::new(SPEC),
-                        frame_stack: std::mem::take(&mut frames),
-                    };
-                    assert!(evm.transact_commit(transfer(i)).unwrap().is_success());
-                    frames = std::mem::take(&mut evm.frame_stack);
-                }
-                total += start.elapsed();
-            }
-            record("transfers/bare revm new evm", iters, total)
-        });
-    });
     let exec = Executor::new().with_rollup(1, Arc::new(EvmAdapter::new(CHAIN_ID)), 0);
     group.bench_function("babel-evm", |b| {
         b.iter_custom(|iters| {
@@ -209,7 +178,7 @@ fn transfers(c: &mut Criterion) {
                 for tx in &txs {
                     let out = exec.execute_tx(&state, &env(), tx).unwrap();
                     assert!(out.receipt.success);
-                    state.apply(&out.changes);
+                    state.commit(out.changes);
                 }
                 total += start.elapsed();
             }
@@ -316,10 +285,6 @@ fn main() {
     println!(
         "\nbabel-evm / bare revm (transfers): {:.2}x",
         ratio("transfers/babel-evm", "transfers/bare revm")
-    );
-    println!(
-        "babel-evm / bare revm with a new EVM per transfer: {:.2}x",
-        ratio("transfers/babel-evm", "transfers/bare revm new evm")
     );
     println!(
         "xcall / intra-rollup CALL: {:.2}x",

@@ -14,38 +14,68 @@ use revm::{
         BlockEnv, CfgEnv, Context, Evm, Journal, TxEnv,
         result::{EVMError, ExecutionResult, Output},
     },
-    context_interface::cfg::GasParams,
-    handler::instructions::EthInstructions,
+    context_interface::{Cfg, JournalTr, cfg::GasParams},
     inspector::InspectEvm,
     primitives::{Address, AddressSet, KECCAK_EMPTY, TxKind, U256, hardfork::SpecId, keccak256},
     state::EvmState,
 };
+use smallvec::SmallVec;
 
 use crate::{
     db::HostDb,
+    halt::{halt_text, invalid_text},
     host::Shared,
     inspector::FrameSync,
+    instructions::Instructions,
     precompile::{Precompiles, warm_set},
     state::{Account, account_key, code_key, sender_address, storage_key, xcaller_address},
 };
 
-/// Frame stacks kept per thread between frames (a nested xcall takes another one).
-mod frames {
+/// revm's per-frame working memory, kept per thread between frames: building it afresh
+/// (journal maps, the 4 KiB shared memory buffer, eight preallocated interpreters, about
+/// 300 KiB) would cost more than a simple frame. A nested xcall takes another set.
+mod pool {
     use std::cell::RefCell;
 
-    use revm::{context_interface::FrameStack, handler::EthFrame};
+    use babel_execution::Checkpoint;
+    use revm::{
+        context::{JournalInner, LocalContext},
+        context_interface::journaled_state::entry::JournalEntry,
+        context_interface::{FrameStack, LocalContextTr},
+        handler::EthFrame,
+    };
+
+    /// One frame's revm working memory.
+    pub(super) struct Parts {
+        pub(super) journal: JournalInner<JournalEntry>,
+        pub(super) local: LocalContext,
+        pub(super) frames: FrameStack<EthFrame>,
+        pub(super) checkpoints: Vec<Checkpoint>,
+    }
 
     thread_local! {
-        static POOL: RefCell<Vec<FrameStack<EthFrame>>> = const { RefCell::new(Vec::new()) };
+        static POOL: RefCell<Vec<Parts>> = const { RefCell::new(Vec::new()) };
     }
 
-    pub(super) fn take() -> FrameStack<EthFrame> {
+    pub(super) fn take() -> Parts {
         POOL.with(|p| p.borrow_mut().pop())
-            .unwrap_or_else(|| FrameStack::new_prealloc(8))
+            .unwrap_or_else(|| Parts {
+                journal: JournalInner::new(),
+                local: LocalContext::default(),
+                frames: FrameStack::new_prealloc(8),
+                checkpoints: Vec::new(),
+            })
     }
 
-    pub(super) fn put(stack: FrameStack<EthFrame>) {
-        POOL.with(|p| p.borrow_mut().push(stack));
+    /// Return `parts`, emptied: nothing of one frame may leak into the next.
+    pub(super) fn put(mut parts: Parts) {
+        // Reset the journal to its initial state, loaded accounts included (keeping the spec
+        // and precompile addresses, the same for every frame). `inspect_tx` already does so on
+        // every path; doing it here keeps the guarantee with the pool, whatever revm entry
+        // point a frame used.
+        drop(parts.journal.finalize());
+        parts.local.clear();
+        POOL.with(|p| p.borrow_mut().push(parts));
     }
 }
 
@@ -58,6 +88,8 @@ pub struct EvmAdapter {
     chain_id: u64,
     warm: AddressSet,
     gas_params: GasParams,
+    /// The configuration every frame runs with (its gas table is shared, not rebuilt).
+    cfg: CfgEnv,
     /// Signers' EVM addresses (a keccak each), remembered: most signers send many times.
     addresses: Mutex<HashMap<[u8; 32], Address>>,
 }
@@ -76,10 +108,18 @@ struct Message {
 impl EvmAdapter {
     /// An adapter reporting `chain_id` to contracts (`CHAINID`).
     pub fn new(chain_id: u64) -> Self {
+        let gas_params = GasParams::new_spec(SPEC);
+        let mut cfg = CfgEnv::new_with_spec_and_gas_params(SPEC, gas_params.clone());
+        cfg.chain_id = chain_id;
+        // Babel keeps the nonce that orders transactions; the EVM nonce only numbers contract
+        // creations.
+        cfg.disable_nonce_check = true;
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
         Self {
             chain_id,
             warm: warm_set(SPEC),
-            gas_params: GasParams::new_spec(SPEC),
+            gas_params,
+            cfg,
             addresses: Mutex::default(),
         }
     }
@@ -106,7 +146,7 @@ impl EvmAdapter {
         }
     }
 
-    fn message(&self, frame: &Frame) -> Result<Message, String> {
+    fn message(&self, frame: &Frame<'_>) -> Result<Message, String> {
         match &frame.input {
             FrameInput::Transaction(Payload::Evm(call)) => {
                 let Caller::Account(signer) = &frame.caller else {
@@ -200,7 +240,7 @@ impl ExecutionAdapter for EvmAdapter {
                 KECCAK_EMPTY
             } else {
                 let hash = keccak256(&account.code.0);
-                out.push((code_key(&hash), account.code.0.clone()));
+                out.push((code_key(&hash).to_vec(), account.code.0.clone()));
                 hash
             };
             let record = Account {
@@ -208,11 +248,11 @@ impl ExecutionAdapter for EvmAdapter {
                 nonce: account.nonce,
                 code_hash,
             };
-            out.push((account_key(&account.address), record.encode()));
+            out.push((account_key(&account.address).to_vec(), record.encode()));
             for slot in &account.storage {
                 if !slot.value.is_zero() {
                     out.push((
-                        storage_key(&account.address, &slot.key.into()),
+                        storage_key(&account.address, &slot.key.into()).to_vec(),
                         slot.value.to_vec(),
                     ));
                 }
@@ -251,7 +291,7 @@ impl ExecutionAdapter for EvmAdapter {
         Ok(())
     }
 
-    fn execute(&self, host: &mut dyn Host, frame: &Frame) -> Result<FrameOutcome, ExecError> {
+    fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError> {
         let message = match self.message(frame) {
             Ok(m) => m,
             Err(why) => return Ok(failed(&why, 0)),
@@ -262,51 +302,59 @@ impl ExecutionAdapter for EvmAdapter {
             TxKind::Create => Self::read_account(host, &message.caller)?.nonce,
             TxKind::Call(_) => 0,
         };
-        let env = host.env().clone();
+        let tx = TxEnv::builder()
+            .caller(message.caller)
+            .kind(message.kind)
+            .data(message.data.into())
+            .value(message.value)
+            .gas_limit(frame.gas_limit)
+            .gas_price(0)
+            .nonce(nonce)
+            .chain_id(Some(self.chain_id))
+            .build();
+        let tx = match tx {
+            Ok(tx) => tx,
+            Err(e) => return Ok(failed(&format!("invalid EVM message: {e:?}"), 0)),
+        };
+        let block = BlockEnv {
+            number: U256::from(host.env().height),
+            timestamp: U256::from(host.env().time_ms / 1000),
+            gas_limit: u64::MAX,
+            basefee: 0,
+            ..BlockEnv::default()
+        };
         let shared = Shared::new(host);
         let result = {
-            // Built for the spec directly: its gas table is computed once, not for the default
-            // spec first.
-            let mut context: Context<BlockEnv, TxEnv, CfgEnv, HostDb<'_, '_>, Journal<_>, ()> =
-                Context::new(HostDb { shared: &shared }, SPEC);
-            context.modify_cfg(|cfg: &mut CfgEnv| {
-                cfg.chain_id = self.chain_id;
-                // Babel keeps the nonce that orders transactions; the EVM nonce only numbers
-                // contract creations.
-                cfg.disable_nonce_check = true;
-                cfg.tx_gas_limit_cap = Some(u64::MAX);
-            });
-            context.modify_block(|block: &mut BlockEnv| {
-                block.number = U256::from(env.height);
-                block.timestamp = U256::from(env.time_ms / 1000);
-                block.gas_limit = u64::MAX;
-                block.basefee = 0;
-            });
-            // What `build_mainnet_with_inspector` makes, but with a reused frame stack: a new
-            // one preallocates eight interpreters (about 300 KiB), which would dominate the
-            // cost of a simple frame.
+            let parts = pool::take();
+            let mut journal = Journal::new_with_inner(HostDb { shared: &shared }, parts.journal);
+            journal.set_spec_id(SPEC);
+            journal.set_eip7708_config(
+                self.cfg.is_eip7708_disabled(),
+                self.cfg.is_eip8246_delayed_clear_disabled(),
+            );
+            // What `build_mainnet_with_inspector` makes, but from reused working memory.
             let mut evm = Evm {
-                ctx: context,
-                inspector: FrameSync::new(&shared),
-                instruction: EthInstructions::new_mainnet_with_spec(SPEC),
+                ctx: Context {
+                    block,
+                    tx: TxEnv::default(),
+                    cfg: self.cfg.clone(),
+                    journaled_state: journal,
+                    chain: (),
+                    local: parts.local,
+                    error: Ok(()),
+                },
+                inspector: FrameSync::new(&shared, parts.checkpoints),
+                instruction: Instructions::new(),
                 precompiles: Precompiles::new(&shared, SPEC, &self.warm),
-                frame_stack: frames::take(),
+                frame_stack: parts.frames,
             };
-            let tx = TxEnv::builder()
-                .caller(message.caller)
-                .kind(message.kind)
-                .data(message.data.into())
-                .value(message.value)
-                .gas_limit(frame.gas_limit)
-                .gas_price(0)
-                .nonce(nonce)
-                .chain_id(Some(self.chain_id))
-                .build();
-            let result = match tx {
-                Ok(tx) => evm.inspect_tx(tx),
-                Err(e) => return Ok(failed(&format!("invalid EVM message: {e:?}"), 0)),
-            };
-            frames::put(std::mem::take(&mut evm.frame_stack));
+            let result = evm.inspect_tx(tx);
+            pool::put(pool::Parts {
+                journal: evm.ctx.journaled_state.inner,
+                local: evm.ctx.local,
+                frames: evm.frame_stack,
+                checkpoints: evm.inspector.into_memory(),
+            });
             result
         };
         let outcome = match result {
@@ -316,7 +364,7 @@ impl ExecutionAdapter for EvmAdapter {
                 }
                 outcome(done.result)
             }
-            Err(EVMError::Transaction(invalid)) => failed(&format!("{invalid}"), 0),
+            Err(EVMError::Transaction(invalid)) => failed(invalid_text(&invalid), 0),
             Err(e) => {
                 return Err(shared.take_fatal().unwrap_or(ExecError::Adapter {
                     vm: VmKind::Evm,
@@ -359,7 +407,7 @@ fn outcome(result: ExecutionResult) -> FrameOutcome {
         }
         ExecutionResult::Revert { output, .. } => FrameOutcome::failed(output.into(), gas_used),
         ExecutionResult::Halt { reason, .. } => {
-            failed(&format!("EVM halted: {reason:?}"), gas_used)
+            failed(&format!("EVM halted: {}", halt_text(&reason)), gas_used)
         }
     }
 }
@@ -368,7 +416,7 @@ fn outcome(result: ExecutionResult) -> FrameOutcome {
 fn apply(shared: &Shared<'_>, state: &EvmState) -> Result<(), ExecError> {
     let fault = |e: crate::host::HostFault| shared.take_fatal().unwrap_or(ExecError::State(e.0));
     // Address order, so that the journal's write order is the same on every node.
-    let mut accounts: Vec<_> = state.iter().filter(|(_, a)| a.is_touched()).collect();
+    let mut accounts: SmallVec<[_; 8]> = state.iter().filter(|(_, a)| a.is_touched()).collect();
     accounts.sort_by_key(|(address, _)| **address);
     for (address, account) in accounts {
         let key = account_key(address);

@@ -20,11 +20,15 @@ pub(crate) struct FrameSync<'s, 'h> {
 }
 
 impl<'s, 'h> FrameSync<'s, 'h> {
-    pub(crate) fn new(shared: &'s Shared<'h>) -> Self {
-        Self {
-            shared,
-            open: Vec::new(),
-        }
+    /// `open` is reused memory (emptied here).
+    pub(crate) fn new(shared: &'s Shared<'h>, mut open: Vec<Checkpoint>) -> Self {
+        open.clear();
+        Self { shared, open }
+    }
+
+    /// The checkpoint stack's memory, for the next frame.
+    pub(crate) fn into_memory(self) -> Vec<Checkpoint> {
+        self.open
     }
 
     fn close(&mut self, ok: bool) {

@@ -17,8 +17,10 @@
 
 mod adapter;
 mod db;
+mod halt;
 mod host;
 mod inspector;
+mod instructions;
 mod precompile;
 pub mod state;
 

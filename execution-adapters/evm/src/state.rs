@@ -6,24 +6,39 @@
 
 use revm::primitives::{Address, B256, KECCAK_EMPTY, U256, keccak256};
 
+/// Length of an [`account_key`].
+pub const ACCOUNT_KEY_LEN: usize = 22;
+/// Length of a [`code_key`].
+pub const CODE_KEY_LEN: usize = 34;
+/// Length of a [`storage_key`].
+pub const STORAGE_KEY_LEN: usize = 54;
+
+/// `prefix ‖ parts…` as a fixed-size key: keys are built on the stack, since every state
+/// access builds one.
+fn key<const N: usize>(prefix: &[u8; 2], parts: [&[u8]; 2]) -> [u8; N] {
+    let mut key = [0u8; N];
+    key[..2].copy_from_slice(prefix);
+    let mut at = 2;
+    for part in parts {
+        key[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    key
+}
+
 /// Key of an account record.
-pub fn account_key(address: &Address) -> Vec<u8> {
-    [b"a/".as_slice(), address.as_slice()].concat()
+pub fn account_key(address: &Address) -> [u8; ACCOUNT_KEY_LEN] {
+    key(b"a/", [address.as_slice(), &[]])
 }
 
 /// Key of a contract's code.
-pub fn code_key(hash: &B256) -> Vec<u8> {
-    [b"c/".as_slice(), hash.as_slice()].concat()
+pub fn code_key(hash: &B256) -> [u8; CODE_KEY_LEN] {
+    key(b"c/", [hash.as_slice(), &[]])
 }
 
 /// Key of a storage slot.
-pub fn storage_key(address: &Address, slot: &U256) -> Vec<u8> {
-    [
-        b"s/".as_slice(),
-        address.as_slice(),
-        &slot.to_be_bytes::<32>(),
-    ]
-    .concat()
+pub fn storage_key(address: &Address, slot: &U256) -> [u8; STORAGE_KEY_LEN] {
+    key(b"s/", [address.as_slice(), &slot.to_be_bytes::<32>()])
 }
 
 /// An account record.
@@ -87,6 +102,21 @@ pub fn xcaller_address(rollup: u64, address: &[u8]) -> Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_prefix_then_parts() {
+        let address = Address::repeat_byte(7);
+        assert_eq!(account_key(&address)[..2], *b"a/");
+        assert_eq!(account_key(&address)[2..], address[..]);
+        let hash = keccak256(b"code");
+        assert_eq!(code_key(&hash)[..2], *b"c/");
+        assert_eq!(code_key(&hash)[2..], hash[..]);
+        let slot = U256::from(0x0102u64);
+        let key = storage_key(&address, &slot);
+        assert_eq!(key[..2], *b"s/");
+        assert_eq!(key[2..22], address[..]);
+        assert_eq!(key[22..], slot.to_be_bytes::<32>());
+    }
 
     #[test]
     fn account_records_round_trip() {

@@ -302,7 +302,7 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
         let proof = client
             .get_state_proof(v1::GetStateProofRequest {
                 rollup_id: 1,
-                key: nonce_key.clone().into(),
+                key: nonce_key.to_vec().into(),
                 height: 0,
             })
             .await

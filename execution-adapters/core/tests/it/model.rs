@@ -134,10 +134,10 @@ proptest! {
 
         let mut world = World::new();
         let (ok, gas) = model_frame(&mut world, 1, &script, gas_limit, &mut Vec::new());
-        world.insert((1, nonce_key(&SENDER)), 1u64.to_be_bytes().to_vec());
+        world.insert((1, nonce_key(&SENDER).to_vec()), 1u64.to_be_bytes().to_vec());
 
         prop_assert_eq!(out.receipt.success, ok);
         prop_assert_eq!(out.receipt.gas_used, gas);
-        prop_assert_eq!(state.entries(), &world);
+        prop_assert_eq!(state.entries(), world.iter().collect());
     }
 }

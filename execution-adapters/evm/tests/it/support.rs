@@ -58,7 +58,7 @@ impl World {
             ..Account::default()
         };
         funds.insert(
-            (1, account_key(&sender_address(&ALICE))),
+            (1, account_key(&sender_address(&ALICE)).to_vec()),
             Some(rich.encode()),
         );
         state.apply(&funds);

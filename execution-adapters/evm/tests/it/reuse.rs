@@ -1,0 +1,80 @@
+//! revm's working memory (journal, shared memory, frame stacks) is reused from frame to frame:
+//! nothing of one frame may be seen by the next.
+
+use std::sync::Arc;
+
+use babel_evm::{
+    EvmAdapter, sender_address,
+    state::{Account, account_key},
+};
+use babel_execution::{
+    ExecError, Executor, RollupId,
+    state::{Changes, MemState, StateView},
+};
+use babel_proto::v1;
+use revm::primitives::{Address, U256};
+
+use crate::support::{ALICE, env};
+
+fn with_balance(wei: u64) -> MemState {
+    let mut state = MemState::new();
+    let mut changes = Changes::new();
+    let account = Account {
+        balance: U256::from(wei),
+        ..Account::default()
+    };
+    changes.insert(
+        (2, account_key(&sender_address(&ALICE)).to_vec()),
+        Some(account.encode()),
+    );
+    state.apply(&changes);
+    state
+}
+
+/// A store whose EVM account reads fail: a fatal fault that revm unwinds from mid-frame.
+struct Broken;
+
+impl StateView for Broken {
+    fn get(&self, _: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        if key.starts_with(b"a/") {
+            return Err(ExecError::State("disk on fire".into()));
+        }
+        Ok(None)
+    }
+}
+
+fn one_wei_to_bob() -> v1::Transaction {
+    v1::Transaction {
+        chain_id: "c".into(),
+        rollup_id: 2,
+        sender_pubkey: ALICE.to_vec().into(),
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee: 0,
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            to: Address::repeat_byte(0xB0).to_vec().into(),
+            value: U256::from(1).to_be_bytes::<32>().to_vec().into(),
+            data: Default::default(),
+        })),
+    }
+}
+
+#[test]
+fn a_frame_sees_its_own_state_only_though_revm_memory_is_reused() {
+    let exec = Executor::new().with_rollup(2, Arc::new(EvmAdapter::new(4202)), 0);
+    let rich = with_balance(1_000);
+    let poor = with_balance(0);
+    let tx = one_wei_to_bob();
+    for _ in 0..3 {
+        // Had the sender's account stayed loaded in the reused journal, the poor run would
+        // spend the rich balance.
+        assert!(exec.execute_tx(&rich, &env(), &tx).unwrap().receipt.success);
+        let poor_run = exec.execute_tx(&poor, &env(), &tx).unwrap();
+        assert!(!poor_run.receipt.success, "{:?}", poor_run.receipt);
+        // A frame that dies of a store fault halfway leaves nothing behind either.
+        assert!(matches!(
+            exec.execute_tx(&Broken, &env(), &tx),
+            Err(ExecError::State(_))
+        ));
+    }
+}
