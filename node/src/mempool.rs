@@ -7,10 +7,13 @@
 //! pool (in count and in bytes), so they can never lock out the ones that can be included,
 //! and an admitted transaction is never displaced. Pure data structure: no I/O, no clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// How far ahead of the committed nonce a transaction may be.
 pub const MAX_NONCE_GAP: u64 = 64;
+
+/// Dropped transactions remembered for status queries; older ones are forgotten.
+pub const REMEMBER_DROPPED: usize = 10_000;
 
 /// Identifies a sender on one rollup.
 pub type Account = (u64, [u8; 32]);
@@ -90,6 +93,9 @@ pub struct Mempool {
     /// Count and bytes of transactions waiting behind a gap.
     held: (usize, usize),
     bytes: usize,
+    /// Recently dropped transactions and why, oldest first (at most [`REMEMBER_DROPPED`]).
+    dropped: HashMap<[u8; 32], String>,
+    dropped_order: VecDeque<[u8; 32]>,
 }
 
 impl Mempool {
@@ -102,6 +108,8 @@ impl Mempool {
             committed: HashMap::new(),
             held: (0, 0),
             bytes: 0,
+            dropped: HashMap::new(),
+            dropped_order: VecDeque::new(),
         }
     }
 
@@ -186,6 +194,8 @@ impl Mempool {
         self.held = (held_txs, held_bytes);
         self.bytes += size;
         self.by_hash.insert(hash, (account, nonce));
+        // Admitted again (its signer can pay now): no longer dropped.
+        self.dropped.remove(&hash);
         Ok(())
     }
 
@@ -265,6 +275,28 @@ impl Mempool {
                 }
             });
         }
+    }
+
+    /// Remove transactions that can never be in a block (their signer cannot pay, found when
+    /// a proposer executed them) and remember why, for [`Mempool::dropped`].
+    pub fn drop_invalid(&mut self, dropped: &[([u8; 32], String)]) {
+        let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
+        self.remove(&hashes);
+        for (hash, why) in dropped {
+            if self.dropped.insert(*hash, why.clone()).is_none() {
+                self.dropped_order.push_back(*hash);
+            }
+        }
+        while self.dropped_order.len() > REMEMBER_DROPPED {
+            if let Some(old) = self.dropped_order.pop_front() {
+                self.dropped.remove(&old);
+            }
+        }
+    }
+
+    /// Why a recently dropped transaction was dropped (`None` if it was not, or long ago).
+    pub fn dropped(&self, hash: &[u8; 32]) -> Option<&str> {
+        self.dropped.get(hash).map(String::as_str)
     }
 
     /// After a commit: drop every transaction of the touched accounts whose nonce is below the
@@ -474,5 +506,30 @@ mod tests {
         assert_eq!(p.reap(limits(10, 10_000), |_| 0).len(), 1);
         p.remove(&[tx(1, 1, 0).hash, tx(1, 1, 2).hash]);
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn dropped_transactions_leave_and_are_remembered_boundedly() {
+        let mut p = pool();
+        p.insert(tx(1, 1, 0), 0).unwrap();
+        p.insert(tx(1, 1, 1), 0).unwrap();
+        let gone = tx(1, 1, 0).hash;
+        p.drop_invalid(&[(gone, "cannot pay".into())]);
+        assert!(!p.contains(&gone));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.dropped(&gone), Some("cannot pay"));
+        // Its successor now waits behind the gap; a new nonce 0 can fill it.
+        assert!(p.reap(limits(10, 10_000), |_| 0).is_empty());
+        p.insert(tx(1, 1, 0), 0).unwrap();
+        assert_eq!(p.dropped(&gone), None, "admitted again");
+        assert_eq!(p.reap(limits(10, 10_000), |_| 0).len(), 2);
+
+        let many: Vec<([u8; 32], String)> = (0..REMEMBER_DROPPED as u64 + 5)
+            .map(|n| (tx(2, 2, n).hash, String::new()))
+            .collect();
+        p.drop_invalid(&many);
+        assert_eq!(p.dropped(&many[0].0), None, "the oldest are forgotten");
+        assert!(p.dropped(&many[many.len() - 1].0).is_some());
+        assert_eq!(p.dropped.len(), REMEMBER_DROPPED);
     }
 }

@@ -428,13 +428,17 @@ impl Node for NodeService {
                 ..Default::default()
             }));
         }
-        let status = if self.txpool.pool().lock().contains(&hash) {
-            v1::TxStatus::Pending
+        let pool = self.txpool.pool().lock();
+        let (status, reason) = if pool.contains(&hash) {
+            (v1::TxStatus::Pending, String::new())
+        } else if let Some(why) = pool.dropped(&hash) {
+            (v1::TxStatus::Dropped, why.to_owned())
         } else {
-            v1::TxStatus::Unknown
+            (v1::TxStatus::Unknown, String::new())
         };
         Ok(Response::new(v1::GetTransactionResponse {
             status: status as i32,
+            reason,
             ..Default::default()
         }))
     }

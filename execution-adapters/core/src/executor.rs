@@ -5,7 +5,10 @@
 //! the origin rollup; then a checkpoint; then the top-level frame runs, and every cross-rollup
 //! call it makes runs as a nested frame with its own checkpoint in the same journal. If the
 //! top-level frame fails, everything since the checkpoint goes, on every rollup; nonce and fee
-//! stay. The unused part of the fee is returned. Pure: state in, changes and receipts out.
+//! stay. The unused part of the fee is returned. A transaction that cannot start (nonce out of
+//! order, fee cap too low, signer unable to pay the maximum fee) would pay nothing, so it is
+//! reported as invalid: a block holding one is refused. Pure: state in, changes and receipts
+//! out.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -57,6 +60,10 @@ pub struct TxExecution {
     pub receipt: v1::Receipt,
     /// State changes (nonce and fee even when the transaction failed).
     pub changes: Changes,
+    /// Why the transaction may not be in a block, if so: its nonce is out of order, its
+    /// `max_fee` is below `gas_limit × gas_price`, or its signer cannot pay that maximum fee.
+    /// It then ran as a failure that charges nothing, so including it would be free.
+    pub invalid: Option<String>,
 }
 
 /// One executed block.
@@ -68,6 +75,9 @@ pub struct BlockExecution {
     pub changes: Changes,
     /// Commitment to the receipts ([`results_root`]).
     pub results_root: [u8; 32],
+    /// The transactions that may not be in a block (see [`TxExecution::invalid`]), by index:
+    /// a block with any is invalid, and a proposer leaves them out.
+    pub invalid: Vec<(usize, String)>,
 }
 
 impl Executor {
@@ -120,18 +130,23 @@ impl Executor {
     ) -> Result<BlockExecution, ExecError> {
         let mut overlay = Overlay::new(base);
         let mut receipts = Vec::with_capacity(txs.len());
-        for signed in txs {
+        let mut invalid = Vec::new();
+        for (i, signed) in txs.iter().enumerate() {
             let tx = v1::Transaction::decode(signed.body.clone())
                 .map_err(|e| ExecError::Malformed(e.to_string()))?;
             let executed = self.execute_tx(&overlay, env, &tx)?;
             overlay.extend(executed.changes);
             receipts.push(executed.receipt);
+            if let Some(why) = executed.invalid {
+                invalid.push((i, why));
+            }
         }
         let results_root = results_root(txs, &receipts);
         Ok(BlockExecution {
             receipts,
             changes: overlay.into_changes(),
             results_root,
+            invalid,
         })
     }
 
@@ -211,7 +226,12 @@ impl Executor {
             },
             Bytes::new(),
         )?;
-        let gas_used = outcome.gas_used.min(gas_limit);
+        // At least the intrinsic cost, even when the VM refused to start the frame (an EVM
+        // transfer of more than the balance, say): a transaction in a block never runs free.
+        let gas_used = outcome
+            .gas_used
+            .max(rollup.adapter.min_gas(payload))
+            .min(gas_limit);
         let fee = rollup.max_fee(gas_used);
         if max_fee > fee {
             rollup
@@ -227,6 +247,7 @@ impl Executor {
                 root: Some(root),
             },
             changes: ctx.journal.into_changes(),
+            invalid: None,
         })
     }
 }
@@ -267,7 +288,8 @@ impl<'a, S: StateView> TxContext<'a, S> {
         }
     }
 
-    /// A failed receipt for a transaction that never ran: only the nonce (if consumed) stays.
+    /// A failed receipt for a transaction that never ran and may not be in a block: only the
+    /// nonce (if consumed) stays.
     fn early_failure(self, reason: String) -> TxExecution {
         TxExecution {
             receipt: v1::Receipt {
@@ -276,6 +298,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
                 ..Default::default()
             },
             changes: self.journal.into_changes(),
+            invalid: Some(reason),
         }
     }
 

@@ -65,6 +65,9 @@ pub struct Executed {
     pub state_root: [u8; 32],
     /// Each rollup's tree update.
     pub trees: Vec<(RollupId, TreeUpdateBatch)>,
+    /// Transactions that may not be in a block, by index, and why (see
+    /// `babel_execution::TxExecution::invalid`).
+    pub invalid: Vec<(usize, String)>,
 }
 
 impl Executed {
@@ -151,6 +154,7 @@ pub fn execute(
         results_root: block.results_root,
         state_roots,
         trees,
+        invalid: block.invalid,
     })
 }
 

@@ -35,7 +35,7 @@ use babel_genesis::Genesis;
 
 use crate::{
     admission::{self, CheckedTx},
-    mempool::{Account, BlockLimits},
+    mempool::{Account, BlockLimits, PoolTx},
     store::{CommitBatch, Store, StoreError},
     txpool::SharedPool,
 };
@@ -172,6 +172,16 @@ impl NodeApp {
         Ok(Ok(()))
     }
 
+    /// Drop transactions that can never be in a block from the mempool and the pending set.
+    fn drop_from_pool(&self, dropped: &[([u8; 32], String)]) -> Result<(), ConsensusError> {
+        let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
+        for (hash, why) in dropped {
+            tracing::info!(tx = %hex::encode(hash), reason = %why, "dropped from the mempool");
+        }
+        self.pool.lock().drop_invalid(dropped);
+        self.store.delete_pending(&hashes).map_err(app_err)
+    }
+
     /// Publish every committed height on `tx` (the gRPC server's live tail follows it).
     pub fn notify_commits(mut self, tx: tokio::sync::watch::Sender<u64>) -> Self {
         self.committed = Some(tx);
@@ -195,6 +205,27 @@ impl NodeApp {
             None => Ok(([0; 32], 0)),
         }
     }
+}
+
+/// Remove the `invalid` transactions (indices into `reaped`) and, since their nonces are now
+/// missing, every later one of the same sender on the same rollup. Returns the invalid ones'
+/// hashes and reasons; the later ones stay in the pool, held behind the gap.
+fn leave_out(reaped: &mut Vec<PoolTx>, invalid: &[(usize, String)]) -> Vec<([u8; 32], String)> {
+    let mut dropped = Vec::new();
+    let mut gapped: HashMap<Account, u64> = HashMap::new();
+    for (i, why) in invalid {
+        if let Some(tx) = reaped.get(*i) {
+            dropped.push((tx.hash, why.clone()));
+            let first = gapped.entry(tx.account).or_insert(tx.nonce);
+            *first = (*first).min(tx.nonce);
+        }
+    }
+    reaped.retain(|tx| {
+        gapped
+            .get(&tx.account)
+            .is_none_or(|first| tx.nonce < *first)
+    });
+    dropped
 }
 
 fn app_err(e: StoreError) -> ConsensusError {
@@ -227,22 +258,15 @@ impl Application for NodeApp {
             .consensus
             .max_block_bytes
             .saturating_sub(HEADER_MARGIN_BYTES);
-        let txs: Vec<v1::SignedTransaction> = self
-            .pool
-            .lock()
-            .reap(
-                BlockLimits {
-                    txs: usize::try_from(self.genesis.consensus.max_block_txs)
-                        .unwrap_or(usize::MAX),
-                    bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-                    gas: MAX_BLOCK_GAS,
-                },
-                // An account whose nonce cannot be read is skipped for this block.
-                |(rollup, sender)| store.nonce(*rollup, sender).unwrap_or(u64::MAX),
-            )
-            .into_iter()
-            .map(|t| t.tx)
-            .collect();
+        let mut reaped = self.pool.lock().reap(
+            BlockLimits {
+                txs: usize::try_from(self.genesis.consensus.max_block_txs).unwrap_or(usize::MAX),
+                bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                gas: MAX_BLOCK_GAS,
+            },
+            // An account whose nonce cannot be read is skipped for this block.
+            |(rollup, sender)| store.nonce(*rollup, sender).unwrap_or(u64::MAX),
+        );
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
@@ -250,16 +274,25 @@ impl Application for NodeApp {
             time_ms: now_ms().max(parent_time.saturating_add(1)),
             parent_hash: Bytes::copy_from_slice(&parent_hash),
             proposer: Bytes::copy_from_slice(&proposer.0),
-            tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
             ..Default::default()
         };
-        let executed = self.execution(None, &header, &txs)?;
-        executed.fill(&mut header);
-        self.remember(babel_proto::block_hash(&header), executed);
-        Ok(v1::Block {
-            header: Some(header),
-            txs,
-        })
+        // Execute; leave out what may not be in a block (each pass removes at least one
+        // transaction, so this ends), and drop it from the pool for good.
+        loop {
+            let txs: Vec<v1::SignedTransaction> = reaped.iter().map(|t| t.tx.clone()).collect();
+            let executed = self.execution(None, &header, &txs)?;
+            if executed.invalid.is_empty() {
+                header.tx_root = Bytes::copy_from_slice(&babel_proto::tx_root(&txs));
+                executed.fill(&mut header);
+                self.remember(babel_proto::block_hash(&header), executed);
+                return Ok(v1::Block {
+                    header: Some(header),
+                    txs,
+                });
+            }
+            let dropped = leave_out(&mut reaped, &executed.invalid);
+            self.drop_from_pool(&dropped)?;
+        }
     }
 
     fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
@@ -308,6 +341,9 @@ impl Application for NodeApp {
         }
         let block_hash = babel_proto::block_hash(h);
         let executed = self.execution(Some(block_hash), h, &block.txs)?;
+        if let Some((i, why)) = executed.invalid.first() {
+            return Ok(Verdict::invalid(format!("transaction {i}: {why}")));
+        }
         if let Some(reason) = executed.mismatch(h) {
             return Ok(Verdict::invalid(reason));
         }

@@ -15,13 +15,18 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(serde_json::json!({ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }))
+}
+
+/// A one-validator chain with this one rollup.
+fn fixture_with(rollup: serde_json::Value) -> Fixture {
     let validator = SigningKey::from_bytes(&[9; 32]);
     let json = serde_json::json!({
         "chain_id": CHAIN,
         "genesis_time": "2026-01-01T00:00:00Z",
         "validators": [{ "public_key": hex::encode(validator.verifying_key().as_bytes()),
                          "voting_power": 1, "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
-        "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
+        "rollups": [rollup]
     });
     let genesis = Arc::new(Genesis::from_json(json.to_string().as_bytes()).unwrap());
     let validators = ValidatorSet::from_genesis(&genesis).unwrap();
@@ -355,4 +360,123 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     let built = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(built.txs.len(), 6);
     assert!(verdict(&mut f, &built).valid);
+}
+
+/// Rollup 1 charging 1 wei per gas, where signer 1 holds `wei`.
+fn paying_fixture(wei: u64) -> Fixture {
+    let signer = *SigningKey::from_bytes(&[1; 32]).verifying_key().as_bytes();
+    fixture_with(serde_json::json!({
+        "id": 1, "name": "evm", "vm": "evm", "gas_price": 1,
+        "initial_state": { "evm_chain_id": 4242, "alloc": [{
+            "address": babel_evm::sender_address(&signer).to_string(),
+            "balance": wei.to_string(),
+        }] }
+    }))
+}
+
+/// Signer 1's transfer with nonce `nonce`, paying up to 21 000 wei and moving `value` wei.
+fn paid_tx(nonce: u64, value: u64) -> v1::SignedTransaction {
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let body = v1::Transaction {
+        chain_id: CHAIN.into(),
+        rollup_id: 1,
+        sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+        nonce,
+        gas_limit: 21_000,
+        max_fee: 21_000,
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            to: vec![0x42; 20].into(),
+            value: value.to_be_bytes().to_vec().into(),
+            ..Default::default()
+        })),
+    };
+    sign(&body, &key)
+}
+
+#[test]
+fn a_transaction_whose_signer_cannot_pay_makes_the_block_invalid() {
+    // Enough for one maximum fee and the 1 wei the first transfer moves: the second's fee
+    // can no longer be paid (admission, which sees only committed state, let both in).
+    let mut f = paying_fixture(21_001);
+    let genesis = f.app.genesis.clone();
+    for tx in [paid_tx(0, 1), paid_tx(1, 0)] {
+        assert!(admission::check(tx, &genesis, &f.app.executor).is_ok());
+    }
+    let block = block_with(&mut f, vec![paid_tx(0, 1), paid_tx(1, 0)]);
+    let v = verdict(&mut f, &block);
+    assert!(!v.valid);
+    assert!(
+        v.reason
+            .contains("transaction 1: balance below the maximum fee"),
+        "{}",
+        v.reason
+    );
+    let alone = block_with(&mut f, vec![paid_tx(0, 1)]);
+    assert!(verdict(&mut f, &alone).valid);
+}
+
+#[test]
+fn the_proposer_leaves_out_and_drops_what_cannot_pay() {
+    let mut f = paying_fixture(21_001);
+    let genesis = f.app.genesis.clone();
+    let txs = [paid_tx(0, 1), paid_tx(1, 0), paid_tx(2, 0)];
+    for tx in &txs {
+        let checked = admission::check(tx.clone(), &genesis, &f.app.executor).unwrap();
+        f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+        f.app.store.put_pending(&[(checked.hash, tx)]).unwrap();
+    }
+    let block = f.app.build_block(Height(1), f.proposer).unwrap();
+    assert_eq!(
+        block.txs,
+        txs[..1],
+        "after the first, the signer cannot pay"
+    );
+    assert!(verdict(&mut f, &block).valid);
+    let pending: Vec<[u8; 32]> = f.app.store.pending().unwrap().iter().map(|p| p.0).collect();
+    for tx in &txs[1..] {
+        let hash = babel_proto::tx_hash(tx);
+        let pool = f.app.pool.lock();
+        assert!(!pool.contains(&hash));
+        assert!(pool.dropped(&hash).unwrap().contains("balance below"));
+        assert!(
+            !pending.contains(&hash),
+            "gone from the durable pending set too"
+        );
+    }
+    commit(&mut f, block);
+    assert!(f.app.pool.lock().is_empty());
+    assert!(
+        f.app
+            .build_block(Height(2), f.proposer)
+            .unwrap()
+            .txs
+            .is_empty()
+    );
+}
+
+#[test]
+fn leaving_out_a_transaction_leaves_out_its_senders_later_ones_only() {
+    let pooled = |sender: u8, nonce: u64| {
+        let mut hash = [sender; 32];
+        hash[31] = nonce as u8;
+        PoolTx {
+            hash,
+            account: (1, [sender; 32]),
+            nonce,
+            size: 1,
+            gas: 1,
+            tx: Default::default(),
+        }
+    };
+    let mut reaped = vec![
+        pooled(1, 0),
+        pooled(2, 5),
+        pooled(1, 1),
+        pooled(2, 6),
+        pooled(1, 2),
+    ];
+    let dropped = leave_out(&mut reaped, &[(2, "x".into())]);
+    assert_eq!(dropped, vec![(pooled(1, 1).hash, "x".to_string())]);
+    let kept: Vec<(u8, u64)> = reaped.iter().map(|t| (t.account.1[0], t.nonce)).collect();
+    assert_eq!(kept, [(1, 0), (2, 5), (2, 6)]);
 }

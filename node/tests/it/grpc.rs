@@ -495,3 +495,75 @@ fn e2e_full_mempool_refuses_with_mempool_full() {
     });
     node.kill();
 }
+
+/// On a rollup that charges for gas, a transaction whose signer can pay when admitted but no
+/// longer when the proposer executes it (an earlier transaction of the same block spent the
+/// balance) is left out of the block and dropped, and `GetTransaction` says so and why.
+#[test]
+fn e2e_a_transaction_that_can_no_longer_pay_is_dropped_and_reported() {
+    use babel_genesis::{EvmAccount, Genesis, VmGenesis};
+
+    let chain = "babel-fees";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, chain);
+    let key = SigningKey::from_bytes(&[5; 32]);
+    // 1 wei per gas; the signer holds one maximum fee (100 000) plus the 1 wei it sends.
+    let genesis_path = homes[0].join("genesis.json");
+    let mut genesis = Genesis::load(&genesis_path).unwrap();
+    let rollup = genesis.rollups.iter_mut().find(|r| r.id == 1).unwrap();
+    rollup.gas_price = 1;
+    let VmGenesis::Evm(evm) = &mut rollup.vm else {
+        panic!("rollup 1 is the EVM rollup");
+    };
+    evm.alloc.push(EvmAccount {
+        address: babel_evm::sender_address(key.verifying_key().as_bytes()),
+        balance: alloy_primitives::U256::from(100_001u64),
+        nonce: 0,
+        code: Default::default(),
+        storage: Vec::new(),
+    });
+    std::fs::write(&genesis_path, genesis.to_json_pretty()).unwrap();
+
+    let addr = grpc_addr(&homes[0]);
+    let mut node = Validator::start(&homes[0], 0);
+    runtime().block_on(async {
+        let mut client = client(addr).await;
+        let transfer = |nonce: u64| {
+            let mut tx = evm_tx(&key, chain, 1, nonce, 0);
+            tx.max_fee = 100_000;
+            if let Some(v1::transaction::Payload::Evm(call)) = &mut tx.payload {
+                call.value = vec![1].into();
+            }
+            sign(&tx, &key)
+        };
+        // One submission: both enter the pool together, so they meet in one block.
+        let results = client
+            .submit_transactions(v1::SubmitTransactionsRequest {
+                transactions: vec![transfer(0), transfer(1)],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results;
+        assert!(results.iter().all(|r| r.accepted), "{results:?}");
+        let paid = wait_finalized(&mut client, &results[0].hash).await;
+        let receipt = paid.receipt.unwrap();
+        assert!(receipt.success);
+        assert_eq!(receipt.fee_paid, 21_000);
+
+        let dropped = client
+            .get_transaction(v1::GetTransactionRequest {
+                hash: results[1].hash.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(dropped.status, v1::TxStatus::Dropped as i32);
+        assert!(
+            dropped.reason.contains("balance below the maximum fee"),
+            "{}",
+            dropped.reason
+        );
+    });
+    node.kill();
+}

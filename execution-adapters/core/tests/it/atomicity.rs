@@ -271,6 +271,8 @@ fn an_unpaid_fee_fails_early_and_only_the_nonce_moves() {
     let mut state = MemState::new();
     let out = run(&exec, &mut state, 0, 10_000, &[w("a", "1")]);
     assert!(!out.receipt.success);
+    let why = out.invalid.as_deref().unwrap_or_default();
+    assert!(why.contains("balance below the maximum fee"), "{why}");
     assert_eq!(out.receipt.gas_used, 0);
     let message = abi::decode_error_message(&out.receipt.output).unwrap();
     assert!(
@@ -286,11 +288,41 @@ fn an_unpaid_fee_fails_early_and_only_the_nonce_moves() {
         .execute_tx(&state, &crate::support::env(), &low)
         .unwrap();
     assert!(!out.receipt.success);
+    assert!(out.invalid.is_some());
     assert!(
         abi::decode_error_message(&out.receipt.output)
             .unwrap()
             .contains("max_fee 49999")
     );
+}
+
+#[test]
+fn a_block_reports_the_transactions_that_would_run_for_free() {
+    let exec = executor(5);
+    let mut state = MemState::new();
+    fund(&mut state, 60_000);
+    // Each could pay alone (50 000 at most); the first spends 25 000, after which the second
+    // cannot pay, and a replayed nonce never can run.
+    let txs = [
+        tx(0, 10_000, &[Op::Burn(5_000 - OP_GAS)]),
+        tx(1, 10_000, &[w("b", "2")]),
+        tx(0, 10, &[]),
+    ];
+    let env = crate::support::env();
+    assert!(exec.can_pay(&state, &env, &txs[1]).unwrap());
+    let signed: Vec<_> = txs
+        .iter()
+        .map(|tx| babel_proto::v1::SignedTransaction {
+            body: prost::Message::encode_to_vec(tx).into(),
+            signature: Default::default(),
+        })
+        .collect();
+    let block = exec.execute_block(&state, &env, &signed).unwrap();
+    let indices: Vec<usize> = block.invalid.iter().map(|(i, _)| *i).collect();
+    assert_eq!(indices, [1, 2]);
+    assert!(block.receipts[0].success);
+    assert!(block.invalid[0].1.contains("balance below the maximum fee"));
+    assert!(block.invalid[1].1.contains("nonce 0 but next is 2"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod frames;
 mod genesis;
-mod reuse;
 mod support;
 mod xcall;

@@ -1,5 +1,6 @@
-//! revm's working memory (journal, shared memory, frame stacks) is reused from frame to frame:
-//! nothing of one frame may be seen by the next.
+//! Frames at their edges: revm's working memory (journal, shared memory, frame stacks) is
+//! reused from frame to frame, yet nothing of one frame is seen by the next; and a message revm
+//! refuses to start still pays its intrinsic gas.
 
 use std::sync::Arc;
 
@@ -77,4 +78,29 @@ fn a_frame_sees_its_own_state_only_though_revm_memory_is_reused() {
             Err(ExecError::State(_))
         ));
     }
+}
+
+#[test]
+fn a_transfer_of_more_than_the_balance_fails_and_still_pays_its_intrinsic_gas() {
+    let exec = Executor::new().with_rollup(2, Arc::new(EvmAdapter::new(4202)), 2);
+    let mut state = with_balance(100_000);
+    let mut tx = one_wei_to_bob();
+    tx.max_fee = 42_000;
+    if let Some(v1::transaction::Payload::Evm(call)) = &mut tx.payload {
+        call.value = U256::from(100_000).to_be_bytes::<32>().to_vec().into();
+    }
+    // revm refuses to start it (the value is above the balance once the fee is taken), which
+    // would cost no gas: the executor charges the intrinsic 21 000 anyway.
+    let out = exec.execute_tx(&state, &env(), &tx).unwrap();
+    assert!(!out.receipt.success);
+    assert_eq!(out.invalid, None);
+    assert_eq!(out.receipt.gas_used, 21_000);
+    assert_eq!(out.receipt.fee_paid, 42_000);
+    state.commit(out.changes);
+    let left = state
+        .get(2, &account_key(&sender_address(&ALICE)))
+        .unwrap()
+        .and_then(|b| Account::decode(&b))
+        .unwrap();
+    assert_eq!(left.balance, U256::from(58_000));
 }
