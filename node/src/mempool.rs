@@ -138,6 +138,11 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The pooled transaction of `account` with `nonce`, if any.
+    pub fn get(&self, account: &Account, nonce: u64) -> Option<&PoolTx> {
+        self.by_account.get(account)?.get(&nonce)
+    }
+
     /// Admit `tx`, given its sender's committed nonce (the next nonce a block may use).
     pub fn insert(&mut self, tx: PoolTx, committed_nonce: u64) -> Result<(), PoolError> {
         if self.by_hash.contains_key(&tx.hash) {
@@ -194,8 +199,6 @@ impl Mempool {
         self.held = (held_txs, held_bytes);
         self.bytes += size;
         self.by_hash.insert(hash, (account, nonce));
-        // Admitted again (its signer can pay now): no longer dropped.
-        self.dropped.remove(&hash);
         Ok(())
     }
 
@@ -277,8 +280,9 @@ impl Mempool {
         }
     }
 
-    /// Remove transactions that can never be in a block (their signer cannot pay, found when
-    /// a proposer executed them) and remember why, for [`Mempool::dropped`].
+    /// Remove transactions that cannot be in a block (their signer cannot pay) and remember
+    /// why, for [`Mempool::dropped`] (a status query asks the pool first, so one admitted
+    /// again reads as pending).
     pub fn drop_invalid(&mut self, dropped: &[([u8; 32], String)]) {
         let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
         self.remove(&hashes);
@@ -521,8 +525,12 @@ mod tests {
         // Its successor now waits behind the gap; a new nonce 0 can fill it.
         assert!(p.reap(limits(10, 10_000), |_| 0).is_empty());
         p.insert(tx(1, 1, 0), 0).unwrap();
-        assert_eq!(p.dropped(&gone), None, "admitted again");
+        assert_eq!(p.get(&(1, [1; 32]), 0), Some(&tx(1, 1, 0)));
         assert_eq!(p.reap(limits(10, 10_000), |_| 0).len(), 2);
+        // Dropped again: still one entry in the bounded record.
+        p.drop_invalid(&[(gone, "again".into())]);
+        assert_eq!(p.dropped(&gone), Some("again"));
+        assert_eq!(p.dropped_order.len(), 1);
 
         let many: Vec<([u8; 32], String)> = (0..REMEMBER_DROPPED as u64 + 5)
             .map(|n| (tx(2, 2, n).hash, String::new()))

@@ -10,7 +10,10 @@
 //! reported as invalid: a block holding one is refused. Pure: state in, changes and receipts
 //! out.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+};
 
 use babel_genesis::Genesis;
 use babel_proto::v1;
@@ -80,6 +83,28 @@ pub struct BlockExecution {
     pub invalid: Vec<(usize, String)>,
 }
 
+/// A block built by a proposer ([`Executor::build_block`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuiltBlock {
+    /// The transactions kept, in candidate order.
+    pub txs: Vec<v1::SignedTransaction>,
+    /// Their execution.
+    pub execution: BlockExecution,
+    /// Each sender's first candidate that may not be in a block, by candidate index, and why
+    /// (the sender's later candidates are left out too, without a reason of their own).
+    pub left_out: Vec<(usize, String)>,
+}
+
+/// What running a block's transactions produced.
+#[derive(Default)]
+struct BlockRun {
+    receipts: Vec<v1::Receipt>,
+    changes: Changes,
+    invalid: Vec<(usize, String)>,
+    /// Indices of the transactions applied.
+    kept: Vec<usize>,
+}
+
 impl Executor {
     /// An executor with no rollups.
     pub fn new() -> Self {
@@ -121,33 +146,81 @@ impl Executor {
         Ok(changes)
     }
 
-    /// Execute a block's transactions in order over `base`.
+    /// Execute a block's transactions in order over `base`. Transactions that may not be in
+    /// a block run as charge-free failures and are listed in [`BlockExecution::invalid`].
     pub fn execute_block(
         &self,
         base: &impl StateView,
         env: &BlockEnv,
         txs: &[v1::SignedTransaction],
     ) -> Result<BlockExecution, ExecError> {
+        let run = self.run_block(base, env, txs, false)?;
+        Ok(BlockExecution {
+            results_root: results_root(txs, &run.receipts),
+            receipts: run.receipts,
+            changes: run.changes,
+            invalid: run.invalid,
+        })
+    }
+
+    /// Execute `candidates` as a proposer building a block, in one pass: a transaction that
+    /// may not be in a block is left out (nothing of it applies), and so is every later one
+    /// of its sender on its rollup, whose nonce would now leave a gap. What remains is a valid
+    /// block: [`Executor::execute_block`] of [`BuiltBlock::txs`] gives the same execution.
+    pub fn build_block(
+        &self,
+        base: &impl StateView,
+        env: &BlockEnv,
+        candidates: &[v1::SignedTransaction],
+    ) -> Result<BuiltBlock, ExecError> {
+        let run = self.run_block(base, env, candidates, true)?;
+        let txs: Vec<v1::SignedTransaction> =
+            run.kept.iter().map(|&i| candidates[i].clone()).collect();
+        Ok(BuiltBlock {
+            execution: BlockExecution {
+                results_root: results_root(&txs, &run.receipts),
+                receipts: run.receipts,
+                changes: run.changes,
+                invalid: Vec::new(),
+            },
+            txs,
+            left_out: run.invalid,
+        })
+    }
+
+    /// The transactions of a block in order; with `build`, invalid ones (and their senders'
+    /// later ones) are left out instead of applied.
+    fn run_block(
+        &self,
+        base: &impl StateView,
+        env: &BlockEnv,
+        txs: &[v1::SignedTransaction],
+        build: bool,
+    ) -> Result<BlockRun, ExecError> {
         let mut overlay = Overlay::new(base);
-        let mut receipts = Vec::with_capacity(txs.len());
-        let mut invalid = Vec::new();
+        let mut run = BlockRun::default();
+        let mut blocked: HashSet<(RollupId, [u8; 32])> = HashSet::new();
         for (i, signed) in txs.iter().enumerate() {
             let tx = v1::Transaction::decode(signed.body.clone())
                 .map_err(|e| ExecError::Malformed(e.to_string()))?;
-            let executed = self.execute_tx(&overlay, env, &tx)?;
-            overlay.extend(executed.changes);
-            receipts.push(executed.receipt);
-            if let Some(why) = executed.invalid {
-                invalid.push((i, why));
+            let account = (tx.rollup_id, sender_of(&tx)?);
+            if build && blocked.contains(&account) {
+                continue;
             }
+            let executed = self.execute_tx(&overlay, env, &tx)?;
+            if let Some(why) = executed.invalid {
+                run.invalid.push((i, why));
+                if build {
+                    blocked.insert(account);
+                    continue;
+                }
+            }
+            overlay.extend(executed.changes);
+            run.receipts.push(executed.receipt);
+            run.kept.push(i);
         }
-        let results_root = results_root(txs, &receipts);
-        Ok(BlockExecution {
-            receipts,
-            changes: overlay.into_changes(),
-            results_root,
-            invalid,
-        })
+        run.changes = overlay.into_changes();
+        Ok(run)
     }
 
     /// Whether `tx`'s signer could pay its maximum fee (`gas_limit × gas_price`) on its

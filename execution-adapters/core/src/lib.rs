@@ -31,7 +31,7 @@ mod types;
 
 pub use adapter::{ExecutionAdapter, Host};
 pub use error::ExecError;
-pub use executor::{BlockExecution, Executor, TxExecution, results_root};
+pub use executor::{BlockExecution, BuiltBlock, Executor, TxExecution, results_root};
 pub use journal::{Checkpoint, Journal};
 pub use types::{
     BlockEnv, Caller, Frame, FrameInput, FrameOutcome, Log, RollupId, VmKind, XCall, XResult,

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use babel_evm::EvmAdapter;
 use babel_execution::{
-    BlockEnv, ExecError, Executor, RollupId,
+    BlockEnv, BlockExecution, ExecError, Executor, RollupId,
     commitment::{aggregate_root, by_rollup, update_tree},
     state::Changes,
 };
@@ -145,6 +145,38 @@ pub fn execute(
     txs: &[v1::SignedTransaction],
 ) -> Result<Executed, ExecError> {
     let block = exec.execute_block(store, &block_env(height, time_ms), txs)?;
+    with_roots(store, genesis, height, block)
+}
+
+/// A proposer's block `height` from `candidates` over the committed state in `store`: the
+/// transactions kept and their execution (see `Executor::build_block`).
+pub fn build(
+    store: &Store,
+    exec: &Executor,
+    genesis: &Genesis,
+    height: u64,
+    time_ms: u64,
+    candidates: &[v1::SignedTransaction],
+) -> Result<(Vec<v1::SignedTransaction>, Executed), ExecError> {
+    let built = exec.build_block(store, &block_env(height, time_ms), candidates)?;
+    for (i, why) in &built.left_out {
+        tracing::debug!(
+            tx = %hex::encode(babel_proto::tx_hash(&candidates[*i])),
+            reason = %why,
+            "left out of the block"
+        );
+    }
+    let executed = with_roots(store, genesis, height, built.execution)?;
+    Ok((built.txs, executed))
+}
+
+/// A block's execution with its state roots and tree updates.
+fn with_roots(
+    store: &Store,
+    genesis: &Genesis,
+    height: u64,
+    block: BlockExecution,
+) -> Result<Executed, ExecError> {
     let (state_roots, trees) = update_trees(store, genesis, height, &block.changes)?;
     Ok(Executed {
         height,

@@ -11,8 +11,8 @@
 mod execute;
 
 pub use execute::{
-    Executed, MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, block_env, ensure_genesis_state,
-    execute, executor_for,
+    Executed, MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, block_env, build,
+    ensure_genesis_state, execute, executor_for,
 };
 
 use std::{
@@ -30,12 +30,13 @@ use babel_execution::{
 };
 use babel_proto::v1;
 use bytes::Bytes;
+use prost::Message as _;
 
 use babel_genesis::Genesis;
 
 use crate::{
     admission::{self, CheckedTx},
-    mempool::{Account, BlockLimits, PoolTx},
+    mempool::{Account, BlockLimits},
     store::{CommitBatch, Store, StoreError},
     txpool::SharedPool,
 };
@@ -172,14 +173,44 @@ impl NodeApp {
         Ok(Ok(()))
     }
 
-    /// Drop transactions that can never be in a block from the mempool and the pending set.
-    fn drop_from_pool(&self, dropped: &[([u8; 32], String)]) -> Result<(), ConsensusError> {
-        let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
-        for (hash, why) in dropped {
+    /// After committing `height`: drop each touched sender's next pooled transaction if the
+    /// sender can no longer pay its maximum fee, since no block may hold it. Every validator
+    /// does this on the same committed state, so all of them drop the same transactions.
+    fn drop_unpayable(&self, height: u64, touched: &[(Account, u64)]) -> Result<(), StoreError> {
+        let heads: Vec<([u8; 32], v1::Transaction)> = {
+            let pool = self.pool.lock();
+            touched
+                .iter()
+                .filter_map(|(account, next)| pool.get(account, *next))
+                .filter_map(|t| Some((t.hash, v1::Transaction::decode(t.tx.body.clone()).ok()?)))
+                .collect()
+        };
+        let env = block_env(height + 1, 0);
+        let mut dropped = Vec::new();
+        for (hash, tx) in heads {
+            match self.executor.can_pay(&*self.store, &env, &tx) {
+                Ok(true) => {}
+                Ok(false) => dropped.push((
+                    hash,
+                    format!(
+                        "balance below the maximum fee (gas limit × gas price) after block {height}"
+                    ),
+                )),
+                Err(e) => tracing::warn!(error = %e, "cannot check a pooled transaction's fee"),
+            }
+        }
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        for (hash, why) in &dropped {
             tracing::info!(tx = %hex::encode(hash), reason = %why, "dropped from the mempool");
         }
-        self.pool.lock().drop_invalid(dropped);
-        self.store.delete_pending(&hashes).map_err(app_err)
+        // The durable copy first: while the pool still holds it, a resubmission is a
+        // duplicate and cannot write a pending record that this would then delete.
+        let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
+        self.store.delete_pending(&hashes)?;
+        self.pool.lock().drop_invalid(&dropped);
+        Ok(())
     }
 
     /// Publish every committed height on `tx` (the gRPC server's live tail follows it).
@@ -205,27 +236,6 @@ impl NodeApp {
             None => Ok(([0; 32], 0)),
         }
     }
-}
-
-/// Remove the `invalid` transactions (indices into `reaped`) and, since their nonces are now
-/// missing, every later one of the same sender on the same rollup. Returns the invalid ones'
-/// hashes and reasons; the later ones stay in the pool, held behind the gap.
-fn leave_out(reaped: &mut Vec<PoolTx>, invalid: &[(usize, String)]) -> Vec<([u8; 32], String)> {
-    let mut dropped = Vec::new();
-    let mut gapped: HashMap<Account, u64> = HashMap::new();
-    for (i, why) in invalid {
-        if let Some(tx) = reaped.get(*i) {
-            dropped.push((tx.hash, why.clone()));
-            let first = gapped.entry(tx.account).or_insert(tx.nonce);
-            *first = (*first).min(tx.nonce);
-        }
-    }
-    reaped.retain(|tx| {
-        gapped
-            .get(&tx.account)
-            .is_none_or(|first| tx.nonce < *first)
-    });
-    dropped
 }
 
 fn app_err(e: StoreError) -> ConsensusError {
@@ -258,41 +268,51 @@ impl Application for NodeApp {
             .consensus
             .max_block_bytes
             .saturating_sub(HEADER_MARGIN_BYTES);
-        let mut reaped = self.pool.lock().reap(
-            BlockLimits {
-                txs: usize::try_from(self.genesis.consensus.max_block_txs).unwrap_or(usize::MAX),
-                bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-                gas: MAX_BLOCK_GAS,
-            },
-            // An account whose nonce cannot be read is skipped for this block.
-            |(rollup, sender)| store.nonce(*rollup, sender).unwrap_or(u64::MAX),
-        );
+        let candidates: Vec<v1::SignedTransaction> = self
+            .pool
+            .lock()
+            .reap(
+                BlockLimits {
+                    txs: usize::try_from(self.genesis.consensus.max_block_txs)
+                        .unwrap_or(usize::MAX),
+                    bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                    gas: MAX_BLOCK_GAS,
+                },
+                // An account whose nonce cannot be read is skipped for this block.
+                |(rollup, sender)| store.nonce(*rollup, sender).unwrap_or(u64::MAX),
+            )
+            .into_iter()
+            .map(|t| t.tx)
+            .collect();
+        let time_ms = now_ms().max(parent_time.saturating_add(1));
+        // Transactions that may not be in a block (a signer who can no longer pay, because an
+        // earlier transaction of this block spent the balance) are left out in the same pass;
+        // they stay pooled until a commit shows they cannot pay (`drop_unpayable`).
+        let (txs, executed) = build(
+            &self.store,
+            &self.executor,
+            &self.genesis,
+            height.0,
+            time_ms,
+            &candidates,
+        )
+        .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
             // The proposer's clock, kept strictly increasing so that time never goes backwards.
-            time_ms: now_ms().max(parent_time.saturating_add(1)),
+            time_ms,
             parent_hash: Bytes::copy_from_slice(&parent_hash),
             proposer: Bytes::copy_from_slice(&proposer.0),
+            tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
             ..Default::default()
         };
-        // Execute; leave out what may not be in a block (each pass removes at least one
-        // transaction, so this ends), and drop it from the pool for good.
-        loop {
-            let txs: Vec<v1::SignedTransaction> = reaped.iter().map(|t| t.tx.clone()).collect();
-            let executed = self.execution(None, &header, &txs)?;
-            if executed.invalid.is_empty() {
-                header.tx_root = Bytes::copy_from_slice(&babel_proto::tx_root(&txs));
-                executed.fill(&mut header);
-                self.remember(babel_proto::block_hash(&header), executed);
-                return Ok(v1::Block {
-                    header: Some(header),
-                    txs,
-                });
-            }
-            let dropped = leave_out(&mut reaped, &executed.invalid);
-            self.drop_from_pool(&dropped)?;
-        }
+        executed.fill(&mut header);
+        self.remember(babel_proto::block_hash(&header), Arc::new(executed));
+        Ok(v1::Block {
+            header: Some(header),
+            txs,
+        })
     }
 
     fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
@@ -437,6 +457,7 @@ impl Application for NodeApp {
         evicted.retain(|h| !included.contains(h));
         self.store.delete_pending(&evicted).map_err(app_err)?;
         let height = batch.block.header.as_ref().map_or(0, |h| h.height);
+        self.drop_unpayable(height, &nonces).map_err(app_err)?;
         self.executed_lock().retain(|_, e| e.height > height);
         if let Some(tx) = &self.committed {
             tx.send_replace(height);

@@ -416,7 +416,7 @@ fn a_transaction_whose_signer_cannot_pay_makes_the_block_invalid() {
 }
 
 #[test]
-fn the_proposer_leaves_out_and_drops_what_cannot_pay() {
+fn the_proposer_leaves_out_what_cannot_pay_and_the_commit_drops_it() {
     let mut f = paying_fixture(21_001);
     let genesis = f.app.genesis.clone();
     let txs = [paid_tx(0, 1), paid_tx(1, 0), paid_tx(2, 0)];
@@ -425,26 +425,27 @@ fn the_proposer_leaves_out_and_drops_what_cannot_pay() {
         f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
         f.app.store.put_pending(&[(checked.hash, tx)]).unwrap();
     }
+    // Nonce 1 cannot pay after nonce 0 spent the balance; nonce 2 would leave a gap.
     let block = f.app.build_block(Height(1), f.proposer).unwrap();
-    assert_eq!(
-        block.txs,
-        txs[..1],
-        "after the first, the signer cannot pay"
-    );
+    assert_eq!(block.txs, txs[..1]);
     assert!(verdict(&mut f, &block).valid);
-    let pending: Vec<[u8; 32]> = f.app.store.pending().unwrap().iter().map(|p| p.0).collect();
-    for tx in &txs[1..] {
-        let hash = babel_proto::tx_hash(tx);
-        let pool = f.app.pool.lock();
-        assert!(!pool.contains(&hash));
-        assert!(pool.dropped(&hash).unwrap().contains("balance below"));
-        assert!(
-            !pending.contains(&hash),
-            "gone from the durable pending set too"
-        );
-    }
+    let [_, unpaid, later] = txs.map(|tx| babel_proto::tx_hash(&tx));
+    assert!(f.app.pool.lock().contains(&unpaid), "pooled until a commit");
+
+    // The commit leaves the signer unable to pay nonce 1 for good: dropped, from the durable
+    // pending set too; nonce 2 waits behind the gap (a new nonce 1 may still fill it).
     commit(&mut f, block);
-    assert!(f.app.pool.lock().is_empty());
+    let pending: Vec<[u8; 32]> = f.app.store.pending().unwrap().iter().map(|p| p.0).collect();
+    {
+        let pool = f.app.pool.lock();
+        assert!(!pool.contains(&unpaid));
+        let why = pool.dropped(&unpaid).unwrap();
+        assert!(why.contains("balance below the maximum fee"), "{why}");
+        assert!(pool.contains(&later));
+        assert_eq!(pool.dropped(&later), None);
+    }
+    assert!(!pending.contains(&unpaid));
+    assert!(pending.contains(&later));
     assert!(
         f.app
             .build_block(Height(2), f.proposer)
@@ -452,31 +453,4 @@ fn the_proposer_leaves_out_and_drops_what_cannot_pay() {
             .txs
             .is_empty()
     );
-}
-
-#[test]
-fn leaving_out_a_transaction_leaves_out_its_senders_later_ones_only() {
-    let pooled = |sender: u8, nonce: u64| {
-        let mut hash = [sender; 32];
-        hash[31] = nonce as u8;
-        PoolTx {
-            hash,
-            account: (1, [sender; 32]),
-            nonce,
-            size: 1,
-            gas: 1,
-            tx: Default::default(),
-        }
-    };
-    let mut reaped = vec![
-        pooled(1, 0),
-        pooled(2, 5),
-        pooled(1, 1),
-        pooled(2, 6),
-        pooled(1, 2),
-    ];
-    let dropped = leave_out(&mut reaped, &[(2, "x".into())]);
-    assert_eq!(dropped, vec![(pooled(1, 1).hash, "x".to_string())]);
-    let kept: Vec<(u8, u64)> = reaped.iter().map(|t| (t.account.1[0], t.nonce)).collect();
-    assert_eq!(kept, [(1, 0), (2, 5), (2, 6)]);
 }

@@ -498,7 +498,8 @@ fn e2e_full_mempool_refuses_with_mempool_full() {
 
 /// On a rollup that charges for gas, a transaction whose signer can pay when admitted but no
 /// longer when the proposer executes it (an earlier transaction of the same block spent the
-/// balance) is left out of the block and dropped, and `GetTransaction` says so and why.
+/// balance) is left out of the block and dropped once the block commits, and
+/// `GetTransaction` says so and why.
 #[test]
 fn e2e_a_transaction_that_can_no_longer_pay_is_dropped_and_reported() {
     use babel_genesis::{EvmAccount, Genesis, VmGenesis};
@@ -551,13 +552,21 @@ fn e2e_a_transaction_that_can_no_longer_pay_is_dropped_and_reported() {
         assert!(receipt.success);
         assert_eq!(receipt.fee_paid, 21_000);
 
-        let dropped = client
-            .get_transaction(v1::GetTransactionRequest {
-                hash: results[1].hash.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        // Left out of that block, then dropped as its commit completes.
+        let mut dropped = v1::GetTransactionResponse::default();
+        for _ in 0..100 {
+            dropped = client
+                .get_transaction(v1::GetTransactionRequest {
+                    hash: results[1].hash.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            if dropped.status != v1::TxStatus::Pending as i32 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert_eq!(dropped.status, v1::TxStatus::Dropped as i32);
         assert!(
             dropped.reason.contains("balance below the maximum fee"),

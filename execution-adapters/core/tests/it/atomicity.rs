@@ -310,19 +310,41 @@ fn a_block_reports_the_transactions_that_would_run_for_free() {
     ];
     let env = crate::support::env();
     assert!(exec.can_pay(&state, &env, &txs[1]).unwrap());
-    let signed: Vec<_> = txs
-        .iter()
-        .map(|tx| babel_proto::v1::SignedTransaction {
-            body: prost::Message::encode_to_vec(tx).into(),
-            signature: Default::default(),
-        })
-        .collect();
+    let signed: Vec<_> = txs.iter().map(encode_tx).collect();
     let block = exec.execute_block(&state, &env, &signed).unwrap();
     let indices: Vec<usize> = block.invalid.iter().map(|(i, _)| *i).collect();
     assert_eq!(indices, [1, 2]);
     assert!(block.receipts[0].success);
     assert!(block.invalid[0].1.contains("balance below the maximum fee"));
     assert!(block.invalid[1].1.contains("nonce 0 but next is 2"));
+
+    // A proposer leaves the one that cannot pay out, and the sender's later one with it (its
+    // nonce would leave a gap); what remains executes as a valid block, identically.
+    let candidates = [
+        signed[0].clone(),
+        signed[1].clone(),
+        encode_tx(&tx(2, 10, &[])),
+    ];
+    let built = exec.build_block(&state, &env, &candidates).unwrap();
+    assert_eq!(built.txs, candidates[..1]);
+    assert_eq!(built.left_out.len(), 1);
+    assert_eq!(built.left_out[0].0, 1);
+    assert!(
+        built.left_out[0]
+            .1
+            .contains("balance below the maximum fee")
+    );
+    let again = exec.execute_block(&state, &env, &built.txs).unwrap();
+    assert!(again.invalid.is_empty());
+    assert_eq!(again, built.execution);
+}
+
+/// A transaction as a block carries it (the executor does not check signatures).
+fn encode_tx(tx: &babel_proto::v1::Transaction) -> babel_proto::v1::SignedTransaction {
+    babel_proto::v1::SignedTransaction {
+        body: prost::Message::encode_to_vec(tx).into(),
+        signature: Default::default(),
+    }
 }
 
 #[test]

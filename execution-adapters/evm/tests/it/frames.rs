@@ -32,17 +32,20 @@ fn with_balance(wei: u64) -> MemState {
     state
 }
 
-/// A store whose EVM account reads fail: a fatal fault that revm unwinds from mid-frame.
-struct Broken;
+/// A store that fails reading the recipient's account: a fatal fault that revm unwinds from
+/// mid-frame, after it has loaded the (poor) sender.
+struct Broken(MemState);
 
 impl StateView for Broken {
-    fn get(&self, _: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
-        if key.starts_with(b"a/") {
+    fn get(&self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        if key == account_key(&BOB) {
             return Err(ExecError::State("disk on fire".into()));
         }
-        Ok(None)
+        self.0.get(rollup, key)
     }
 }
+
+const BOB: Address = Address::repeat_byte(0xB0);
 
 fn one_wei_to_bob() -> v1::Transaction {
     v1::Transaction {
@@ -53,7 +56,7 @@ fn one_wei_to_bob() -> v1::Transaction {
         gas_limit: 21_000,
         max_fee: 0,
         payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-            to: Address::repeat_byte(0xB0).to_vec().into(),
+            to: BOB.to_vec().into(),
             value: U256::from(1).to_be_bytes::<32>().to_vec().into(),
             data: Default::default(),
         })),
@@ -65,18 +68,24 @@ fn a_frame_sees_its_own_state_only_though_revm_memory_is_reused() {
     let exec = Executor::new().with_rollup(2, Arc::new(EvmAdapter::new(4202)), 0);
     let rich = with_balance(1_000);
     let poor = with_balance(0);
+    let broken = Broken(with_balance(1_000));
     let tx = one_wei_to_bob();
+    let poor_fails = || {
+        let poor_run = exec.execute_tx(&poor, &env(), &tx).unwrap();
+        assert!(!poor_run.receipt.success, "{:?}", poor_run.receipt);
+    };
     for _ in 0..3 {
         // Had the sender's account stayed loaded in the reused journal, the poor run would
         // spend the rich balance.
         assert!(exec.execute_tx(&rich, &env(), &tx).unwrap().receipt.success);
-        let poor_run = exec.execute_tx(&poor, &env(), &tx).unwrap();
-        assert!(!poor_run.receipt.success, "{:?}", poor_run.receipt);
-        // A frame that dies of a store fault halfway leaves nothing behind either.
+        poor_fails();
+        // A frame that dies of a store fault halfway (the rich sender loaded, the recipient
+        // not) leaves nothing behind either.
         assert!(matches!(
-            exec.execute_tx(&Broken, &env(), &tx),
+            exec.execute_tx(&broken, &env(), &tx),
             Err(ExecError::State(_))
         ));
+        poor_fails();
     }
 }
 
