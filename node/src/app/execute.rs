@@ -148,8 +148,19 @@ pub fn execute(
     with_roots(store, genesis, height, block)
 }
 
-/// A proposer's block `height` from `candidates` over the committed state in `store`: the
-/// transactions kept and their execution (see `Executor::build_block`).
+/// A proposer's block `height` from `candidates` over the committed state in `store`.
+#[derive(Debug)]
+pub struct Built {
+    /// The transactions kept.
+    pub txs: Vec<v1::SignedTransaction>,
+    /// Their execution.
+    pub executed: Executed,
+    /// Each sender's first candidate that may not be in a block (see
+    /// `Executor::build_block`).
+    pub left_out: Vec<v1::SignedTransaction>,
+}
+
+/// Build block `height` from `candidates` over the committed state in `store`.
 pub fn build(
     store: &Store,
     exec: &Executor,
@@ -157,17 +168,23 @@ pub fn build(
     height: u64,
     time_ms: u64,
     candidates: &[v1::SignedTransaction],
-) -> Result<(Vec<v1::SignedTransaction>, Executed), ExecError> {
+) -> Result<Built, ExecError> {
     let built = exec.build_block(store, &block_env(height, time_ms), candidates)?;
+    let mut left_out = Vec::with_capacity(built.left_out.len());
     for (i, why) in &built.left_out {
+        let tx = &candidates[*i];
         tracing::debug!(
-            tx = %hex::encode(babel_proto::tx_hash(&candidates[*i])),
+            tx = %hex::encode(babel_proto::tx_hash(tx)),
             reason = %why,
             "left out of the block"
         );
+        left_out.push(tx.clone());
     }
-    let executed = with_roots(store, genesis, height, built.execution)?;
-    Ok((built.txs, executed))
+    Ok(Built {
+        txs: built.txs,
+        executed: with_roots(store, genesis, height, built.execution)?,
+        left_out,
+    })
 }
 
 /// A block's execution with its state roots and tree updates.

@@ -11,7 +11,7 @@
 mod execute;
 
 pub use execute::{
-    Executed, MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, block_env, build,
+    Built, Executed, MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, block_env, build,
     ensure_genesis_state, execute, executor_for,
 };
 
@@ -173,21 +173,18 @@ impl NodeApp {
         Ok(Ok(()))
     }
 
-    /// After committing `height`: drop each touched sender's next pooled transaction if the
-    /// sender can no longer pay its maximum fee, since no block may hold it. Every validator
-    /// does this on the same committed state, so all of them drop the same transactions.
-    fn drop_unpayable(&self, height: u64, touched: &[(Account, u64)]) -> Result<(), StoreError> {
-        let heads: Vec<([u8; 32], v1::Transaction)> = {
-            let pool = self.pool.lock();
-            touched
-                .iter()
-                .filter_map(|(account, next)| pool.get(account, *next))
-                .filter_map(|t| Some((t.hash, v1::Transaction::decode(t.tx.body.clone()).ok()?)))
-                .collect()
-        };
+    /// Drop those of `txs` (pooled transactions) whose signer cannot pay the maximum fee on
+    /// the committed state at `height`: no block may hold them. After a commit, every validator
+    /// checks each touched sender's next transaction on the same state, so all of them drop
+    /// the same ones.
+    fn drop_unpayable(
+        &self,
+        height: u64,
+        txs: impl Iterator<Item = ([u8; 32], v1::Transaction)>,
+    ) -> Result<(), StoreError> {
         let env = block_env(height + 1, 0);
         let mut dropped = Vec::new();
-        for (hash, tx) in heads {
+        for (hash, tx) in txs {
             match self.executor.can_pay(&*self.store, &env, &tx) {
                 Ok(true) => {}
                 Ok(false) => dropped.push((
@@ -236,6 +233,17 @@ impl NodeApp {
             None => Ok(([0; 32], 0)),
         }
     }
+}
+
+/// Signed transactions with their hashes and decoded bodies (those that do not decode, which
+/// admission never lets in, are skipped).
+fn decoded<'a>(
+    txs: impl Iterator<Item = &'a v1::SignedTransaction>,
+) -> impl Iterator<Item = ([u8; 32], v1::Transaction)> {
+    txs.filter_map(|signed| {
+        let tx = v1::Transaction::decode(signed.body.clone()).ok()?;
+        Some((babel_proto::tx_hash(signed), tx))
+    })
 }
 
 fn app_err(e: StoreError) -> ConsensusError {
@@ -287,8 +295,12 @@ impl Application for NodeApp {
         let time_ms = now_ms().max(parent_time.saturating_add(1));
         // Transactions that may not be in a block (a signer who can no longer pay, because an
         // earlier transaction of this block spent the balance) are left out in the same pass;
-        // they stay pooled until a commit shows they cannot pay (`drop_unpayable`).
-        let (txs, executed) = build(
+        // they stay pooled unless they cannot pay even on the committed state.
+        let Built {
+            txs,
+            executed,
+            left_out,
+        } = build(
             &self.store,
             &self.executor,
             &self.genesis,
@@ -297,6 +309,8 @@ impl Application for NodeApp {
             &candidates,
         )
         .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
+        self.drop_unpayable(height.0.saturating_sub(1), decoded(left_out.iter()))
+            .map_err(app_err)?;
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
@@ -457,7 +471,16 @@ impl Application for NodeApp {
         evicted.retain(|h| !included.contains(h));
         self.store.delete_pending(&evicted).map_err(app_err)?;
         let height = batch.block.header.as_ref().map_or(0, |h| h.height);
-        self.drop_unpayable(height, &nonces).map_err(app_err)?;
+        let heads: Vec<v1::SignedTransaction> = {
+            let pool = self.pool.lock();
+            nonces
+                .iter()
+                .filter_map(|(account, next)| pool.get(account, *next))
+                .map(|t| t.tx.clone())
+                .collect()
+        };
+        self.drop_unpayable(height, decoded(heads.iter()))
+            .map_err(app_err)?;
         self.executed_lock().retain(|_, e| e.height > height);
         if let Some(tx) = &self.committed {
             tx.send_replace(height);

@@ -454,3 +454,20 @@ fn the_proposer_leaves_out_what_cannot_pay_and_the_commit_drops_it() {
             .is_empty()
     );
 }
+
+#[test]
+fn the_proposer_drops_what_cannot_pay_even_on_the_committed_state() {
+    // Pooled while the signer could pay, say, but a commit has spent the balance since.
+    let mut f = paying_fixture(20_000);
+    let tx = paid_tx(0, 0);
+    let checked = admission::check(tx.clone(), &f.app.genesis.clone(), &f.app.executor).unwrap();
+    f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+    f.app.store.put_pending(&[(checked.hash, &tx)]).unwrap();
+
+    let block = f.app.build_block(Height(1), f.proposer).unwrap();
+    assert!(block.txs.is_empty());
+    let pool = f.app.pool.lock();
+    assert!(!pool.contains(&checked.hash));
+    assert!(pool.dropped(&checked.hash).is_some());
+    assert!(f.app.store.pending().unwrap().is_empty());
+}
