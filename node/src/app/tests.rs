@@ -46,21 +46,30 @@ fn fixture_with(rollup: serde_json::Value) -> Fixture {
     }
 }
 
-fn tx(signer: u8, claimed: u8, nonce: u64) -> v1::SignedTransaction {
+/// A transfer of `value` wei from the key `claimed` (as sender) with `nonce`.
+fn transfer(claimed: u8, nonce: u64, value: u64, max_fee: u64) -> v1::Transaction {
     let claimed = SigningKey::from_bytes(&[claimed; 32]);
-    let body = v1::Transaction {
+    v1::Transaction {
         chain_id: CHAIN.into(),
         rollup_id: 1,
         sender_pubkey: claimed.verifying_key().as_bytes().to_vec().into(),
         nonce,
         gas_limit: 21_000,
-        max_fee: 1,
+        max_fee,
         payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
             to: vec![0x42; 20].into(),
+            value: value.to_be_bytes().to_vec().into(),
             ..Default::default()
         })),
-    };
-    sign(&body, &SigningKey::from_bytes(&[signer; 32]))
+    }
+}
+
+/// A free transfer claiming sender `claimed`, signed by `signer`.
+fn tx(signer: u8, claimed: u8, nonce: u64) -> v1::SignedTransaction {
+    sign(
+        &transfer(claimed, nonce, 0, 1),
+        &SigningKey::from_bytes(&[signer; 32]),
+    )
 }
 
 /// A block at the next height with these transactions, as an honest proposer would build it.
@@ -376,21 +385,10 @@ fn paying_fixture(wei: u64) -> Fixture {
 
 /// Signer 1's transfer with nonce `nonce`, paying up to 21 000 wei and moving `value` wei.
 fn paid_tx(nonce: u64, value: u64) -> v1::SignedTransaction {
-    let key = SigningKey::from_bytes(&[1; 32]);
-    let body = v1::Transaction {
-        chain_id: CHAIN.into(),
-        rollup_id: 1,
-        sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
-        nonce,
-        gas_limit: 21_000,
-        max_fee: 21_000,
-        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-            to: vec![0x42; 20].into(),
-            value: value.to_be_bytes().to_vec().into(),
-            ..Default::default()
-        })),
-    };
-    sign(&body, &key)
+    sign(
+        &transfer(1, nonce, value, 21_000),
+        &SigningKey::from_bytes(&[1; 32]),
+    )
 }
 
 #[test]
