@@ -289,7 +289,7 @@ impl Executor {
             }
         }
 
-        let (outcome, root) = ctx.run_frame(
+        let (outcome, mut root) = ctx.run_frame(
             Frame {
                 rollup: origin,
                 caller: Caller::Account(sender),
@@ -305,6 +305,8 @@ impl Executor {
             .gas_used
             .max(rollup.adapter.min_gas(payload))
             .min(gas_limit);
+        // The call tree's root is the transaction's own frame: it shows what was charged.
+        root.gas_used = gas_used;
         let fee = rollup.max_fee(gas_used);
         if max_fee > fee {
             rollup

@@ -104,6 +104,7 @@ fn a_transfer_of_more_than_the_balance_fails_and_still_pays_its_intrinsic_gas() 
     assert!(!out.receipt.success);
     assert_eq!(out.invalid, None);
     assert_eq!(out.receipt.gas_used, 21_000);
+    assert_eq!(out.receipt.root.as_ref().map(|r| r.gas_used), Some(21_000));
     assert_eq!(out.receipt.fee_paid, 42_000);
     state.commit(out.changes);
     let left = state
