@@ -93,9 +93,43 @@ pub struct Mempool {
     /// Count and bytes of transactions waiting behind a gap.
     held: (usize, usize),
     bytes: usize,
-    /// Recently dropped transactions and why, oldest first (at most [`REMEMBER_DROPPED`]).
-    dropped: HashMap<[u8; 32], String>,
-    dropped_order: VecDeque<[u8; 32]>,
+    /// Recently dropped transactions and why.
+    dropped: DropLog,
+}
+
+/// Recently dropped transactions and why, at most [`REMEMBER_DROPPED`]; the oldest are
+/// forgotten first.
+#[derive(Debug, Default)]
+struct DropLog {
+    /// Why each was dropped, with the sequence number of that drop.
+    reasons: HashMap<[u8; 32], (u64, String)>,
+    /// Drops in order; an entry whose sequence number no longer matches is stale.
+    order: VecDeque<([u8; 32], u64)>,
+    next: u64,
+}
+
+impl DropLog {
+    fn record(&mut self, hash: [u8; 32], why: String) {
+        let seq = self.next;
+        self.next += 1;
+        self.reasons.insert(hash, (seq, why));
+        self.order.push_back((hash, seq));
+        while self.order.len() > REMEMBER_DROPPED {
+            if let Some((old, seq)) = self.order.pop_front()
+                && self.reasons.get(&old).is_some_and(|(s, _)| *s == seq)
+            {
+                self.reasons.remove(&old);
+            }
+        }
+    }
+
+    fn forget(&mut self, hash: &[u8; 32]) {
+        self.reasons.remove(hash);
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> Option<&str> {
+        self.reasons.get(hash).map(|(_, why)| why.as_str())
+    }
 }
 
 impl Mempool {
@@ -108,8 +142,7 @@ impl Mempool {
             committed: HashMap::new(),
             held: (0, 0),
             bytes: 0,
-            dropped: HashMap::new(),
-            dropped_order: VecDeque::new(),
+            dropped: DropLog::default(),
         }
     }
 
@@ -199,6 +232,7 @@ impl Mempool {
         self.held = (held_txs, held_bytes);
         self.bytes += size;
         self.by_hash.insert(hash, (account, nonce));
+        self.dropped.forget(&hash);
         Ok(())
     }
 
@@ -281,26 +315,18 @@ impl Mempool {
     }
 
     /// Remove transactions that cannot be in a block (their signer cannot pay) and remember
-    /// why, for [`Mempool::dropped`] (a status query asks the pool first, so one admitted
-    /// again reads as pending).
+    /// why, for [`Mempool::dropped`] (until admitted again).
     pub fn drop_invalid(&mut self, dropped: &[([u8; 32], String)]) {
         let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
         self.remove(&hashes);
         for (hash, why) in dropped {
-            if self.dropped.insert(*hash, why.clone()).is_none() {
-                self.dropped_order.push_back(*hash);
-            }
-        }
-        while self.dropped_order.len() > REMEMBER_DROPPED {
-            if let Some(old) = self.dropped_order.pop_front() {
-                self.dropped.remove(&old);
-            }
+            self.dropped.record(*hash, why.clone());
         }
     }
 
     /// Why a recently dropped transaction was dropped (`None` if it was not, or long ago).
     pub fn dropped(&self, hash: &[u8; 32]) -> Option<&str> {
-        self.dropped.get(hash).map(String::as_str)
+        self.dropped.get(hash)
     }
 
     /// After a commit: drop every transaction of the touched accounts whose nonce is below the
@@ -526,18 +552,21 @@ mod tests {
         assert!(p.reap(limits(10, 10_000), |_| 0).is_empty());
         p.insert(tx(1, 1, 0), 0).unwrap();
         assert_eq!(p.get(&(1, [1; 32]), 0), Some(&tx(1, 1, 0)));
+        assert_eq!(p.dropped(&gone), None, "admitted again");
         assert_eq!(p.reap(limits(10, 10_000), |_| 0).len(), 2);
-        // Dropped again: still one entry in the bounded record.
         p.drop_invalid(&[(gone, "again".into())]);
         assert_eq!(p.dropped(&gone), Some("again"));
-        assert_eq!(p.dropped_order.len(), 1);
 
-        let many: Vec<([u8; 32], String)> = (0..REMEMBER_DROPPED as u64 + 5)
+        // The first drop's stale entry does not cut the second short: `gone` is forgotten
+        // exactly when REMEMBER_DROPPED later drops have been recorded.
+        let many: Vec<([u8; 32], String)> = (0..REMEMBER_DROPPED as u64)
             .map(|n| (tx(2, 2, n).hash, String::new()))
             .collect();
-        p.drop_invalid(&many);
-        assert_eq!(p.dropped(&many[0].0), None, "the oldest are forgotten");
-        assert!(p.dropped(&many[many.len() - 1].0).is_some());
-        assert_eq!(p.dropped.len(), REMEMBER_DROPPED);
+        p.drop_invalid(&many[..REMEMBER_DROPPED - 1]);
+        assert_eq!(p.dropped(&gone), Some("again"));
+        p.drop_invalid(&many[REMEMBER_DROPPED - 1..]);
+        assert_eq!(p.dropped(&gone), None, "the oldest are forgotten");
+        assert!(p.dropped(&many[REMEMBER_DROPPED - 1].0).is_some());
+        assert_eq!(p.dropped.reasons.len(), REMEMBER_DROPPED);
     }
 }

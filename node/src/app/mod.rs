@@ -176,12 +176,9 @@ impl NodeApp {
     /// Drop those of `txs` (pooled transactions) whose signer cannot pay the maximum fee on
     /// the committed state at `height`: no block may hold them. After a commit, every validator
     /// checks each touched sender's next transaction on the same state, so all of them drop
-    /// the same ones.
-    fn drop_unpayable(
-        &self,
-        height: u64,
-        txs: impl Iterator<Item = ([u8; 32], v1::Transaction)>,
-    ) -> Result<(), StoreError> {
+    /// the same ones (but for a transaction being admitted meanwhile, which the next proposer
+    /// to meet it drops). Pool hygiene only: a failure is logged, never fatal.
+    fn drop_unpayable(&self, height: u64, txs: impl Iterator<Item = ([u8; 32], v1::Transaction)>) {
         let env = block_env(height + 1, 0);
         let mut dropped = Vec::new();
         for (hash, tx) in txs {
@@ -197,7 +194,7 @@ impl NodeApp {
             }
         }
         if dropped.is_empty() {
-            return Ok(());
+            return;
         }
         for (hash, why) in &dropped {
             tracing::info!(tx = %hex::encode(hash), reason = %why, "dropped from the mempool");
@@ -205,9 +202,12 @@ impl NodeApp {
         // The durable copy first: while the pool still holds it, a resubmission is a
         // duplicate and cannot write a pending record that this would then delete.
         let hashes: Vec<[u8; 32]> = dropped.iter().map(|(hash, _)| *hash).collect();
-        self.store.delete_pending(&hashes)?;
+        if let Err(e) = self.store.delete_pending(&hashes) {
+            // Left pooled: the next commit or proposal tries again.
+            tracing::warn!(error = %e, "cannot drop unpayable transactions");
+            return;
+        }
         self.pool.lock().drop_invalid(&dropped);
-        Ok(())
     }
 
     /// Publish every committed height on `tx` (the gRPC server's live tail follows it).
@@ -309,8 +309,7 @@ impl Application for NodeApp {
             &candidates,
         )
         .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
-        self.drop_unpayable(height.0.saturating_sub(1), decoded(left_out.iter()))
-            .map_err(app_err)?;
+        self.drop_unpayable(height.0.saturating_sub(1), decoded(left_out.iter()));
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
@@ -479,8 +478,7 @@ impl Application for NodeApp {
                 .map(|t| t.tx.clone())
                 .collect()
         };
-        self.drop_unpayable(height, decoded(heads.iter()))
-            .map_err(app_err)?;
+        self.drop_unpayable(height, decoded(heads.iter()));
         self.executed_lock().retain(|_, e| e.height > height);
         if let Some(tx) = &self.committed {
             tx.send_replace(height);

@@ -93,7 +93,9 @@ fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1::Block {
     block
 }
 
+/// The block's verdict, re-executing it as a validator that did not build it would.
 fn verdict(f: &mut Fixture, block: &v1::Block) -> Verdict {
+    f.app.executed_lock().clear();
     f.app.validate_block(block).unwrap()
 }
 

@@ -319,14 +319,26 @@ fn a_block_reports_the_transactions_that_would_run_for_free() {
     assert!(block.invalid[1].1.contains("nonce 0 but next is 2"));
 
     // A proposer leaves the one that cannot pay out, and the sender's later one with it (its
-    // nonce would leave a gap); what remains executes as a valid block, identically.
+    // nonce would leave a gap), but not another sender's; what remains executes as a valid
+    // block, identically.
+    let other = [0x0E; 32];
+    let mut funds = babel_execution::state::Changes::new();
+    funds.insert(
+        (1, balance_key(&other)),
+        Some(60_000u128.to_be_bytes().to_vec()),
+    );
+    state.apply(&funds);
+    let mut others = tx(0, 10_000, &[w("o", "1")]);
+    others.sender_pubkey = other.to_vec().into();
     let candidates = [
         signed[0].clone(),
         signed[1].clone(),
+        encode_tx(&others),
         encode_tx(&tx(2, 10, &[])),
     ];
     let built = exec.build_block(&state, &env, &candidates).unwrap();
-    assert_eq!(built.txs, candidates[..1]);
+    assert_eq!(built.txs, [candidates[0].clone(), candidates[2].clone()]);
+    assert!(built.execution.receipts.iter().all(|r| r.success));
     assert_eq!(built.left_out.len(), 1);
     assert_eq!(built.left_out[0].0, 1);
     assert!(
