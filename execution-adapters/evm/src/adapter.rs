@@ -85,10 +85,9 @@ pub const SPEC: SpecId = SpecId::PRAGUE;
 /// Runs an EVM rollup on revm over the transaction-wide journal.
 #[derive(Debug)]
 pub struct EvmAdapter {
-    chain_id: u64,
     warm: AddressSet,
-    gas_params: GasParams,
-    /// The configuration every frame runs with (its gas table is shared, not rebuilt).
+    /// The configuration every frame runs with: chain id, and the gas table (shared, not
+    /// rebuilt per frame) that admission's intrinsic-gas check uses too.
     cfg: CfgEnv,
     /// Signers' EVM addresses (a keccak each), remembered: most signers send many times.
     addresses: Mutex<HashMap<[u8; 32], Address>>,
@@ -108,17 +107,14 @@ struct Message {
 impl EvmAdapter {
     /// An adapter reporting `chain_id` to contracts (`CHAINID`).
     pub fn new(chain_id: u64) -> Self {
-        let gas_params = GasParams::new_spec(SPEC);
-        let mut cfg = CfgEnv::new_with_spec_and_gas_params(SPEC, gas_params.clone());
+        let mut cfg = CfgEnv::new_with_spec_and_gas_params(SPEC, GasParams::new_spec(SPEC));
         cfg.chain_id = chain_id;
         // Babel keeps the nonce that orders transactions; the EVM nonce only numbers contract
         // creations.
         cfg.disable_nonce_check = true;
         cfg.tx_gas_limit_cap = Some(u64::MAX);
         Self {
-            chain_id,
             warm: warm_set(SPEC),
-            gas_params,
             cfg,
             addresses: Mutex::default(),
         }
@@ -222,6 +218,7 @@ impl ExecutionAdapter for EvmAdapter {
             return 0;
         };
         let gas = self
+            .cfg
             .gas_params
             .initial_tx_gas(&call.data, call.to.is_empty(), 0, 0, 0, None);
         gas.initial_total_gas().max(gas.floor_gas())
@@ -310,7 +307,7 @@ impl ExecutionAdapter for EvmAdapter {
             .gas_limit(frame.gas_limit)
             .gas_price(0)
             .nonce(nonce)
-            .chain_id(Some(self.chain_id))
+            .chain_id(Some(self.cfg.chain_id))
             .build();
         let tx = match tx {
             Ok(tx) => tx,
