@@ -131,6 +131,11 @@ impl Executor {
         self.rollups.get(&id).map(|r| &r.adapter)
     }
 
+    /// Whether rollup `id` charges for gas (a signer there may be unable to pay).
+    pub fn charges_fees(&self, id: RollupId) -> bool {
+        self.rollups.get(&id).is_some_and(|r| r.gas_price > 0)
+    }
+
     /// The genesis state of every rollup this executor runs, as changes over an empty state
     /// (rollups it has no adapter for start empty).
     pub fn genesis_changes(&self, genesis: &Genesis) -> Result<Changes, ExecError> {

@@ -156,8 +156,8 @@ pub struct Built {
     /// Their execution.
     pub executed: Executed,
     /// Each sender's first candidate that may not be in a block (see
-    /// `Executor::build_block`).
-    pub left_out: Vec<v1::SignedTransaction>,
+    /// `Executor::build_block`), with its hash.
+    pub left_out: Vec<([u8; 32], v1::SignedTransaction)>,
 }
 
 /// Build block `height` from `candidates` over the committed state in `store`.
@@ -173,12 +173,9 @@ pub fn build(
     let mut left_out = Vec::with_capacity(built.left_out.len());
     for (i, why) in &built.left_out {
         let tx = &candidates[*i];
-        tracing::debug!(
-            tx = %hex::encode(babel_proto::tx_hash(tx)),
-            reason = %why,
-            "left out of the block"
-        );
-        left_out.push(tx.clone());
+        let hash = babel_proto::tx_hash(tx);
+        tracing::debug!(tx = %hex::encode(hash), reason = %why, "left out of the block");
+        left_out.push((hash, tx.clone()));
     }
     Ok(Built {
         txs: built.txs,

@@ -178,14 +178,18 @@ impl NodeApp {
     /// checks each touched sender's next transaction on the same state, so all of them drop
     /// the same ones (but for a transaction being admitted meanwhile, which the next proposer
     /// to meet it drops). Pool hygiene only: a failure is logged, never fatal.
-    fn drop_unpayable(&self, height: u64, txs: impl Iterator<Item = ([u8; 32], v1::Transaction)>) {
+    fn drop_unpayable(&self, height: u64, txs: &[([u8; 32], v1::SignedTransaction)]) {
         let env = block_env(height + 1, 0);
         let mut dropped = Vec::new();
-        for (hash, tx) in txs {
+        for (hash, signed) in txs {
+            // Admission lets in only transactions that decode.
+            let Ok(tx) = v1::Transaction::decode(signed.body.clone()) else {
+                continue;
+            };
             match self.executor.can_pay(&*self.store, &env, &tx) {
                 Ok(true) => {}
                 Ok(false) => dropped.push((
-                    hash,
+                    *hash,
                     format!(
                         "balance below the maximum fee (gas limit × gas price) after block {height}"
                     ),
@@ -233,17 +237,6 @@ impl NodeApp {
             None => Ok(([0; 32], 0)),
         }
     }
-}
-
-/// Signed transactions with their hashes and decoded bodies (those that do not decode, which
-/// admission never lets in, are skipped).
-fn decoded<'a>(
-    txs: impl Iterator<Item = &'a v1::SignedTransaction>,
-) -> impl Iterator<Item = ([u8; 32], v1::Transaction)> {
-    txs.filter_map(|signed| {
-        let tx = v1::Transaction::decode(signed.body.clone()).ok()?;
-        Some((babel_proto::tx_hash(signed), tx))
-    })
 }
 
 fn app_err(e: StoreError) -> ConsensusError {
@@ -309,7 +302,7 @@ impl Application for NodeApp {
             &candidates,
         )
         .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
-        self.drop_unpayable(height.0.saturating_sub(1), decoded(left_out.iter()));
+        self.drop_unpayable(height.0.saturating_sub(1), &left_out);
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
             height: height.0,
@@ -470,15 +463,17 @@ impl Application for NodeApp {
         evicted.retain(|h| !included.contains(h));
         self.store.delete_pending(&evicted).map_err(app_err)?;
         let height = batch.block.header.as_ref().map_or(0, |h| h.height);
-        let heads: Vec<v1::SignedTransaction> = {
+        let heads: Vec<([u8; 32], v1::SignedTransaction)> = {
             let pool = self.pool.lock();
             nonces
                 .iter()
+                // On a free rollup every signer can pay.
+                .filter(|((rollup, _), _)| self.executor.charges_fees(*rollup))
                 .filter_map(|(account, next)| pool.get(account, *next))
-                .map(|t| t.tx.clone())
+                .map(|t| (t.hash, t.tx.clone()))
                 .collect()
         };
-        self.drop_unpayable(height, decoded(heads.iter()));
+        self.drop_unpayable(height, &heads);
         self.executed_lock().retain(|_, e| e.height > height);
         if let Some(tx) = &self.committed {
             tx.send_replace(height);
