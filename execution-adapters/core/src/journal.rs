@@ -64,7 +64,10 @@ impl Journal {
     pub fn set(&mut self, rollup: RollupId, key: &[u8], value: Option<Vec<u8>>) {
         let previous = match lookup_mut(&mut self.writes, rollup, key) {
             Some(entry) => Some(std::mem::replace(entry, value)),
-            None => self.writes.insert((rollup, key.to_vec()), value),
+            None => {
+                self.writes.insert((rollup, key.to_vec()), value);
+                None
+            }
         };
         self.undo.push(Undo {
             rollup,
