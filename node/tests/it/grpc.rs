@@ -14,7 +14,7 @@ use tonic_health::pb::{
 
 use crate::support::{
     Validator, babel, channel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
-    wait_finalized, wait_for,
+    wait_finalized, wait_for, wait_status,
 };
 
 async fn read_heights(
@@ -553,20 +553,10 @@ fn e2e_a_transaction_that_can_no_longer_pay_is_dropped_and_reported() {
         assert_eq!(receipt.fee_paid, 21_000);
 
         // Left out of that block, then dropped as its commit completes.
-        let mut dropped = v1::GetTransactionResponse::default();
-        for _ in 0..100 {
-            dropped = client
-                .get_transaction(v1::GetTransactionRequest {
-                    hash: results[1].hash.clone(),
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            if dropped.status != v1::TxStatus::Pending as i32 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let dropped = wait_status(&mut client, &results[1].hash, |status| {
+            status != v1::TxStatus::Pending
+        })
+        .await;
         assert_eq!(dropped.status, v1::TxStatus::Dropped as i32);
         assert!(
             dropped.reason.contains("balance below the maximum fee"),

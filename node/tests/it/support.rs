@@ -169,6 +169,15 @@ pub(crate) async fn wait_finalized(
     client: &mut NodeClient<tonic::transport::Channel>,
     hash: &[u8],
 ) -> v1::GetTransactionResponse {
+    wait_status(client, hash, |status| status == v1::TxStatus::Finalized).await
+}
+
+/// Poll until the transaction's status satisfies `done` (30 s at most) and return it.
+pub(crate) async fn wait_status(
+    client: &mut NodeClient<tonic::transport::Channel>,
+    hash: &[u8],
+    done: impl Fn(v1::TxStatus) -> bool,
+) -> v1::GetTransactionResponse {
     for _ in 0..300 {
         let r = client
             .get_transaction(v1::GetTransactionRequest {
@@ -177,10 +186,10 @@ pub(crate) async fn wait_finalized(
             .await
             .expect("GetTransaction")
             .into_inner();
-        if r.status == v1::TxStatus::Finalized as i32 {
+        if done(r.status()) {
             return r;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("transaction not finalized");
+    panic!("transaction status never reached");
 }

@@ -10,11 +10,11 @@ use babel_execution::{
 
 use crate::support::{SENDER, call, executor, get, run, tx, w};
 
-/// Give [`SENDER`] `amount` native units on rollup 1.
-fn fund(state: &mut MemState, amount: u128) {
+/// Give `account` `amount` native units on rollup 1.
+fn fund(state: &mut MemState, account: &[u8; 32], amount: u128) {
     let mut funds = babel_execution::state::Changes::new();
     funds.insert(
-        (1, balance_key(&SENDER)),
+        (1, balance_key(account)),
         Some(amount.to_be_bytes().to_vec()),
     );
     state.apply(&funds);
@@ -62,7 +62,7 @@ fn a_successful_call_tree_changes_every_rollup_it_touches() {
 fn an_uncaught_callee_failure_reverts_the_whole_tree_but_keeps_nonce_and_fee() {
     let exec = executor(2);
     let mut state = MemState::new();
-    fund(&mut state, 1_000_000);
+    fund(&mut state, &SENDER, 1_000_000);
 
     let out = run(
         &exec,
@@ -250,7 +250,7 @@ fn can_pay_checks_the_maximum_fee_without_writing() {
     let mut state = MemState::new();
     let env = crate::support::env();
     assert!(!exec.can_pay(&state, &env, &tx(0, 10_000, &[])).unwrap());
-    fund(&mut state, 50_000);
+    fund(&mut state, &SENDER, 50_000);
     assert!(exec.can_pay(&state, &env, &tx(0, 10_000, &[])).unwrap());
     assert!(!exec.can_pay(&state, &env, &tx(0, 10_001, &[])).unwrap());
     assert_eq!(
@@ -300,7 +300,7 @@ fn an_unpaid_fee_fails_early_and_only_the_nonce_moves() {
 fn a_block_reports_the_transactions_that_would_run_for_free() {
     let exec = executor(5);
     let mut state = MemState::new();
-    fund(&mut state, 60_000);
+    fund(&mut state, &SENDER, 60_000);
     // Each could pay alone (50 000 at most); the first spends 25 000, after which the second
     // cannot pay, and a replayed nonce never can run.
     let txs = [
@@ -322,12 +322,7 @@ fn a_block_reports_the_transactions_that_would_run_for_free() {
     // nonce would leave a gap), but not another sender's; what remains executes as a valid
     // block, identically.
     let other = [0x0E; 32];
-    let mut funds = babel_execution::state::Changes::new();
-    funds.insert(
-        (1, balance_key(&other)),
-        Some(60_000u128.to_be_bytes().to_vec()),
-    );
-    state.apply(&funds);
+    fund(&mut state, &other, 60_000);
     let mut others = tx(0, 10_000, &[w("o", "1")]);
     others.sender_pubkey = other.to_vec().into();
     let candidates = [
