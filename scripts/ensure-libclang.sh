@@ -1,11 +1,37 @@
 #!/usr/bin/env bash
 # RocksDB's Rust bindings run bindgen at build time, which needs libclang. Install Debian's
 # libclang-dev when it is missing and we are root; otherwise say what to install.
+#
+# Detection follows what bindgen's loader (clang-sys) accepts: `libclang.so*` or
+# `libclang-<version>.so*`, or a directory named by LIBCLANG_PATH. `libclang-cpp.so*` is LLVM's
+# C++ library, which other packages pull in; it is not libclang and does not count.
+# ROOT (default empty) prefixes every searched path, so a test can point the check at a fake tree.
 set -euo pipefail
-if compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null \
-  || compgen -G '/usr/lib/*/libclang*.so*' >/dev/null \
-  || [ -n "${LIBCLANG_PATH:-}" ]; then
+root="${ROOT:-}"
+have_libclang() {
+  local dir f name
+  if [ -n "${LIBCLANG_PATH:-}" ]; then
+    for f in "$LIBCLANG_PATH"/libclang.so* "$LIBCLANG_PATH"/libclang-[0-9]*.so*; do
+      [ -e "$f" ] && return 0
+    done
+    return 1
+  fi
+  for dir in "$root"/usr/lib/llvm-*/lib "$root"/usr/lib/*-linux-gnu "$root"/usr/lib "$root"/usr/local/lib; do
+    for f in "$dir"/libclang.so* "$dir"/libclang-[0-9]*.so*; do
+      [ -e "$f" ] || continue
+      name="$(basename "$f")"
+      case "$name" in libclang-cpp*) continue ;; esac
+      return 0
+    done
+  done
+  return 1
+}
+if have_libclang; then
   exit 0
+fi
+if [ "${CHECK_ONLY:-0}" = 1 ]; then
+  echo "missing"
+  exit 1
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing libclang-dev (needed to build RocksDB bindings)..." >&2
