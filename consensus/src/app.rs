@@ -39,6 +39,22 @@ impl Verdict {
     }
 }
 
+/// Where a block to validate comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockOrigin {
+    /// A proposal for the height being decided: it must also look recent by this node's
+    /// clock, because voting for it would let a proposer push the chain's time ahead.
+    Proposal,
+    /// A proposal re-proposing the value a quorum prevoted in an earlier round (it carries a
+    /// proof-of-lock round): it must be valid, but need not look recent, or validators locked
+    /// on it could never decide it after slow rounds.
+    Reproposal,
+    /// A block already decided by a quorum (sync hands it over with its certificate): it must
+    /// be valid, but not recent, since a node catching up may see it long after, or with a
+    /// clock that is behind.
+    Decided,
+}
+
 /// The node side of consensus.
 pub trait Application: Send + 'static {
     /// Highest committed height (0 before the first block).
@@ -54,8 +70,13 @@ pub trait Application: Send + 'static {
     ) -> Result<v1::Block, ConsensusError>;
 
     /// Check a block proposed by a peer or fetched by sync, at the next height to commit: its
-    /// header links to the committed chain and re-executing it gives the same roots.
-    fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError>;
+    /// header links to the committed chain and re-executing it gives the same roots. The
+    /// driver has already checked that the header's proposer is the round's proposer.
+    fn validate_block(
+        &mut self,
+        block: &v1::Block,
+        origin: BlockOrigin,
+    ) -> Result<Verdict, ConsensusError>;
 
     /// Durably store an undecided proposal (opaque bytes) before it is acknowledged.
     fn store_proposal(

@@ -21,7 +21,7 @@ mod types;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
 
-pub use app::{Application, StoredProposals, Verdict};
+pub use app::{Application, BlockOrigin, StoredProposals, Verdict};
 pub use codec::{ProtoCodec, certificate_from_proto, certificate_to_proto};
 pub use context::{BabelContext, Proposal, Vote};
 pub use driver::{ConsensusHandle, EngineConfig, start, verify_certificate};

@@ -14,9 +14,37 @@ use babel_proto::v1;
 use bytes::Bytes;
 
 use crate::{
-    Address, Application, BabelSigner, ConsensusError, ConsensusHandle, EngineConfig, Height,
-    StoredProposals, Validator, ValidatorSet, Verdict,
+    Address, Application, BabelSigner, BlockOrigin, ConsensusError, ConsensusHandle, EngineConfig,
+    Height, StoredProposals, Validator, ValidatorSet, Verdict,
 };
+
+/// How a byzantine validator misbehaves when it proposes (see [`start_byzantine`]).
+#[derive(Clone, Debug, Default)]
+pub struct Byzantine {
+    /// Further blocks, each different and correctly signed, streamed for every round it
+    /// proposes (equivocation), after its real block.
+    pub equivocations: usize,
+    /// Stream every block's parts this many times (rebroadcast duplicates).
+    pub repeats: usize,
+    /// Junk streams published per round it proposes: data that never completes under ids of
+    /// later heights and rounds, and complete streams with a bad signature.
+    pub junk_streams: usize,
+    /// Publish nothing at heights that are a multiple of this (0: never withhold).
+    pub withhold_every: u64,
+}
+
+/// One `store_proposal` call, as a test sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Block hash.
+    pub hash: [u8; 32],
+    /// Proposer's address bytes.
+    pub proposer: Vec<u8>,
+}
 
 /// Marker an "evil" [`MemApp`] writes into `results_root`; honest apps reject such blocks.
 pub const EVIL_MARKER: &[u8] = b"evil";
@@ -25,6 +53,10 @@ pub const EVIL_MARKER: &[u8] = b"evil";
 struct MemState {
     decided: BTreeMap<u64, (v1::Block, v1::CommitCertificate)>,
     proposals: BTreeMap<(u64, u32, [u8; 32]), Vec<u8>>,
+    /// Every proposal stored, never pruned.
+    stored_log: Vec<StoredRecord>,
+    /// Blocks validated (each one an execution on a real node).
+    validations: usize,
 }
 
 /// An in-memory application: blocks link to their parent, nothing else. Clones share state,
@@ -56,6 +88,16 @@ impl MemApp {
     /// Highest committed height.
     pub fn height(&self) -> u64 {
         self.lock().decided.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Every `store_proposal` call so far, in order.
+    pub fn stored_log(&self) -> Vec<StoredRecord> {
+        self.lock().stored_log.clone()
+    }
+
+    /// How many blocks this app was asked to validate.
+    pub fn validations(&self) -> usize {
+        self.lock().validations
     }
 
     /// Committed (block hash, certificate) per height.
@@ -108,11 +150,16 @@ impl Application for MemApp {
         })
     }
 
-    fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
+    fn validate_block(
+        &mut self,
+        block: &v1::Block,
+        _origin: BlockOrigin,
+    ) -> Result<Verdict, ConsensusError> {
         let Some(h) = block.header.as_ref() else {
             return Ok(Verdict::invalid("no header"));
         };
-        let state = self.lock();
+        let mut state = self.lock();
+        state.validations += 1;
         let next = state.decided.keys().next_back().copied().unwrap_or(0) + 1;
         if h.height != next {
             return Ok(Verdict::invalid("wrong height"));
@@ -137,7 +184,17 @@ impl Application for MemApp {
         block_hash: [u8; 32],
         bytes: &[u8],
     ) -> Result<(), ConsensusError> {
-        self.lock()
+        let proposer = <v1::StoredProposal as prost::Message>::decode(bytes)
+            .map(|p| p.proposer.to_vec())
+            .unwrap_or_default();
+        let mut state = self.lock();
+        state.stored_log.push(StoredRecord {
+            height: height.0,
+            round,
+            hash: block_hash,
+            proposer,
+        });
+        state
             .proposals
             .insert((height.0, round, block_hash), bytes.to_vec());
         Ok(())
@@ -261,4 +318,19 @@ pub async fn stop_all(nodes: impl IntoIterator<Item = ConsensusHandle>) {
 /// Start one validator with `app`.
 pub async fn start_node(cfg: &EngineConfig, app: MemApp) -> ConsensusHandle {
     crate::start(cfg.clone(), app).await.expect("start engine")
+}
+
+/// Start one validator with `app` that misbehaves as `byzantine` says when it proposes.
+pub async fn start_byzantine<A: Application>(
+    cfg: &EngineConfig,
+    app: A,
+    byzantine: Byzantine,
+) -> ConsensusHandle {
+    crate::driver::start_with(
+        cfg.clone(),
+        app,
+        crate::driver::Behaviour::Byzantine(byzantine),
+    )
+    .await
+    .expect("start engine")
 }

@@ -39,6 +39,16 @@ pub enum GenesisError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An EVM account's code starts with the byte 0xEF, which EIP-3541 reserves: no deployed
+    /// contract may start with it, and an EVM cannot load such code as a contract (it reads
+    /// `0xEF01…` as an EIP-7702 delegation and cannot decode a malformed one).
+    #[error("invalid genesis: {field}: code of {address} starts with 0xEF (EIP-3541)")]
+    EvmCodeReserved {
+        /// Path of the code field, such as `rollups[0].initial_state.alloc[3].code`.
+        field: String,
+        /// The account.
+        address: alloy_primitives::Address,
+    },
 }
 
 impl GenesisError {

@@ -12,6 +12,8 @@ const MAX_ROLLUP_NAME_LEN: usize = 64;
 const MAX_WASM_CONTRACT_ID_LEN: usize = 32;
 /// The WebAssembly binary magic number.
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
+/// The first byte EIP-3541 forbids deployed EVM code to start with.
+const EVM_RESERVED_CODE_PREFIX: u8 = 0xEF;
 /// felt252 values are below 2^251 + 17·2^192 + 1, so the top byte of a 32-byte felt is ≤ 0x08.
 const FELT_MAX_TOP_BYTE: u8 = 0x08;
 
@@ -193,6 +195,14 @@ fn validate_vm(vm: &VmGenesis, field: &str) -> Result<(), GenesisError> {
                         format!("{field}.alloc[{i}].address"),
                         format!("duplicate account {}", account.address),
                     ));
+                }
+                // Genesis code is deployed code: held to the rule the EVM applies to contracts
+                // it creates, which every node's EVM also relies on to load it.
+                if account.code.0.first() == Some(&EVM_RESERVED_CODE_PREFIX) {
+                    return Err(GenesisError::EvmCodeReserved {
+                        field: format!("{field}.alloc[{i}].code"),
+                        address: account.address,
+                    });
                 }
                 if has_duplicate(account.storage.iter().map(|s| s.key)) {
                     return Err(GenesisError::invalid(

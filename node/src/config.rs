@@ -89,8 +89,13 @@ pub struct GrpcConfig {
     pub max_message_bytes: usize,
     /// Deadline for one unary request.
     pub request_timeout_ms: u64,
-    /// Most concurrent streams per connection.
+    /// Most concurrent HTTP/2 streams (requests in flight) per connection.
     pub max_concurrent_streams: u32,
+    /// Most `StreamBlocks` and `StreamRollupBatches` streams open at once, node-wide; more are
+    /// refused with `RESOURCE_EXHAUSTED`. Each may pin about `max(1 MiB, R) + 3 × R + 0.5 MiB`
+    /// for a client that does not read (R: one block with its certificate); see
+    /// `docs/CONFIG.md`.
+    pub max_block_streams: usize,
 }
 
 impl Default for GrpcConfig {
@@ -100,6 +105,7 @@ impl Default for GrpcConfig {
             max_message_bytes: 4 * 1024 * 1024,
             request_timeout_ms: 10_000,
             max_concurrent_streams: 128,
+            max_block_streams: 64,
         }
     }
 }
@@ -196,6 +202,8 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(toml::from_str::<Config>(&c.to_toml()).unwrap(), c);
+        let capped = toml::from_str::<Config>("[grpc]\nmax_block_streams = 2\n").unwrap();
+        assert_eq!(capped.grpc.max_block_streams, 2);
     }
 
     #[test]

@@ -17,5 +17,6 @@ pub mod rpc;
 pub mod run;
 pub mod sigverify;
 pub mod store;
+pub mod streams;
 pub mod tx_cli;
 pub mod txpool;

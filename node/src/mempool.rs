@@ -198,15 +198,18 @@ impl Mempool {
         if queue.is_some_and(|q| q.contains_key(&tx.nonce)) {
             return Err(PoolError::NonceTooLow {
                 nonce: tx.nonce,
-                expected: tx.nonce + 1,
+                expected: tx.nonce.saturating_add(1),
             });
         }
         if self.len() >= self.limits.max_txs || self.bytes + tx.size > self.limits.max_bytes {
             return Err(PoolError::Full);
         }
         let account = tx.account;
-        let previous = self.committed.insert(account, committed_nonce);
+        // `before` must be measured against the committed nonce the held count was last
+        // computed with: measured after the update, a submission that learns of a commit
+        // before `evict_committed` does would subtract too little and inflate `held` for good.
         let before = self.held_by(&account);
+        let previous = self.committed.insert(account, committed_nonce);
         let (hash, nonce, size) = (tx.hash, tx.nonce, tx.size);
         self.by_account
             .entry(account)
@@ -377,6 +380,7 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn tx(rollup: u64, sender: u8, nonce: u64) -> PoolTx {
         let mut hash = [0u8; 32];
@@ -568,5 +572,119 @@ mod tests {
         assert_eq!(p.dropped(&gone), None, "the oldest are forgotten");
         assert!(p.dropped(&many[REMEMBER_DROPPED - 1].0).is_some());
         assert_eq!(p.dropped.reasons.len(), REMEMBER_DROPPED);
+    }
+
+    #[test]
+    fn a_submission_that_learns_of_a_commit_first_does_not_inflate_held() {
+        let mut p = pool();
+        p.insert(tx(1, 1, 6), 5).unwrap();
+        p.insert(tx(1, 1, 7), 5).unwrap();
+        assert_eq!(p.held(), (2, 200), "6 and 7 wait for 5");
+        // Nonces 5 and 6 commit; this submission reads the new nonce before the commit's
+        // eviction reaches the pool.
+        p.insert(tx(1, 1, 8), 7).unwrap();
+        assert_eq!(p.held(), (0, 0), "7 and 8 are ready");
+        p.evict_committed(&[((1, [1; 32]), 7)]);
+        assert_eq!(p.held(), (0, 0));
+        assert_eq!(p.len(), 2);
+    }
+
+    /// One step of [`held_always_matches_a_recount`].
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Insert (account, nonce, variant of the hash, size) with this committed nonce.
+        Insert(usize, u64, u8, usize, u64),
+        /// A commit moved the account's nonce here.
+        Evict(usize, u64),
+        /// Remove the transaction (account, nonce, variant), present or not.
+        Remove(usize, u64, u8),
+        /// Drop it as unpayable.
+        Drop(usize, u64, u8),
+        /// Reap with every account's committed nonce at this offset from the pool's view.
+        Reap(u64),
+    }
+
+    const ACCOUNTS: [Account; 4] = [(1, [1; 32]), (1, [2; 32]), (2, [1; 32]), (2, [3; 32])];
+
+    fn sized(account: usize, nonce: u64, variant: u8, size: usize) -> PoolTx {
+        let (rollup, sender) = ACCOUNTS[account];
+        let mut t = tx(rollup, sender[0], nonce);
+        t.hash[31] = variant;
+        t.size = size;
+        t
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let account = 0..ACCOUNTS.len();
+        prop_oneof![
+            4 => (account.clone(), 0..16u64, 0..2u8, 1..400usize, 0..12u64)
+                .prop_map(|(a, n, v, s, c)| Op::Insert(a, n, v, s, c)),
+            1 => (account.clone(), 0..16u64).prop_map(|(a, c)| Op::Evict(a, c)),
+            1 => (account.clone(), 0..16u64, 0..2u8).prop_map(|(a, n, v)| Op::Remove(a, n, v)),
+            1 => (account, 0..16u64, 0..2u8).prop_map(|(a, n, v)| Op::Drop(a, n, v)),
+            1 => (0..3u64).prop_map(Op::Reap),
+        ]
+    }
+
+    /// Count and bytes of the transactions waiting behind a gap, recomputed from the pooled
+    /// transactions: one is held when a nonce between its account's committed nonce and its
+    /// own is missing.
+    fn recount(p: &Mempool) -> (usize, usize) {
+        let mut held = (0, 0);
+        for (account, queue) in &p.by_account {
+            let committed = p.committed.get(account).copied().unwrap_or(0);
+            for t in queue.values() {
+                if (committed..t.nonce).any(|n| !queue.contains_key(&n)) {
+                    held = (held.0 + 1, held.1 + t.size);
+                }
+            }
+        }
+        held
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(5),
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the order of submissions, commits (with committed nonces that may be stale
+        /// or ahead of the pool's view), removals and reaps, the held totals match a recount
+        /// and the count and byte totals match the pooled transactions.
+        #[test]
+        fn held_always_matches_a_recount(ops in proptest::collection::vec(op(), 1..64)) {
+            let mut p = Mempool::new(PoolLimits { max_txs: 12, max_bytes: 2_000 });
+            for op in ops {
+                match op {
+                    Op::Insert(a, n, v, s, c) => {
+                        let _ = p.insert(sized(a, n, v, s), c);
+                    }
+                    Op::Evict(a, c) => {
+                        p.evict_committed(&[(ACCOUNTS[a], c)]);
+                    }
+                    Op::Remove(a, n, v) => p.remove(&[sized(a, n, v, 1).hash]),
+                    Op::Drop(a, n, v) => p.drop_invalid(&[(sized(a, n, v, 1).hash, "x".into())]),
+                    Op::Reap(ahead) => {
+                        let view = p.committed.clone();
+                        let got = p.reap(limits(100, 100_000), |a| view[a] + ahead);
+                        for t in &got {
+                            prop_assert!(p.contains(&t.hash));
+                        }
+                    }
+                }
+                prop_assert_eq!(p.held(), recount(&p));
+                let pooled: Vec<&PoolTx> = p.by_account.values().flat_map(|q| q.values()).collect();
+                prop_assert_eq!(p.len(), pooled.len());
+                prop_assert_eq!(p.bytes(), pooled.iter().map(|t| t.size).sum::<usize>());
+                prop_assert!(p.by_account.keys().all(|a| p.committed.contains_key(a)));
+                prop_assert_eq!(p.committed.len(), p.by_account.len());
+            }
+            // Once every account commits past everything, nothing is left, held or not.
+            let all: Vec<(Account, u64)> = ACCOUNTS.iter().map(|a| (*a, u64::MAX)).collect();
+            p.evict_committed(&all);
+            prop_assert!(p.is_empty());
+            prop_assert_eq!((p.held(), p.bytes()), ((0, 0), 0));
+        }
     }
 }

@@ -7,6 +7,14 @@
 //! (or its absence) against a header's rollup state root. Message sizes, request timeout and
 //! concurrent streams are limited by `[grpc]` in `config.toml`. `StreamRollupBatches` follows
 //! one rollup's transactions per block the way `StreamBlocks` follows blocks.
+//!
+//! Server streams are bounded (`crate::streams`): at most `[grpc].max_block_streams` are open
+//! node-wide, and each buffers at most [`STREAM_BUFFER_BYTES`] of unread responses (or one
+//! larger response). For a client that never reads, a stream pins at most about
+//! `max(STREAM_BUFFER_BYTES, R) + 3 × R + 0.5 MiB`, where R is the largest response (one block
+//! with its certificate): the buffer, the response being produced, and what tonic (one
+//! response plus its 32 KiB write batch) and hyper's HTTP/2 stream (its 400 KiB send buffer and
+//! one more response) have taken to write.
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -14,8 +22,8 @@ use babel_consensus::ValidatorSet;
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, node_client::NodeClient, node_server::Node, node_server::NodeServer};
 use futures::Stream;
-use tokio::sync::{mpsc, watch};
-use tokio_stream::wrappers::ReceiverStream;
+use prost::Message as _;
+use tokio::sync::watch;
 use tonic::{
     Request, Response, Status,
     metadata::MetadataValue,
@@ -28,6 +36,7 @@ use crate::{
     app::{MAX_TX_GAS, block_env},
     config::GrpcConfig,
     store::Store,
+    streams::{self, StreamSlots},
     txpool::{Admission, TxPool},
 };
 
@@ -42,8 +51,9 @@ pub const MAX_SUBMIT_BATCH: usize = 1024;
 /// Room for a certificate and framing beside the largest block in one response.
 const RESPONSE_MARGIN_BYTES: usize = 1024 * 1024;
 
-/// Blocks buffered per `StreamBlocks` client before the server waits for it.
-const STREAM_BUFFER: usize = 16;
+/// Bytes of unread responses buffered per stream before the server waits for its client.
+/// Enough for many small blocks while a client catches up; a larger block goes alone.
+pub const STREAM_BUFFER_BYTES: u32 = 1024 * 1024;
 
 /// The `babel.v1.Node` service.
 #[derive(Clone, Debug)]
@@ -57,6 +67,8 @@ pub struct NodeService {
     /// Read-only executions (`Call`, `GetStateProof`) running at once, so that queries cannot
     /// take the cores from consensus.
     queries: Arc<tokio::sync::Semaphore>,
+    /// Open `StreamBlocks` and `StreamRollupBatches` streams, node-wide.
+    streams: StreamSlots,
 }
 
 /// Most read-only executions running at once.
@@ -79,7 +91,15 @@ impl NodeService {
             committed,
             peers: Vec::new(),
             queries: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_QUERIES)),
+            streams: StreamSlots::new(GrpcConfig::default().max_block_streams),
         }
+    }
+
+    /// Serve at most `limit` block and rollup-batch streams at once; more are refused with
+    /// `RESOURCE_EXHAUSTED`.
+    pub fn with_stream_limit(mut self, limit: usize) -> Self {
+        self.streams = StreamSlots::new(limit);
+        self
     }
 
     /// Forward client submissions to these peers (`http://host:port`) before acknowledging.
@@ -154,14 +174,16 @@ impl NodeService {
     }
 
     /// Stream `item(height)` for every committed height from `from` (at least 1), then for
-    /// each new commit: every height once, in order. Ends at the first error.
-    fn follow<T: Send + 'static>(
+    /// each new commit: every height once, in order. Ends at the first error. Refused with
+    /// `RESOURCE_EXHAUSTED` when the node's streams are all taken.
+    fn follow<T: prost::Message + 'static>(
         &self,
         from: u64,
         item: impl Fn(&Self, u64) -> Result<Option<T>, Status> + Send + 'static,
-    ) -> Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>> {
+    ) -> Result<ResponseStream<T>, Status> {
+        let slot = self.streams.open()?;
+        let (tx, rx) = streams::buffer(slot, STREAM_BUFFER_BYTES);
         let mut next = from.max(1);
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let service = self.clone();
         let mut committed = self.committed.clone();
         tokio::spawn(async move {
@@ -173,18 +195,22 @@ impl NodeService {
                         Ok(None) => Err(Status::internal(format!("block {next} missing"))),
                         Err(e) => Err(e),
                     };
+                    let bytes = answer.as_ref().map_or(0, |b| b.encoded_len());
                     let failed = answer.is_err();
-                    if tx.send(answer).await.is_err() || failed {
+                    if tx.send(answer, bytes).await.is_err() || failed {
                         return;
                     }
                     next += 1;
                 }
-                if committed.changed().await.is_err() {
-                    return;
+                // A client that left while the chain is idle must not keep this task (and
+                // what it holds) until the next commit.
+                tokio::select! {
+                    changed = committed.changed() => if changed.is_err() { return },
+                    () = tx.closed() => return,
                 }
             }
         });
-        Box::pin(ReceiverStream::new(rx))
+        Ok(Box::pin(rx))
     }
 
     /// The transactions of `rollup_id` in the block at `height` (possibly none).
@@ -201,7 +227,7 @@ impl NodeService {
             .txs
             .into_iter()
             .filter(|t| {
-                <v1::Transaction as prost::Message>::decode(t.body.clone())
+                v1::Transaction::decode(t.body.clone())
                     .is_ok_and(|body| body.rollup_id == rollup_id)
             })
             .collect();
@@ -368,8 +394,10 @@ fn internal(e: impl std::fmt::Display) -> Status {
     Status::internal(e.to_string())
 }
 
-type BlockStream = Pin<Box<dyn Stream<Item = Result<v1::GetBlockResponse, Status>> + Send>>;
-type BatchStream = Pin<Box<dyn Stream<Item = Result<v1::RollupBatch, Status>> + Send>>;
+/// A server stream of `T`s, as tonic's generated service wants it.
+type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+type BlockStream = ResponseStream<v1::GetBlockResponse>;
+type BatchStream = ResponseStream<v1::RollupBatch>;
 
 #[tonic::async_trait]
 impl Node for NodeService {
@@ -474,9 +502,8 @@ impl Node for NodeService {
         request: Request<v1::StreamBlocksRequest>,
     ) -> Result<Response<BlockStream>, Status> {
         let from = request.into_inner().from_height;
-        Ok(Response::new(self.follow(from, |service, height| {
-            service.block_response(height)
-        })))
+        let stream = self.follow(from, |service, height| service.block_response(height))?;
+        Ok(Response::new(stream))
     }
 
     type StreamRollupBatchesStream = BatchStream;
@@ -492,11 +519,10 @@ impl Node for NodeService {
                 "rollup {rollup_id} does not exist"
             )));
         }
-        Ok(Response::new(
-            self.follow(request.from_height, move |service, height| {
-                service.rollup_batch(rollup_id, height)
-            }),
-        ))
+        let stream = self.follow(request.from_height, move |service, height| {
+            service.rollup_batch(rollup_id, height)
+        })?;
+        Ok(Response::new(stream))
     }
 
     async fn call(
@@ -579,7 +605,7 @@ pub async fn serve(
     let max_response = cfg
         .max_message_bytes
         .max(max_block.saturating_add(RESPONSE_MARGIN_BYTES));
-    let node = NodeServer::new(service)
+    let node = NodeServer::new(service.with_stream_limit(cfg.max_block_streams))
         .max_decoding_message_size(cfg.max_message_bytes)
         .max_encoding_message_size(max_response);
     tonic::transport::Server::builder()

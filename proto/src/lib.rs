@@ -6,6 +6,8 @@
 //! an incompatible change goes into `babel.v2`, never into `v1`.
 
 mod hash;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 
 pub use hash::{block_hash, tx_hash, tx_root};
 

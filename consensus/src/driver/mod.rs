@@ -3,8 +3,21 @@
 //! Every message gets a reply (a missing reply stalls consensus). Proposals are stored before
 //! they are acknowledged, and a re-asked (height, round) gets the stored block back, so WAL
 //! replay after a crash sees exactly the values it recorded.
+//!
+//! The driver runs on a thread of its own: building, validating and committing a block
+//! execute transactions and fsync, and must not hold up the runtime on which Malachite's
+//! actors exchange votes. Receiving proposals (admission, reassembly, verification) is in
+//! [`proposals`].
 
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+#[cfg(feature = "test-utils")]
+mod byzantine;
+mod proposals;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+    time::Duration,
+};
 
 use bytes::Bytes;
 use malachitebft_app_channel::{
@@ -14,7 +27,7 @@ use malachitebft_app_channel::{
         config::{ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig},
         engine::host::{HeightParams, Next, SyncedValueOutcome},
         types::{
-            Keypair, LocallyProposedValue, ProposedValue,
+            Keypair, LocallyProposedValue, PeerId, ProposedValue,
             core::{CommitCertificate, Context as _, Height as _, LinearTimeouts, Round, Validity},
             sync::RawDecidedValue,
         },
@@ -22,17 +35,17 @@ use malachitebft_app_channel::{
     start_engine,
 };
 use prost::Message;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use babel_proto::v1;
 
 use crate::{
-    Address, Application, BabelContext, BabelSigner, BabelVerifier, BlockHash, ConsensusError,
-    Height, ProtoCodec, ValidatorSet,
+    Address, Application, BabelContext, BabelSigner, BabelVerifier, BlockHash, BlockOrigin,
+    ConsensusError, Height, ProtoCodec, ValidatorSet,
     codec::{certificate_from_proto, certificate_to_proto, extended},
     parts::parts_sign_bytes,
-    streaming::{AssembledProposal, PartOutcome, PartStreams, stream_messages},
+    streaming::{AssembledProposal, PartStreams, stream_messages},
 };
 
 /// Most heights served in one sync response.
@@ -40,10 +53,16 @@ const MAX_SYNC_HEIGHTS: u64 = 32;
 /// Block bytes served in one sync response, below Malachite's 10 MiB response limit (a single
 /// block larger than this is still served alone).
 const MAX_SYNC_BYTES: usize = 8 * 1024 * 1024;
-/// How far ahead of the current height complete proposals are kept for later.
-const MAX_PENDING_HEIGHTS_AHEAD: u64 = 4;
-/// Complete future proposals kept per height.
-const MAX_PENDING_PER_HEIGHT: usize = 16;
+/// How far ahead of the current height proposal parts are accepted (and complete proposals
+/// kept until their height starts).
+const MAX_HEIGHTS_AHEAD: u64 = 4;
+/// How far ahead of the current round (or of round 0, for a later height) proposal parts are
+/// accepted. A validator that falls further behind in rounds catches up by round skipping and
+/// sync.
+const MAX_ROUNDS_AHEAD: u32 = 4;
+/// All proposal streams being reassembled may hold at most this many block sizes of data: the
+/// current height's proposal and those of the heights ahead.
+const STREAM_BUFFER_BLOCKS: usize = MAX_HEIGHTS_AHEAD as usize + 2;
 
 /// How to run consensus for one validator.
 #[derive(Clone, Debug)]
@@ -95,10 +114,13 @@ impl NodeConfig for MalachiteConfig {
     }
 }
 
-/// A running consensus engine and its driver task.
+/// A running consensus engine and its driver thread.
 pub struct ConsensusHandle {
     engine: EngineHandle,
-    driver: JoinHandle<Result<(), ConsensusError>>,
+    /// Tells the driver to stop after the message it is handling.
+    stop: Option<oneshot::Sender<()>>,
+    /// The driver's result when its thread ends.
+    done: oneshot::Receiver<Result<(), ConsensusError>>,
 }
 
 impl std::fmt::Debug for ConsensusHandle {
@@ -108,20 +130,23 @@ impl std::fmt::Debug for ConsensusHandle {
 }
 
 impl ConsensusHandle {
-    /// Stop the engine and the driver.
-    pub async fn stop(self) {
+    /// Stop the engine and the driver; returns once the driver's thread has let go of the
+    /// application.
+    pub async fn stop(mut self) {
         self.engine.actor.stop(None);
-        self.driver.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         let _ = self.engine.handle.await;
-        let _ = self.driver.await;
+        let _ = self.done.await;
     }
 
     /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error.
     pub async fn wait(self) -> Result<(), ConsensusError> {
         let result = self
-            .driver
+            .done
             .await
-            .map_err(|e| ConsensusError::Engine(e.to_string()))?;
+            .map_err(|_| ConsensusError::Engine("consensus driver thread died".into()))?;
         self.engine.actor.stop(None);
         result
     }
@@ -137,6 +162,26 @@ fn multiaddr(s: &str) -> Result<malachitebft_app_channel::app::net::Multiaddr, C
 pub async fn start<A: Application>(
     cfg: EngineConfig,
     app: A,
+) -> Result<ConsensusHandle, ConsensusError> {
+    start_with(cfg, app, Behaviour::Honest).await
+}
+
+/// How the driver behaves: honestly, or (in tests of this and downstream crates) as a
+/// byzantine validator.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Behaviour {
+    /// Follow the protocol.
+    #[default]
+    Honest,
+    /// Misbehave as configured.
+    #[cfg(feature = "test-utils")]
+    Byzantine(crate::test_utils::Byzantine),
+}
+
+pub(crate) async fn start_with<A: Application>(
+    cfg: EngineConfig,
+    app: A,
+    behaviour: Behaviour,
 ) -> Result<ConsensusHandle, ConsensusError> {
     let signer = BabelSigner::new(&cfg.chain_id, cfg.secret_key);
     let address = signer.address();
@@ -195,14 +240,38 @@ pub async fn start<A: Application>(
         signer,
         address,
         height_params: height_params(&cfg),
+        peers: proposals::validator_peers(&cfg.validator_set)?,
         vset: cfg.validator_set,
-        streams: PartStreams::new(max_block_bytes),
+        streams: PartStreams::new(
+            max_block_bytes,
+            max_block_bytes.saturating_mul(STREAM_BUFFER_BLOCKS),
+        ),
         pending: BTreeMap::new(),
         height: Height(0),
+        round: Round::Nil,
+        equivocation_logged: None,
+        settled: Default::default(),
         network,
+        behaviour,
     };
-    let driver = tokio::spawn(driver.run(consensus));
-    Ok(ConsensusHandle { engine, driver })
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (done_tx, done) = oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConsensusError::Engine(format!("driver runtime: {e}")))?;
+    std::thread::Builder::new()
+        .name(format!("babel-driver-{}", cfg.moniker))
+        .spawn(move || {
+            let result = runtime.block_on(driver.run(consensus, stop_rx));
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| ConsensusError::Engine(format!("driver thread: {e}")))?;
+    Ok(ConsensusHandle {
+        engine,
+        stop: Some(stop_tx),
+        done,
+    })
 }
 
 fn bytesize(bytes: u64) -> bytesize::ByteSize {
@@ -230,12 +299,24 @@ struct Driver<A> {
     signer: BabelSigner,
     address: Address,
     vset: ValidatorSet,
+    /// The libp2p identity of each validator: only a round's proposer may stream its parts.
+    peers: HashMap<Address, PeerId>,
     height_params: HeightParams<BabelContext>,
     streams: PartStreams,
-    /// Complete proposals for heights after the current one, verified when their height starts.
-    pending: BTreeMap<Height, Vec<AssembledProposal>>,
+    /// Complete, signed proposals for heights after the current one (the first per height and
+    /// round), checked against the application when their height starts.
+    pending: BTreeMap<(Height, u32), AssembledProposal>,
+    /// The height and round consensus is in (from `ConsensusReady` and `StartedRound`).
     height: Height,
+    round: Round,
+    /// (height, round)s whose proposal stream completed (or was malformed): no further parts
+    /// are admitted for them.
+    settled: std::collections::HashSet<(Height, u32)>,
+    /// The last (height, round) whose proposer was seen equivocating (logged once).
+    equivocation_logged: Option<(Height, Round)>,
     network: mpsc::Sender<NetworkMsg<BabelContext>>,
+    #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
+    behaviour: Behaviour,
 }
 
 fn decode_stored(bytes: &[u8]) -> Result<v1::StoredProposal, ConsensusError> {
@@ -263,8 +344,14 @@ impl<A: Application> Driver<A> {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<AppMsg<BabelContext>>,
+        mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ConsensusError> {
-        while let Some(msg) = rx.recv().await {
+        loop {
+            let msg = tokio::select! {
+                msg = rx.recv() => msg,
+                _ = &mut stop => None,
+            };
+            let Some(msg) = msg else { break };
             if let Err(e) = self.handle(msg).await {
                 tracing::error!(error = %e, "consensus driver failed");
                 return Err(e);
@@ -279,6 +366,7 @@ impl<A: Application> Driver<A> {
             AppMsg::ConsensusReady { reply } => {
                 let start = self.app.committed_height()?.0 + 1;
                 info!(height = start, "consensus ready");
+                self.height = Height(start);
                 let _ = reply.send((Height(start), self.height_params.clone()));
             }
             AppMsg::StartedRound {
@@ -289,7 +377,12 @@ impl<A: Application> Driver<A> {
                 reply_value,
             } => {
                 debug!(%height, %round, %proposer, ?role, "started round");
+                if height != self.height {
+                    self.streams.prune_below(height);
+                    self.settled.retain(|(h, _)| *h >= height);
+                }
                 self.height = height;
+                self.round = round;
                 self.verify_pending(height)?;
                 let values = self.stored_values(height, round)?;
                 let _ = reply_value.send(values);
@@ -302,6 +395,11 @@ impl<A: Application> Driver<A> {
             } => {
                 let (hash, block_bytes) = self.own_proposal(height, round)?;
                 let _ = reply.send(LocallyProposedValue::new(height, round, hash));
+                #[cfg(feature = "test-utils")]
+                if let Behaviour::Byzantine(b) = &self.behaviour {
+                    let b = b.clone();
+                    return self.misbehave(&b, height, round, block_bytes).await;
+                }
                 self.publish(height, round, Round::Nil, &block_bytes)
                     .await?;
             }
@@ -337,14 +435,9 @@ impl<A: Application> Driver<A> {
                 part,
                 reply,
             } => {
-                let value = match self.streams.insert(published_by.unwrap_or(from), part) {
-                    PartOutcome::Pending => None,
-                    PartOutcome::Dropped(why) => {
-                        warn!(%from, why, "dropped proposal stream");
-                        None
-                    }
-                    PartOutcome::Complete(p) => self.on_assembled(p)?,
-                };
+                // Gossip messages are signed by their publisher, so `published_by` is
+                // authentic; a transport without it delivers straight from the publisher.
+                let value = self.on_part(published_by.unwrap_or(from), part)?;
                 let _ = reply.send(value);
             }
             AppMsg::Decided {
@@ -447,9 +540,9 @@ impl<A: Application> Driver<A> {
             // A lone validator has nobody to stream to (and libp2p would log every attempt).
             return Ok(());
         }
-        let signature = self
-            .signer
-            .sign_bytes(&parts_sign_bytes(height, round, block_bytes));
+        let signature =
+            self.signer
+                .sign_bytes(&parts_sign_bytes(height, round, pol_round, block_bytes));
         for msg in stream_messages(
             height,
             round,
@@ -458,12 +551,19 @@ impl<A: Application> Driver<A> {
             block_bytes,
             signature,
         ) {
-            self.network
-                .send(NetworkMsg::PublishProposalPart(msg))
-                .await
-                .map_err(|_| ConsensusError::Engine("network channel closed".into()))?;
+            self.send_part(msg).await?;
         }
         Ok(())
+    }
+
+    async fn send_part(
+        &mut self,
+        msg: malachitebft_app_channel::app::streaming::StreamMessage<crate::ProposalPart>,
+    ) -> Result<(), ConsensusError> {
+        self.network
+            .send(NetworkMsg::PublishProposalPart(msg))
+            .await
+            .map_err(|_| ConsensusError::Engine("network channel closed".into()))
     }
 
     async fn restream(
@@ -488,91 +588,22 @@ impl<A: Application> Driver<A> {
             .await
     }
 
-    fn on_assembled(
-        &mut self,
-        p: AssembledProposal,
-    ) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
-        if p.height < self.height || p.height <= self.app.committed_height()? {
-            return Ok(None);
-        }
-        if p.height > self.height {
-            if p.height.0 <= self.height.0 + MAX_PENDING_HEIGHTS_AHEAD {
-                let entry = self.pending.entry(p.height).or_default();
-                if entry.len() < MAX_PENDING_PER_HEIGHT {
-                    entry.push(p);
-                }
-            }
-            return Ok(None);
-        }
-        self.verify_and_store(p)
-    }
-
-    fn verify_pending(&mut self, height: Height) -> Result<(), ConsensusError> {
-        let later = self.pending.split_off(&height.increment());
-        let ready = std::mem::replace(&mut self.pending, later);
-        for p in ready
-            .into_iter()
-            .filter(|(h, _)| *h == height)
-            .flat_map(|(_, ps)| ps)
-        {
-            self.verify_and_store(p)?;
-        }
-        Ok(())
-    }
-
-    /// Check a complete stream from a peer; store and return its value if it is well-formed.
-    /// A block that is well-formed but fails the application's checks is stored as invalid, so
-    /// consensus prevotes nil for it.
-    fn verify_and_store(
-        &mut self,
-        p: AssembledProposal,
-    ) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
-        let expected = BabelContext.select_proposer(&self.vset, p.height, p.round);
-        if expected.address != p.proposer {
-            warn!(height = %p.height, round = %p.round, claimed = %p.proposer, "proposal from a validator that is not the round's proposer");
-            return Ok(None);
-        }
-        let sign_bytes = parts_sign_bytes(p.height, p.round, &p.block_bytes);
-        if expected
-            .public_key
-            .verify(&sign_bytes, &p.signature)
-            .is_err()
-        {
-            warn!(height = %p.height, round = %p.round, "proposal stream with a bad signature");
-            return Ok(None);
-        }
-        let Ok(block) = v1::Block::decode(p.block_bytes.clone()) else {
-            warn!(height = %p.height, "proposed block does not decode");
-            return Ok(None);
-        };
-        let Some(header) = block.header.as_ref() else {
-            return Ok(None);
-        };
-        if header.height != p.height.0 {
-            warn!(height = %p.height, header = header.height, "proposed block for another height");
-            return Ok(None);
-        }
-        let hash = babel_proto::block_hash(header);
-        let verdict = self.app.validate_block(&block)?;
-        if !verdict.valid {
-            warn!(height = %p.height, round = %p.round, reason = %verdict.reason, "rejecting proposed block");
-        }
-        let stored = v1::StoredProposal {
-            block: Some(block),
-            valid: verdict.valid,
-            valid_round: p.pol_round.as_i64(),
-            proposer: Bytes::copy_from_slice(&p.proposer.0),
-        };
-        self.app
-            .store_proposal(p.height, round_u32(p.round), hash, &stored.encode_to_vec())?;
-        Ok(Some(ProposedValue {
-            height: p.height,
-            round: p.round,
-            valid_round: p.pol_round,
-            proposer: p.proposer,
-            value: BlockHash(hash),
-            validity: Validity::from_bool(verdict.valid),
-        }))
+    /// Whether `who` is the proposer of some round of `height` up to `round`: a block is built
+    /// by the proposer of the round it is first proposed in, and may be re-proposed in a later
+    /// round with a proof of lock.
+    fn proposer_up_to(&self, height: Height, round: Round, who: &[u8]) -> bool {
+        let rounds = round.as_u32().unwrap_or(0);
+        // Proposers rotate: after as many rounds as validators, they repeat.
+        let n = u32::try_from(self.vset.validators().len()).unwrap_or(u32::MAX);
+        (0..=rounds.min(n.saturating_sub(1))).any(|r| {
+            // Rounds from `round` downwards: the most likely first.
+            let r = Round::new(rounds - r);
+            BabelContext
+                .select_proposer(&self.vset, height, r)
+                .address
+                .0
+                == who
+        })
     }
 
     fn commit(
@@ -635,7 +666,26 @@ impl<A: Application> Driver<A> {
             return Ok(SyncedValueOutcome::PeerFault);
         }
         let hash = babel_proto::block_hash(header);
-        let verdict = self.app.validate_block(&block)?;
+        if let Some(bytes) = self.app.proposal_by_hash(height, hash)?
+            && decode_stored(&bytes)?.valid
+        {
+            // Received as a proposal and found valid: no need to execute it again.
+            return Ok(SyncedValueOutcome::Verdict(ProposedValue {
+                height,
+                round,
+                valid_round: Round::Nil,
+                proposer,
+                value: BlockHash(hash),
+                validity: Validity::Valid,
+            }));
+        }
+        // The block may be a re-proposal of an earlier round's value, built by that round's
+        // proposer.
+        let verdict = if !self.proposer_up_to(height, round, &header.proposer) {
+            crate::Verdict::invalid("header names a validator that proposed no round up to this")
+        } else {
+            self.app.validate_block(&block, BlockOrigin::Decided)?
+        };
         if !verdict.valid {
             warn!(%height, reason = %verdict.reason, "synced block is invalid");
         }

@@ -6,8 +6,11 @@
 use std::time::Duration;
 
 use babel_consensus::{
-    ValidatorSet,
-    test_utils::{EVIL_MARKER, MemApp, net_configs, start_all, start_node, stop_all, wait_until},
+    BabelSigner, ValidatorSet,
+    test_utils::{
+        Byzantine, EVIL_MARKER, MemApp, net_configs, secret, start_all, start_byzantine,
+        start_node, stop_all, wait_until,
+    },
     verify_certificate,
 };
 
@@ -199,4 +202,52 @@ async fn e2e_lagging_validator_syncs_missing_heights() {
     );
     stop_all(nodes).await;
     assert_same_chain(&apps);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_byzantine_proposer_cannot_flood_or_stall_honest_validators() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let cfgs = net_configs(4, dir.path());
+    let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
+    // Validator 0 streams 50 extra signed blocks per round it proposes, sends every part
+    // twice, floods junk streams, and withholds its proposal at every third height.
+    let byzantine = Byzantine {
+        equivocations: 50,
+        repeats: 1,
+        junk_streams: 12,
+        withhold_every: 3,
+    };
+    let mut nodes = vec![start_byzantine(&cfgs[0], apps[0].clone(), byzantine).await];
+    for (cfg, app) in cfgs.iter().zip(&apps).skip(1) {
+        nodes.push(start_node(cfg, app.clone()).await);
+    }
+    assert!(
+        wait_until(LONG, || apps[1..].iter().all(|a| a.height() >= 16)).await,
+        "heights {:?}",
+        apps.iter().map(MemApp::height).collect::<Vec<_>>()
+    );
+    stop_all(nodes).await;
+    assert_same_chain(&apps[1..]);
+
+    let address = |i: usize| BabelSigner::new("test", secret(i)).address().0.to_vec();
+    let byzantine = address(0);
+    for (i, app) in apps.iter().enumerate().skip(1) {
+        let log = app.stored_log();
+        let mut seen = std::collections::HashSet::new();
+        for r in &log {
+            assert!(
+                seen.insert((r.height, r.round, r.proposer.clone())),
+                "node {i} stored a second block of one proposer for one round: {r:?}"
+            );
+        }
+        assert!(
+            log.iter().any(|r| r.proposer == byzantine),
+            "node {i} never received the byzantine validator's blocks"
+        );
+        // Every validation (an execution, on a real node) led to one stored proposal: no
+        // equivocating copy was executed and then thrown away.
+        let foreign = log.iter().filter(|r| r.proposer != address(i)).count();
+        assert_eq!(app.validations(), foreign, "node {i}");
+    }
 }

@@ -30,9 +30,9 @@ pub trait Host {
     /// cross-rollup calls made since).
     fn revert_to(&mut self, checkpoint: Checkpoint);
     /// Call another rollup synchronously on behalf of contract `caller` (this rollup's
-    /// address format). `call.gas_limit` is the most the call may cost this frame, overhead
-    /// included. A failed callee is a normal result (`success = false`, its changes
-    /// reverted); `Err` is fatal.
+    /// address format). `call.gas_limit` is the most the call may cost this frame, overhead and
+    /// the charge for the callee's output included (see [`crate::gas`]). A failed or refused
+    /// callee is a normal result (`success = false`, its changes reverted); `Err` is fatal.
     fn xcall(&mut self, caller: &[u8], call: XCall) -> Result<XResult, ExecError>;
 }
 
@@ -50,6 +50,14 @@ pub trait ExecutionAdapter: Send + Sync + fmt::Debug {
         let _ = payload;
         0
     }
+
+    /// The longest target address a cross-rollup call into this VM may name, in bytes: the
+    /// EVM's addresses are 20 bytes; WASM contract ids will be at most 32 and a Cairo address
+    /// is one felt, 32 bytes. A call naming a longer target is refused before the callee runs
+    /// (and the receipt records it with an empty target). Values above
+    /// [`MAX_XCALL_TARGET_LEN`](crate::gas::MAX_XCALL_TARGET_LEN) have no effect: the core
+    /// refuses longer targets first, whatever the rollup.
+    fn max_target_len(&self) -> usize;
 
     /// The rollup's state at genesis, as key-value pairs in this adapter's layout.
     fn genesis_state(&self, rollup: &RollupGenesis) -> Result<KeyValues, ExecError>;

@@ -9,6 +9,10 @@
 //! order, fee cap too low, signer unable to pay the maximum fee) would pay nothing, so it is
 //! reported as invalid: a block holding one is refused. Pure: state in, changes and receipts
 //! out.
+//!
+//! Receipts are bounded (see [`crate::receipt`]): a transaction whose call tree would record
+//! too much fails as if it had halted exceptionally, and a block's receipts may add up to a
+//! fixed size, which a validator checks and a proposer fills no further.
 
 use std::{
     collections::{BTreeMap, HashSet},
@@ -25,7 +29,8 @@ use smallvec::SmallVec;
 use crate::{
     BlockEnv, Caller, Checkpoint, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome,
     Host, Journal, RollupId, XCall, XResult, abi,
-    gas::{MAX_XCALL_DEPTH, forwardable, xcall_overhead},
+    gas::{MAX_XCALL_DEPTH, MAX_XCALL_TARGET_LEN, forwardable, xcall_output_cost, xcall_overhead},
+    receipt::{MAX_BLOCK_RECEIPT_BYTES, Overflow, Recorder},
     state::{Changes, Overlay, StateView, decode_nonce, nonce_key},
 };
 
@@ -79,7 +84,10 @@ pub struct BlockExecution {
     /// Commitment to the receipts ([`results_root`]).
     pub results_root: [u8; 32],
     /// The transactions that may not be in a block (see [`TxExecution::invalid`]), by index:
-    /// a block with any is invalid, and a proposer leaves them out.
+    /// a block with any is invalid, and a proposer leaves them out. So are, here, those whose
+    /// receipts take the block's receipts above
+    /// [`MAX_BLOCK_RECEIPT_BYTES`](crate::receipt::MAX_BLOCK_RECEIPT_BYTES) (each one past
+    /// the bound is listed), though they would be valid in another block.
     pub invalid: Vec<(usize, String)>,
 }
 
@@ -93,6 +101,11 @@ pub struct BuiltBlock {
     /// Each sender's first candidate that may not be in a block, by candidate index, and why
     /// (the sender's later candidates are left out too, without a reason of their own).
     pub left_out: Vec<(usize, String)>,
+    /// Each sender's first candidate left out only because its receipt did not fit in what
+    /// was left of [`MAX_BLOCK_RECEIPT_BYTES`](crate::receipt::MAX_BLOCK_RECEIPT_BYTES), by
+    /// candidate index (the sender's later candidates are left out too). They are valid and
+    /// may go in a later block: keep them pooled.
+    pub deferred: Vec<usize>,
 }
 
 /// What running a block's transactions produced.
@@ -103,6 +116,9 @@ struct BlockRun {
     invalid: Vec<(usize, String)>,
     /// Indices of the transactions applied.
     kept: Vec<usize>,
+    /// Indices of the transactions a proposer leaves for a later block: the block's receipts
+    /// were full.
+    deferred: Vec<usize>,
 }
 
 impl Executor {
@@ -152,7 +168,10 @@ impl Executor {
     }
 
     /// Execute a block's transactions in order over `base`. Transactions that may not be in
-    /// a block run as charge-free failures and are listed in [`BlockExecution::invalid`].
+    /// a block run as charge-free failures and are listed in [`BlockExecution::invalid`], as
+    /// are those that take the block's receipts above
+    /// [`MAX_BLOCK_RECEIPT_BYTES`](crate::receipt::MAX_BLOCK_RECEIPT_BYTES) (the block is
+    /// invalid either way).
     pub fn execute_block(
         &self,
         base: &impl StateView,
@@ -170,8 +189,11 @@ impl Executor {
 
     /// Execute `candidates` as a proposer building a block, in one pass: a transaction that
     /// may not be in a block is left out (nothing of it applies), and so is every later one
-    /// of its sender on its rollup, whose nonce would now leave a gap. What remains is a valid
-    /// block: [`Executor::execute_block`] of [`BuiltBlock::txs`] gives the same execution.
+    /// of its sender on its rollup, whose nonce would now leave a gap. A transaction whose
+    /// receipt does not fit in what is left of the block's receipt bytes is left out the same
+    /// way, but as [`BuiltBlock::deferred`], not as invalid: it may go in the next block. What
+    /// remains is a valid block: [`Executor::execute_block`] of [`BuiltBlock::txs`] gives the
+    /// same execution.
     pub fn build_block(
         &self,
         base: &impl StateView,
@@ -190,11 +212,12 @@ impl Executor {
             },
             txs,
             left_out: run.invalid,
+            deferred: run.deferred,
         })
     }
 
-    /// The transactions of a block in order; with `build`, invalid ones (and their senders'
-    /// later ones) are left out instead of applied.
+    /// The transactions of a block in order; with `build`, invalid ones and those whose
+    /// receipts do not fit (and their senders' later ones) are left out instead of applied.
     fn run_block(
         &self,
         base: &impl StateView,
@@ -205,6 +228,7 @@ impl Executor {
         let mut overlay = Overlay::new(base);
         let mut run = BlockRun::default();
         let mut blocked: HashSet<(RollupId, [u8; 32])> = HashSet::new();
+        let mut receipt_bytes = 0usize;
         for (i, signed) in txs.iter().enumerate() {
             let tx = v1::Transaction::decode(signed.body.clone())
                 .map_err(|e| ExecError::Malformed(e.to_string()))?;
@@ -220,6 +244,20 @@ impl Executor {
                     continue;
                 }
             }
+            // Every node encodes a receipt to the same bytes, so all agree on the total.
+            let total = receipt_bytes.saturating_add(executed.receipt.encoded_len());
+            if total > MAX_BLOCK_RECEIPT_BYTES {
+                if build {
+                    run.deferred.push(i);
+                    blocked.insert(account);
+                    continue;
+                }
+                run.invalid.push((
+                    i,
+                    format!("receipts of the block above {MAX_BLOCK_RECEIPT_BYTES} bytes"),
+                ));
+            }
+            receipt_bytes = total;
             overlay.extend(executed.changes);
             run.receipts.push(executed.receipt);
             run.kept.push(i);
@@ -294,6 +332,7 @@ impl Executor {
             }
         }
 
+        let start = ctx.journal.checkpoint();
         let (outcome, mut root) = ctx.run_frame(
             Frame {
                 rollup: origin,
@@ -306,12 +345,28 @@ impl Executor {
         )?;
         // At least the intrinsic cost, even when the VM refused to start the frame (an EVM
         // transfer of more than the balance, say): a transaction in a block never runs free.
-        let gas_used = outcome
+        let mut gas_used = outcome
             .gas_used
             .max(rollup.adapter.min_gas(payload))
             .min(gas_limit);
         // The call tree's root is the transaction's own frame: it shows what was charged.
         root.gas_used = gas_used;
+        let (mut success, mut output) = (outcome.success, outcome.output);
+        if let Err(overflow) = ctx.recorder.finish(&mut root, output.len()) {
+            // As an exceptional halt: everything since the fee goes, all the gas is used, and
+            // the receipt says only why.
+            ctx.journal.revert_to(start);
+            gas_used = gas_limit;
+            success = false;
+            output = overflow.message();
+            root = v1::CallFrame {
+                rollup_id: origin,
+                gas_used,
+                success,
+                output: output.clone(),
+                ..Default::default()
+            };
+        }
         let fee = rollup.max_fee(gas_used);
         if max_fee > fee {
             rollup
@@ -320,10 +375,10 @@ impl Executor {
         }
         Ok(TxExecution {
             receipt: v1::Receipt {
-                success: outcome.success,
+                success,
                 gas_used,
                 fee_paid: u64::try_from(fee).unwrap_or(u64::MAX),
-                output: outcome.output,
+                output,
                 root: Some(root),
             },
             changes: ctx.journal.into_changes(),
@@ -347,6 +402,8 @@ struct TxContext<'a, S> {
     journal: Journal,
     /// Frames running, outermost first (inline: most transactions nest a few deep at most).
     running: SmallVec<[Running; 4]>,
+    /// How much the call tree has recorded, against the receipt's bounds.
+    recorder: Recorder,
 }
 
 impl<'a, S: StateView> TxContext<'a, S> {
@@ -357,6 +414,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
             env,
             journal: Journal::new(),
             running: SmallVec::new(),
+            recorder: Recorder::new(),
         }
     }
 
@@ -421,6 +479,11 @@ impl<'a, S: StateView> TxContext<'a, S> {
     }
 
     /// A cross-rollup call from a frame on `from` at `depth`.
+    ///
+    /// It never costs more than `call.gas_limit`: a refused call costs its overhead, or all it
+    /// was offered if that is less; a call that runs costs the overhead, the callee's gas (at
+    /// most 63/64 of what the overhead leaves) and the charge for the callee's output, or all
+    /// it was offered if that charge does not fit.
     fn xcall(
         &mut self,
         from: RollupId,
@@ -428,53 +491,47 @@ impl<'a, S: StateView> TxContext<'a, S> {
         caller: &[u8],
         call: XCall,
     ) -> Result<XResult, ExecError> {
-        let overhead = xcall_overhead(call.input.len());
-        let refuse = |ctx: &mut Self, why: String, gas_used: u64| {
-            let output = abi::error_message(&format!("babel: {why}"));
-            if let Some(caller) = ctx.running.last_mut() {
-                caller.calls.push(v1::CallFrame {
-                    rollup_id: call.target_rollup,
-                    target: call.target.clone(),
-                    gas_used,
-                    success: false,
-                    output: output.clone(),
-                    ..Default::default()
-                });
-            }
-            XResult {
-                success: false,
-                output,
-                gas_used,
-            }
-        };
+        if let Err(overflow) = self.recorder.room() {
+            return Ok(over_receipt(overflow, &call));
+        }
+        let overhead = xcall_overhead(call.input.len(), call.target.len());
+        let refused_cost = overhead.min(call.gas_limit);
+        let target_len = call.target.len();
+        // Checked before anything else, so no refusal records a target longer than this.
+        if target_len > MAX_XCALL_TARGET_LEN {
+            let why =
+                format!("xcall target is {target_len} bytes, more than {MAX_XCALL_TARGET_LEN}");
+            return Ok(self.refuse(&call, Bytes::new(), why, refused_cost));
+        }
         if call.gas_limit < overhead {
-            return Ok(refuse(self, "out of gas for xcall".into(), call.gas_limit));
+            let why = "out of gas for xcall".to_string();
+            return Ok(self.refuse(&call, call.target.clone(), why, refused_cost));
         }
         if depth + 1 > MAX_XCALL_DEPTH {
-            return Ok(refuse(
-                self,
-                format!("xcall depth above {MAX_XCALL_DEPTH}"),
-                overhead,
-            ));
+            let why = format!("xcall depth above {MAX_XCALL_DEPTH}");
+            return Ok(self.refuse(&call, call.target.clone(), why, overhead));
         }
-        if self.exec.adapter(call.target_rollup).is_none() {
-            return Ok(refuse(
-                self,
-                format!("unknown rollup {}", call.target_rollup),
-                overhead,
-            ));
+        let Some(adapter) = self.exec.adapter(call.target_rollup) else {
+            let why = format!("unknown rollup {}", call.target_rollup);
+            return Ok(self.refuse(&call, call.target.clone(), why, overhead));
+        };
+        let max_target = adapter.max_target_len();
+        if target_len > max_target {
+            let why = format!(
+                "xcall target is {target_len} bytes, rollup {} takes at most {max_target}",
+                call.target_rollup
+            );
+            return Ok(self.refuse(&call, Bytes::new(), why, overhead));
         }
         if self.running.iter().any(|r| r.rollup == call.target_rollup) {
-            return Ok(refuse(
-                self,
-                format!(
-                    "reentrant xcall into rollup {} (it has a frame running)",
-                    call.target_rollup
-                ),
-                overhead,
-            ));
+            let why = format!(
+                "reentrant xcall into rollup {} (it has a frame running)",
+                call.target_rollup
+            );
+            return Ok(self.refuse(&call, call.target.clone(), why, overhead));
         }
-        let (outcome, record) = self.run_frame(
+        let checkpoint = self.journal.checkpoint();
+        let (outcome, mut record) = self.run_frame(
             Frame {
                 rollup: call.target_rollup,
                 caller: Caller::Contract {
@@ -483,21 +540,87 @@ impl<'a, S: StateView> TxContext<'a, S> {
                 },
                 input: FrameInput::XCall {
                     target: call.target.clone(),
-                    input: call.input,
+                    input: call.input.clone(),
                 },
                 gas_limit: forwardable(call.gas_limit - overhead),
                 depth: depth + 1,
             },
-            call.target,
+            call.target.clone(),
         )?;
-        if let Some(caller) = self.running.last_mut() {
-            caller.calls.push(record);
+        // The callee's gas is capped at what it was given, so `overhead + gas` fits the limit;
+        // the output's charge may not.
+        let paid = overhead
+            .saturating_add(outcome.gas_used)
+            .checked_add(xcall_output_cost(outcome.output.len()))
+            .filter(|&gas| gas <= call.gas_limit);
+        let result = match paid {
+            Some(gas_used) => XResult {
+                success: outcome.success,
+                output: outcome.output,
+                gas_used,
+            },
+            None => {
+                // Out of gas as if the callee had run out: its changes go, and the caller
+                // gets the reason, not the output it could not pay for.
+                self.journal.revert_to(checkpoint);
+                let output = abi::error_message("babel: out of gas for xcall output");
+                record.success = false;
+                record.output = output.clone();
+                strip_logs(&mut record);
+                XResult {
+                    success: false,
+                    output,
+                    gas_used: call.gas_limit,
+                }
+            }
+        };
+        if let Err(overflow) = self.record(record) {
+            self.journal.revert_to(checkpoint);
+            return Ok(over_receipt(overflow, &call));
         }
-        Ok(XResult {
-            success: outcome.success,
-            output: outcome.output,
-            gas_used: overhead + outcome.gas_used,
-        })
+        Ok(result)
+    }
+
+    /// A call refused before its callee ran, costing `gas_used`; the receipt records it with
+    /// `target` (the call's own, or empty when that is too long to record).
+    fn refuse(&mut self, call: &XCall, target: Bytes, why: String, gas_used: u64) -> XResult {
+        let output = abi::error_message(&format!("babel: {why}"));
+        let record = v1::CallFrame {
+            rollup_id: call.target_rollup,
+            target,
+            gas_used,
+            success: false,
+            output: output.clone(),
+            ..Default::default()
+        };
+        match self.record(record) {
+            Ok(()) => XResult {
+                success: false,
+                output,
+                gas_used,
+            },
+            Err(overflow) => over_receipt(overflow, call),
+        }
+    }
+
+    /// Add `frame` to the calls of the frame running, if the receipt has room for it.
+    fn record(&mut self, mut frame: v1::CallFrame) -> Result<(), Overflow> {
+        self.recorder.record(&mut frame)?;
+        if let Some(caller) = self.running.last_mut() {
+            caller.calls.push(frame);
+        }
+        Ok(())
+    }
+}
+
+/// The answer to a call made by a transaction whose receipt has gone over its bounds: the
+/// transaction will fail whatever happens next, so the call records nothing and uses all it
+/// was offered, for the transaction to end soon.
+fn over_receipt(overflow: Overflow, call: &XCall) -> XResult {
+    XResult {
+        success: false,
+        output: overflow.message(),
+        gas_used: call.gas_limit,
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`Executor`]: nonces and fees on the origin rollup, the top-level frame, the cross-rollup
 //!   call router ([`XCall`] → target adapter → [`XResult`]) with one gas budget, a depth bound and
 //!   a re-entrancy rule, and call-tree receipts.
+//! - [`receipt`]: how large a transaction's call-tree receipt and a block's receipts may grow.
 //! - [`commitment`]: per-rollup Jellyfish Merkle trees, state roots and proofs.
 //!
 //! Everything here is a pure function of state and input: no I/O, clock or randomness, so the
@@ -24,6 +25,7 @@ mod error;
 mod executor;
 pub mod gas;
 mod journal;
+pub mod receipt;
 pub mod state;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;

@@ -1,10 +1,11 @@
 //! Test helpers: an in-memory [`ExecutionAdapter`] that runs little scripts.
 //!
-//! A script is a list of [`Op`]s: write a key, burn gas, call another rollup with a script of
-//! its own (catching its failure or not), fail, or return bytes. Scripts travel as JSON in the
-//! `input` of a `WasmCall` payload (top level) or of an [`XCall`](crate::XCall). Gas: every op
-//! costs [`OP_GAS`], `Burn(n)` costs `n` more, and running out fails the frame having used its
-//! whole limit. Native balances (for fees) live under `bal/<account>` as 16 big-endian bytes.
+//! A script is a list of [`Op`]s: write a key, burn gas, emit a log, call another rollup with a
+//! script of its own (catching its failure or not), repeat ops, fail, or return bytes. Scripts
+//! travel as JSON in the `input` of a `WasmCall` payload (top level) or of an
+//! [`XCall`](crate::XCall). Gas: every op costs [`OP_GAS`] each time it runs, `Burn(n)` costs
+//! `n` more, and running out fails the frame having used its whole limit. Native balances (for
+//! fees) live under `bal/<account>` as 16 big-endian bytes.
 
 use babel_genesis::{RollupGenesis, VmKind};
 use babel_proto::v1::{self, transaction::Payload};
@@ -15,6 +16,9 @@ use crate::{ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome, Host, 
 
 /// Gas every op costs.
 pub const OP_GAS: u64 = 100;
+/// The longest target a script rollup takes in a cross-rollup call ([`Op::Call`] names
+/// `script`; [`Op::CallAt`] names any).
+pub const SCRIPT_TARGET_LEN: usize = 16;
 
 /// One step of a script.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +41,21 @@ pub enum Op {
         /// Carry on if the callee fails.
         catch: bool,
     },
+    /// [`Op::Call`] naming `target` as the callee (scripts ignore it, the core does not).
+    CallAt {
+        /// Target rollup.
+        rollup: u64,
+        /// Callee address.
+        target: Vec<u8>,
+        /// What the callee runs.
+        script: Vec<Op>,
+        /// Most gas the call may cost.
+        gas: u64,
+        /// Carry on if the callee fails.
+        catch: bool,
+    },
+    /// Run these ops this many times.
+    Repeat(u32, Vec<Op>),
     /// Fail the frame (revert data: these bytes).
     Fail(Vec<u8>),
     /// Stop successfully with this output.
@@ -99,6 +118,10 @@ impl ExecutionAdapter for ScriptAdapter {
         }
     }
 
+    fn max_target_len(&self) -> usize {
+        SCRIPT_TARGET_LEN
+    }
+
     fn genesis_state(&self, _rollup: &RollupGenesis) -> Result<crate::state::KeyValues, ExecError> {
         Ok(Vec::new())
     }
@@ -144,22 +167,60 @@ impl ExecutionAdapter for ScriptAdapter {
 }
 
 fn run(host: &mut dyn Host, script: &[Op], gas_limit: u64) -> Result<FrameOutcome, ExecError> {
-    let out_of_gas = || FrameOutcome::failed(Bytes::from_static(b"out of gas"), gas_limit);
-    let mut used = 0u64;
-    let mut logs = Vec::new();
-    for op in script {
+    let mut run = Run {
+        host,
+        gas_limit,
+        used: 0,
+        logs: Vec::new(),
+    };
+    Ok(match run.ops(script)? {
+        Some(end) => end,
+        None => FrameOutcome {
+            success: true,
+            output: Bytes::new(),
+            gas_used: run.used,
+            logs: run.logs,
+            created: None,
+        },
+    })
+}
+
+/// A script running in one frame.
+struct Run<'h> {
+    host: &'h mut dyn Host,
+    gas_limit: u64,
+    used: u64,
+    logs: Vec<Log>,
+}
+
+impl Run<'_> {
+    /// Run `ops`; `Some` if the frame ended (failed, returned or ran out of gas).
+    fn ops(&mut self, ops: &[Op]) -> Result<Option<FrameOutcome>, ExecError> {
+        for op in ops {
+            if let Some(end) = self.op(op)? {
+                return Ok(Some(end));
+            }
+        }
+        Ok(None)
+    }
+
+    fn out_of_gas(&self) -> FrameOutcome {
+        FrameOutcome::failed(Bytes::from_static(b"out of gas"), self.gas_limit)
+    }
+
+    fn op(&mut self, op: &Op) -> Result<Option<FrameOutcome>, ExecError> {
         let cost = OP_GAS.saturating_add(match op {
             Op::Burn(n) => *n,
             _ => 0,
         });
-        used = used.saturating_add(cost);
-        if used > gas_limit {
-            return Ok(out_of_gas());
+        self.used = self.used.saturating_add(cost);
+        if self.used > self.gas_limit {
+            return Ok(Some(self.out_of_gas()));
         }
         match op {
-            Op::Write(key, value) => host.set(key, value.clone()),
+            Op::Write(key, value) => self.host.set(key, value.clone()),
             Op::Burn(_) => {}
-            Op::Log(data) => logs.push(Log {
+            Op::Log(data) => self.logs.push(Log {
                 address: Bytes::from_static(b"script"),
                 topics: Vec::new(),
                 data: Bytes::copy_from_slice(data),
@@ -169,42 +230,65 @@ fn run(host: &mut dyn Host, script: &[Op], gas_limit: u64) -> Result<FrameOutcom
                 script,
                 gas,
                 catch,
-            } => {
-                let offered = (*gas).min(gas_limit - used);
-                let result = host.xcall(
-                    b"script",
-                    XCall {
-                        target_rollup: *rollup,
-                        target: Bytes::from_static(b"script"),
-                        input: encode(script),
-                        gas_limit: offered,
-                    },
-                )?;
-                used = used.saturating_add(result.gas_used);
-                if used > gas_limit {
-                    return Ok(out_of_gas());
-                }
-                if !result.success && !catch {
-                    return Ok(FrameOutcome::failed(result.output, used));
+            } => return self.call(*rollup, b"script", script, *gas, *catch),
+            Op::CallAt {
+                rollup,
+                target,
+                script,
+                gas,
+                catch,
+            } => return self.call(*rollup, target, script, *gas, *catch),
+            Op::Repeat(times, ops) => {
+                for _ in 0..*times {
+                    if let Some(end) = self.ops(ops)? {
+                        return Ok(Some(end));
+                    }
                 }
             }
-            Op::Fail(data) => return Ok(FrameOutcome::failed(Bytes::copy_from_slice(data), used)),
+            Op::Fail(data) => {
+                return Ok(Some(FrameOutcome::failed(
+                    Bytes::copy_from_slice(data),
+                    self.used,
+                )));
+            }
             Op::Return(data) => {
-                return Ok(FrameOutcome {
+                return Ok(Some(FrameOutcome {
                     success: true,
                     output: Bytes::copy_from_slice(data),
-                    gas_used: used,
-                    logs,
+                    gas_used: self.used,
+                    logs: std::mem::take(&mut self.logs),
                     created: None,
-                });
+                }));
             }
         }
+        Ok(None)
     }
-    Ok(FrameOutcome {
-        success: true,
-        output: Bytes::new(),
-        gas_used: used,
-        logs,
-        created: None,
-    })
+
+    fn call(
+        &mut self,
+        rollup: u64,
+        target: &[u8],
+        script: &[Op],
+        gas: u64,
+        catch: bool,
+    ) -> Result<Option<FrameOutcome>, ExecError> {
+        let offered = gas.min(self.gas_limit - self.used);
+        let result = self.host.xcall(
+            b"script",
+            XCall {
+                target_rollup: rollup,
+                target: Bytes::copy_from_slice(target),
+                input: encode(script),
+                gas_limit: offered,
+            },
+        )?;
+        self.used = self.used.saturating_add(result.gas_used);
+        if self.used > self.gas_limit {
+            return Ok(Some(self.out_of_gas()));
+        }
+        if !result.success && !catch {
+            return Ok(Some(FrameOutcome::failed(result.output, self.used)));
+        }
+        Ok(None)
+    }
 }

@@ -120,6 +120,7 @@ pub struct XResult {
     pub success: bool,
     /// Return data, or revert data.
     pub output: Bytes,
-    /// Gas the call cost the caller, including the cross-rollup base cost.
+    /// Gas the call cost the caller: the overhead, the callee's gas and the charge for its
+    /// output (see [`crate::gas`]); never more than the call's `gas_limit`.
     pub gas_used: u64,
 }

@@ -28,7 +28,10 @@ use crate::{
     inspector::FrameSync,
     instructions::Instructions,
     precompile::{Precompiles, warm_set},
-    state::{Account, account_key, code_key, sender_address, storage_key, xcaller_address},
+    state::{
+        Account, RESERVED_CODE_PREFIX, account_key, code_key, sender_address, storage_key,
+        xcaller_address,
+    },
 };
 
 /// revm's per-frame working memory, kept per thread between frames: building it afresh
@@ -213,6 +216,10 @@ impl ExecutionAdapter for EvmAdapter {
         }
     }
 
+    fn max_target_len(&self) -> usize {
+        Address::len_bytes()
+    }
+
     fn min_gas(&self, payload: &Payload) -> u64 {
         let Payload::Evm(call) = payload else {
             return 0;
@@ -233,6 +240,17 @@ impl ExecutionAdapter for EvmAdapter {
         };
         let mut out = KeyValues::new();
         for account in &evm.alloc {
+            // Genesis validation refuses such code; checked again here because a rollup's
+            // genesis can be built without it, and revm cannot run such code (see `db`).
+            if account.code.0.first() == Some(&RESERVED_CODE_PREFIX) {
+                return Err(ExecError::Genesis {
+                    rollup: rollup.id,
+                    message: format!(
+                        "code of {} starts with 0xEF (reserved by EIP-3541)",
+                        account.address
+                    ),
+                });
+            }
             let code_hash = if account.code.0.is_empty() {
                 KECCAK_EMPTY
             } else {

@@ -9,7 +9,7 @@ use revm::{
 
 use crate::{
     host::{HostFault, Shared},
-    state::{Account, account_key, code_key, storage_key},
+    state::{Account, RESERVED_CODE_PREFIX, account_key, code_key, storage_key},
 };
 
 /// Reads through the frame's host (its journal, then the block's changes, then the store).
@@ -49,7 +49,14 @@ impl Database for HostDb<'_, '_> {
             .shared
             .get(&code_key(&code_hash))?
             .ok_or_else(|| self.corrupt("code"))?;
-        Ok(Bytecode::new_raw(bytes.into()))
+        // Neither genesis nor the EVM puts such code in state. revm's plain constructor would
+        // panic on some of it (a malformed `0xEF01…` delegation) and run the rest as
+        // something Babel does not have: either way it is a corrupt record, fatal for the
+        // block rather than for the process.
+        if bytes.first() == Some(&RESERVED_CODE_PREFIX) {
+            return Err(self.corrupt("code"));
+        }
+        Bytecode::new_raw_checked(bytes.into()).map_err(|_| self.corrupt("code"))
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, HostFault> {

@@ -41,6 +41,11 @@ pub fn storage_key(address: &Address, slot: &U256) -> [u8; STORAGE_KEY_LEN] {
     key(b"s/", [address.as_slice(), &slot.to_be_bytes::<32>()])
 }
 
+/// The first byte no contract code may start with: EIP-3541 reserves it (revm refuses to
+/// deploy such code, and reads `0xEF01…` as an EIP-7702 delegation, which Babel has no
+/// transactions to set). Code in an EVM rollup's state never starts with it.
+pub const RESERVED_CODE_PREFIX: u8 = 0xEF;
+
 /// An account record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Account {

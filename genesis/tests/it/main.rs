@@ -240,6 +240,36 @@ fn validation_rules_name_the_field() {
 }
 
 #[test]
+fn evm_code_starting_with_0xef_is_refused() {
+    let golden = golden();
+    let address = match &golden.rollups[0].vm {
+        babel_genesis::VmGenesis::Evm(evm) => evm.alloc[0].address,
+        other => panic!("golden rollup 0 is EVM, got {other:?}"),
+    };
+    // A malformed EIP-7702 delegation (which revm's plain loader panics on), a well-formed
+    // one, and the lone reserved byte.
+    for code in [
+        "0xef01",
+        "0xef0100aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "0xef",
+    ] {
+        let err =
+            error_after(|v| v["rollups"][0]["initial_state"]["alloc"][0]["code"] = code.into());
+        match err {
+            GenesisError::EvmCodeReserved { field, address: at } => {
+                assert_eq!(field, "rollups[0].initial_state.alloc[0].code", "{code}");
+                assert_eq!(at, address, "{code}");
+            }
+            other => panic!("{code}: expected EvmCodeReserved, got {other:?}"),
+        }
+    }
+    // 0xEF elsewhere is ordinary code.
+    let mut value: serde_json::Value = serde_json::from_str(GOLDEN).expect("json");
+    value["rollups"][0]["initial_state"]["alloc"][0]["code"] = "0x60ef".into();
+    assert!(Genesis::from_json(value.to_string().as_bytes()).is_ok());
+}
+
+#[test]
 fn bad_public_key_point_is_refused() {
     // y = 2 does not decompress to a curve point.
     let mut bad = [0u8; 32];

@@ -22,7 +22,8 @@ use std::{
 };
 
 use babel_consensus::{
-    Address, Application, ConsensusError, Height, StoredProposals, ValidatorSet, Verdict,
+    Address, Application, BlockOrigin, ConsensusError, Height, StoredProposals, ValidatorSet,
+    Verdict,
 };
 use babel_execution::{
     Executor,
@@ -321,7 +322,11 @@ impl Application for NodeApp {
         })
     }
 
-    fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
+    fn validate_block(
+        &mut self,
+        block: &v1::Block,
+        origin: BlockOrigin,
+    ) -> Result<Verdict, ConsensusError> {
         let Some(h) = block.header.as_ref() else {
             return Ok(Verdict::invalid("no header"));
         };
@@ -345,8 +350,11 @@ impl Application for NodeApp {
             return Ok(Verdict::invalid("time does not increase"));
         }
         // A time far ahead would force every later proposer to follow it; the vote may use
-        // this node's clock (execution never does).
-        if h.time_ms > now_ms().saturating_add(MAX_CLOCK_DRIFT_MS) {
+        // this node's clock (execution never does). A decided block needs no vote: whatever
+        // this node's clock says, it is valid if the rest is.
+        if origin == BlockOrigin::Proposal
+            && h.time_ms > now_ms().saturating_add(MAX_CLOCK_DRIFT_MS)
+        {
             return Ok(Verdict::invalid(format!(
                 "time {} ms is more than {MAX_CLOCK_DRIFT_MS} ms ahead",
                 h.time_ms

@@ -93,10 +93,15 @@ fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1::Block {
     block
 }
 
-/// The block's verdict, re-executing it as a validator that did not build it would.
+/// The block's verdict as a proposal, re-executing it as a validator that did not build it
+/// would.
 fn verdict(f: &mut Fixture, block: &v1::Block) -> Verdict {
+    verdict_as(f, block, BlockOrigin::Proposal)
+}
+
+fn verdict_as(f: &mut Fixture, block: &v1::Block, origin: BlockOrigin) -> Verdict {
     f.app.executed_lock().clear();
-    f.app.validate_block(block).unwrap()
+    f.app.validate_block(block, origin).unwrap()
 }
 
 fn commit(f: &mut Fixture, block: v1::Block) {
@@ -338,6 +343,10 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     let mut future = block_with(&mut f, vec![]);
     future.header.as_mut().unwrap().time_ms = now_ms() + MAX_CLOCK_DRIFT_MS + 60_000;
     assert!(verdict(&mut f, &future).reason.contains("ahead"));
+    // Decided by a quorum (a node syncing with a clock behind): valid, since nothing else is
+    // wrong with it.
+    let synced = verdict_as(&mut f, &future, BlockOrigin::Decided);
+    assert!(synced.valid, "{}", synced.reason);
 
     // Seven transactions asking for 30M gas each exceed the block's 200M.
     let greedy: Vec<v1::SignedTransaction> = (1..=7u8)

@@ -12,7 +12,7 @@ use std::{
 
 use alloy_sol_types::SolCall as _;
 use babel_consensus::{
-    Address, Application, ConsensusError, Height, StoredProposals, Verdict,
+    Address, Application, BlockOrigin, ConsensusError, Height, StoredProposals, Verdict,
     test_utils::{net_configs, stop_all, wait_until},
 };
 use babel_genesis::{EvmGenesis, Genesis, RollupGenesis, Timestamp, VmGenesis};
@@ -54,8 +54,12 @@ impl Application for Liar {
         Ok(block)
     }
 
-    fn validate_block(&mut self, block: &v1::Block) -> Result<Verdict, ConsensusError> {
-        self.0.validate_block(block)
+    fn validate_block(
+        &mut self,
+        block: &v1::Block,
+        origin: BlockOrigin,
+    ) -> Result<Verdict, ConsensusError> {
+        self.0.validate_block(block, origin)
     }
 
     fn store_proposal(

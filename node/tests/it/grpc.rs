@@ -496,6 +496,84 @@ fn e2e_full_mempool_refuses_with_mempool_full() {
     node.kill();
 }
 
+/// Block and rollup-batch streams are capped node-wide: with `max_block_streams = 2`, a third
+/// stream is refused with `RESOURCE_EXHAUSTED` while two clients hold theirs (even without
+/// reading them); the open ones keep working, and closing one frees its place.
+#[test]
+fn e2e_open_block_streams_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, "babel-streams");
+    let path = homes[0].join("config.toml");
+    let mut config = Config::load(&path).unwrap();
+    config.grpc.max_block_streams = 2;
+    std::fs::write(&path, config.to_toml()).unwrap();
+    let mut node = Validator::start(&homes[0], 0);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut client = client(config.grpc.listen_addr).await;
+        let rollup = client
+            .status(v1::StatusRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .rollups[0]
+            .id;
+        let blocks = client
+            .stream_blocks(v1::StreamBlocksRequest { from_height: 1 })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut batches = client
+            .stream_rollup_batches(v1::StreamRollupBatchesRequest {
+                rollup_id: rollup,
+                from_height: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // Another connection: the cap is the node's, not the connection's.
+        let mut other = crate::support::client(config.grpc.listen_addr).await;
+        let refused = other
+            .stream_blocks(v1::StreamBlocksRequest { from_height: 1 })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::ResourceExhausted, "{refused}");
+        assert!(refused.message().contains("max_block_streams"), "{refused}");
+        let first = tokio::time::timeout(Duration::from_secs(30), batches.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!((first.rollup_id, first.height), (rollup, 1));
+        assert!(other.status(v1::StatusRequest {}).await.is_ok());
+
+        // The client's reset reaches the server asynchronously: retry for a while.
+        drop(blocks);
+        let mut reopened = None;
+        for _ in 0..50 {
+            match other
+                .stream_blocks(v1::StreamBlocksRequest { from_height: 1 })
+                .await
+            {
+                Ok(stream) => {
+                    reopened = Some(stream.into_inner());
+                    break;
+                }
+                Err(e) => assert_eq!(e.code(), Code::ResourceExhausted, "{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut reopened = reopened.expect("a closed stream frees its place");
+        let block = tokio::time::timeout(Duration::from_secs(30), reopened.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(block.block.unwrap().header.unwrap().height, 1);
+    });
+    node.kill();
+}
+
 /// On a rollup that charges for gas, a transaction whose signer can pay when admitted but no
 /// longer when the proposer executes it (an earlier transaction of the same block spent the
 /// balance) is left out of the block and dropped once the block commits, and

@@ -6,5 +6,6 @@ mod cli;
 mod e2e;
 mod execution;
 mod grpc;
+mod hostile;
 mod python;
 mod support;

@@ -3,22 +3,12 @@
 
 use babel_execution::{
     BlockEnv, abi,
-    gas::{MAX_XCALL_DEPTH, forwardable, xcall_overhead},
+    gas::{MAX_XCALL_DEPTH, forwardable, xcall_output_cost, xcall_overhead},
     state::{MemState, nonce_key},
     test_utils::{OP_GAS, Op, balance_key, encode},
 };
 
-use crate::support::{SENDER, call, executor, get, run, tx, w};
-
-/// Give `account` `amount` native units on rollup 1.
-fn fund(state: &mut MemState, account: &[u8; 32], amount: u128) {
-    let mut funds = babel_execution::state::Changes::new();
-    funds.insert(
-        (1, balance_key(account)),
-        Some(amount.to_be_bytes().to_vec()),
-    );
-    state.apply(&funds);
-}
+use crate::support::{SENDER, call, encode_tx, executor, fund, get, run, tx, w};
 
 fn nonce(state: &MemState) -> Option<Vec<u8>> {
     get(state, 1, &nonce_key(&SENDER))
@@ -234,14 +224,19 @@ fn the_callee_gets_at_most_63_64ths_and_gas_adds_up() {
     );
     assert!(out.receipt.success);
     let child = &out.receipt.root.as_ref().unwrap().children[0];
-    let overhead = xcall_overhead(encode(&inner).len());
+    let overhead = xcall_overhead(encode(&inner).len(), b"script".len());
     assert!(!child.success);
     assert_eq!(
         child.gas_used,
         forwardable(offered - overhead),
         "out of gas uses it all"
     );
-    assert_eq!(out.receipt.gas_used, OP_GAS + overhead + child.gas_used);
+    // The caller pays for the callee's revert data too.
+    assert_eq!(child.output.as_ref(), b"out of gas");
+    assert_eq!(
+        out.receipt.gas_used,
+        OP_GAS + overhead + child.gas_used + xcall_output_cost(child.output.len())
+    );
 }
 
 #[test]
@@ -344,14 +339,6 @@ fn a_block_reports_the_transactions_that_would_run_for_free() {
     let again = exec.execute_block(&state, &env, &built.txs).unwrap();
     assert!(again.invalid.is_empty());
     assert_eq!(again, built.execution);
-}
-
-/// A transaction as a block carries it (the executor does not check signatures).
-fn encode_tx(tx: &babel_proto::v1::Transaction) -> babel_proto::v1::SignedTransaction {
-    babel_proto::v1::SignedTransaction {
-        body: prost::Message::encode_to_vec(tx).into(),
-        signature: Default::default(),
-    }
 }
 
 #[test]

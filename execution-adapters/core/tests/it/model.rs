@@ -3,12 +3,14 @@
 //!
 //! The model snapshots the *whole* state before every frame and restores the snapshot when the
 //! frame fails: all-or-nothing by brute force, with no journal. It shares only the documented
-//! constants (op cost, xcall overhead, 63/64 forwarding, depth bound, re-entrancy rule).
+//! constants and rules (op cost, xcall overhead, 63/64 forwarding, the charge for a callee's
+//! output, depth bound, re-entrancy rule) and the texts of refused calls.
 
 use std::collections::BTreeMap;
 
 use babel_execution::{
-    gas::{MAX_XCALL_DEPTH, forwardable, xcall_overhead},
+    abi,
+    gas::{MAX_XCALL_DEPTH, forwardable, xcall_output_cost, xcall_overhead},
     state::{MemState, nonce_key},
     test_utils::{OP_GAS, Op, encode},
 };
@@ -18,14 +20,21 @@ use crate::support::{SENDER, executor, run};
 
 type World = BTreeMap<(u64, Vec<u8>), Vec<u8>>;
 
-/// Outcome of a frame in the model: success and gas used.
+/// Outcome of a frame in the model: success, gas used and output.
+type Outcome = (bool, u64, Vec<u8>);
+
+/// Revert data of a call the core refuses.
+fn refused(why: &str) -> Vec<u8> {
+    abi::error_message(&format!("babel: {why}")).to_vec()
+}
+
 fn model_frame(
     world: &mut World,
     rollup: u64,
     script: &[Op],
     gas_limit: u64,
     stack: &mut Vec<u64>,
-) -> (bool, u64) {
+) -> Outcome {
     let snapshot = world.clone();
     stack.push(rollup);
     let result = model_ops(world, rollup, script, gas_limit, stack);
@@ -42,12 +51,13 @@ fn model_ops(
     script: &[Op],
     gas_limit: u64,
     stack: &mut Vec<u64>,
-) -> (bool, u64) {
+) -> Outcome {
+    let out_of_gas = || (false, gas_limit, b"out of gas".to_vec());
     let mut used = 0u64;
     for op in script {
         used += OP_GAS + if let Op::Burn(n) = op { *n } else { 0 };
         if used > gas_limit {
-            return (false, gas_limit);
+            return out_of_gas();
         }
         match op {
             Op::Write(k, Some(v)) => {
@@ -64,34 +74,48 @@ fn model_ops(
                 catch,
             } => {
                 let offered = (*gas).min(gas_limit - used);
-                let overhead = xcall_overhead(encode(script).len());
-                let (ok, cost) = if offered < overhead {
-                    (false, offered)
-                } else if stack.len() as u32 > MAX_XCALL_DEPTH || stack.contains(target) {
-                    (false, overhead)
+                let overhead = xcall_overhead(encode(script).len(), b"script".len());
+                let (ok, cost, output) = if offered < overhead {
+                    (false, offered, refused("out of gas for xcall"))
+                } else if stack.len() as u32 > MAX_XCALL_DEPTH {
+                    let why = format!("xcall depth above {MAX_XCALL_DEPTH}");
+                    (false, overhead, refused(&why))
+                } else if stack.contains(target) {
+                    let why =
+                        format!("reentrant xcall into rollup {target} (it has a frame running)");
+                    (false, overhead, refused(&why))
                 } else {
-                    let (ok, g) = model_frame(
+                    let before = world.clone();
+                    let (ok, g, output) = model_frame(
                         world,
                         *target,
                         script,
                         forwardable(offered - overhead),
                         stack,
                     );
-                    (ok, overhead + g)
+                    let cost = overhead + g + xcall_output_cost(output.len());
+                    if cost > offered {
+                        // The caller cannot pay for the output: out of gas, callee undone.
+                        *world = before;
+                        (false, offered, refused("out of gas for xcall output"))
+                    } else {
+                        (ok, cost, output)
+                    }
                 };
                 used += cost;
                 if used > gas_limit {
-                    return (false, gas_limit);
+                    return out_of_gas();
                 }
                 if !ok && !catch {
-                    return (false, used);
+                    return (false, used, output);
                 }
             }
-            Op::Fail(_) => return (false, used),
-            Op::Return(_) => return (true, used),
+            Op::CallAt { .. } | Op::Repeat(..) => unreachable!("not generated"),
+            Op::Fail(data) => return (false, used, data.clone()),
+            Op::Return(data) => return (true, used, data.clone()),
         }
     }
-    (true, used)
+    (true, used, Vec::new())
 }
 
 fn op(depth: u32) -> BoxedStrategy<Op> {
@@ -133,11 +157,12 @@ proptest! {
         let out = run(&exec, &mut state, 0, gas_limit, &script);
 
         let mut world = World::new();
-        let (ok, gas) = model_frame(&mut world, 1, &script, gas_limit, &mut Vec::new());
+        let (ok, gas, output) = model_frame(&mut world, 1, &script, gas_limit, &mut Vec::new());
         world.insert((1, nonce_key(&SENDER).to_vec()), 1u64.to_be_bytes().to_vec());
 
         prop_assert_eq!(out.receipt.success, ok);
         prop_assert_eq!(out.receipt.gas_used, gas);
+        prop_assert_eq!(out.receipt.output.as_ref(), output.as_slice());
         prop_assert_eq!(state.entries(), world.iter().collect());
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use babel_execution::{
     BlockEnv, Executor, TxExecution,
-    state::{MemState, StateView},
-    test_utils::{Op, ScriptAdapter, payload},
+    state::{Changes, MemState, StateView},
+    test_utils::{Op, ScriptAdapter, balance_key, payload},
 };
 use babel_proto::v1;
 
@@ -68,5 +68,30 @@ pub(crate) fn call(rollup: u64, script: Vec<Op>, catch: bool) -> Op {
         script,
         gas: u64::MAX,
         catch,
+    }
+}
+
+/// Give `account` `amount` native units on rollup 1.
+pub(crate) fn fund(state: &mut MemState, account: &[u8; 32], amount: u128) {
+    let mut funds = Changes::new();
+    funds.insert(
+        (1, balance_key(account)),
+        Some(amount.to_be_bytes().to_vec()),
+    );
+    state.apply(&funds);
+}
+
+/// `account`'s native balance on rollup 1.
+pub(crate) fn balance(state: &MemState, account: &[u8; 32]) -> u128 {
+    get(state, 1, &balance_key(account))
+        .map(|b| u128::from_be_bytes(b.try_into().unwrap()))
+        .unwrap_or(0)
+}
+
+/// A transaction as a block carries it (the executor does not check signatures).
+pub(crate) fn encode_tx(tx: &v1::Transaction) -> v1::SignedTransaction {
+    v1::SignedTransaction {
+        body: prost::Message::encode_to_vec(tx).into(),
+        signature: Default::default(),
     }
 }

@@ -1,19 +1,20 @@
 //! Frames at their edges: revm's working memory (journal, shared memory, frame stacks) is
-//! reused from frame to frame, yet nothing of one frame is seen by the next; and a message revm
-//! refuses to start still pays its intrinsic gas.
+//! reused from frame to frame, yet nothing of one frame is seen by the next; a message revm
+//! refuses to start still pays its intrinsic gas; and code revm cannot load is a store fault,
+//! never a panic.
 
 use std::sync::Arc;
 
 use babel_evm::{
     EvmAdapter, sender_address,
-    state::{Account, account_key},
+    state::{Account, account_key, code_key},
 };
 use babel_execution::{
     ExecError, Executor, RollupId,
     state::{Changes, MemState, StateView},
 };
 use babel_proto::v1;
-use revm::primitives::{Address, U256};
+use revm::primitives::{Address, U256, keccak256};
 
 use crate::support::{ALICE, env};
 
@@ -113,4 +114,33 @@ fn a_transfer_of_more_than_the_balance_fails_and_still_pays_its_intrinsic_gas() 
         .and_then(|b| Account::decode(&b))
         .unwrap();
     assert_eq!(left.balance, U256::from(58_000));
+}
+
+#[test]
+fn code_starting_with_0xef_in_state_is_a_store_fault_not_a_panic() {
+    let exec = Executor::new().with_rollup(2, Arc::new(EvmAdapter::new(4202)), 0);
+    // A malformed EIP-7702 delegation, on which revm's plain loader panics, and a well-formed
+    // one, which revm would run as a delegation: neither can get into an EVM rollup's state.
+    let delegation = [&[0xEF, 0x01, 0x00][..], &[0x11; 20]].concat();
+    for code in [vec![0xEF, 0x01], delegation] {
+        let mut state = with_balance(0);
+        let code_hash = keccak256(&code);
+        let mut changes = Changes::new();
+        let bob = Account {
+            code_hash,
+            ..Account::default()
+        };
+        changes.insert((2, account_key(&BOB).to_vec()), Some(bob.encode()));
+        changes.insert((2, code_key(&code_hash).to_vec()), Some(code.clone()));
+        state.apply(&changes);
+        let mut call_bob = one_wei_to_bob();
+        call_bob.gas_limit = 100_000;
+        if let Some(v1::transaction::Payload::Evm(call)) = &mut call_bob.payload {
+            call.value = Default::default();
+        }
+        match exec.execute_tx(&state, &env(), &call_bob) {
+            Err(ExecError::State(why)) => assert!(why.contains("corrupt EVM code"), "{why}"),
+            other => panic!("{code:02x?}: expected a store fault, got {other:?}"),
+        }
+    }
 }

@@ -7,14 +7,14 @@ use babel_evm::{
     state::{Account, account_key, code_key},
 };
 use babel_execution::{
-    Executor,
+    ExecError, Executor,
     state::{MemState, StateView},
 };
+use babel_genesis::{Hex, VmGenesis};
 use revm::primitives::{Address, U256, keccak256};
 
-#[test]
-fn genesis_allocations_load_accounts_code_and_storage() {
-    let json = serde_json::json!({
+fn genesis_json() -> serde_json::Value {
+    serde_json::json!({
         "chain_id": "g",
         "genesis_time": "2026-01-01T00:00:00Z",
         "validators": [{ "public_key": "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c",
@@ -30,8 +30,12 @@ fn genesis_allocations_load_accounts_code_and_storage() {
                               "value": "0x00000000000000000000000000000000000000000000000000000000000000ff" }]
             }]
         }}]
-    });
-    let genesis = babel_genesis::Genesis::from_json(json.to_string().as_bytes()).unwrap();
+    })
+}
+
+#[test]
+fn genesis_allocations_load_accounts_code_and_storage() {
+    let genesis = babel_genesis::Genesis::from_json(genesis_json().to_string().as_bytes()).unwrap();
     let adapter = EvmAdapter::for_rollup(&genesis.rollups[0]).unwrap();
     let exec = Executor::new().with_rollup(7, Arc::new(adapter), 0);
     let mut state = MemState::new();
@@ -50,4 +54,25 @@ fn genesis_allocations_load_accounts_code_and_storage() {
         Some(code)
     );
     assert_eq!(state.entries().len(), 3);
+}
+
+#[test]
+fn genesis_code_starting_with_0xef_is_refused_even_past_validation() {
+    // Genesis validation refuses such code; a genesis built in code skips it, and the adapter
+    // still refuses to load it.
+    let mut genesis =
+        babel_genesis::Genesis::from_json(genesis_json().to_string().as_bytes()).unwrap();
+    let VmGenesis::Evm(evm) = &mut genesis.rollups[0].vm else {
+        panic!("an EVM rollup");
+    };
+    evm.alloc[0].code = Hex(vec![0xEF, 0x01]);
+    let adapter = EvmAdapter::for_rollup(&genesis.rollups[0]).unwrap();
+    let exec = Executor::new().with_rollup(7, Arc::new(adapter), 0);
+    match exec.genesis_changes(&genesis) {
+        Err(ExecError::Genesis { rollup, message }) => {
+            assert_eq!(rollup, 7);
+            assert!(message.contains("starts with 0xEF"), "{message}");
+        }
+        other => panic!("expected a genesis error, got {other:?}"),
+    }
 }

@@ -5,5 +5,6 @@
 
 mod frames;
 mod genesis;
+mod limits;
 mod support;
 mod xcall;

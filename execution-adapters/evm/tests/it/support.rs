@@ -26,6 +26,13 @@ sol! {
     function total() external view returns (uint256);
     function lastCaller() external view returns (address);
     function callBack(uint64 rollup, address target, bytes data) external returns (bytes);
+    function counter() external view returns (uint256);
+    function spamTargets(uint64 rollup, uint256 targetLen, uint256 n, uint256 gas_)
+        external
+        returns (uint256);
+    function fetch(uint64 rollup, address target, uint256 n, uint256 gas_) external returns (bool);
+    function probe(bytes data, uint256 gas_) external returns (bool ok, uint256 used);
+    function shout(uint256 n, uint256 size) external;
 }
 
 pub(crate) const ALICE: [u8; 32] = [0xA1; 32];
@@ -69,33 +76,37 @@ impl World {
         }
     }
 
-    fn tx(&mut self, rollup: u64, to: Option<Address>, data: Vec<u8>) -> v1::Transaction {
-        let nonce = babel_execution::state::decode_nonce(
+    /// [`ALICE`]'s next nonce on `rollup`.
+    pub(crate) fn nonce(&self, rollup: u64) -> u64 {
+        babel_execution::state::decode_nonce(
             self.state
                 .get(rollup, &babel_execution::state::nonce_key(&ALICE))
                 .unwrap()
                 .as_deref(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    fn tx(&mut self, rollup: u64, to: Option<Address>, data: Vec<u8>) -> v1::Transaction {
         self.nonces += 1;
-        v1::Transaction {
-            chain_id: "c".into(),
-            rollup_id: rollup,
-            sender_pubkey: ALICE.to_vec().into(),
-            nonce,
-            gas_limit: 5_000_000,
-            max_fee: u64::MAX,
-            payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-                to: to.map(|a| a.to_vec()).unwrap_or_default().into(),
-                value: Default::default(),
-                data: data.into(),
-            })),
-        }
+        tx(rollup, self.nonce(rollup), to, data, 5_000_000)
     }
 
     /// Execute and keep the changes.
     pub(crate) fn send(&mut self, rollup: u64, to: Option<Address>, data: Vec<u8>) -> v1::Receipt {
-        let tx = self.tx(rollup, to, data);
+        self.send_with_gas(rollup, to, data, 5_000_000)
+    }
+
+    /// [`World::send`] with a gas limit of `gas`.
+    pub(crate) fn send_with_gas(
+        &mut self,
+        rollup: u64,
+        to: Option<Address>,
+        data: Vec<u8>,
+        gas: u64,
+    ) -> v1::Receipt {
+        self.nonces += 1;
+        let tx = tx(rollup, self.nonce(rollup), to, data, gas);
         let out = self.exec.execute_tx(&self.state, &env(), &tx).unwrap();
         self.state.apply(&out.changes);
         out.receipt
@@ -126,6 +137,37 @@ impl World {
             .and_then(|b| Account::decode(&b))
             .map(|a| a.balance)
             .unwrap_or_default()
+    }
+}
+
+/// A transaction from [`ALICE`] calling (or, without `to`, creating) with `data`.
+pub(crate) fn tx(
+    rollup: u64,
+    nonce: u64,
+    to: Option<Address>,
+    data: Vec<u8>,
+    gas_limit: u64,
+) -> v1::Transaction {
+    v1::Transaction {
+        chain_id: "c".into(),
+        rollup_id: rollup,
+        sender_pubkey: ALICE.to_vec().into(),
+        nonce,
+        gas_limit,
+        max_fee: u64::MAX,
+        payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+            to: to.map(|a| a.to_vec()).unwrap_or_default().into(),
+            value: Default::default(),
+            data: data.into(),
+        })),
+    }
+}
+
+/// A transaction as a block carries it (the executor does not check signatures).
+pub(crate) fn signed(tx: &v1::Transaction) -> v1::SignedTransaction {
+    v1::SignedTransaction {
+        body: prost::Message::encode_to_vec(tx).into(),
+        signature: Default::default(),
     }
 }
 

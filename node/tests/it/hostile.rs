@@ -1,0 +1,219 @@
+//! Hostile blocks: what a byzantine proposer or sync peer sends reaches the node as bytes,
+//! which the consensus driver decodes as a `Block` and hands to `NodeApp::validate_block`. An
+//! `Err` from validation is fatal (the node stops), so no input may cause one, nor a panic:
+//! a bad block must come back as an invalid verdict.
+
+use std::sync::Arc;
+
+use babel_consensus::{Application, BlockOrigin, Height, ValidatorSet};
+use babel_genesis::Genesis;
+use babel_node::{
+    admission::{check, sign},
+    app::{NodeApp, ensure_genesis_state, executor_for},
+    mempool::{Mempool, PoolLimits},
+    store::Store,
+    txpool::{SharedPool, pool_tx},
+};
+use babel_proto::{
+    test_utils::{field_mutants, mutate_with},
+    v1,
+};
+use ed25519_dalek::SigningKey;
+use proptest::{
+    prelude::*,
+    test_runner::{Config, RngSeed, TestCaseResult, TestRunner},
+};
+use prost::Message as _;
+
+const CHAIN: &str = "hostile";
+
+/// A one-validator chain with an EVM rollup, and a valid block at height 1 holding eight
+/// transfers from four senders.
+struct Fixture {
+    app: NodeApp,
+    block: v1::Block,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let validator = SigningKey::from_bytes(&[9; 32]);
+    let json = serde_json::json!({
+        "chain_id": CHAIN,
+        "genesis_time": "2026-01-01T00:00:00Z",
+        "validators": [{ "public_key": hex::encode(validator.verifying_key().as_bytes()),
+                         "voting_power": 1, "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
+        "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
+    });
+    let genesis = Arc::new(Genesis::from_json(json.to_string().as_bytes()).unwrap());
+    let validators = ValidatorSet::from_genesis(&genesis).unwrap();
+    let proposer = validators.validators()[0].address;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let pool = SharedPool::new(Mempool::new(PoolLimits {
+        max_txs: 100,
+        max_bytes: 1 << 20,
+    }));
+    let executor = Arc::new(executor_for(&genesis));
+    ensure_genesis_state(&store, &executor, &genesis).unwrap();
+    for sender in 1..=4u8 {
+        let key = SigningKey::from_bytes(&[sender; 32]);
+        for nonce in 0..2 {
+            let tx = v1::Transaction {
+                chain_id: CHAIN.into(),
+                rollup_id: 1,
+                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+                nonce,
+                gas_limit: 21_000,
+                max_fee: 0,
+                payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
+                    to: vec![0x42; 20].into(),
+                    value: vec![sender].into(),
+                    ..Default::default()
+                })),
+            };
+            let checked = check(sign(&tx, &key), &genesis, &executor).unwrap();
+            pool.lock().insert(pool_tx(&checked), 0).unwrap();
+        }
+    }
+    let mut app = NodeApp::new(store, genesis, validators, pool, executor);
+    let block = app.build_block(Height(1), proposer).unwrap();
+    assert_eq!(block.txs.len(), 8);
+    Fixture {
+        app,
+        block,
+        _dir: dir,
+    }
+}
+
+/// What the driver does with a complete proposal's (or a synced value's) bytes: decode, take
+/// the header, check its height, hash it, validate. Validation must answer, not fail; a block
+/// that differs from the honest one must not be valid unless only its time changed (a
+/// proposer picks the time).
+fn received(f: &Fixture, bytes: &[u8]) -> TestCaseResult {
+    let Ok(block) = v1::Block::decode(bytes) else {
+        return Ok(());
+    };
+    let Some(header) = block.header.as_ref() else {
+        return Ok(());
+    };
+    if header.height != 1 {
+        return Ok(());
+    }
+    let _ = babel_proto::block_hash(header);
+    let mut honest = f.block.clone();
+    if let Some(h) = honest.header.as_mut() {
+        h.time_ms = header.time_ms;
+    }
+    for origin in [BlockOrigin::Proposal, BlockOrigin::Decided] {
+        // The application is a handle on shared state: a clone validates the same way.
+        let verdict = f.app.clone().validate_block(&block, origin);
+        prop_assert!(verdict.is_ok(), "validation failed: {verdict:?}");
+        if verdict.is_ok_and(|v| v.valid) {
+            prop_assert_eq!(&block, &honest, "a tampered block was judged valid");
+        }
+    }
+    Ok(())
+}
+
+/// Run `test` on `cases` inputs drawn from `strategy` with a fixed seed, against one fixture
+/// (building a chain per case would cost more than the cases).
+fn run_cases<S: Strategy>(
+    cases: u32,
+    seed: u64,
+    strategy: S,
+    test: impl Fn(S::Value) -> TestCaseResult,
+) where
+    S::Value: std::fmt::Debug,
+{
+    let mut runner = TestRunner::new(Config {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn the_honest_block_is_valid() {
+    let f = fixture();
+    for origin in [BlockOrigin::Proposal, BlockOrigin::Decided] {
+        let verdict = f.app.clone().validate_block(&f.block, origin).unwrap();
+        assert!(verdict.valid, "{}", verdict.reason);
+    }
+}
+
+/// The honest block's encoding, or its header's (most of a block's bytes are transactions),
+/// with a few bytes or protobuf fields changed (see `babel_proto::test_utils`): validation
+/// answers, and only the honest block (whatever its time) is valid.
+#[test]
+fn mutated_blocks_are_judged_and_never_crash_the_node() {
+    let f = fixture();
+    let honest = f.block.encode_to_vec();
+    let header = f.block.header.as_ref().map(|h| h.encode_to_vec()).unwrap();
+    let mutations = proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u64>()), 1..6);
+    let inputs = (mutations, any::<bool>(), any::<bool>());
+    run_cases(1024, 13, inputs, |(m, structured, in_header)| {
+        if !in_header {
+            return received(&f, &mutate_with(structured, &honest, &m));
+        }
+        let Ok(header) = v1::Header::decode(mutate_with(structured, &header, &m).as_slice()) else {
+            return Ok(());
+        };
+        let block = v1::Block {
+            header: Some(header),
+            txs: f.block.txs.clone(),
+        };
+        received(&f, &block.encode_to_vec())
+    });
+}
+
+/// Every block one field change away from the honest one, at any depth (header fields, the
+/// transactions' envelopes, bodies and payloads): validation answers, and only the honest
+/// block (whatever its time) is valid.
+#[test]
+fn every_one_field_change_of_a_block_is_judged() {
+    let f = fixture();
+    for mutant in field_mutants(&f.block.encode_to_vec()) {
+        if let Err(e) = received(&f, &mutant) {
+            panic!("{e} for {}", hex::encode(&mutant));
+        }
+    }
+}
+
+/// Random bytes where a peer should have sent a block, and the honest header over random
+/// transactions (with a matching transaction root, so that they reach the transaction
+/// checks), never crash the node.
+#[test]
+fn random_bytes_and_random_transactions_never_crash_the_node() {
+    let f = fixture();
+    let tx = (
+        proptest::collection::vec(any::<u8>(), 0..300),
+        proptest::collection::vec(any::<u8>(), 62..66),
+    );
+    let inputs = (
+        proptest::collection::vec(any::<u8>(), 0..2048),
+        proptest::collection::vec(tx, 1..4),
+        any::<bool>(),
+    );
+    run_cases(512, 17, inputs, |(raw, txs, keep_honest)| {
+        received(&f, &raw)?;
+        let mut block = f.block.clone();
+        if !keep_honest {
+            block.txs.clear();
+        }
+        block.txs.extend(
+            txs.into_iter()
+                .map(|(body, signature)| v1::SignedTransaction {
+                    body: body.into(),
+                    signature: signature.into(),
+                }),
+        );
+        if let Some(h) = block.header.as_mut() {
+            h.tx_root = babel_proto::tx_root(&block.txs).to_vec().into();
+        }
+        received(&f, &block.encode_to_vec())
+    });
+}
