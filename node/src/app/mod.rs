@@ -500,4 +500,6 @@ impl Application for NodeApp {
 }
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;

@@ -8,13 +8,13 @@ use ed25519_dalek::SigningKey;
 
 const CHAIN: &str = "app-test";
 
-struct Fixture {
-    app: NodeApp,
+pub(super) struct Fixture {
+    pub(super) app: NodeApp,
     proposer: Address,
     _dir: tempfile::TempDir,
 }
 
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     fixture_with(serde_json::json!({ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }))
 }
 
@@ -47,7 +47,7 @@ fn fixture_with(rollup: serde_json::Value) -> Fixture {
 }
 
 /// A transfer of `value` wei from the key `claimed` (as sender) with `nonce`.
-fn transfer(claimed: u8, nonce: u64, value: u64, max_fee: u64) -> v1::Transaction {
+pub(super) fn transfer(claimed: u8, nonce: u64, value: u64, max_fee: u64) -> v1::Transaction {
     let claimed = SigningKey::from_bytes(&[claimed; 32]);
     v1::Transaction {
         chain_id: CHAIN.into(),
@@ -73,7 +73,7 @@ fn tx(signer: u8, claimed: u8, nonce: u64) -> v1::SignedTransaction {
 }
 
 /// A block at the next height with these transactions, as an honest proposer would build it.
-fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1::Block {
+pub(super) fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1::Block {
     let height = f.app.committed_height().unwrap().0 + 1;
     let mut block = f.app.build_block(Height(height), f.proposer).unwrap();
     let header = block.header.as_mut().unwrap();

@@ -6,6 +6,5 @@ mod cli;
 mod e2e;
 mod execution;
 mod grpc;
-mod hostile;
 mod python;
 mod support;

@@ -3,93 +3,37 @@
 //! `Err` from validation is fatal (the node stops), so no input may cause one, nor a panic:
 //! a bad block must come back as an invalid verdict.
 
-use std::sync::Arc;
-
-use babel_consensus::{Application, BlockOrigin, Height, ValidatorSet};
-use babel_genesis::Genesis;
-use babel_node::{
-    admission::{check, sign},
-    app::{NodeApp, ensure_genesis_state, executor_for},
-    mempool::{Mempool, PoolLimits},
-    store::Store,
-    txpool::{SharedPool, pool_tx},
-};
-use babel_proto::{
-    test_utils::{field_mutants, mutate_with},
-    v1,
-};
+use babel_proto::test_utils::{field_mutants, mutate_with};
 use ed25519_dalek::SigningKey;
 use proptest::{
     prelude::*,
     test_runner::{Config, RngSeed, TestCaseResult, TestRunner},
 };
-use prost::Message as _;
 
-const CHAIN: &str = "hostile";
+use super::tests::{Fixture, block_with, fixture, transfer};
+use super::*;
+use crate::admission::sign;
 
-/// A one-validator chain with an EVM rollup, and a valid block at height 1 holding eight
+/// The one-validator chain of the app tests and a valid block at height 1 holding eight
 /// transfers from four senders.
-struct Fixture {
-    app: NodeApp,
-    block: v1::Block,
-    _dir: tempfile::TempDir,
-}
-
-fn fixture() -> Fixture {
-    let validator = SigningKey::from_bytes(&[9; 32]);
-    let json = serde_json::json!({
-        "chain_id": CHAIN,
-        "genesis_time": "2026-01-01T00:00:00Z",
-        "validators": [{ "public_key": hex::encode(validator.verifying_key().as_bytes()),
-                         "voting_power": 1, "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
-        "rollups": [{ "id": 1, "name": "evm", "vm": "evm", "initial_state": {} }]
-    });
-    let genesis = Arc::new(Genesis::from_json(json.to_string().as_bytes()).unwrap());
-    let validators = ValidatorSet::from_genesis(&genesis).unwrap();
-    let proposer = validators.validators()[0].address;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path()).unwrap());
-    let pool = SharedPool::new(Mempool::new(PoolLimits {
-        max_txs: 100,
-        max_bytes: 1 << 20,
-    }));
-    let executor = Arc::new(executor_for(&genesis));
-    ensure_genesis_state(&store, &executor, &genesis).unwrap();
-    for sender in 1..=4u8 {
-        let key = SigningKey::from_bytes(&[sender; 32]);
-        for nonce in 0..2 {
-            let tx = v1::Transaction {
-                chain_id: CHAIN.into(),
-                rollup_id: 1,
-                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
-                nonce,
-                gas_limit: 21_000,
-                max_fee: 0,
-                payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-                    to: vec![0x42; 20].into(),
-                    value: vec![sender].into(),
-                    ..Default::default()
-                })),
-            };
-            let checked = check(sign(&tx, &key), &genesis, &executor).unwrap();
-            pool.lock().insert(pool_tx(&checked), 0).unwrap();
-        }
-    }
-    let mut app = NodeApp::new(store, genesis, validators, pool, executor);
-    let block = app.build_block(Height(1), proposer).unwrap();
+fn honest() -> (Fixture, v1::Block) {
+    let mut f = fixture();
+    let txs = (1..=4u8)
+        .flat_map(|sender| {
+            let key = SigningKey::from_bytes(&[sender; 32]);
+            (0..2).map(move |nonce| sign(&transfer(sender, nonce, u64::from(sender), 0), &key))
+        })
+        .collect();
+    let block = block_with(&mut f, txs);
     assert_eq!(block.txs.len(), 8);
-    Fixture {
-        app,
-        block,
-        _dir: dir,
-    }
+    (f, block)
 }
 
 /// What the driver does with a complete proposal's (or a synced value's) bytes: decode, take
 /// the header, check its height, hash it, validate. Validation must answer, not fail; a block
 /// that differs from the honest one must not be valid unless only its time changed (a
 /// proposer picks the time).
-fn received(f: &Fixture, bytes: &[u8]) -> TestCaseResult {
+fn received(f: &Fixture, honest_block: &v1::Block, bytes: &[u8]) -> TestCaseResult {
     let Ok(block) = v1::Block::decode(bytes) else {
         return Ok(());
     };
@@ -100,7 +44,7 @@ fn received(f: &Fixture, bytes: &[u8]) -> TestCaseResult {
         return Ok(());
     }
     let _ = babel_proto::block_hash(header);
-    let mut honest = f.block.clone();
+    let mut honest = honest_block.clone();
     if let Some(h) = honest.header.as_mut() {
         h.time_ms = header.time_ms;
     }
@@ -138,9 +82,9 @@ fn run_cases<S: Strategy>(
 
 #[test]
 fn the_honest_block_is_valid() {
-    let f = fixture();
+    let (f, good) = honest();
     for origin in [BlockOrigin::Proposal, BlockOrigin::Decided] {
-        let verdict = f.app.clone().validate_block(&f.block, origin).unwrap();
+        let verdict = f.app.clone().validate_block(&good, origin).unwrap();
         assert!(verdict.valid, "{}", verdict.reason);
     }
 }
@@ -150,23 +94,23 @@ fn the_honest_block_is_valid() {
 /// answers, and only the honest block (whatever its time) is valid.
 #[test]
 fn mutated_blocks_are_judged_and_never_crash_the_node() {
-    let f = fixture();
-    let honest = f.block.encode_to_vec();
-    let header = f.block.header.as_ref().map(|h| h.encode_to_vec()).unwrap();
+    let (f, good) = honest();
+    let honest = good.encode_to_vec();
+    let header = good.header.as_ref().map(|h| h.encode_to_vec()).unwrap();
     let mutations = proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u64>()), 1..6);
     let inputs = (mutations, any::<bool>(), any::<bool>());
     run_cases(1024, 13, inputs, |(m, structured, in_header)| {
         if !in_header {
-            return received(&f, &mutate_with(structured, &honest, &m));
+            return received(&f, &good, &mutate_with(structured, &honest, &m));
         }
         let Ok(header) = v1::Header::decode(mutate_with(structured, &header, &m).as_slice()) else {
             return Ok(());
         };
         let block = v1::Block {
             header: Some(header),
-            txs: f.block.txs.clone(),
+            txs: good.txs.clone(),
         };
-        received(&f, &block.encode_to_vec())
+        received(&f, &good, &block.encode_to_vec())
     });
 }
 
@@ -175,9 +119,9 @@ fn mutated_blocks_are_judged_and_never_crash_the_node() {
 /// block (whatever its time) is valid.
 #[test]
 fn every_one_field_change_of_a_block_is_judged() {
-    let f = fixture();
-    for mutant in field_mutants(&f.block.encode_to_vec()) {
-        if let Err(e) = received(&f, &mutant) {
+    let (f, good) = honest();
+    for mutant in field_mutants(&good.encode_to_vec()) {
+        if let Err(e) = received(&f, &good, &mutant) {
             panic!("{e} for {}", hex::encode(&mutant));
         }
     }
@@ -188,7 +132,7 @@ fn every_one_field_change_of_a_block_is_judged() {
 /// checks), never crash the node.
 #[test]
 fn random_bytes_and_random_transactions_never_crash_the_node() {
-    let f = fixture();
+    let (f, good) = honest();
     let tx = (
         proptest::collection::vec(any::<u8>(), 0..300),
         proptest::collection::vec(any::<u8>(), 62..66),
@@ -199,8 +143,8 @@ fn random_bytes_and_random_transactions_never_crash_the_node() {
         any::<bool>(),
     );
     run_cases(512, 17, inputs, |(raw, txs, keep_honest)| {
-        received(&f, &raw)?;
-        let mut block = f.block.clone();
+        received(&f, &good, &raw)?;
+        let mut block = good.clone();
         if !keep_honest {
             block.txs.clear();
         }
@@ -214,6 +158,6 @@ fn random_bytes_and_random_transactions_never_crash_the_node() {
         if let Some(h) = block.header.as_mut() {
             h.tx_root = babel_proto::tx_root(&block.txs).to_vec().into();
         }
-        received(&f, &block.encode_to_vec())
+        received(&f, &good, &block.encode_to_vec())
     });
 }
