@@ -12,29 +12,95 @@ use crate::{Address, ConsensusError, Height};
 /// Stored undecided proposals of one (height, round): (block hash, opaque bytes).
 pub type StoredProposals = Vec<([u8; 32], Vec<u8>)>;
 
-/// A block the application has built or accepted for consideration, with its verdict.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    /// Whether the block may be decided.
-    pub valid: bool,
-    /// Why it is invalid (for logs), when it is.
-    pub reason: String,
+/// Why a block was refused: a small closed set, so that operators can count refusals by
+/// kind (the metric label) while the log keeps the precise reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Refusal {
+    /// The header does not extend the committed chain: chain id, height, parent, time, or a
+    /// proposer outside the validator set.
+    Header,
+    /// The block's time is too far ahead of this node's clock.
+    Clock,
+    /// The header names a validator that did not build the block in any round so far.
+    Proposer,
+    /// The proposal stream is not signed by the round's proposer.
+    Signature,
+    /// The block or its stream does not decode, or is for another height.
+    Malformed,
+    /// A transaction breaks the admission rules, or the block's limits.
+    Transactions,
+    /// The transaction root does not commit to the transactions.
+    TxRoot,
+    /// Re-executing the block gives other roots than its header claims.
+    Execution,
+}
+
+impl Refusal {
+    /// Every kind, in label order.
+    pub const ALL: [Refusal; 8] = [
+        Refusal::Header,
+        Refusal::Clock,
+        Refusal::Proposer,
+        Refusal::Signature,
+        Refusal::Malformed,
+        Refusal::Transactions,
+        Refusal::TxRoot,
+        Refusal::Execution,
+    ];
+
+    /// The kind as a metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Header => "header",
+            Refusal::Clock => "clock",
+            Refusal::Proposer => "proposer",
+            Refusal::Signature => "signature",
+            Refusal::Malformed => "malformed",
+            Refusal::Transactions => "transactions",
+            Refusal::TxRoot => "tx_root",
+            Refusal::Execution => "execution",
+        }
+    }
+}
+
+/// Whether a block may be decided and, when not, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The block may be decided.
+    Valid,
+    /// The block may not be decided: the kind of refusal, and the precise reason for logs.
+    Invalid(Refusal, String),
 }
 
 impl Verdict {
     /// A valid block.
     pub fn valid() -> Self {
-        Self {
-            valid: true,
-            reason: String::new(),
+        Self::Valid
+    }
+
+    /// An invalid block, the kind of refusal and why.
+    pub fn invalid(kind: Refusal, reason: impl Into<String>) -> Self {
+        Self::Invalid(kind, reason.into())
+    }
+
+    /// Whether the block may be decided.
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Self::Valid)
+    }
+
+    /// The kind of refusal, for an invalid block.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Valid => None,
+            Self::Invalid(kind, _) => Some(*kind),
         }
     }
 
-    /// An invalid block and why.
-    pub fn invalid(reason: impl Into<String>) -> Self {
-        Self {
-            valid: false,
-            reason: reason.into(),
+    /// Why the block is invalid (empty for a valid one).
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Valid => "",
+            Self::Invalid(_, reason) => reason,
         }
     }
 }

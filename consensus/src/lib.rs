@@ -13,6 +13,7 @@ mod codec;
 mod context;
 mod driver;
 mod error;
+mod metrics;
 mod parts;
 mod signing;
 mod streaming;
@@ -21,11 +22,12 @@ mod types;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
 
-pub use app::{Application, BlockOrigin, StoredProposals, Verdict};
+pub use app::{Application, BlockOrigin, Refusal, StoredProposals, Verdict};
 pub use codec::{ProtoCodec, certificate_from_proto, certificate_to_proto};
 pub use context::{BabelContext, Proposal, Vote};
-pub use driver::{ConsensusHandle, EngineConfig, start, verify_certificate};
+pub use driver::{ConsensusHandle, EngineConfig, PeerCount, start, verify_certificate};
 pub use error::ConsensusError;
+pub use metrics::{ConsensusMetrics, engine_metrics};
 pub use parts::{CHUNK_BYTES, ProposalPart, parts_sign_bytes};
 pub use signing::{BabelSigner, BabelVerifier, proposal_sign_bytes, vote_sign_bytes};
 pub use streaming::{AssembledProposal, PartOutcome, PartStreams, stream_messages};

@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use crate::{
     Address, Application, BabelSigner, BlockOrigin, ConsensusError, ConsensusHandle, EngineConfig,
-    Height, StoredProposals, Validator, ValidatorSet, Verdict,
+    Height, Refusal, StoredProposals, Validator, ValidatorSet, Verdict,
 };
 
 /// How a byzantine validator misbehaves when it proposes (see [`start_byzantine`]).
@@ -156,23 +156,23 @@ impl Application for MemApp {
         _origin: BlockOrigin,
     ) -> Result<Verdict, ConsensusError> {
         let Some(h) = block.header.as_ref() else {
-            return Ok(Verdict::invalid("no header"));
+            return Ok(Verdict::invalid(Refusal::Malformed, "no header"));
         };
         let mut state = self.lock();
         state.validations += 1;
         let next = state.decided.keys().next_back().copied().unwrap_or(0) + 1;
         if h.height != next {
-            return Ok(Verdict::invalid("wrong height"));
+            return Ok(Verdict::invalid(Refusal::Header, "wrong height"));
         }
         let parent = state
             .decided
             .get(&(next - 1))
             .and_then(|(b, _)| b.header.as_ref());
         if h.parent_hash.as_ref() != parent.map_or([0; 32], babel_proto::block_hash) {
-            return Ok(Verdict::invalid("wrong parent"));
+            return Ok(Verdict::invalid(Refusal::Header, "wrong parent"));
         }
         if !self.evil && h.results_root.as_ref() == EVIL_MARKER {
-            return Ok(Verdict::invalid("evil block"));
+            return Ok(Verdict::invalid(Refusal::Execution, "evil block"));
         }
         Ok(Verdict::valid())
     }
@@ -283,6 +283,7 @@ pub fn net_configs(n: usize, dir: &Path) -> Vec<EngineConfig> {
             listen_addr: addr(ports[i]),
             persistent_peers: (0..n).filter(|j| *j != i).map(|j| addr(ports[j])).collect(),
             wal_path: dir.join(format!("node-{i}")).join("consensus.wal"),
+            metrics: crate::ConsensusMetrics::default(),
         })
         .collect()
 }

@@ -23,10 +23,13 @@ use babel_consensus::{
 };
 use babel_genesis::{Genesis, Timestamp};
 use babel_node::{
-    app::{NodeApp, ensure_genesis_state, executor_for},
-    mempool::{Mempool, PoolLimits},
+    app::{NodeApp, ensure_genesis_state},
+    params::executor_for,
     store::Store,
-    txpool::SharedPool,
+    txpath::{
+        SharedPool,
+        mempool::{Mempool, PoolLimits},
+    },
 };
 
 struct Run {
@@ -85,7 +88,7 @@ async fn run<A: Application + Clone>(
 
 fn params(cfgs: &mut [EngineConfig]) {
     for cfg in cfgs {
-        cfg.params = babel_node::devnet::devnet_params();
+        cfg.params = babel_node::cli::devnet::devnet_params();
         cfg.params.block_interval_ms = 0;
     }
 }

@@ -20,8 +20,31 @@ pub struct Config {
     pub grpc: GrpcConfig,
     /// Mempool limits.
     pub mempool: MempoolConfig,
-    /// Logging.
+    /// Metrics and health over HTTP.
+    pub ops: OpsConfig,
+    /// Logging and tracing.
     pub log: LogConfig,
+}
+
+/// The operator's HTTP server: `/metrics`, `/health/live`, `/health/ready`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Address to serve on.
+    pub listen_addr: SocketAddr,
+    /// How old, in milliseconds, the last committed block may be for the node to count as
+    /// ready (caught up). 0: twice a block interval plus one round of timeouts of the
+    /// genesis, and at least 5 s.
+    pub max_block_age_ms: u64,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 26660)),
+            max_block_age_ms: 0,
+        }
+    }
 }
 
 /// Mempool limits.
@@ -55,6 +78,7 @@ impl Default for Config {
             p2p: P2pConfig::default(),
             grpc: GrpcConfig::default(),
             mempool: MempoolConfig::default(),
+            ops: OpsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -118,6 +142,9 @@ pub struct LogConfig {
     pub filter: String,
     /// `text` or `json`.
     pub format: LogFormat,
+    /// OpenTelemetry collector to export trace spans to over OTLP/gRPC, e.g.
+    /// `http://127.0.0.1:4317`; empty (the default): no export.
+    pub otlp_endpoint: String,
 }
 
 impl Default for LogConfig {
@@ -125,6 +152,7 @@ impl Default for LogConfig {
         Self {
             filter: "info".into(),
             format: LogFormat::Text,
+            otlp_endpoint: String::new(),
         }
     }
 }

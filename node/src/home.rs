@@ -98,6 +98,8 @@ pub struct NetworkOptions {
     pub p2p_port: u16,
     /// First gRPC port; validator `i` serves on `grpc_port + i`.
     pub grpc_port: u16,
+    /// First metrics and health port; validator `i` serves on `ops_port + i`.
+    pub ops_port: u16,
     /// Overwrite existing homes.
     pub force: bool,
     /// Consensus timeouts and limits of the new genesis.
@@ -147,6 +149,7 @@ pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<G
     };
     last_port(opts.p2p_port)?;
     last_port(opts.grpc_port)?;
+    last_port(opts.ops_port)?;
     let p2p_addr = |i: u16| format!("/ip4/127.0.0.1/tcp/{}", opts.p2p_port + i);
 
     let mut validators = Vec::new();
@@ -173,6 +176,7 @@ pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<G
         config.p2p.listen_addr = p2p_addr(i);
         config.p2p.persistent_peers = (0..count).filter(|j| *j != i).map(p2p_addr).collect();
         config.grpc.listen_addr.set_port(opts.grpc_port + i);
+        config.ops.listen_addr.set_port(opts.ops_port + i);
         config.mempool.gossip_peers = (0..count)
             .filter(|j| *j != i)
             .map(|j| format!("http://127.0.0.1:{}", opts.grpc_port + j))

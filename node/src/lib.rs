@@ -1,22 +1,26 @@
 //! The Babel node: the `babel` binary's library.
 //!
-//! It wires the lower crates together: genesis and config loading, the validator key, RocksDB
-//! storage, Malachite consensus through `babel-consensus`, and (in later milestones) the
-//! mempool, execution, DA posting and the gRPC API. The CLI in `main.rs` is a thin shell over
-//! these modules.
+//! It wires the lower crates together. From the bottom up:
+//! - [`params`] (gas limits, block environment, the executor of a genesis), [`config`],
+//!   [`home`], [`keys`] and [`store`] (RocksDB) import no other module of the node;
+//! - [`metrics`] and [`health`] are what every layer reports to and what operators read;
+//! - [`txpath`]: admission, signature checks and the mempool;
+//! - [`app`]: the consensus application that builds, checks and commits blocks;
+//! - the servers: [`grpc`] (the client API) and [`ops`] (metrics and health over HTTP);
+//! - [`run`] starts a validator from a home, and [`cli`] holds the other commands; `main.rs`
+//!   is a thin shell over them.
 
-pub mod admission;
 pub mod app;
-pub mod bench;
+pub mod cli;
 pub mod config;
-pub mod devnet;
+pub mod grpc;
+pub mod health;
 pub mod home;
 pub mod keys;
-pub mod mempool;
-pub mod rpc;
+pub mod logging;
+pub mod metrics;
+pub mod ops;
+pub mod params;
 pub mod run;
-pub mod sigverify;
 pub mod store;
-pub mod streams;
-pub mod tx_cli;
-pub mod txpool;
+pub mod txpath;

@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use babel_genesis::Genesis;
 use babel_node::{
-    devnet::DevnetOptions,
+    cli::devnet::DevnetOptions,
     home::{Home, NetworkOptions, create_network},
     keys,
 };
@@ -39,6 +39,15 @@ enum Command {
     Genesis(GenesisCommand),
     /// Load generator: sign and submit transactions over gRPC, report throughput and latency.
     Bench(BenchArgs),
+    /// Summarise a running node: height, last commit, readiness, peers, mempool.
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+struct StatusArgs {
+    /// gRPC endpoint of the node.
+    #[arg(long, default_value = "http://127.0.0.1:9090")]
+    endpoint: String,
 }
 
 #[derive(Args, Debug)]
@@ -55,6 +64,9 @@ struct BenchArgs {
     /// gRPC port of the first validator of the started network.
     #[arg(long, default_value_t = 9190)]
     grpc_port: u16,
+    /// Metrics and health port of the first validator of the started network.
+    #[arg(long, default_value_t = 26760)]
+    ops_port: u16,
     /// Transactions to send.
     #[arg(long, default_value_t = 100_000)]
     txs: usize,
@@ -92,6 +104,9 @@ struct NetworkArgs {
     /// gRPC port of the first validator (others take the next ports).
     #[arg(long, default_value_t = 9090)]
     grpc_port: u16,
+    /// Metrics and health port of the first validator (others take the next ports).
+    #[arg(long, default_value_t = 26660)]
+    ops_port: u16,
     /// Overwrite existing config, genesis and key files, and delete the old chain data.
     #[arg(long)]
     force: bool,
@@ -104,6 +119,7 @@ impl NetworkArgs {
             chain_id: self.chain_id.clone(),
             p2p_port: self.p2p_port,
             grpc_port: self.grpc_port,
+            ops_port: self.ops_port,
             force: self.force,
             consensus: babel_genesis::ConsensusParams::default(),
         }
@@ -152,6 +168,9 @@ struct DevnetArgs {
     /// gRPC port of the first validator (others take the next ports).
     #[arg(long, default_value_t = 9090)]
     grpc_port: u16,
+    /// Metrics and health port of the first validator (others take the next ports).
+    #[arg(long, default_value_t = 26660)]
+    ops_port: u16,
     /// Delete existing devnet state and start a new chain.
     #[arg(long)]
     reset: bool,
@@ -264,11 +283,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Start(args) => babel_node::run::start(&Home::new(args.home))?,
-        Command::Devnet(args) => babel_node::devnet::run(&DevnetOptions {
+        Command::Devnet(args) => babel_node::cli::devnet::run(&DevnetOptions {
             dir: args.dir,
             validators: args.validators,
             p2p_port: args.p2p_port,
             grpc_port: args.grpc_port,
+            ops_port: args.ops_port,
             reset: args.reset,
             duration: args.duration_secs.map(std::time::Duration::from_secs),
         })?,
@@ -283,7 +303,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             max_fee,
             wait,
         }) => {
-            let opts = babel_node::tx_cli::SendOptions {
+            let opts = babel_node::cli::tx::SendOptions {
                 home: Home::new(home),
                 node,
                 rollup,
@@ -297,7 +317,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?
-                .block_on(babel_node::tx_cli::send(opts))?;
+                .block_on(babel_node::cli::tx::send(opts))?;
         }
         Command::Keys(KeysCommand::Show { home }) => {
             let path = Home::new(home).validator_key();
@@ -309,11 +329,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Bench(args) => {
-            let report = babel_node::bench::run(&babel_node::bench::BenchOptions {
+            let report = babel_node::cli::bench::run(&babel_node::cli::bench::BenchOptions {
                 validators: args.validators,
                 endpoints: args.endpoints,
                 p2p_port: args.p2p_port,
                 grpc_port: args.grpc_port,
+                ops_port: args.ops_port,
                 txs: args.txs,
                 senders: args.senders,
                 batch: args.batch,
@@ -325,6 +346,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             println!("{report}");
         }
+        Command::Status(args) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(babel_node::cli::status::run(&args.endpoint))?,
         Command::Genesis(GenesisCommand::Validate { file }) => {
             let genesis = Genesis::load(&file)?;
             println!(

@@ -1,6 +1,6 @@
 //! `babel start`: load a home directory and run the validator.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use babel_consensus::{ConsensusHandle, EngineConfig, ValidatorSet};
@@ -8,15 +8,21 @@ use babel_genesis::Genesis;
 use tracing::info;
 
 use crate::{
-    app::{NodeApp, ensure_genesis_state, executor_for},
-    config::{Config, LogConfig, LogFormat},
+    app::{NodeApp, ensure_genesis_state},
+    config::Config,
+    grpc::NodeService,
+    health::{Health, max_block_age},
     home::Home,
-    keys,
-    mempool::{Mempool, PoolLimits},
-    rpc::NodeService,
-    sigverify::SigVerifier,
+    keys, logging,
+    metrics::{Metrics, TimedAdapter},
+    ops::{self, OpsState},
+    params::executor_with,
     store::Store,
-    txpool::{SharedPool, TxPool},
+    txpath::{
+        SharedPool, TxPool,
+        mempool::{Mempool, PoolLimits},
+        sigverify::SigVerifier,
+    },
 };
 
 /// Everything loaded from a home directory that a running node needs.
@@ -59,10 +65,11 @@ pub fn engine_config(home: &Home, loaded: &Loaded) -> anyhow::Result<EngineConfi
         listen_addr: loaded.config.p2p.listen_addr.clone(),
         persistent_peers: loaded.config.p2p.persistent_peers.clone(),
         wal_path: home.wal().join("consensus.wal"),
+        metrics: Default::default(),
     })
 }
 
-/// A running validator: consensus engine, store, and what the gRPC server needs.
+/// A running validator: consensus engine, store, and what the servers need.
 #[derive(Debug)]
 pub struct Running {
     /// The consensus engine.
@@ -71,11 +78,19 @@ pub struct Running {
     pub store: Arc<Store>,
     /// The gRPC service over the store.
     pub service: NodeService,
+    /// What the operator's server reads.
+    pub ops: OpsState,
 }
 
 /// Start consensus for a loaded home.
 pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
-    let cfg = engine_config(home, &loaded)?;
+    let metrics = Metrics::new();
+    let health = Health::new(max_block_age(
+        &loaded.genesis.consensus,
+        loaded.config.ops.max_block_age_ms,
+    ));
+    let mut cfg = engine_config(home, &loaded)?;
+    cfg.metrics = metrics.consensus.clone();
     let store = Arc::new(loaded.store);
     let height = store.latest_height()?.unwrap_or(0);
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
@@ -84,7 +99,9 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         max_txs: loaded.config.mempool.max_txs,
         max_bytes: loaded.config.mempool.max_bytes,
     }));
-    let executor = Arc::new(executor_for(&genesis));
+    let executor = Arc::new(executor_with(&genesis, |adapter| {
+        Arc::new(TimedAdapter::new(adapter, metrics.clone()))
+    }));
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
     let txpool = TxPool::new(
         pool.clone(),
@@ -92,17 +109,19 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         genesis.clone(),
         executor.clone(),
         SigVerifier::start().context("starting the signature verifier")?,
-    );
+    )
+    .observe(metrics.clone());
     // Before consensus starts, so that restored transactions can go in the next block.
     txpool.restore().await?;
     let app = NodeApp::new(
         store.clone(),
         genesis.clone(),
         cfg.validator_set.clone(),
-        pool,
+        pool.clone(),
         executor,
     )
-    .notify_commits(committed_tx);
+    .notify_commits(committed_tx)
+    .observe(metrics.clone(), health.clone());
     let service = NodeService::new(
         store.clone(),
         genesis,
@@ -110,7 +129,8 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         txpool,
         committed_rx,
     )
-    .with_gossip_peers(&loaded.config.mempool.gossip_peers)?;
+    .with_gossip_peers(&loaded.config.mempool.gossip_peers)?
+    .with_health(health.clone());
     info!(
         moniker = %cfg.moniker,
         chain = %cfg.chain_id,
@@ -123,43 +143,65 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         consensus,
         store,
         service,
+        ops: OpsState {
+            metrics,
+            health,
+            pool,
+        },
     })
 }
+
+/// How often the peer count is asked of the network.
+const PEERS_EVERY: Duration = Duration::from_secs(2);
 
 /// Run the validator until interrupted (SIGINT or SIGTERM) or until consensus fails.
 pub fn start(home: &Home) -> anyhow::Result<()> {
     let loaded = load(home)?;
-    init_logging(&loaded.config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Inside the runtime: the trace exporter, when configured, needs it.
+    let _logging = {
+        let _entered = runtime.enter();
+        logging::init(&loaded.config.log)?
+    };
     runtime.block_on(async {
         let grpc = loaded.config.grpc.clone();
+        let ops_addr = loaded.config.ops.listen_addr;
+        let ops_listener = ops::bind(ops_addr).await?;
         let Running {
             consensus,
             store,
             service,
+            ops,
         } = launch(home, loaded).await?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
         info!(addr = %grpc.listen_addr, "serving gRPC");
-        let server = tokio::spawn(async move {
-            crate::rpc::serve(&grpc, service, async {
-                let _ = stop_rx.await;
-            })
-            .await
+        info!(addr = %ops_addr, "serving metrics and health");
+        let peers = tokio::spawn(ops::track_peers(
+            consensus.peer_count(),
+            ops.health.clone(),
+            PEERS_EVERY,
+        ));
+        let (metrics, health) = (ops.metrics.clone(), ops.health.clone());
+        let grpc_stop = stopped(stop_rx.clone());
+        let grpc_server = tokio::spawn(async move {
+            crate::grpc::serve(&grpc, service, metrics, health, grpc_stop).await
         });
+        let ops_server = tokio::spawn(ops::serve(ops_listener, ops, stopped(stop_rx)));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let result = tokio::select! {
             _ = tokio::signal::ctrl_c() => { info!("interrupted; shutting down"); Ok(()) }
             _ = term.recv() => { info!("terminated; shutting down"); Ok(()) }
             result = consensus.wait() => result.map_err(anyhow::Error::from),
-            result = server => match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.context("gRPC server failed")),
-                Err(e) => Err(anyhow::anyhow!("gRPC server task: {e}")),
-            },
+            result = grpc_server => server_ended("gRPC", result),
+            result = ops_server => server_ended("metrics and health", result),
         };
-        let _ = stop_tx.send(());
+        let _ = stop_tx.send(true);
+        peers.abort();
         // Every commit is already durable (one synced WriteBatch); flushing only shortens the
         // next start-up.
         store.flush()?;
@@ -167,16 +209,14 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
     })
 }
 
-/// Install the global tracing subscriber (`RUST_LOG` overrides the configured filter).
-pub fn init_logging(cfg: &LogConfig) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match cfg.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+/// A server task that ended: an error if it failed, or if it stopped on its own.
+fn server_ended(
+    name: &str,
+    result: Result<anyhow::Result<()>, tokio::task::JoinError>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.context(format!("{name} server failed"))),
+        Err(e) => Err(anyhow::anyhow!("{name} server task: {e}")),
+    }
 }

@@ -16,13 +16,13 @@ mod proposals;
 use std::{
     collections::{BTreeMap, HashMap},
     path::PathBuf,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 use malachitebft_app_channel::{
     AppMsg, Channels, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, NetworkMsg,
-    RequestContext, SyncContext, WalContext,
+    NetworkRequest, RequestContext, SyncContext, WalContext,
     app::{
         config::{ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig},
         engine::host::{HeightParams, Next, SyncedValueOutcome},
@@ -42,7 +42,7 @@ use babel_proto::v1;
 
 use crate::{
     Address, Application, BabelContext, BabelSigner, BabelVerifier, BlockHash, BlockOrigin,
-    ConsensusError, Height, ProtoCodec, ValidatorSet,
+    ConsensusError, ConsensusMetrics, Height, ProtoCodec, ValidatorSet,
     codec::{certificate_from_proto, certificate_to_proto, extended},
     parts::parts_sign_bytes,
     streaming::{AssembledProposal, PartStreams, stream_messages},
@@ -83,6 +83,8 @@ pub struct EngineConfig {
     pub persistent_peers: Vec<String>,
     /// The consensus WAL file.
     pub wal_path: PathBuf,
+    /// Where the driver reports (registered by the caller, or unregistered).
+    pub metrics: ConsensusMetrics,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +119,8 @@ impl NodeConfig for MalachiteConfig {
 /// A running consensus engine and its driver thread.
 pub struct ConsensusHandle {
     engine: EngineHandle,
+    /// Requests to the network actor (its state, for the peer count).
+    net_requests: mpsc::Sender<NetworkRequest>,
     /// Tells the driver to stop after the message it is handling.
     stop: Option<oneshot::Sender<()>>,
     /// The driver's result when its thread ends.
@@ -141,6 +145,11 @@ impl ConsensusHandle {
         let _ = self.done.await;
     }
 
+    /// A handle that asks the network how many peers it has.
+    pub fn peer_count(&self) -> PeerCount {
+        PeerCount(self.net_requests.clone())
+    }
+
     /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error.
     pub async fn wait(self) -> Result<(), ConsensusError> {
         let result = self
@@ -149,6 +158,25 @@ impl ConsensusHandle {
             .map_err(|_| ConsensusError::Engine("consensus driver thread died".into()))?;
         self.engine.actor.stop(None);
         result
+    }
+}
+
+/// Asks a running engine's network how many peers it is connected to.
+#[derive(Clone)]
+pub struct PeerCount(mpsc::Sender<NetworkRequest>);
+
+impl std::fmt::Debug for PeerCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerCount").finish_non_exhaustive()
+    }
+}
+
+impl PeerCount {
+    /// Connected peers; `None` if the network does not answer (stopped, or too busy to take
+    /// the request).
+    pub async fn get(&self) -> Option<usize> {
+        let dump = NetworkRequest::dump_state(&self.0).await.ok()??;
+        Some(dump.peers.len())
     }
 }
 
@@ -232,7 +260,10 @@ pub(crate) async fn start_with<A: Application>(
     .map_err(|e| ConsensusError::Engine(format!("{e:#}")))?;
 
     let Channels {
-        consensus, network, ..
+        consensus,
+        network,
+        net_requests,
+        ..
     } = channels;
     let max_block_bytes = usize::try_from(cfg.params.max_block_bytes).unwrap_or(usize::MAX);
     let driver = Driver {
@@ -252,6 +283,8 @@ pub(crate) async fn start_with<A: Application>(
         equivocation_logged: None,
         settled: Default::default(),
         network,
+        metrics: cfg.metrics,
+        height_started: None,
         behaviour,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
@@ -269,6 +302,7 @@ pub(crate) async fn start_with<A: Application>(
         .map_err(|e| ConsensusError::Engine(format!("driver thread: {e}")))?;
     Ok(ConsensusHandle {
         engine,
+        net_requests,
         stop: Some(stop_tx),
         done,
     })
@@ -315,6 +349,9 @@ struct Driver<A> {
     /// The last (height, round) whose proposer was seen equivocating (logged once).
     equivocation_logged: Option<(Height, Round)>,
     network: mpsc::Sender<NetworkMsg<BabelContext>>,
+    metrics: ConsensusMetrics,
+    /// The height being decided and when this node started it (for the decide latency).
+    height_started: Option<(Height, Instant)>,
     #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
     behaviour: Behaviour,
 }
@@ -381,6 +418,10 @@ impl<A: Application> Driver<A> {
                     self.streams.prune_below(height);
                     self.settled.retain(|(h, _)| *h >= height);
                 }
+                if self.height_started.is_none_or(|(h, _)| h != height) {
+                    self.height_started = Some((height, Instant::now()));
+                }
+                self.metrics.started_round(height, round_u32(round));
                 self.height = height;
                 self.round = round;
                 self.verify_pending(height)?;
@@ -446,6 +487,11 @@ impl<A: Application> Driver<A> {
                 reply,
             } => {
                 self.commit(&certificate)?;
+                if let Some((h, started)) = self.height_started
+                    && h == certificate.height
+                {
+                    self.metrics.decided(started);
+                }
                 let _ = reply.send(());
             }
             AppMsg::Finalized {
@@ -511,6 +557,7 @@ impl<A: Application> Driver<A> {
             }
         }
         let block = self.app.build_block(height, self.address)?;
+        self.metrics.built();
         let header = block
             .header
             .as_ref()
@@ -682,16 +729,19 @@ impl<A: Application> Driver<A> {
         // The block may be a re-proposal of an earlier round's value, built by that round's
         // proposer.
         let verdict = if !self.proposer_up_to(height, round, &header.proposer) {
-            crate::Verdict::invalid("header names a validator that proposed no round up to this")
+            crate::Verdict::invalid(
+                crate::Refusal::Proposer,
+                "header names a validator that proposed no round up to this",
+            )
         } else {
             self.app.validate_block(&block, BlockOrigin::Decided)?
         };
-        if !verdict.valid {
-            warn!(%height, reason = %verdict.reason, "synced block is invalid");
+        if !verdict.is_valid() {
+            warn!(%height, reason = %verdict.reason(), "synced block is invalid");
         }
         let stored = v1::StoredProposal {
             block: Some(block),
-            valid: verdict.valid,
+            valid: verdict.is_valid(),
             valid_round: -1,
             proposer: Bytes::copy_from_slice(&proposer.0),
         };
@@ -703,7 +753,7 @@ impl<A: Application> Driver<A> {
             valid_round: Round::Nil,
             proposer,
             value: BlockHash(hash),
-            validity: Validity::from_bool(verdict.valid),
+            validity: Validity::from_bool(verdict.is_valid()),
         }))
     }
 }

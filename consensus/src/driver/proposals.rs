@@ -32,7 +32,7 @@ use babel_proto::v1;
 use super::{Driver, MAX_HEIGHTS_AHEAD, MAX_ROUNDS_AHEAD, decode_stored, round_u32};
 use crate::{
     Address, Application, BabelContext, BlockHash, BlockOrigin, ConsensusError, Height,
-    ProposalPart, ValidatorSet, Verdict,
+    ProposalPart, Refusal, ValidatorSet, Verdict,
     parts::parts_sign_bytes,
     streaming::{AssembledProposal, MALFORMED, PartOutcome, PartStreams},
 };
@@ -148,6 +148,7 @@ impl<A: Application> Driver<A> {
             return Ok(None);
         }
         if !self.signed_by_proposer(&p) {
+            self.metrics.judged(Some(Refusal::Signature));
             return Ok(None);
         }
         if p.height > self.height {
@@ -181,13 +182,16 @@ impl<A: Application> Driver<A> {
     ) -> Result<Option<ProposedValue<BabelContext>>, ConsensusError> {
         let Ok(block) = v1::Block::decode(p.block_bytes.clone()) else {
             warn!(height = %p.height, "proposed block does not decode");
+            self.metrics.judged(Some(Refusal::Malformed));
             return Ok(None);
         };
         let Some(header) = block.header.as_ref() else {
+            self.metrics.judged(Some(Refusal::Malformed));
             return Ok(None);
         };
         if header.height != p.height.0 {
             warn!(height = %p.height, header = header.height, "proposed block for another height");
+            self.metrics.judged(Some(Refusal::Malformed));
             return Ok(None);
         }
         let hash = babel_proto::block_hash(header);
@@ -210,7 +214,10 @@ impl<A: Application> Driver<A> {
             pol => self.proposer_up_to(p.height, pol, &header.proposer),
         };
         let verdict = if !built_by_proposer {
-            Verdict::invalid("header names another proposer than the one that built it")
+            Verdict::invalid(
+                Refusal::Proposer,
+                "header names another proposer than the one that built it",
+            )
         } else {
             // A re-proposal's value was prevoted by a quorum in its proof-of-lock round (Malachite
             // checks that polka): it must be valid, but need not look recent any more.
@@ -220,12 +227,13 @@ impl<A: Application> Driver<A> {
             };
             self.app.validate_block(&block, origin)?
         };
-        if !verdict.valid {
-            warn!(height = %p.height, round = %p.round, reason = %verdict.reason, "rejecting proposed block");
+        self.metrics.judged(verdict.refusal());
+        if !verdict.is_valid() {
+            warn!(height = %p.height, round = %p.round, reason = %verdict.reason(), "rejecting proposed block");
         }
         let stored = v1::StoredProposal {
             block: Some(block),
-            valid: verdict.valid,
+            valid: verdict.is_valid(),
             valid_round: p.pol_round.as_i64(),
             proposer: Bytes::copy_from_slice(&p.proposer.0),
         };
@@ -237,7 +245,7 @@ impl<A: Application> Driver<A> {
             valid_round: p.pol_round,
             proposer: p.proposer,
             value: BlockHash(hash),
-            validity: Validity::from_bool(verdict.valid),
+            validity: Validity::from_bool(verdict.is_valid()),
         }))
     }
 }
@@ -310,6 +318,8 @@ mod tests {
             equivocation_logged: None,
             settled: Default::default(),
             network,
+            metrics: Default::default(),
+            height_started: None,
             behaviour: Behaviour::Honest,
         };
         Net {
@@ -491,6 +501,7 @@ mod tests {
         let values = net.feed(p, net.stream(h, r, p, &block));
         assert_eq!(values.len(), 1);
         assert_eq!(values[0].validity, Validity::Invalid);
+        assert_eq!(net.driver.metrics.refused(Refusal::Proposer), 1);
 
         // A relay rewriting the proof-of-lock round breaks the signature.
         let (h1, r1) = (Height(1), Round::new(1));
@@ -510,5 +521,7 @@ mod tests {
         let msgs = net.stream(h1, r1, p1, &block);
         assert!(net.feed(p1, msgs).is_empty());
         assert_eq!(net.app.validations(), 0);
+        assert_eq!(net.driver.metrics.refused(Refusal::Signature), 1);
+        assert_eq!(net.driver.metrics.refused(Refusal::Execution), 0);
     }
 }

@@ -1,11 +1,10 @@
 //! Executing blocks over the store: the executor for a genesis, the genesis state, and each
 //! block's state changes, receipts and header roots.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
-use babel_evm::EvmAdapter;
 use babel_execution::{
-    BlockEnv, BlockExecution, ExecError, Executor, RollupId,
+    BlockExecution, ExecError, Executor, RollupId,
     commitment::{aggregate_root, by_rollup, update_tree},
     state::Changes,
 };
@@ -13,40 +12,10 @@ use babel_genesis::Genesis;
 use babel_proto::v1;
 use jmt::storage::TreeUpdateBatch;
 
-use crate::store::{StateWrite, Store};
-
-/// Most gas one transaction may use (a transaction asking for more is refused at admission).
-pub const MAX_TX_GAS: u64 = 30_000_000;
-
-/// Most gas one block may ask for: the sum of its transactions' gas limits. It bounds the
-/// execution work of a block (about a second of revm at its slowest) so that a full block
-/// still fits in the round timeouts; 9 500 plain transfers fit.
-pub const MAX_BLOCK_GAS: u64 = 200_000_000;
-
-/// How far ahead of a validator's clock a proposed block's time may be.
-pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
-
-/// The executor for `genesis`: every EVM rollup on revm. WASM and Cairo rollups have no
-/// adapter on this node version; their transactions are refused at admission and their state
-/// roots stay those of their (empty) genesis trees.
-pub fn executor_for(genesis: &Genesis) -> Executor {
-    genesis.rollups.iter().fold(
-        Executor::new(),
-        |exec, rollup| match EvmAdapter::for_rollup(rollup) {
-            Some(adapter) => exec.with_rollup(rollup.id, Arc::new(adapter), rollup.gas_price),
-            None => exec,
-        },
-    )
-}
-
-/// The block environment execution sees.
-pub fn block_env(height: u64, time_ms: u64) -> BlockEnv {
-    BlockEnv {
-        height,
-        time_ms,
-        max_tx_gas: MAX_TX_GAS,
-    }
-}
+use crate::{
+    params::block_env,
+    store::{StateWrite, Store},
+};
 
 /// A block's execution: what goes in its header and what its commit writes.
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ use proptest::{
 
 use super::tests::{Fixture, block_with, fixture, transfer};
 use super::*;
-use crate::admission::sign;
+use crate::txpath::admission::sign;
 
 /// The one-validator chain of the app tests and a valid block at height 1 holding eight
 /// transfers from four senders.
@@ -52,7 +52,7 @@ fn received(f: &Fixture, honest_block: &v1::Block, bytes: &[u8]) -> TestCaseResu
         // The application is a handle on shared state: a clone validates the same way.
         let verdict = f.app.clone().validate_block(&block, origin);
         prop_assert!(verdict.is_ok(), "validation failed: {verdict:?}");
-        if verdict.is_ok_and(|v| v.valid) {
+        if verdict.is_ok_and(|v| v.is_valid()) {
             prop_assert_eq!(&block, &honest, "a tampered block was judged valid");
         }
     }
@@ -85,7 +85,7 @@ fn the_honest_block_is_valid() {
     let (f, good) = honest();
     for origin in [BlockOrigin::Proposal, BlockOrigin::Decided] {
         let verdict = f.app.clone().validate_block(&good, origin).unwrap();
-        assert!(verdict.valid, "{}", verdict.reason);
+        assert!(verdict.is_valid(), "{}", verdict.reason());
     }
 }
 

@@ -10,20 +10,17 @@
 
 mod execute;
 
-pub use execute::{
-    Built, Executed, MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, block_env, build,
-    ensure_genesis_state, execute, executor_for,
-};
+pub use execute::{Built, Executed, build, ensure_genesis_state, execute};
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
-    time::SystemTime,
+    time::{Duration, Instant},
 };
 
 use babel_consensus::{
-    Address, Application, BlockOrigin, ConsensusError, Height, StoredProposals, ValidatorSet,
-    Verdict,
+    Address, Application, BlockOrigin, ConsensusError, Height, Refusal, StoredProposals,
+    ValidatorSet, Verdict,
 };
 use babel_execution::{
     Executor,
@@ -36,10 +33,15 @@ use prost::Message as _;
 use babel_genesis::Genesis;
 
 use crate::{
-    admission::{self, CheckedTx},
-    mempool::{Account, BlockLimits},
+    health::{Health, now_ms},
+    metrics::{Metrics, Phase},
+    params::{MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, block_env},
     store::{CommitBatch, Store, StoreError},
-    txpool::SharedPool,
+    txpath::{
+        SharedPool,
+        admission::{self, CheckedTx},
+        mempool::{Account, BlockLimits},
+    },
 };
 
 /// Room left in a block for its header and framing.
@@ -57,6 +59,8 @@ pub struct NodeApp {
     executor: Arc<Executor>,
     /// Executions of proposed blocks, by block hash, until their height commits.
     executed: Arc<Mutex<HashMap<[u8; 32], Arc<Executed>>>>,
+    metrics: Metrics,
+    health: Health,
 }
 
 impl NodeApp {
@@ -78,7 +82,26 @@ impl NodeApp {
             committed: None,
             executor,
             executed: Arc::default(),
+            metrics: Metrics::new(),
+            health: Health::new(Duration::MAX),
         }
+    }
+
+    /// Report block phases and commits to `metrics`, and commits to `health`.
+    pub fn observe(mut self, metrics: Metrics, health: Health) -> Self {
+        self.metrics = metrics;
+        self.health = health;
+        self
+    }
+
+    /// Run `f` as block phase `phase` of `height`: in a tracing span of that name, timed.
+    fn phase<T>(&self, phase: Phase, height: u64, f: impl FnOnce() -> T) -> T {
+        let span = tracing::info_span!("block", phase = phase.as_str(), height);
+        let _entered = span.enter();
+        let start = Instant::now();
+        let out = f();
+        self.metrics.phase(phase, start.elapsed());
+        out
     }
 
     fn executed_lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], Arc<Executed>>> {
@@ -95,15 +118,18 @@ impl NodeApp {
         if let Some(done) = block_hash.and_then(|h| self.executed_lock().get(&h).cloned()) {
             return Ok(done);
         }
-        let executed = execute(
-            &self.store,
-            &self.executor,
-            &self.genesis,
-            header.height,
-            header.time_ms,
-            txs,
-        )
-        .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
+        let executed = self
+            .phase(Phase::Execute, header.height, || {
+                execute(
+                    &self.store,
+                    &self.executor,
+                    &self.genesis,
+                    header.height,
+                    header.time_ms,
+                    txs,
+                )
+            })
+            .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
         Ok(Arc::new(executed))
     }
 
@@ -238,31 +264,9 @@ impl NodeApp {
             None => Ok(([0; 32], 0)),
         }
     }
-}
 
-fn app_err(e: StoreError) -> ConsensusError {
-    ConsensusError::Application(e.to_string())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-impl Application for NodeApp {
-    fn committed_height(&self) -> Result<Height, ConsensusError> {
-        Ok(Height(
-            self.store.latest_height().map_err(app_err)?.unwrap_or(0),
-        ))
-    }
-
-    fn build_block(
-        &mut self,
-        height: Height,
-        proposer: Address,
-    ) -> Result<v1::Block, ConsensusError> {
+    /// Build the block for `height` (see [`Application::build_block`]).
+    fn propose(&self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError> {
         let (parent_hash, parent_time) = self.parent(height.0)?;
         let store = &self.store;
         let max_bytes = self
@@ -294,15 +298,18 @@ impl Application for NodeApp {
             txs,
             executed,
             left_out,
-        } = build(
-            &self.store,
-            &self.executor,
-            &self.genesis,
-            height.0,
-            time_ms,
-            &candidates,
-        )
-        .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
+        } = self
+            .phase(Phase::Execute, height.0, || {
+                build(
+                    &self.store,
+                    &self.executor,
+                    &self.genesis,
+                    height.0,
+                    time_ms,
+                    &candidates,
+                )
+            })
+            .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
         self.drop_unpayable(height.0.saturating_sub(1), &left_out);
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
@@ -322,32 +329,33 @@ impl Application for NodeApp {
         })
     }
 
-    fn validate_block(
-        &mut self,
-        block: &v1::Block,
-        origin: BlockOrigin,
-    ) -> Result<Verdict, ConsensusError> {
+    /// Check a proposed or synced block (see [`Application::validate_block`]).
+    fn validate(&self, block: &v1::Block, origin: BlockOrigin) -> Result<Verdict, ConsensusError> {
         let Some(h) = block.header.as_ref() else {
-            return Ok(Verdict::invalid("no header"));
+            return Ok(Verdict::invalid(Refusal::Malformed, "no header"));
         };
         if h.chain_id != self.chain_id {
-            return Ok(Verdict::invalid(format!("chain id {:?}", h.chain_id)));
+            return Ok(Verdict::invalid(
+                Refusal::Header,
+                format!("chain id {:?}", h.chain_id),
+            ));
         }
         let expected = self.committed_height()?.0 + 1;
         if h.height != expected {
-            return Ok(Verdict::invalid(format!(
-                "height {} but next is {expected}",
-                h.height
-            )));
+            return Ok(Verdict::invalid(
+                Refusal::Header,
+                format!("height {} but next is {expected}", h.height),
+            ));
         }
         let (parent_hash, parent_time) = self.parent(h.height)?;
         if h.parent_hash.as_ref() != parent_hash {
             return Ok(Verdict::invalid(
+                Refusal::Header,
                 "parent hash does not match the committed chain",
             ));
         }
         if h.time_ms <= parent_time {
-            return Ok(Verdict::invalid("time does not increase"));
+            return Ok(Verdict::invalid(Refusal::Header, "time does not increase"));
         }
         // A time far ahead would force every later proposer to follow it; the vote may use
         // this node's clock (execution never does). A decided block needs no vote: whatever
@@ -355,64 +363,51 @@ impl Application for NodeApp {
         if origin == BlockOrigin::Proposal
             && h.time_ms > now_ms().saturating_add(MAX_CLOCK_DRIFT_MS)
         {
-            return Ok(Verdict::invalid(format!(
-                "time {} ms is more than {MAX_CLOCK_DRIFT_MS} ms ahead",
-                h.time_ms
-            )));
+            return Ok(Verdict::invalid(
+                Refusal::Clock,
+                format!(
+                    "time {} ms is more than {MAX_CLOCK_DRIFT_MS} ms ahead",
+                    h.time_ms
+                ),
+            ));
         }
         let proposer = Address::from_slice(&h.proposer).ok();
         if proposer.is_none_or(|p| self.validators.get(&p).is_none()) {
-            return Ok(Verdict::invalid("proposer is not a validator"));
+            return Ok(Verdict::invalid(
+                Refusal::Header,
+                "proposer is not a validator",
+            ));
         }
         if let Err(reason) = self.check_txs(&block.txs)? {
-            return Ok(Verdict::invalid(reason));
+            return Ok(Verdict::invalid(Refusal::Transactions, reason));
         }
         if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {
-            return Ok(Verdict::invalid("tx root mismatch"));
+            return Ok(Verdict::invalid(Refusal::TxRoot, "tx root mismatch"));
         }
         if !h.da_refs.is_empty() {
-            return Ok(Verdict::invalid("unexpected DA references"));
+            return Ok(Verdict::invalid(
+                Refusal::Header,
+                "unexpected DA references",
+            ));
         }
         let block_hash = babel_proto::block_hash(h);
         let executed = self.execution(Some(block_hash), h, &block.txs)?;
         if let Some((i, why)) = executed.invalid.first() {
-            return Ok(Verdict::invalid(format!("transaction {i}: {why}")));
+            return Ok(Verdict::invalid(
+                Refusal::Transactions,
+                format!("transaction {i}: {why}"),
+            ));
         }
         if let Some(reason) = executed.mismatch(h) {
-            return Ok(Verdict::invalid(reason));
+            return Ok(Verdict::invalid(Refusal::Execution, reason));
         }
         self.remember(block_hash, executed);
         Ok(Verdict::valid())
     }
 
-    fn store_proposal(
-        &mut self,
-        height: Height,
-        round: u32,
-        block_hash: [u8; 32],
-        bytes: &[u8],
-    ) -> Result<(), ConsensusError> {
-        self.store
-            .put_proposal(height.0, round, block_hash, bytes)
-            .map_err(app_err)
-    }
-
-    fn proposals(&self, height: Height, round: u32) -> Result<StoredProposals, ConsensusError> {
-        self.store.proposals_at(height.0, round).map_err(app_err)
-    }
-
-    fn proposal_by_hash(
+    /// Commit a decided block (see [`Application::commit`]).
+    fn commit_block(
         &self,
-        height: Height,
-        block_hash: [u8; 32],
-    ) -> Result<Option<Vec<u8>>, ConsensusError> {
-        self.store
-            .proposal_by_hash(height.0, &block_hash)
-            .map_err(app_err)
-    }
-
-    fn commit(
-        &mut self,
         block: v1::Block,
         certificate: v1::CommitCertificate,
     ) -> Result<(), ConsensusError> {
@@ -453,6 +448,11 @@ impl Application for NodeApp {
                 nonces.push(((*rollup, sender), next));
             }
         }
+        // What the block did, for metrics and health (a replayed height reports nothing).
+        let fresh = executed.as_ref().map(|e| {
+            let gas: u64 = e.receipts.iter().map(|r| r.gas_used).sum();
+            (header.time_ms, gas)
+        });
         let (receipts, state, trees) = executed.map(Executed::into_parts).unwrap_or_default();
         let batch = CommitBatch {
             block,
@@ -463,7 +463,9 @@ impl Application for NodeApp {
             state,
             trees,
         };
+        let write = Instant::now();
         self.store.commit(&batch).map_err(app_err)?;
+        self.metrics.store_write(write.elapsed());
         let mut evicted = self.pool.lock().evict_committed(&nonces);
         // Included ones left the store's pending set with the commit; the rest (replaced by
         // another transaction with the same nonce) leave it now.
@@ -483,10 +485,81 @@ impl Application for NodeApp {
         };
         self.drop_unpayable(height, &heads);
         self.executed_lock().retain(|_, e| e.height > height);
+        if let Some((time_ms, gas)) = fresh {
+            self.metrics
+                .committed(height, time_ms, batch.tx_hashes.len(), gas);
+            self.health.committed(height, time_ms);
+        }
         if let Some(tx) = &self.committed {
             tx.send_replace(height);
         }
         Ok(())
+    }
+}
+
+fn app_err(e: StoreError) -> ConsensusError {
+    ConsensusError::Application(e.to_string())
+}
+
+impl Application for NodeApp {
+    fn committed_height(&self) -> Result<Height, ConsensusError> {
+        Ok(Height(
+            self.store.latest_height().map_err(app_err)?.unwrap_or(0),
+        ))
+    }
+
+    fn build_block(
+        &mut self,
+        height: Height,
+        proposer: Address,
+    ) -> Result<v1::Block, ConsensusError> {
+        self.phase(Phase::Build, height.0, || self.propose(height, proposer))
+    }
+
+    fn validate_block(
+        &mut self,
+        block: &v1::Block,
+        origin: BlockOrigin,
+    ) -> Result<Verdict, ConsensusError> {
+        let height = block.header.as_ref().map_or(0, |h| h.height);
+        self.phase(Phase::Validate, height, || self.validate(block, origin))
+    }
+
+    fn store_proposal(
+        &mut self,
+        height: Height,
+        round: u32,
+        block_hash: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<(), ConsensusError> {
+        self.store
+            .put_proposal(height.0, round, block_hash, bytes)
+            .map_err(app_err)
+    }
+
+    fn proposals(&self, height: Height, round: u32) -> Result<StoredProposals, ConsensusError> {
+        self.store.proposals_at(height.0, round).map_err(app_err)
+    }
+
+    fn proposal_by_hash(
+        &self,
+        height: Height,
+        block_hash: [u8; 32],
+    ) -> Result<Option<Vec<u8>>, ConsensusError> {
+        self.store
+            .proposal_by_hash(height.0, &block_hash)
+            .map_err(app_err)
+    }
+
+    fn commit(
+        &mut self,
+        block: v1::Block,
+        certificate: v1::CommitCertificate,
+    ) -> Result<(), ConsensusError> {
+        let height = block.header.as_ref().map_or(0, |h| h.height);
+        self.phase(Phase::Commit, height, || {
+            self.commit_block(block, certificate)
+        })
     }
 
     fn decided(

@@ -1,8 +1,11 @@
 use super::*;
 use crate::{
-    admission::sign,
-    mempool::{Mempool, PoolLimits},
-    txpool::pool_tx,
+    params::{MAX_CLOCK_DRIFT_MS, MAX_TX_GAS, executor_for},
+    txpath::{
+        admission::sign,
+        mempool::{Mempool, PoolLimits},
+        pool::pool_tx,
+    },
 };
 use ed25519_dalek::SigningKey;
 
@@ -126,7 +129,7 @@ fn proposer_reaps_the_pool_and_its_block_validates() {
     }
     let block = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(block.txs.len(), 3);
-    assert!(verdict(&mut f, &block).valid);
+    assert!(verdict(&mut f, &block).is_valid());
     commit(&mut f, block);
     assert_eq!(f.app.store.nonce(1, &[0; 32]).unwrap(), 0);
     let sender = *SigningKey::from_bytes(&[1; 32]).verifying_key().as_bytes();
@@ -143,8 +146,8 @@ fn a_forged_signature_makes_the_block_invalid() {
     // Transaction 1 claims sender 2 but is signed by sender 3.
     let block = block_with(&mut f, vec![tx(1, 1, 0), tx(3, 2, 0), tx(4, 4, 0)]);
     let v = verdict(&mut f, &block);
-    assert!(!v.valid);
-    assert!(v.reason.contains("transaction 1: bad signature"), "{v:?}");
+    assert_eq!(v.refusal(), Some(Refusal::Transactions), "{v:?}");
+    assert!(v.reason().contains("transaction 1: bad signature"), "{v:?}");
 }
 
 #[test]
@@ -154,9 +157,9 @@ fn pooled_transactions_skip_re_verification_but_strangers_do_not() {
     let pooled = admission::check(tx(1, 1, 0), &genesis, &f.app.executor).unwrap();
     f.app.pool.lock().insert(pool_tx(&pooled), 0).unwrap();
     let good = block_with(&mut f, vec![tx(1, 1, 0), tx(2, 2, 0)]);
-    assert!(verdict(&mut f, &good).valid);
+    assert!(verdict(&mut f, &good).is_valid());
     let bad = block_with(&mut f, vec![tx(1, 1, 0), tx(5, 2, 0)]);
-    assert!(!verdict(&mut f, &bad).valid);
+    assert!(!verdict(&mut f, &bad).is_valid());
 }
 
 #[test]
@@ -165,52 +168,54 @@ fn nonce_gaps_replays_and_repeats_make_the_block_invalid() {
     let gap = block_with(&mut f, vec![tx(1, 1, 0), tx(1, 1, 2)]);
     assert!(
         verdict(&mut f, &gap)
-            .reason
+            .reason()
             .contains("nonce 2 but next is 1")
     );
     let repeat = block_with(&mut f, vec![tx(1, 1, 0), tx(1, 1, 0)]);
-    assert!(!verdict(&mut f, &repeat).valid);
+    assert!(!verdict(&mut f, &repeat).is_valid());
 
     let first = block_with(&mut f, vec![tx(1, 1, 0)]);
-    assert!(verdict(&mut f, &first).valid);
+    assert!(verdict(&mut f, &first).is_valid());
     commit(&mut f, first);
     let replay = block_with(&mut f, vec![tx(1, 1, 0)]);
     assert!(
         verdict(&mut f, &replay)
-            .reason
+            .reason()
             .contains("nonce 0 but next is 1")
     );
     let next = block_with(&mut f, vec![tx(1, 1, 1)]);
-    assert!(verdict(&mut f, &next).valid);
+    assert!(verdict(&mut f, &next).is_valid());
 }
 
 #[test]
 fn a_block_whose_roots_differ_from_re_execution_is_invalid() {
     let mut f = fixture();
     let good = block_with(&mut f, vec![tx(1, 1, 0)]);
-    assert!(verdict(&mut f, &good).valid);
+    assert!(verdict(&mut f, &good).is_valid());
 
     let mut lie = good.clone();
     let h = lie.header.as_mut().unwrap();
     h.state_roots[0].root = vec![7; 32].into();
     assert!(
         verdict(&mut f, &lie)
-            .reason
+            .reason()
             .contains("state root of rollup 1 differs")
     );
     let mut lie = good.clone();
     lie.header.as_mut().unwrap().results_root = vec![7; 32].into();
-    assert!(verdict(&mut f, &lie).reason.contains("results root"));
+    let v = verdict(&mut f, &lie);
+    assert_eq!(v.refusal(), Some(Refusal::Execution), "{v:?}");
+    assert!(v.reason().contains("results root"));
     let mut lie = good.clone();
     lie.header.as_mut().unwrap().state_root = vec![7; 32].into();
     assert!(
         verdict(&mut f, &lie)
-            .reason
+            .reason()
             .contains("aggregate state root")
     );
     let mut lie = good;
     lie.header.as_mut().unwrap().state_roots.clear();
-    assert!(verdict(&mut f, &lie).reason.contains("0 state roots"));
+    assert!(verdict(&mut f, &lie).reason().contains("0 state roots"));
 }
 
 #[test]
@@ -249,7 +254,9 @@ fn a_wrong_tx_root_or_foreign_chain_transaction_makes_the_block_invalid() {
     let mut f = fixture();
     let mut block = block_with(&mut f, vec![tx(1, 1, 0)]);
     block.header.as_mut().unwrap().tx_root = vec![0; 32].into();
-    assert!(verdict(&mut f, &block).reason.contains("tx root"));
+    let v = verdict(&mut f, &block);
+    assert_eq!(v.refusal(), Some(Refusal::TxRoot), "{v:?}");
+    assert!(v.reason().contains("tx root"));
 
     let mut foreign = v1::Transaction {
         chain_id: "other".into(),
@@ -268,14 +275,14 @@ fn a_wrong_tx_root_or_foreign_chain_transaction_makes_the_block_invalid() {
         &mut f,
         vec![sign(&foreign, &SigningKey::from_bytes(&[1; 32]))],
     );
-    assert!(!verdict(&mut f, &wrong_chain).valid);
+    assert!(!verdict(&mut f, &wrong_chain).is_valid());
     foreign.chain_id = CHAIN.into();
     foreign.rollup_id = 77;
     let unknown = block_with(
         &mut f,
         vec![sign(&foreign, &SigningKey::from_bytes(&[1; 32]))],
     );
-    assert!(verdict(&mut f, &unknown).reason.contains("rollup 77"));
+    assert!(verdict(&mut f, &unknown).reason().contains("rollup 77"));
 }
 
 #[test]
@@ -334,7 +341,7 @@ fn the_same_block_executes_identically_on_two_independent_stores() {
         on_a.receipts
     );
     assert!(on_b.mismatch(&header).is_none());
-    assert!(verdict(&mut b, &block).valid, "b accepts a's block");
+    assert!(verdict(&mut b, &block).is_valid(), "b accepts a's block");
 }
 
 #[test]
@@ -342,11 +349,13 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     let mut f = fixture();
     let mut future = block_with(&mut f, vec![]);
     future.header.as_mut().unwrap().time_ms = now_ms() + MAX_CLOCK_DRIFT_MS + 60_000;
-    assert!(verdict(&mut f, &future).reason.contains("ahead"));
+    let v = verdict(&mut f, &future);
+    assert_eq!(v.refusal(), Some(Refusal::Clock), "{v:?}");
+    assert!(v.reason().contains("ahead"));
     // Decided by a quorum (a node syncing with a clock behind): valid, since nothing else is
     // wrong with it.
     let synced = verdict_as(&mut f, &future, BlockOrigin::Decided);
-    assert!(synced.valid, "{}", synced.reason);
+    assert!(synced.is_valid(), "{}", synced.reason());
 
     // Seven transactions asking for 30M gas each exceed the block's 200M.
     let greedy: Vec<v1::SignedTransaction> = (1..=7u8)
@@ -367,7 +376,7 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     let block = block_with(&mut f, greedy.clone());
     assert!(
         verdict(&mut f, &block)
-            .reason
+            .reason()
             .contains("more than 200000000 gas")
     );
 
@@ -379,7 +388,7 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     }
     let built = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(built.txs.len(), 6);
-    assert!(verdict(&mut f, &built).valid);
+    assert!(verdict(&mut f, &built).is_valid());
 }
 
 /// Rollup 1 charging 1 wei per gas, where signer 1 holds `wei`.
@@ -413,15 +422,14 @@ fn a_transaction_whose_signer_cannot_pay_makes_the_block_invalid() {
     }
     let block = block_with(&mut f, vec![paid_tx(0, 1), paid_tx(1, 0)]);
     let v = verdict(&mut f, &block);
-    assert!(!v.valid);
+    assert_eq!(v.refusal(), Some(Refusal::Transactions), "{v:?}");
     assert!(
-        v.reason
+        v.reason()
             .contains("transaction 1: balance below the maximum fee"),
-        "{}",
-        v.reason
+        "{v:?}"
     );
     let alone = block_with(&mut f, vec![paid_tx(0, 1)]);
-    assert!(verdict(&mut f, &alone).valid);
+    assert!(verdict(&mut f, &alone).is_valid());
 }
 
 #[test]
@@ -437,7 +445,7 @@ fn the_proposer_leaves_out_what_cannot_pay_and_the_commit_drops_it() {
     // Nonce 1 cannot pay after nonce 0 spent the balance; nonce 2 would leave a gap.
     let block = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(block.txs, txs[..1]);
-    assert!(verdict(&mut f, &block).valid);
+    assert!(verdict(&mut f, &block).is_valid());
     let [_, unpaid, later] = txs.map(|tx| babel_proto::tx_hash(&tx));
     assert!(f.app.pool.lock().contains(&unpaid), "pooled until a commit");
 

@@ -17,11 +17,14 @@ use babel_consensus::{
 };
 use babel_genesis::{EvmGenesis, Genesis, RollupGenesis, Timestamp, VmGenesis};
 use babel_node::{
-    admission::sign,
-    app::{NodeApp, ensure_genesis_state, executor_for},
-    mempool::{Mempool, PoolLimits},
+    app::{NodeApp, ensure_genesis_state},
+    params::executor_for,
     store::Store,
-    txpool::SharedPool,
+    txpath::{
+        SharedPool,
+        admission::sign,
+        mempool::{Mempool, PoolLimits},
+    },
 };
 use babel_proto::v1;
 use ed25519_dalek::SigningKey;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use babel_node::{admission::sign, config::Config};
+use babel_node::{config::Config, txpath::admission::sign};
 use babel_proto::v1::RejectReason;
 use babel_proto::v1::{self, node_client::NodeClient};
 use ed25519_dalek::SigningKey;
@@ -429,7 +429,7 @@ fn e2e_batch_submission_reports_each_transaction() {
             wait_finalized(&mut client, &babel_proto::tx_hash(tx)).await;
         }
 
-        let too_many = vec![good[0].clone(); babel_node::rpc::MAX_SUBMIT_BATCH + 1];
+        let too_many = vec![good[0].clone(); babel_node::grpc::MAX_SUBMIT_BATCH + 1];
         let err = client
             .submit_transactions(v1::SubmitTransactionsRequest {
                 transactions: too_many,

@@ -80,7 +80,7 @@ impl Validator {
 
     /// Highest height this run's log says was committed.
     pub(crate) fn logged_height(&self) -> u64 {
-        babel_node::devnet::logged_height(&self.log)
+        babel_node::cli::devnet::logged_height(&self.log)
     }
 
     pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {

@@ -8,7 +8,7 @@
 //! concurrent streams are limited by `[grpc]` in `config.toml`. `StreamRollupBatches` follows
 //! one rollup's transactions per block the way `StreamBlocks` follows blocks.
 //!
-//! Server streams are bounded (`crate::streams`): at most `[grpc].max_block_streams` are open
+//! Server streams are bounded ([`streams`]): at most `[grpc].max_block_streams` are open
 //! node-wide, and each buffers at most [`STREAM_BUFFER_BYTES`] of unread responses (or one
 //! larger response). For a client that never reads, a stream pins at most about
 //! `max(STREAM_BUFFER_BYTES, R) + 3 × R + 0.5 MiB`, where R is the largest response (one block
@@ -20,7 +20,7 @@ use std::{pin::Pin, sync::Arc, time::Duration};
 
 use babel_consensus::ValidatorSet;
 use babel_genesis::Genesis;
-use babel_proto::v1::{self, node_client::NodeClient, node_server::Node, node_server::NodeServer};
+use babel_proto::v1::{self, node_client::NodeClient, node_server::Node};
 use futures::Stream;
 use prost::Message as _;
 use tokio::sync::watch;
@@ -32,13 +32,22 @@ use tonic::{
 use tracing::debug;
 
 use crate::{
-    admission::Rejection,
-    app::{MAX_TX_GAS, block_env},
     config::GrpcConfig,
+    health::{Health, max_block_age},
+    params::{MAX_TX_GAS, block_env},
     store::Store,
-    streams::{self, StreamSlots},
-    txpool::{Admission, TxPool},
+    txpath::{
+        admission::Rejection,
+        pool::{Admission, TxPool},
+    },
 };
+
+mod layer;
+mod server;
+mod streams;
+
+pub use server::serve;
+use streams::StreamSlots;
 
 /// Request header marking a submission forwarded by a peer.
 const GOSSIP_HEADER: &str = "x-babel-gossip";
@@ -69,6 +78,8 @@ pub struct NodeService {
     queries: Arc<tokio::sync::Semaphore>,
     /// Open `StreamBlocks` and `StreamRollupBatches` streams, node-wide.
     streams: StreamSlots,
+    /// Readiness, last commit and peers, for `Status`.
+    health: Health,
 }
 
 /// Most read-only executions running at once.
@@ -85,14 +96,21 @@ impl NodeService {
     ) -> Self {
         Self {
             store,
-            genesis,
             validators,
             txpool,
             committed,
             peers: Vec::new(),
             queries: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_QUERIES)),
             streams: StreamSlots::new(GrpcConfig::default().max_block_streams),
+            health: Health::new(max_block_age(&genesis.consensus, 0)),
+            genesis,
         }
+    }
+
+    /// Report this node's readiness, last commit and peers (from `health`) in `Status`.
+    pub fn with_health(mut self, health: Health) -> Self {
+        self.health = health;
+        self
     }
 
     /// Serve at most `limit` block and rollup-batch streams at once; more are refused with
@@ -548,6 +566,12 @@ impl Node for NodeService {
         _request: Request<v1::StatusRequest>,
     ) -> Result<Response<v1::StatusResponse>, Status> {
         let height = self.latest()?;
+        let (mempool_size, mempool_bytes) = {
+            let pool = self.txpool.pool().lock();
+            (pool.len(), pool.bytes())
+        };
+        let readiness = self.health.readiness();
+        let last = self.health.last_commit();
         let latest_block_hash = self
             .store
             .block_hash_at(height)
@@ -580,41 +604,16 @@ impl Node for NodeService {
             latest_block_hash: latest_block_hash.to_vec().into(),
             validators,
             rollups,
-            mempool_size: self.txpool.pool().lock().len() as u64,
+            mempool_size: mempool_size as u64,
+            mempool_bytes: mempool_bytes as u64,
             da_posted_height: 0,
             node_version: env!("CARGO_PKG_VERSION").into(),
+            peers: self.health.peers(),
+            ready: readiness.is_ready(),
+            readiness: readiness.to_string(),
+            last_commit_age_ms: last
+                .map(|c| u64::try_from(c.at.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            last_block_time_ms: last.map_or(0, |c| c.block_time_ms),
         }))
     }
-}
-
-/// Serve gRPC on `cfg.listen_addr` until `shutdown` resolves.
-pub async fn serve(
-    cfg: &GrpcConfig,
-    service: NodeService,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<NodeServer<NodeService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(babel_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    // A response carries at most one block plus its certificate, whatever the request limit.
-    let max_block =
-        usize::try_from(service.genesis.consensus.max_block_bytes).unwrap_or(usize::MAX);
-    let max_response = cfg
-        .max_message_bytes
-        .max(max_block.saturating_add(RESPONSE_MARGIN_BYTES));
-    let node = NodeServer::new(service.with_stream_limit(cfg.max_block_streams))
-        .max_decoding_message_size(cfg.max_message_bytes)
-        .max_encoding_message_size(max_response);
-    tonic::transport::Server::builder()
-        .timeout(Duration::from_millis(cfg.request_timeout_ms))
-        .max_concurrent_streams(cfg.max_concurrent_streams)
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(node)
-        .serve_with_shutdown(cfg.listen_addr, shutdown)
-        .await?;
-    Ok(())
 }

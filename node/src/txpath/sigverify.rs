@@ -7,7 +7,7 @@
 //! signature cannot make other clients' transactions look bad, nor cost them more than their
 //! own fallback.
 
-use crate::admission::{CheckedTx, verify_batch, verify_signatures};
+use super::admission::{CheckedTx, verify_batch, verify_signatures};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most signatures checked in one combined batch.
@@ -93,7 +93,7 @@ fn answer(jobs: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admission::{
+    use crate::txpath::admission::{
         check, sign,
         tests::{genesis, tx as admission_tx},
     };
@@ -105,7 +105,7 @@ mod tests {
         check(
             sign(&tx, &SigningKey::from_bytes(&[signer; 32])),
             g,
-            &crate::app::executor_for(g),
+            &crate::params::executor_for(g),
         )
         .unwrap()
     }

@@ -13,11 +13,14 @@ use babel_proto::v1::{self, RejectReason};
 use tracing::info;
 
 use crate::{
-    admission::{self, CheckedTx, Rejection},
-    app::{MAX_TX_GAS, block_env},
-    mempool::{Mempool, PoolError, PoolTx},
-    sigverify::SigVerifier,
+    metrics::Metrics,
+    params::{MAX_TX_GAS, block_env},
     store::{Store, StoreError},
+    txpath::{
+        admission::{self, CheckedTx, Rejection},
+        mempool::{Mempool, PoolError, PoolTx},
+        sigverify::SigVerifier,
+    },
 };
 
 /// The mempool shared by the gRPC server (submissions) and the application (blocks).
@@ -76,6 +79,7 @@ pub struct TxPool {
     genesis: Arc<Genesis>,
     executor: Arc<Executor>,
     verifier: SigVerifier,
+    metrics: Metrics,
 }
 
 impl TxPool {
@@ -93,7 +97,14 @@ impl TxPool {
             genesis,
             executor,
             verifier,
+            metrics: Metrics::new(),
         }
+    }
+
+    /// Count admission results into `metrics`.
+    pub fn observe(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The executor whose adapters check payloads.
@@ -109,6 +120,15 @@ impl TxPool {
     /// Admit `txs`, returning one result per transaction in order. Signatures of the whole
     /// submission (and of any submitted concurrently) are checked in one batch.
     pub async fn submit(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
+        let results = self.admit_all(txs).await;
+        for r in &results {
+            self.metrics
+                .admission(r.as_ref().map(|_| ()).map_err(|e| e.reason));
+        }
+        results
+    }
+
+    async fn admit_all(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
         let mut results: Vec<Option<Admission>> = vec![None; txs.len()];
         let mut candidates = Vec::with_capacity(txs.len());
         // Shed load before the expensive checks: what cannot fit is refused at once.

@@ -29,10 +29,10 @@ use alloy_primitives::U256;
 use babel_genesis::{EvmAccount, Hex};
 
 use crate::{
-    admission::sign,
-    devnet::{Process, devnet_params, spawn_validator, stop},
+    cli::devnet::{Process, devnet_params, spawn_validator, stop},
+    grpc::MAX_SUBMIT_BATCH,
     home::{Home, NetworkOptions, create_network},
-    rpc::MAX_SUBMIT_BATCH,
+    txpath::admission::sign,
 };
 
 /// Largest gRPC message the bench client accepts (a full block with its certificate).
@@ -49,6 +49,8 @@ pub struct BenchOptions {
     pub p2p_port: u16,
     /// First gRPC port of the started network.
     pub grpc_port: u16,
+    /// Metrics and health port of the first validator of the started network.
+    pub ops_port: u16,
     /// Transactions to send.
     pub txs: usize,
     /// Distinct senders (each sends `txs / senders` consecutive nonces).
@@ -208,6 +210,7 @@ fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<V
             chain_id: "babel-bench".into(),
             p2p_port: opts.p2p_port,
             grpc_port: opts.grpc_port,
+            ops_port: opts.ops_port,
             force: false,
             consensus: params,
             evm_alloc: sender_keys(opts)
@@ -628,6 +631,7 @@ mod tests {
             endpoints: vec![],
             p2p_port: 0,
             grpc_port: 0,
+            ops_port: 0,
             txs: 7,
             senders: 3,
             batch: 2,

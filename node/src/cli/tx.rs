@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use babel_proto::v1::{self, node_client::NodeClient};
 
-use crate::{admission::sign, config::Config, home::Home, keys};
+use crate::{config::Config, home::Home, keys, txpath::admission::sign};
 
 /// What to send.
 #[derive(Clone, Debug)]

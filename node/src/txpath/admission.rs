@@ -9,7 +9,7 @@ use babel_genesis::Genesis;
 use babel_proto::v1::{self, RejectReason};
 use prost::Message;
 
-use crate::app::MAX_TX_GAS;
+use crate::params::MAX_TX_GAS;
 
 /// A transaction that passed the stateless checks.
 #[derive(Clone, Debug, PartialEq)]
@@ -209,7 +209,7 @@ pub fn sign(tx: &v1::Transaction, key: &ed25519_dalek::SigningKey) -> v1::Signed
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::app::executor_for;
+    use crate::params::executor_for;
     use babel_proto::test_utils::{field_mutants, mutate_with};
     use ed25519_dalek::SigningKey;
     use proptest::prelude::*;

@@ -27,20 +27,20 @@ const BUFFER_ITEMS: usize = 64;
 
 /// The node-wide cap on open server streams; cheap to clone (clones share the cap).
 #[derive(Clone, Debug)]
-pub struct StreamSlots {
+pub(crate) struct StreamSlots {
     slots: Arc<Semaphore>,
     limit: usize,
 }
 
 /// One open stream's place under the cap; dropping it frees the place.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
 }
 
 impl StreamSlots {
     /// At most `limit` streams open at once (0 refuses every stream).
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         let limit = limit.min(Semaphore::MAX_PERMITS);
         Self {
             slots: Arc::new(Semaphore::new(limit)),
@@ -49,7 +49,7 @@ impl StreamSlots {
     }
 
     /// A slot for a new stream, or `RESOURCE_EXHAUSTED` if `limit` streams are open.
-    pub fn open(&self) -> Result<Slot, tonic::Status> {
+    pub(crate) fn open(&self) -> Result<Slot, tonic::Status> {
         self.slots
             .clone()
             .try_acquire_owned()
@@ -64,7 +64,8 @@ impl StreamSlots {
     }
 
     /// Streams open now.
-    pub fn open_now(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn open_now(&self) -> usize {
         self.limit - self.slots.available_permits()
     }
 }
@@ -72,11 +73,11 @@ impl StreamSlots {
 /// The client has gone: nothing sent will be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the stream's client has gone")]
-pub struct Closed;
+pub(crate) struct Closed;
 
 /// The producing end of a stream buffer.
 #[derive(Debug)]
-pub struct BufferSender<T> {
+pub(crate) struct BufferSender<T> {
     tx: mpsc::Sender<(T, OwnedSemaphorePermit)>,
     bytes: Arc<Semaphore>,
     budget: u32,
@@ -85,7 +86,7 @@ pub struct BufferSender<T> {
 /// The consuming end of a stream buffer: the response stream handed to tonic. It holds the
 /// stream's [`Slot`].
 #[derive(Debug)]
-pub struct BufferedStream<T> {
+pub(crate) struct BufferedStream<T> {
     rx: mpsc::Receiver<(T, OwnedSemaphorePermit)>,
     _slot: Slot,
 }
@@ -96,7 +97,7 @@ const MAX_BUDGET: u32 = 1 << 28;
 
 /// A stream buffer holding at most `budget` bytes (1 to 256 MiB) of unread items (or one larger
 /// item) and at most [`BUFFER_ITEMS`] items, for the stream that holds `slot`.
-pub fn buffer<T>(slot: Slot, budget: u32) -> (BufferSender<T>, BufferedStream<T>) {
+pub(crate) fn buffer<T>(slot: Slot, budget: u32) -> (BufferSender<T>, BufferedStream<T>) {
     let budget = budget.clamp(1, MAX_BUDGET);
     let (tx, rx) = mpsc::channel(BUFFER_ITEMS);
     let sender = BufferSender {
@@ -111,7 +112,7 @@ impl<T> BufferSender<T> {
     /// Queue `item`, which takes `bytes` of memory, waiting while the buffer is full. An item
     /// larger than the budget waits until the buffer is empty. Fails as soon as the client is
     /// gone, even while waiting.
-    pub async fn send(&self, item: T, bytes: usize) -> Result<(), Closed> {
+    pub(crate) async fn send(&self, item: T, bytes: usize) -> Result<(), Closed> {
         let cost = u32::try_from(bytes)
             .unwrap_or(u32::MAX)
             .clamp(1, self.budget);
@@ -123,7 +124,7 @@ impl<T> BufferSender<T> {
     }
 
     /// Resolves when the client has gone.
-    pub async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         self.tx.closed().await;
     }
 }

@@ -30,6 +30,8 @@ pub struct DevnetOptions {
     pub p2p_port: u16,
     /// First gRPC port.
     pub grpc_port: u16,
+    /// Metrics and health port of the first validator.
+    pub ops_port: u16,
     /// Throw away existing state and start a new chain.
     pub reset: bool,
     /// Stop after this long (for scripted runs); `None` runs until interrupted.
@@ -113,6 +115,7 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
             chain_id: "babel-devnet-1".into(),
             p2p_port: opts.p2p_port,
             grpc_port: opts.grpc_port,
+            ops_port: opts.ops_port,
             force: false,
             consensus: devnet_params(),
         };
@@ -134,9 +137,10 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
         let config = Config::load(&home.config())?;
         let process = spawn_validator(home)?;
         println!(
-            "validator {}: gRPC {}  p2p {}  home {}  log {}",
+            "validator {}: gRPC {}  metrics http://{}/metrics  p2p {}  home {}  log {}",
             config.moniker,
             config.grpc.listen_addr,
+            config.ops.listen_addr,
             config.p2p.listen_addr,
             process.home.root().display(),
             process.log.display()

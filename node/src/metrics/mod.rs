@@ -1,0 +1,431 @@
+//! The node's Prometheus metrics: one [`Metrics`] per node, shared by every layer that
+//! reports (the transaction path, the application, the servers), and [`Metrics::encode`] for
+//! the `/metrics` endpoint. Names are prefixed `babel_`; consensus registers its own under
+//! `babel_consensus_`, and Malachite's engine metrics (prefixed `malachitebft_`) are appended
+//! to the same exposition. `docs/OPERATING.md` says what each one means.
+
+mod vm;
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use babel_consensus::ConsensusMetrics;
+use babel_execution::VmKind;
+use babel_proto::v1::RejectReason;
+use prometheus_client::{
+    encoding::text::{encode_eof, encode_registry},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+pub use vm::TimedAdapter;
+
+/// A metric label: (name, value).
+type Label = [(&'static str, &'static str); 1];
+/// Two metric labels.
+type Labels2 = [(&'static str, String); 2];
+
+/// The phases of a block's life on this node, as the `phase` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// A proposer reaping the mempool and executing a new block (execution included).
+    Build,
+    /// Checking a proposed or synced block (execution included).
+    Validate,
+    /// Executing a block's transactions and computing its roots.
+    Execute,
+    /// Writing a decided block, its state and receipts, and pruning the mempool.
+    Commit,
+}
+
+impl Phase {
+    const ALL: [Phase; 4] = [Phase::Build, Phase::Validate, Phase::Execute, Phase::Commit];
+
+    /// The phase as a label value (and a tracing span name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Build => "build",
+            Phase::Validate => "validate",
+            Phase::Execute => "execute",
+            Phase::Commit => "commit",
+        }
+    }
+}
+
+/// The label value of an admission result: `accepted`, or the reject reason in lower case
+/// without its prefix (`bad_signature`, `nonce_too_low`, ...).
+pub fn admission_label(result: Result<(), RejectReason>) -> &'static str {
+    match result {
+        Ok(()) => "accepted",
+        Err(reason) => match reason {
+            RejectReason::Unspecified => "unspecified",
+            RejectReason::Malformed => "malformed",
+            RejectReason::TooLarge => "too_large",
+            RejectReason::WrongChain => "wrong_chain",
+            RejectReason::UnknownRollup => "unknown_rollup",
+            RejectReason::BadSignature => "bad_signature",
+            RejectReason::NonceTooLow => "nonce_too_low",
+            RejectReason::NonceTooHigh => "nonce_too_high",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::MempoolFull => "mempool_full",
+            RejectReason::FeeTooLow => "fee_too_low",
+            RejectReason::GasLimitTooHigh => "gas_limit_too_high",
+            RejectReason::GasLimitTooLow => "gas_limit_too_low",
+        },
+    }
+}
+
+/// Every admission label, so that each is exported from the start.
+const ADMISSION_LABELS: [Result<(), RejectReason>; 14] = [
+    Ok(()),
+    Err(RejectReason::Unspecified),
+    Err(RejectReason::Malformed),
+    Err(RejectReason::TooLarge),
+    Err(RejectReason::WrongChain),
+    Err(RejectReason::UnknownRollup),
+    Err(RejectReason::BadSignature),
+    Err(RejectReason::NonceTooLow),
+    Err(RejectReason::NonceTooHigh),
+    Err(RejectReason::Duplicate),
+    Err(RejectReason::MempoolFull),
+    Err(RejectReason::FeeTooLow),
+    Err(RejectReason::GasLimitTooHigh),
+    Err(RejectReason::GasLimitTooLow),
+];
+
+/// Durations of block phases and store writes, in seconds: 0.5 ms to about 16 s.
+fn seconds_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.0005, 2.0, 16)
+}
+
+/// The node's metrics. Cheap to clone: every clone updates the same values.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Arc<Mutex<Registry>>,
+    /// The consensus driver's metrics (registered here, handed to the engine).
+    pub consensus: ConsensusMetrics,
+    committed_height: Gauge,
+    last_block_time: Gauge,
+    ready: Gauge,
+    peers: Gauge,
+    mempool_txs: Gauge,
+    mempool_bytes: Gauge,
+    admission: Family<Label, Counter>,
+    block_txs: Histogram,
+    block_gas: Histogram,
+    phase: Family<Label, Histogram>,
+    vm_seconds: Family<Label, Counter<f64>>,
+    vm_frames: Family<Label, Counter>,
+    store_write: Histogram,
+    grpc_requests: Family<[(&'static str, String); 1], Counter>,
+    grpc_errors: Family<Labels2, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Every metric of a node, registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("babel");
+        let consensus = ConsensusMetrics::register(registry.sub_registry_with_prefix("consensus"));
+        let m = Self {
+            registry: Arc::default(),
+            consensus,
+            committed_height: Gauge::default(),
+            last_block_time: Gauge::default(),
+            ready: Gauge::default(),
+            peers: Gauge::default(),
+            mempool_txs: Gauge::default(),
+            mempool_bytes: Gauge::default(),
+            admission: Family::default(),
+            // 0 to 2^15 transactions.
+            block_txs: Histogram::new(
+                std::iter::once(0.0).chain(exponential_buckets(1.0, 2.0, 16)),
+            ),
+            // 21 000 gas (one transfer) to about 690 M.
+            block_gas: Histogram::new(
+                std::iter::once(0.0).chain(exponential_buckets(21_000.0, 2.0, 16)),
+            ),
+            phase: Family::new_with_constructor(|| Histogram::new(seconds_buckets())),
+            vm_seconds: Family::default(),
+            vm_frames: Family::default(),
+            store_write: Histogram::new(seconds_buckets()),
+            grpc_requests: Family::default(),
+            grpc_errors: Family::default(),
+        };
+        let r = &mut registry;
+        r.register(
+            "height",
+            "Highest committed height",
+            m.committed_height.clone(),
+        );
+        r.register(
+            "last_block_time_seconds",
+            "Header time of the last committed block (Unix seconds)",
+            m.last_block_time.clone(),
+        );
+        r.register(
+            "ready",
+            "1 when the node is caught up and committing, else 0",
+            m.ready.clone(),
+        );
+        r.register("peers", "Connected consensus peers", m.peers.clone());
+        r.register(
+            "mempool_transactions",
+            "Transactions in the mempool",
+            m.mempool_txs.clone(),
+        );
+        r.register(
+            "mempool_bytes",
+            "Bytes of transactions in the mempool",
+            m.mempool_bytes.clone(),
+        );
+        r.register(
+            "admission",
+            "Submitted transactions by admission result (accepted, or the reject reason)",
+            m.admission.clone(),
+        );
+        r.register(
+            "block_transactions",
+            "Transactions per committed block",
+            m.block_txs.clone(),
+        );
+        r.register(
+            "block_gas",
+            "Gas used per committed block",
+            m.block_gas.clone(),
+        );
+        r.register(
+            "block_phase_seconds",
+            "Time per block phase: build, validate, execute, commit",
+            m.phase.clone(),
+        );
+        r.register(
+            "vm_execution_seconds",
+            "Time spent in each VM's frames, not counting nested calls into other VMs",
+            m.vm_seconds.clone(),
+        );
+        r.register("vm_frames", "Frames run, by VM", m.vm_frames.clone());
+        r.register(
+            "store_write_seconds",
+            "Time to write one committed block to the store (one synced batch)",
+            m.store_write.clone(),
+        );
+        r.register(
+            "grpc_requests",
+            "gRPC requests by method",
+            m.grpc_requests.clone(),
+        );
+        r.register(
+            "grpc_errors",
+            "gRPC requests that ended in an error status, by method and code",
+            m.grpc_errors.clone(),
+        );
+        // Labels with a closed set of values are exported from the start, at zero.
+        for result in ADMISSION_LABELS {
+            let _ = m
+                .admission
+                .get_or_create(&[("result", admission_label(result))]);
+        }
+        for phase in Phase::ALL {
+            let _ = m.phase.get_or_create(&[("phase", phase.as_str())]);
+        }
+        *m.registry.lock().unwrap_or_else(|e| e.into_inner()) = registry;
+        m
+    }
+
+    /// The exposition in Prometheus text format: the node's metrics, then the engine's.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        {
+            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+            // Writing to a String cannot fail.
+            let _ = encode_registry(&mut out, &registry);
+        }
+        let engine = babel_consensus::engine_metrics();
+        // The engine's exposition ends with the EOF marker; ours must not have one of its own.
+        out.push_str(engine.trim_end().trim_end_matches("# EOF").trim_end());
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        let _ = encode_eof(&mut out);
+        out
+    }
+
+    /// A block was committed.
+    pub fn committed(&self, height: u64, time_ms: u64, txs: usize, gas: u64) {
+        self.committed_height
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
+        self.last_block_time
+            .set(i64::try_from(time_ms / 1000).unwrap_or(i64::MAX));
+        self.block_txs.observe(txs as f64);
+        self.block_gas.observe(gas as f64);
+    }
+
+    /// A block phase took `elapsed`.
+    pub fn phase(&self, phase: Phase, elapsed: Duration) {
+        self.phase
+            .get_or_create(&[("phase", phase.as_str())])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A block write took `elapsed`.
+    pub fn store_write(&self, elapsed: Duration) {
+        self.store_write.observe(elapsed.as_secs_f64());
+    }
+
+    /// A frame ran on `vm` for `elapsed` (its own time, nested calls excluded).
+    pub fn vm_frame(&self, vm: VmKind, elapsed: Duration) {
+        let label = [("vm", vm_label(vm))];
+        self.vm_seconds
+            .get_or_create(&label)
+            .inc_by(elapsed.as_secs_f64());
+        self.vm_frames.get_or_create(&label).inc();
+    }
+
+    /// One submitted transaction's admission result.
+    pub fn admission(&self, result: Result<(), RejectReason>) {
+        self.admission
+            .get_or_create(&[("result", admission_label(result))])
+            .inc();
+    }
+
+    /// The mempool holds `txs` transactions of `bytes` bytes.
+    pub fn mempool(&self, txs: usize, bytes: usize) {
+        self.mempool_txs.set(i64::try_from(txs).unwrap_or(i64::MAX));
+        self.mempool_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// The node is connected to `peers` consensus peers.
+    pub fn peers(&self, peers: usize) {
+        self.peers.set(i64::try_from(peers).unwrap_or(i64::MAX));
+    }
+
+    /// Whether the node is ready.
+    pub fn ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
+    }
+
+    /// A gRPC request to `method` ended with error `code`, or with none. The caller keeps
+    /// methods to a closed set (the server's own), so clients cannot multiply labels.
+    pub fn grpc(&self, method: &str, code: Option<&'static str>) {
+        self.grpc_requests
+            .get_or_create(&[("method", method.to_owned())])
+            .inc();
+        if let Some(code) = code {
+            self.grpc_errors
+                .get_or_create(&[("method", method.to_owned()), ("code", code.to_owned())])
+                .inc();
+        }
+    }
+}
+
+fn vm_label(vm: VmKind) -> &'static str {
+    match vm {
+        VmKind::Evm => "evm",
+        VmKind::Wasm => "wasm",
+        VmKind::Cairo => "cairo",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the sample `name` (with its labels) in `text`.
+    fn sample(text: &str, name: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn the_exposition_has_every_family_and_one_eof() {
+        let m = Metrics::new();
+        m.committed(12, 1_700_000_000_000, 3, 63_000);
+        m.admission(Err(RejectReason::NonceTooLow));
+        m.admission(Ok(()));
+        m.admission(Ok(()));
+        m.phase(Phase::Commit, Duration::from_millis(3));
+        m.vm_frame(VmKind::Evm, Duration::from_micros(1500));
+        m.grpc("babel.v1.Node/SubmitTransaction", None);
+        m.grpc("babel.v1.Node/GetBlock", Some("not_found"));
+        let text = m.encode();
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert!(text.ends_with("# EOF\n"));
+        assert_eq!(sample(&text, "babel_height"), Some(12.0));
+        assert_eq!(
+            sample(&text, "babel_last_block_time_seconds"),
+            Some(1_700_000_000.0)
+        );
+        assert_eq!(
+            sample(&text, "babel_admission_total{result=\"accepted\"}"),
+            Some(2.0)
+        );
+        assert_eq!(
+            sample(&text, "babel_admission_total{result=\"nonce_too_low\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&text, "babel_admission_total{result=\"mempool_full\"}"),
+            Some(0.0)
+        );
+        assert_eq!(sample(&text, "babel_block_transactions_count"), Some(1.0));
+        assert_eq!(sample(&text, "babel_block_gas_sum"), Some(63_000.0));
+        assert_eq!(
+            sample(&text, "babel_block_phase_seconds_count{phase=\"commit\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&text, "babel_block_phase_seconds_count{phase=\"build\"}"),
+            Some(0.0)
+        );
+        assert_eq!(
+            sample(&text, "babel_vm_frames_total{vm=\"evm\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(&text, "babel_vm_execution_seconds_total{vm=\"evm\"}"),
+            Some(0.0015)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "babel_grpc_requests_total{method=\"babel.v1.Node/GetBlock\"}"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "babel_grpc_errors_total{method=\"babel.v1.Node/GetBlock\",code=\"not_found\"}"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(sample(&text, "babel_consensus_round"), Some(0.0));
+    }
+
+    #[test]
+    fn every_reject_reason_has_a_label_of_its_own() {
+        let mut seen = std::collections::HashSet::new();
+        for result in ADMISSION_LABELS {
+            assert!(seen.insert(admission_label(result)), "{result:?}");
+        }
+        // A reason added to the proto without a label here fails to compile (the match in
+        // `admission_label` is exhaustive); one missing from the list fails here.
+        assert_eq!(seen.len(), ADMISSION_LABELS.len());
+        let max = RejectReason::GasLimitTooLow as i32;
+        assert_eq!(ADMISSION_LABELS.len(), max as usize + 2);
+    }
+}

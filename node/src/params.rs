@@ -1,0 +1,51 @@
+//! Chain parameters every part of the node shares: gas limits, clock drift, the block
+//! environment execution sees, and the executor a genesis calls for. Modules above (the
+//! transaction path, the application, the servers) import these; this module imports none of
+//! them.
+
+use std::sync::Arc;
+
+use babel_evm::EvmAdapter;
+use babel_execution::{BlockEnv, ExecutionAdapter, Executor};
+use babel_genesis::Genesis;
+
+/// Most gas one transaction may use (a transaction asking for more is refused at admission).
+pub const MAX_TX_GAS: u64 = 30_000_000;
+
+/// Most gas one block may ask for: the sum of its transactions' gas limits. It bounds the
+/// execution work of a block (about a second of revm at its slowest) so that a full block
+/// still fits in the round timeouts; 9 500 plain transfers fit.
+pub const MAX_BLOCK_GAS: u64 = 200_000_000;
+
+/// How far ahead of a validator's clock a proposed block's time may be.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
+
+/// The executor for `genesis`: every EVM rollup on revm. WASM and Cairo rollups have no
+/// adapter on this node version; their transactions are refused at admission and their state
+/// roots stay those of their (empty) genesis trees.
+pub fn executor_for(genesis: &Genesis) -> Executor {
+    executor_with(genesis, |adapter| adapter)
+}
+
+/// [`executor_for`] with every adapter passed through `wrap` (to observe it).
+pub fn executor_with(
+    genesis: &Genesis,
+    wrap: impl Fn(Arc<dyn ExecutionAdapter>) -> Arc<dyn ExecutionAdapter>,
+) -> Executor {
+    genesis.rollups.iter().fold(
+        Executor::new(),
+        |exec, rollup| match EvmAdapter::for_rollup(rollup) {
+            Some(adapter) => exec.with_rollup(rollup.id, wrap(Arc::new(adapter)), rollup.gas_price),
+            None => exec,
+        },
+    )
+}
+
+/// The block environment execution sees.
+pub fn block_env(height: u64, time_ms: u64) -> BlockEnv {
+    BlockEnv {
+        height,
+        time_ms,
+        max_tx_gas: MAX_TX_GAS,
+    }
+}
