@@ -3,14 +3,22 @@
 # libclang-dev when it is missing and we are root; otherwise say what to install.
 #
 # Detection follows what bindgen's loader (clang-sys) accepts: `libclang.so*` or
-# `libclang-<version>.so*`, or a directory named by LIBCLANG_PATH. `libclang-cpp.so*` is LLVM's
-# C++ library, which other packages pull in; it is not libclang and does not count.
+# `libclang-<version>.so*` in the usual library directories or, when LIBCLANG_PATH is set, only
+# in the directory it names (or the library file it names). `libclang-cpp.so*` is LLVM's C++
+# library, which other packages pull in; it is not libclang and does not count.
 # ROOT (default empty) prefixes every searched path, so a test can point the check at a fake tree.
 set -euo pipefail
 root="${ROOT:-}"
 have_libclang() {
   local dir f name
   if [ -n "${LIBCLANG_PATH:-}" ]; then
+    if [ -f "$LIBCLANG_PATH" ]; then
+      case "$(basename "$LIBCLANG_PATH")" in
+        libclang-cpp*) return 1 ;;
+        libclang.so* | libclang-[0-9]*.so*) return 0 ;;
+      esac
+      return 1
+    fi
     for f in "$LIBCLANG_PATH"/libclang.so* "$LIBCLANG_PATH"/libclang-[0-9]*.so*; do
       [ -e "$f" ] && return 0
     done

@@ -1,8 +1,9 @@
 //! The node's Prometheus metrics: one [`Metrics`] per node, shared by every layer that
 //! reports (the transaction path, the application, the servers), and [`Metrics::encode`] for
-//! the `/metrics` endpoint. Names are prefixed `babel_`; consensus registers its own under
-//! `babel_consensus_`, and Malachite's engine metrics (prefixed `malachitebft_`) are appended
-//! to the same exposition. `docs/OPERATING.md` says what each one means.
+//! the `/metrics` endpoint. Names are prefixed `babel_`; the consensus driver's are
+//! `babel_consensus_`. (Malachite's own engine metrics are served apart, at
+//! `/metrics/engine`: libp2p's among them break strict OpenMetrics parsers.)
+//! `docs/OPERATING.md` says what each one means.
 
 mod vm;
 
@@ -15,7 +16,7 @@ use babel_consensus::ConsensusMetrics;
 use babel_execution::VmKind;
 use babel_proto::v1::RejectReason;
 use prometheus_client::{
-    encoding::text::{encode_eof, encode_registry},
+    encoding::text::encode,
     metrics::{
         counter::Counter,
         family::Family,
@@ -245,21 +246,12 @@ impl Metrics {
         m
     }
 
-    /// The exposition in Prometheus text format: the node's metrics, then the engine's.
+    /// The exposition in the OpenMetrics text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        {
-            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-            // Writing to a String cannot fail.
-            let _ = encode_registry(&mut out, &registry);
-        }
-        let engine = babel_consensus::engine_metrics();
-        // The engine's exposition ends with the EOF marker; ours must not have one of its own.
-        out.push_str(engine.trim_end().trim_end_matches("# EOF").trim_end());
-        if !out.ends_with('\n') {
-            out.push('\n');
-        }
-        let _ = encode_eof(&mut out);
+        let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &registry);
         out
     }
 

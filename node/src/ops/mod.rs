@@ -1,6 +1,10 @@
 //! The operator's HTTP server, on `[ops].listen_addr`:
 //!
-//! - `GET /metrics`: every metric in the Prometheus (OpenMetrics) text format;
+//! - `GET /metrics`: the node's metrics (`babel_*`) in the OpenMetrics text format;
+//! - `GET /metrics/engine`: the consensus engine's own (Malachite's `malachitebft_*`:
+//!   consensus steps, libp2p networking, sync), as the engine encodes them. They are apart
+//!   because libp2p's gossipsub score histograms have negative buckets with a sum, which
+//!   strict OpenMetrics parsers refuse;
 //! - `GET /health/live`: 200 while the process serves requests;
 //! - `GET /health/ready`: 200 when the node is caught up and committing ([`crate::health`]),
 //!   503 with the reason otherwise.
@@ -59,6 +63,13 @@ async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
     )
 }
 
+async fn engine_metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, OPENMETRICS)],
+        babel_consensus::engine_metrics(),
+    )
+}
+
 async fn live() -> &'static str {
     "live\n"
 }
@@ -77,6 +88,7 @@ async fn ready(State(state): State<OpsState>) -> (StatusCode, String) {
 pub fn router(state: OpsState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/metrics/engine", get(engine_metrics))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .with_state(state)

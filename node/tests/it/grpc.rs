@@ -149,7 +149,13 @@ fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
     node.kill();
 }
 
-fn evm_tx(key: &SigningKey, chain: &str, rollup: u64, nonce: u64, data: usize) -> v1::Transaction {
+pub(crate) fn evm_tx(
+    key: &SigningKey,
+    chain: &str,
+    rollup: u64,
+    nonce: u64,
+    data: usize,
+) -> v1::Transaction {
     v1::Transaction {
         chain_id: chain.into(),
         rollup_id: rollup,
@@ -165,7 +171,7 @@ fn evm_tx(key: &SigningKey, chain: &str, rollup: u64, nonce: u64, data: usize) -
     }
 }
 
-async fn submit(
+pub(crate) async fn submit(
     client: &mut NodeClient<tonic::transport::Channel>,
     tx: v1::SignedTransaction,
 ) -> v1::SubmitTransactionResponse {

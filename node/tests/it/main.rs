@@ -6,5 +6,7 @@ mod cli;
 mod e2e;
 mod execution;
 mod grpc;
+mod ops;
 mod python;
+mod setup;
 mod support;

@@ -27,6 +27,8 @@ const REQUIREMENTS: &[&str] = &[
     "grpcio-tools==1.85.1",
     "protobuf==7.36.2",
     "pynacl==1.6.2",
+    "grpcio-reflection==1.85.1",
+    "prometheus-client==0.26.0",
 ];
 
 /// Transactions the client submits (round-robin, so every validator gets two).
@@ -53,7 +55,7 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {}\n--- stdout\n{}\n--- stderr\n{}",
         o.status,
@@ -62,14 +64,14 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// A venv under the target's tmp dir with [`REQUIREMENTS`] installed, reused across runs;
 /// `None` when PyPI cannot be reached.
-fn python_env() -> Option<PathBuf> {
+pub(crate) fn python_env() -> Option<PathBuf> {
     let probe = Command::new("python3").arg("--version").output();
     let version = probe.unwrap_or_else(|e| panic!("python3 not found on PATH: {e}"));
     assert!(

@@ -113,6 +113,7 @@ pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> 
     let out_dir = dir.join("net");
     let p2p = free_port_range(n).to_string();
     let grpc = free_port_range(n).to_string();
+    let ops = free_port_range(n).to_string();
     let out = babel(&[
         "testnet",
         "--validators",
@@ -123,6 +124,8 @@ pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> 
         &p2p,
         "--grpc-port",
         &grpc,
+        "--ops-port",
+        &ops,
         "--chain-id",
         chain_id,
     ]);
@@ -136,6 +139,42 @@ pub(crate) fn grpc_addr(home: &Path) -> std::net::SocketAddr {
         .expect("config")
         .grpc
         .listen_addr
+}
+
+/// The metrics and health address in a home's `config.toml`.
+pub(crate) fn ops_addr(home: &Path) -> std::net::SocketAddr {
+    babel_node::config::Config::load(&home.join("config.toml"))
+        .expect("config")
+        .ops
+        .listen_addr
+}
+
+/// Change a home's `config.toml`.
+pub(crate) fn edit_config(home: &Path, edit: impl FnOnce(&mut babel_node::config::Config)) {
+    let path = home.join("config.toml");
+    let mut config = babel_node::config::Config::load(&path).expect("config");
+    edit(&mut config);
+    std::fs::write(&path, config.to_toml()).expect("write config");
+}
+
+/// `GET path` from the HTTP server at `addr`: (status code, body); `None` if it cannot be
+/// reached. HTTP/1.1 with `Connection: close`, enough for the node's operator server.
+pub(crate) fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
 }
 
 /// A single-threaded runtime for a test's client side.
