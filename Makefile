@@ -2,6 +2,8 @@
 # fresh machine lacks (libclang for RocksDB's bindings) before building.
 
 CARGO ?= cargo
+# Extra arguments for `babel devnet`, e.g. DEVNET_ARGS="--duration-secs 60 --reset".
+DEVNET_ARGS ?=
 
 .PHONY: devnet test lint setup
 
@@ -9,7 +11,7 @@ setup:
 	@scripts/ensure-libclang.sh
 
 devnet: setup
-	$(CARGO) run --release --bin babel -- devnet
+	$(CARGO) run --release --bin babel -- devnet $(DEVNET_ARGS)
 
 test: setup
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
