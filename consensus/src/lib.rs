@@ -25,7 +25,7 @@ pub mod test_utils;
 pub use app::{Application, BlockOrigin, Refusal, StoredProposals, Verdict};
 pub use codec::{ProtoCodec, certificate_from_proto, certificate_to_proto};
 pub use context::{BabelContext, Proposal, Vote};
-pub use driver::{ConsensusHandle, EngineConfig, PeerCount, start, verify_certificate};
+pub use driver::{ConsensusHandle, EngineConfig, PeerCount, Peers, start, verify_certificate};
 pub use error::ConsensusError;
 pub use metrics::{ConsensusMetrics, engine_metrics};
 pub use parts::{CHUNK_BYTES, ProposalPart, parts_sign_bytes};

@@ -145,6 +145,10 @@ pub struct LogConfig {
     /// OpenTelemetry collector to export trace spans to over OTLP/gRPC, e.g.
     /// `http://127.0.0.1:4317`; empty (the default): no export.
     pub otlp_endpoint: String,
+    /// Which spans are exported (a `tracing` filter, apart from the log's): by default the
+    /// node's own (its block phases), not the consensus engine's per-message spans, which
+    /// would crowd them out of the exporter's queue.
+    pub otlp_filter: String,
 }
 
 impl Default for LogConfig {
@@ -153,6 +157,7 @@ impl Default for LogConfig {
             filter: "info".into(),
             format: LogFormat::Text,
             otlp_endpoint: String::new(),
+            otlp_filter: "babel=info".into(),
         }
     }
 }

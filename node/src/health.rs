@@ -4,9 +4,12 @@
 //! since it started, its last commit is recent, and that block's own time is recent too. The
 //! last condition is what tells a node catching up (from sync, after downtime: committing
 //! fast, but old blocks) from one at the tip; the second is what makes a stalled node, or one
-//! whose network lost its quorum, not ready. "Recent" is [`max_block_age`]: a few block
-//! intervals and round timeouts of the chain. [`assess`] is a pure function of the last
-//! commit and the clocks; [`Health`] holds what it needs.
+//! whose network lost its quorum, not ready. "Recent" is [`max_block_age`] (a few block
+//! intervals and round timeouts of the chain) by this node's monotonic clock; a block's time
+//! comes from its proposer's clock, so it is compared with a further [`MAX_CLOCK_DRIFT_MS`]
+//! of slack, the drift validators accept: a node whose clock runs a few seconds ahead of a
+//! proposer's stays ready. [`assess`] is a pure function of the last commit and the clocks;
+//! [`Health`] holds what it needs.
 
 use std::{
     sync::{
@@ -16,10 +19,15 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
+use babel_consensus::Peers;
 use babel_genesis::ConsensusParams;
 
+use crate::params::MAX_CLOCK_DRIFT_MS;
+
 /// The least [`max_block_age`] derived from genesis.
-const MIN_BLOCK_AGE: Duration = Duration::from_secs(5);
+const MIN_BLOCK_AGE: Duration = Duration::from_secs(10);
+/// Rounds of timeouts a height may take before the node counts as stalled.
+const ROUNDS: u64 = 3;
 
 /// The last block this process committed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +47,8 @@ pub enum Readiness {
     Ready,
     /// No block committed since the node started.
     Starting,
-    /// Committing, but blocks older than the limit: catching up after downtime.
+    /// Committing, but blocks older than the limit (and the clock drift allowed): catching up
+    /// after downtime.
     CatchingUp {
         /// How old the last committed block is.
         behind: Duration,
@@ -74,8 +83,9 @@ impl std::fmt::Display for Readiness {
     }
 }
 
-/// How old the last block may be for a node to count as caught up: `configured_ms` when set
-/// (non-zero), else twice a block interval plus one round of timeouts, and at least 5 s.
+/// How long ago the last commit may be for a node to count as caught up: `configured_ms` when
+/// set (non-zero), else three rounds of the genesis (a block interval and the three round
+/// timeouts each), and at least 10 s.
 pub fn max_block_age(params: &ConsensusParams, configured_ms: u64) -> Duration {
     if configured_ms > 0 {
         return Duration::from_millis(configured_ms);
@@ -85,7 +95,7 @@ pub fn max_block_age(params: &ConsensusParams, configured_ms: u64) -> Duration {
         .saturating_add(params.timeout_propose_ms)
         .saturating_add(params.timeout_prevote_ms)
         .saturating_add(params.timeout_precommit_ms);
-    Duration::from_millis(round.saturating_mul(2)).max(MIN_BLOCK_AGE)
+    Duration::from_millis(round.saturating_mul(ROUNDS)).max(MIN_BLOCK_AGE)
 }
 
 /// Readiness given the last commit, the monotonic and wall clocks now, and the age limit.
@@ -97,9 +107,10 @@ pub fn assess(last: Option<LastCommit>, now: Instant, now_ms: u64, max_age: Dura
     if since > max_age {
         return Readiness::Stalled { since };
     }
-    // A block time ahead of this clock (within the drift validators allow) is recent.
+    // A block time ahead of this clock is recent; one behind it may be, by the drift
+    // validators allow between their clocks.
     let behind = Duration::from_millis(now_ms.saturating_sub(last.block_time_ms));
-    if behind > max_age {
+    if behind > max_age + Duration::from_millis(MAX_CLOCK_DRIFT_MS) {
         return Readiness::CatchingUp { behind };
     }
     Readiness::Ready
@@ -119,6 +130,8 @@ pub struct Health {
     last: Arc<Mutex<Option<LastCommit>>>,
     /// Connected peers, or `u64::MAX` while unknown.
     peers: Arc<AtomicU64>,
+    /// Connected validators of the set, or `u64::MAX` while unknown.
+    validator_peers: Arc<AtomicU64>,
     max_age: Duration,
 }
 
@@ -128,6 +141,7 @@ impl Health {
         Self {
             last: Arc::default(),
             peers: Arc::new(AtomicU64::new(u64::MAX)),
+            validator_peers: Arc::new(AtomicU64::new(u64::MAX)),
             max_age,
         }
     }
@@ -156,15 +170,25 @@ impl Health {
         assess(self.last_commit(), Instant::now(), now_ms(), self.max_age)
     }
 
-    /// The node is connected to `peers` peers (`None`: unknown).
-    pub fn set_peers(&self, peers: Option<usize>) {
-        let v = peers.map_or(u64::MAX, |p| u64::try_from(p).unwrap_or(u64::MAX - 1));
-        self.peers.store(v, Ordering::Relaxed);
+    /// The node's peers (`None`: unknown).
+    pub fn set_peers(&self, peers: Option<Peers>) {
+        let store = |to: &AtomicU64, n: Option<usize>| {
+            let v = n.map_or(u64::MAX, |n| u64::try_from(n).unwrap_or(u64::MAX - 1));
+            to.store(v, Ordering::Relaxed);
+        };
+        store(&self.peers, peers.map(|p| p.connected));
+        store(&self.validator_peers, peers.map(|p| p.validators));
     }
 
-    /// Connected peers, if known.
+    /// Connected peers (anyone may connect), if known.
     pub fn peers(&self) -> Option<u64> {
         let v = self.peers.load(Ordering::Relaxed);
+        (v != u64::MAX).then_some(v)
+    }
+
+    /// Connected validators of the set, if known.
+    pub fn validator_peers(&self) -> Option<u64> {
+        let v = self.validator_peers.load(Ordering::Relaxed);
         (v != u64::MAX).then_some(v)
     }
 }
@@ -192,6 +216,9 @@ mod tests {
         assert!(assess(commit(t0, wall - 1_000), t0, wall, AGE).is_ready());
         // A block from the proposer's clock slightly ahead of ours: still ready.
         assert!(assess(commit(t0, wall + 2_000), t0, wall, AGE).is_ready());
+        // A block 15 s behind this clock: within the limit and the drift proposers' clocks
+        // may have, so ready.
+        assert!(assess(commit(t0, wall - 15_000), t0, wall, AGE).is_ready());
         // Just committed, but a block a minute old: syncing after downtime.
         assert_eq!(
             assess(commit(t0, wall - 60_000), t0, wall, AGE),
@@ -222,7 +249,12 @@ mod tests {
             block_interval_ms: 1_000,
             ..ConsensusParams::default()
         };
-        assert_eq!(max_block_age(&devnet, 0), Duration::from_millis(5_200));
+        assert_eq!(max_block_age(&devnet, 0), MIN_BLOCK_AGE);
+        let slow = ConsensusParams {
+            block_interval_ms: 2_000,
+            ..devnet.clone()
+        };
+        assert_eq!(max_block_age(&slow, 0), Duration::from_millis(10_800));
         let fast = ConsensusParams {
             timeout_propose_ms: 100,
             timeout_prevote_ms: 50,
@@ -237,11 +269,14 @@ mod tests {
     #[test]
     fn peers_are_unknown_until_set() {
         let h = Health::new(AGE);
-        assert_eq!(h.peers(), None);
-        h.set_peers(Some(3));
-        assert_eq!(h.peers(), Some(3));
+        assert_eq!((h.peers(), h.validator_peers()), (None, None));
+        h.set_peers(Some(Peers {
+            connected: 5,
+            validators: 3,
+        }));
+        assert_eq!((h.peers(), h.validator_peers()), (Some(5), Some(3)));
         h.set_peers(None);
-        assert_eq!(h.peers(), None);
+        assert_eq!((h.peers(), h.validator_peers()), (None, None));
         assert_eq!(h.readiness(), Readiness::Starting);
         h.committed(1, now_ms());
         assert!(h.readiness().is_ready());

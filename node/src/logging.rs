@@ -1,6 +1,7 @@
 //! Logs and traces: the global `tracing` subscriber, writing text or JSON lines to stderr and,
-//! when `[log].otlp_endpoint` is set, exporting spans (each block's build, validate, execute
-//! and commit phases among them) to an OpenTelemetry collector over OTLP/gRPC.
+//! when `[log].otlp_endpoint` is set, exporting the spans `[log].otlp_filter` lets through
+//! (by default the node's own: each block's build, validate, execute and commit phases) to an
+//! OpenTelemetry collector over OTLP/gRPC.
 
 use anyhow::Context as _;
 use opentelemetry::trace::TracerProvider as _;
@@ -63,7 +64,7 @@ pub fn init(cfg: &LogConfig) -> anyhow::Result<LogGuard> {
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("babel"))
-            .with_filter(filter())
+            .with_filter(tracing_subscriber::EnvFilter::new(&cfg.otlp_filter))
     });
     let _ = tracing_subscriber::registry()
         .with(fmt.with_filter(filter()))

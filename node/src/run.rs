@@ -16,7 +16,7 @@ use crate::{
     keys, logging,
     metrics::{Metrics, TimedAdapter},
     ops::{self, OpsState},
-    params::executor_with,
+    params::{executor_for, executor_with},
     store::Store,
     txpath::{
         SharedPool, TxPool,
@@ -93,21 +93,27 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     cfg.metrics = metrics.consensus.clone();
     let store = Arc::new(loaded.store);
     let height = store.latest_height()?.unwrap_or(0);
+    if let Some(header) = store.block(height)?.and_then(|b| b.header) {
+        metrics.restored(height, header.time_ms);
+    }
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
     let genesis = Arc::new(loaded.genesis);
     let pool = SharedPool::new(Mempool::new(PoolLimits {
         max_txs: loaded.config.mempool.max_txs,
         max_bytes: loaded.config.mempool.max_bytes,
     }));
+    // Blocks run on adapters that time each VM's frames; admission and clients' read-only
+    // calls on plain ones, so that a client cannot move the VM metrics.
     let executor = Arc::new(executor_with(&genesis, |adapter| {
         Arc::new(TimedAdapter::new(adapter, metrics.clone()))
     }));
+    let query_executor = Arc::new(executor_for(&genesis));
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
     let txpool = TxPool::new(
         pool.clone(),
         store.clone(),
         genesis.clone(),
-        executor.clone(),
+        query_executor,
         SigVerifier::start().context("starting the signature verifier")?,
     )
     .observe(metrics.clone());

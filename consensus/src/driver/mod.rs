@@ -121,6 +121,8 @@ pub struct ConsensusHandle {
     engine: EngineHandle,
     /// Requests to the network actor (its state, for the peer count).
     net_requests: mpsc::Sender<NetworkRequest>,
+    /// The libp2p peer ids of the other validators.
+    validator_peers: std::sync::Arc<std::collections::HashSet<Vec<u8>>>,
     /// Tells the driver to stop after the message it is handling.
     stop: Option<oneshot::Sender<()>>,
     /// The driver's result when its thread ends.
@@ -147,7 +149,10 @@ impl ConsensusHandle {
 
     /// A handle that asks the network how many peers it has.
     pub fn peer_count(&self) -> PeerCount {
-        PeerCount(self.net_requests.clone())
+        PeerCount {
+            requests: self.net_requests.clone(),
+            validators: self.validator_peers.clone(),
+        }
     }
 
     /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error.
@@ -163,7 +168,11 @@ impl ConsensusHandle {
 
 /// Asks a running engine's network how many peers it is connected to.
 #[derive(Clone)]
-pub struct PeerCount(mpsc::Sender<NetworkRequest>);
+pub struct PeerCount {
+    requests: mpsc::Sender<NetworkRequest>,
+    /// The libp2p peer ids of the other validators.
+    validators: std::sync::Arc<std::collections::HashSet<Vec<u8>>>,
+}
 
 impl std::fmt::Debug for PeerCount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -171,12 +180,34 @@ impl std::fmt::Debug for PeerCount {
     }
 }
 
+/// Who a node is connected to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peers {
+    /// Every connected libp2p peer (anyone may connect).
+    pub connected: usize,
+    /// Those of them that are validators of the set (identified by their keys).
+    pub validators: usize,
+}
+
+/// How long the network has to answer.
+const PEERS_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl PeerCount {
-    /// Connected peers; `None` if the network does not answer (stopped, or too busy to take
-    /// the request).
-    pub async fn get(&self) -> Option<usize> {
-        let dump = NetworkRequest::dump_state(&self.0).await.ok()??;
-        Some(dump.peers.len())
+    /// The node's peers; `None` if the network does not answer within a second (stopped, or
+    /// too busy to take the request).
+    pub async fn get(&self) -> Option<Peers> {
+        let (tx, rx) = oneshot::channel();
+        // Not `NetworkRequest::dump_state`, which logs an error whenever the queue is full.
+        self.requests.try_send(NetworkRequest::DumpState(tx)).ok()?;
+        let dump = tokio::time::timeout(PEERS_TIMEOUT, rx).await.ok()?.ok()??;
+        Some(Peers {
+            connected: dump.peers.len(),
+            validators: dump
+                .peers
+                .keys()
+                .filter(|id| self.validators.contains(&id.to_bytes()))
+                .count(),
+        })
     }
 }
 
@@ -266,12 +297,20 @@ pub(crate) async fn start_with<A: Application>(
         ..
     } = channels;
     let max_block_bytes = usize::try_from(cfg.params.max_block_bytes).unwrap_or(usize::MAX);
+    let peers = proposals::validator_peers(&cfg.validator_set)?;
+    let validator_peers = std::sync::Arc::new(
+        peers
+            .iter()
+            .filter(|(a, _)| **a != address)
+            .map(|(_, id)| id.to_bytes())
+            .collect(),
+    );
     let driver = Driver {
         app,
         signer,
         address,
         height_params: height_params(&cfg),
-        peers: proposals::validator_peers(&cfg.validator_set)?,
+        peers,
         vset: cfg.validator_set,
         streams: PartStreams::new(
             max_block_bytes,
@@ -303,6 +342,7 @@ pub(crate) async fn start_with<A: Application>(
     Ok(ConsensusHandle {
         engine,
         net_requests,
+        validator_peers,
         stop: Some(stop_tx),
         done,
     })

@@ -43,6 +43,13 @@ fn bytes(n: u64) -> String {
     }
 }
 
+/// `text` without control characters: what a node sends must not drive the terminal.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// The summary printed for `status`.
 pub fn render(endpoint: &str, s: &v1::StatusResponse) -> String {
     let mut out = String::new();
@@ -50,19 +57,24 @@ pub fn render(endpoint: &str, s: &v1::StatusResponse) -> String {
         Some(ms) => format!("last commit {:.1} s ago", ms as f64 / 1000.0),
         None => "no commit since the node started".to_owned(),
     };
-    let peers = s
-        .peers
-        .map_or_else(|| "unknown".to_owned(), |p| p.to_string());
+    let peers = match (s.validator_peers, s.peers) {
+        (Some(validators), Some(all)) => format!("{validators} validators ({all} connected)"),
+        _ => "unknown".to_owned(),
+    };
     let rollups: Vec<String> = s
         .rollups
         .iter()
-        .map(|r| format!("{} {} ({})", r.id, r.name, r.vm))
+        .map(|r| format!("{} {} ({})", r.id, clean(&r.name), clean(&r.vm)))
         .collect();
     // Writing to a String cannot fail.
-    let _ = writeln!(out, "node        {endpoint} (babel {})", s.node_version);
-    let _ = writeln!(out, "chain       {}", s.chain_id);
+    let _ = writeln!(
+        out,
+        "node        {endpoint} (babel {})",
+        clean(&s.node_version)
+    );
+    let _ = writeln!(out, "chain       {}", clean(&s.chain_id));
     let _ = writeln!(out, "height      {} ({last_commit})", s.height);
-    let _ = writeln!(out, "readiness   {}", s.readiness);
+    let _ = writeln!(out, "readiness   {}", clean(&s.readiness));
     let _ = writeln!(out, "peers       {peers}");
     let _ = writeln!(
         out,
@@ -95,7 +107,8 @@ mod tests {
             mempool_size: 12,
             mempool_bytes: 3 * 1024 + 512,
             node_version: "0.1.0".into(),
-            peers: Some(3),
+            peers: Some(4),
+            validator_peers: Some(3),
             ready: false,
             readiness: "catching up: last block is 60 s old".into(),
             last_commit_age_ms: Some(800),
@@ -112,7 +125,7 @@ mod tests {
             "chain       babel-devnet-1",
             "height      1234 (last commit 0.8 s ago)",
             "readiness   catching up: last block is 60 s old",
-            "peers       3",
+            "peers       3 validators (4 connected)",
             "mempool     12 transactions, 3.5 KiB",
             "rollups     1 evm (evm)",
         ] {
@@ -124,6 +137,13 @@ mod tests {
             unknown.contains("no commit since the node started"),
             "{unknown}"
         );
+        let hostile = v1::StatusResponse {
+            chain_id: "evil\u{1b}[2J\u{7}chain".into(),
+            ..Default::default()
+        };
+        let text = render("x", &hostile);
+        assert!(text.contains("chain       evil?[2J?chain"), "{text}");
+        assert!(!text.contains('\u{1b}'));
         assert_eq!(bytes(0), "0 B");
         assert_eq!(bytes(5 * 1024 * 1024), "5.0 MiB");
     }

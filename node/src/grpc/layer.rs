@@ -4,7 +4,9 @@
 //! services' own descriptors at start-up), else `other`: a client cannot add label values.
 //! The error is the `grpc-status` of the response head, which is where a call refused before
 //! its response starts (the usual error) puts it; a stream that fails after it started
-//! reports its status in trailers and counts as a request only.
+//! reports its status in trailers and counts as a request only. A request is counted when it
+//! arrives, and one dropped before its response (the server's request timeout, which wraps
+//! this layer, or the client going away) counts as `cancelled`.
 
 use std::{
     collections::HashSet,
@@ -106,17 +108,41 @@ where
         } else {
             OTHER.to_owned()
         };
-        let metrics = self.layer.metrics.clone();
+        self.layer.metrics.grpc_request(&method);
+        let mut pending = Pending {
+            metrics: self.layer.metrics.clone(),
+            method,
+            done: false,
+        };
         let response = self.inner.call(req);
         Box::pin(async move {
             let result = response.await;
+            pending.done = true;
             let code = match &result {
                 Ok(response) => error_code(response.headers()),
                 Err(_) => Some(code_label(Code::Internal)),
             };
-            metrics.grpc(&method, code);
+            if let Some(code) = code {
+                pending.metrics.grpc_error(&pending.method, code);
+            }
             result
         })
+    }
+}
+
+/// A request whose response has not come yet: dropped so, it was cancelled.
+struct Pending {
+    metrics: Metrics,
+    method: String,
+    done: bool,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.done {
+            self.metrics
+                .grpc_error(&self.method, code_label(Code::Cancelled));
+        }
     }
 }
 
@@ -175,6 +201,64 @@ mod tests {
         }
         assert!(!layer.methods.contains("/babel.v1.Node/Nope"));
         assert!(!layer.methods.contains("/"));
+    }
+
+    fn sample(metrics: &Metrics, name: &str) -> Option<f64> {
+        metrics
+            .encode()
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[tokio::test]
+    async fn requests_are_counted_on_arrival_and_dropped_ones_as_cancelled() {
+        let metrics = Metrics::new();
+        let layer = MetricsLayer::new(metrics.clone()).unwrap();
+        let request = || {
+            http::Request::builder()
+                .uri("http://x/babel.v1.Node/Call")
+                .body(())
+                .unwrap()
+        };
+        // A handler that never answers (a query waiting for a slot), then one that refuses.
+        let mut stuck = layer.layer(tower::service_fn(|_: http::Request<()>| {
+            std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
+        }));
+        let waiting = stuck.call(request());
+        assert_eq!(
+            sample(
+                &metrics,
+                "babel_grpc_requests_total{method=\"babel.v1.Node/Call\"}"
+            ),
+            Some(1.0)
+        );
+        drop(waiting);
+        let cancelled = "babel_grpc_errors_total{method=\"babel.v1.Node/Call\",code=\"cancelled\"}";
+        assert_eq!(sample(&metrics, cancelled), Some(1.0));
+
+        let mut refusing = layer.layer(tower::service_fn(|_: http::Request<()>| async {
+            let mut response = http::Response::new(());
+            response
+                .headers_mut()
+                .insert("grpc-status", http::HeaderValue::from_static("8"));
+            Ok::<_, std::convert::Infallible>(response)
+        }));
+        refusing.call(request()).await.unwrap();
+        let exhausted =
+            "babel_grpc_errors_total{method=\"babel.v1.Node/Call\",code=\"resource_exhausted\"}";
+        assert_eq!(sample(&metrics, exhausted), Some(1.0));
+        assert_eq!(
+            sample(&metrics, cancelled),
+            Some(1.0),
+            "a completed call is not cancelled"
+        );
+        assert_eq!(
+            sample(
+                &metrics,
+                "babel_grpc_requests_total{method=\"babel.v1.Node/Call\"}"
+            ),
+            Some(2.0)
+        );
     }
 
     #[test]

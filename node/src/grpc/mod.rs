@@ -609,6 +609,7 @@ impl Node for NodeService {
             da_posted_height: 0,
             node_version: env!("CARGO_PKG_VERSION").into(),
             peers: self.health.peers(),
+            validator_peers: self.health.validator_peers(),
             ready: readiness.is_ready(),
             readiness: readiness.to_string(),
             last_commit_age_ms: last

@@ -22,15 +22,6 @@ pub async fn serve(
     health: Health,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (reporter, health_service) = tonic_health::server::health_reporter();
-    let mut last = follow(&reporter, &health, None).await;
-    let follower = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(HEALTH_EVERY);
-        loop {
-            tick.tick().await;
-            last = follow(&reporter, &health, last).await;
-        }
-    });
     let descriptors = [
         babel_proto::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
@@ -50,13 +41,25 @@ pub async fn serve(
     let node = NodeServer::new(service.with_stream_limit(cfg.max_block_streams))
         .max_decoding_message_size(cfg.max_message_bytes)
         .max_encoding_message_size(max_response);
+    let layer = MetricsLayer::new(metrics)?;
+    let (v1, v1alpha) = (v1.build_v1()?, v1alpha.build_v1alpha()?);
+    // Everything that can fail is built: only now the follower task starts.
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let mut last = follow(&reporter, &health, None).await;
+    let follower = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEALTH_EVERY);
+        loop {
+            tick.tick().await;
+            last = follow(&reporter, &health, last).await;
+        }
+    });
     let served = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(cfg.request_timeout_ms))
         .max_concurrent_streams(cfg.max_concurrent_streams)
-        .layer(MetricsLayer::new(metrics)?)
+        .layer(layer)
         .add_service(health_service)
-        .add_service(v1.build_v1()?)
-        .add_service(v1alpha.build_v1alpha()?)
+        .add_service(v1)
+        .add_service(v1alpha)
         .add_service(node)
         .serve_with_shutdown(cfg.listen_addr, shutdown)
         .await;

@@ -116,6 +116,7 @@ pub struct Metrics {
     last_block_time: Gauge,
     ready: Gauge,
     peers: Gauge,
+    validator_peers: Gauge,
     mempool_txs: Gauge,
     mempool_bytes: Gauge,
     admission: Family<Label, Counter>,
@@ -147,6 +148,7 @@ impl Metrics {
             last_block_time: Gauge::default(),
             ready: Gauge::default(),
             peers: Gauge::default(),
+            validator_peers: Gauge::default(),
             mempool_txs: Gauge::default(),
             mempool_bytes: Gauge::default(),
             admission: Family::default(),
@@ -181,7 +183,16 @@ impl Metrics {
             "1 when the node is caught up and committing, else 0",
             m.ready.clone(),
         );
-        r.register("peers", "Connected consensus peers", m.peers.clone());
+        r.register(
+            "peers",
+            "Connected libp2p peers (anyone may connect)",
+            m.peers.clone(),
+        );
+        r.register(
+            "validator_peers",
+            "Connected validators of the set",
+            m.validator_peers.clone(),
+        );
         r.register(
             "mempool_transactions",
             "Transactions in the mempool",
@@ -255,12 +266,18 @@ impl Metrics {
         out
     }
 
-    /// A block was committed.
-    pub fn committed(&self, height: u64, time_ms: u64, txs: usize, gas: u64) {
+    /// The store holds blocks up to `height`, the last made at `time_ms` (at start-up, so
+    /// that a node that cannot commit yet does not read as height 0).
+    pub fn restored(&self, height: u64, time_ms: u64) {
         self.committed_height
             .set(i64::try_from(height).unwrap_or(i64::MAX));
         self.last_block_time
             .set(i64::try_from(time_ms / 1000).unwrap_or(i64::MAX));
+    }
+
+    /// A block was committed.
+    pub fn committed(&self, height: u64, time_ms: u64, txs: usize, gas: u64) {
+        self.restored(height, time_ms);
         self.block_txs.observe(txs as f64);
         self.block_gas.observe(gas as f64);
     }
@@ -300,9 +317,11 @@ impl Metrics {
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
-    /// The node is connected to `peers` consensus peers.
-    pub fn peers(&self, peers: usize) {
-        self.peers.set(i64::try_from(peers).unwrap_or(i64::MAX));
+    /// The node is connected to `connected` libp2p peers, `validators` of them validators.
+    pub fn peers(&self, connected: u64, validators: u64) {
+        self.peers.set(i64::try_from(connected).unwrap_or(i64::MAX));
+        self.validator_peers
+            .set(i64::try_from(validators).unwrap_or(i64::MAX));
     }
 
     /// Whether the node is ready.
@@ -310,17 +329,19 @@ impl Metrics {
         self.ready.set(i64::from(ready));
     }
 
-    /// A gRPC request to `method` ended with error `code`, or with none. The caller keeps
-    /// methods to a closed set (the server's own), so clients cannot multiply labels.
-    pub fn grpc(&self, method: &str, code: Option<&'static str>) {
+    /// A gRPC request to `method` arrived. The caller keeps methods to a closed set (the
+    /// server's own), so clients cannot multiply labels.
+    pub fn grpc_request(&self, method: &str) {
         self.grpc_requests
             .get_or_create(&[("method", method.to_owned())])
             .inc();
-        if let Some(code) = code {
-            self.grpc_errors
-                .get_or_create(&[("method", method.to_owned()), ("code", code.to_owned())])
-                .inc();
-        }
+    }
+
+    /// A gRPC request to `method` ended with error `code`.
+    pub fn grpc_error(&self, method: &str, code: &'static str) {
+        self.grpc_errors
+            .get_or_create(&[("method", method.to_owned()), ("code", code.to_owned())])
+            .inc();
     }
 }
 
@@ -351,8 +372,9 @@ mod tests {
         m.admission(Ok(()));
         m.phase(Phase::Commit, Duration::from_millis(3));
         m.vm_frame(VmKind::Evm, Duration::from_micros(1500));
-        m.grpc("babel.v1.Node/SubmitTransaction", None);
-        m.grpc("babel.v1.Node/GetBlock", Some("not_found"));
+        m.grpc_request("babel.v1.Node/SubmitTransaction");
+        m.grpc_request("babel.v1.Node/GetBlock");
+        m.grpc_error("babel.v1.Node/GetBlock", "not_found");
         let text = m.encode();
         assert_eq!(text.matches("# EOF").count(), 1, "{text}");
         assert!(text.ends_with("# EOF\n"));

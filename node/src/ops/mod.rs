@@ -9,10 +9,14 @@
 //! - `GET /health/ready`: 200 when the node is caught up and committing ([`crate::health`]),
 //!   503 with the reason otherwise.
 //!
-//! It serves only these routes and reads nothing from the request but its path, so a caller
-//! can make it do no more work than encoding the metrics.
+//! It serves only these routes and reads nothing of a request but its head. Each request is
+//! cheap (`/metrics` encodes the registry and reads the mempool's size under its lock). The
+//! server holds at most [`OpsLimits::connections`] connections (more are closed at once), each
+//! must send a request head within [`OpsLimits::header_timeout`], and none lives longer than
+//! [`OpsLimits::lifetime`]: a client that stalls costs one slot for a bounded time, never the
+//! process's file descriptors. The port is for the operator's monitoring; keep it private.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -21,7 +25,12 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use tokio::net::TcpListener;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tracing::{debug, warn};
 
 use crate::{health::Health, metrics::Metrics, txpath::SharedPool};
 
@@ -48,9 +57,10 @@ impl OpsState {
         };
         self.metrics.mempool(txs, bytes);
         self.metrics.ready(self.health.readiness().is_ready());
-        if let Some(peers) = self.health.peers() {
-            self.metrics
-                .peers(usize::try_from(peers).unwrap_or(usize::MAX));
+        if let (Some(connected), Some(validators)) =
+            (self.health.peers(), self.health.validator_peers())
+        {
+            self.metrics.peers(connected, validators);
         }
     }
 }
@@ -101,16 +111,75 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for metrics and health: {e}"))
 }
 
+/// Bounds on what clients of the server may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct OpsLimits {
+    /// Connections open at once; more are closed as soon as they are accepted.
+    pub connections: usize,
+    /// Time to send a request head (on a new connection, and between keep-alive requests).
+    pub header_timeout: Duration,
+    /// Longest a connection may stay open, whatever it does.
+    pub lifetime: Duration,
+}
+
+impl Default for OpsLimits {
+    fn default() -> Self {
+        Self {
+            connections: 64,
+            header_timeout: Duration::from_secs(5),
+            lifetime: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Serve on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     state: OpsState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| anyhow::anyhow!("metrics and health server: {e}"))
+    serve_with(listener, state, OpsLimits::default(), shutdown).await;
+    Ok(())
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: OpsState,
+    limits: OpsLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let router = router(state);
+    let slots = Arc::new(Semaphore::new(limits.connections));
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was taken:
+                    // transient, and not the server's end.
+                    warn!(error = %e, "metrics and health server cannot accept");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            debug!(%peer, "metrics and health server full; connection closed");
+            continue;
+        };
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(limits.lifetime, connection).await;
+            drop(slot);
+        });
+    }
 }
 
 /// Keep `health`'s peer count current: ask the network every `every`.
@@ -120,5 +189,81 @@ pub async fn track_peers(peers: babel_consensus::PeerCount, health: Health, ever
     loop {
         tick.tick().await;
         health.set_peers(peers.get().await);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+    use crate::txpath::mempool::{Mempool, PoolLimits};
+
+    /// What the server sends on `stream` until it closes it (`None`: still open after 5 s).
+    async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got));
+        match read.await {
+            Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+            Err(_) => None,
+        }
+    }
+
+    async fn get(addr: SocketAddr, path: &str) -> Option<String> {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        read_until_closed(&mut stream).await
+    }
+
+    #[tokio::test]
+    async fn stalled_clients_hold_a_bounded_number_of_slots_for_a_bounded_time() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = OpsState {
+            metrics: Metrics::new(),
+            health: Health::new(Duration::from_secs(10)),
+            pool: SharedPool::new(Mempool::new(PoolLimits {
+                max_txs: 10,
+                max_bytes: 1 << 20,
+            })),
+        };
+        let limits = OpsLimits {
+            connections: 4,
+            header_timeout: Duration::from_millis(300),
+            lifetime: Duration::from_secs(30),
+        };
+        tokio::spawn(serve_with(listener, state, limits, std::future::pending()));
+        assert!(get(addr, "/health/live").await.unwrap().contains("200 OK"));
+        let ready = get(addr, "/health/ready").await.unwrap();
+        assert!(
+            ready.contains("503") && ready.contains("starting"),
+            "{ready}"
+        );
+        assert!(
+            get(addr, "/metrics")
+                .await
+                .unwrap()
+                .contains("babel_height 0")
+        );
+
+        // Four clients that never finish their request head take every slot ...
+        let mut stalled = Vec::new();
+        for _ in 0..4 {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+            stalled.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // ... so a fifth connection is closed at once, unanswered ...
+        assert_eq!(get(addr, "/health/live").await.as_deref(), Some(""));
+        // ... until the header timeout closes the stalled ones.
+        for s in &mut stalled {
+            let answer = read_until_closed(s).await;
+            assert!(answer.is_some(), "a stalled client was never disconnected");
+        }
+        assert!(get(addr, "/health/live").await.unwrap().contains("200 OK"));
     }
 }

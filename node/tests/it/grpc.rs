@@ -8,13 +8,11 @@ use babel_proto::v1::{self, node_client::NodeClient};
 use ed25519_dalek::SigningKey;
 use tokio_stream::StreamExt as _;
 use tonic::Code;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{
-    Validator, babel, channel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
-    wait_finalized, wait_for, wait_status,
+    Validator, babel, channel, client, grpc_addr, health_becomes, runtime, stderr, stdout,
+    testnet_homes, wait_finalized, wait_for, wait_status,
 };
 
 async fn read_heights(
@@ -100,15 +98,9 @@ fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
             .into_inner();
         assert_eq!(again.hash.to_vec(), part2[3].1);
 
-        let mut health = HealthClient::new(channel.clone());
-        let serving = health
-            .check(HealthCheckRequest {
-                service: "babel.v1.Node".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(serving.status, ServingStatus::Serving as i32);
+        // Committing recent blocks: ready, and the health service says so (it follows
+        // readiness every half second).
+        assert!(health_becomes(addr, ServingStatus::Serving).await);
 
         // A request above the message limit is refused; the server keeps serving.
         let huge = v1::SubmitTransactionRequest {

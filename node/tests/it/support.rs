@@ -2,10 +2,13 @@
 
 use babel_proto::v1::{self, node_client::NodeClient};
 use std::{
-    net::TcpListener,
+    net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
+};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
 /// Path of the built `babel` binary.
@@ -231,4 +234,33 @@ pub(crate) async fn wait_status(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("transaction status never reached");
+}
+
+/// The gRPC health status of the whole server and of `babel.v1.Node`.
+pub(crate) async fn grpc_health(addr: SocketAddr) -> (ServingStatus, ServingStatus) {
+    let mut health = HealthClient::new(channel(addr).await);
+    let mut check = async |service: &str| {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        ServingStatus::try_from(status).unwrap()
+    };
+    (check("").await, check("babel.v1.Node").await)
+}
+
+/// Whether the gRPC health service of `addr` reports `want` for the whole server and for
+/// `babel.v1.Node` within 10 s (it follows readiness every half second).
+pub(crate) async fn health_becomes(addr: SocketAddr, want: ServingStatus) -> bool {
+    for _ in 0..100 {
+        if grpc_health(addr).await == (want, want) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
