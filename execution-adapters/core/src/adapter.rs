@@ -20,6 +20,9 @@ pub trait Host {
     fn rollup(&self) -> RollupId;
     /// Cross-rollup depth of this frame.
     fn depth(&self) -> u32;
+    /// The transaction's origin rollup and its signer (ed25519 public key), whichever frame
+    /// asks.
+    fn origin(&self) -> (RollupId, [u8; 32]);
     /// Read `key` of this rollup. An error is fatal for the block (see [`ExecError`]).
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError>;
     /// Write (`Some`) or delete (`None`) `key` of this rollup.

@@ -281,7 +281,7 @@ impl Executor {
             return Ok(true);
         }
         let sender = sender_of(tx)?;
-        let mut ctx = TxContext::new(self, state, env);
+        let mut ctx = TxContext::new(self, state, env, (tx.rollup_id, sender));
         rollup
             .adapter
             .debit(&mut ctx.host(tx.rollup_id, 0), &sender, max_fee)
@@ -301,7 +301,7 @@ impl Executor {
             .payload
             .as_ref()
             .ok_or_else(|| ExecError::Malformed("no payload".into()))?;
-        let mut ctx = TxContext::new(self, state, env);
+        let mut ctx = TxContext::new(self, state, env, (origin, sender));
 
         let key = nonce_key(&sender);
         let nonce = decode_nonce(ctx.journal.get(state, origin, &key)?.as_deref())?;
@@ -399,6 +399,8 @@ struct TxContext<'a, S> {
     exec: &'a Executor,
     state: &'a S,
     env: &'a BlockEnv,
+    /// The transaction's origin rollup and signer.
+    origin: (RollupId, [u8; 32]),
     journal: Journal,
     /// Frames running, outermost first (inline: most transactions nest a few deep at most).
     running: SmallVec<[Running; 4]>,
@@ -407,11 +409,17 @@ struct TxContext<'a, S> {
 }
 
 impl<'a, S: StateView> TxContext<'a, S> {
-    fn new(exec: &'a Executor, state: &'a S, env: &'a BlockEnv) -> Self {
+    fn new(
+        exec: &'a Executor,
+        state: &'a S,
+        env: &'a BlockEnv,
+        origin: (RollupId, [u8; 32]),
+    ) -> Self {
         Self {
             exec,
             state,
             env,
+            origin,
             journal: Journal::new(),
             running: SmallVec::new(),
             recorder: Recorder::new(),
@@ -642,6 +650,10 @@ impl<S: StateView> Host for FrameHost<'_, '_, S> {
 
     fn depth(&self) -> u32 {
         self.depth
+    }
+
+    fn origin(&self) -> (RollupId, [u8; 32]) {
+        self.ctx.origin
     }
 
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {

@@ -82,6 +82,7 @@ pub fn payload(script: &[Op]) -> Payload {
         contract: Bytes::from_static(b"script"),
         method: "run".into(),
         input: encode(script),
+        code: Bytes::new(),
     })
 }
 

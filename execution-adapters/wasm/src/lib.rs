@@ -1,4 +1,27 @@
-//! Babel WASM execution adapter over `wasmtime`.
+//! Babel's WASM execution adapter: WASM rollups on wasmtime.
 //!
-//! It will implement `babel-execution`'s `ExecutionAdapter` for WASM rollups. It has no code
-//! yet: it lands with its milestone (see `docs/ARCHITECTURE.md`).
+//! - [`engine`]: the deterministic engine (fuel, NaN canonicalisation, only the features
+//!   Rust's `wasm32` target emits).
+//! - [`module`]: what a module must be to be deployed (size, imports, declared sizes).
+//! - [`abi`]: the host functions a contract may import (module `babel`; `docs/WASM_ABI.md`).
+//! - [`limits`]: the limits and the gas schedule (fuel per gas, deploy and host-call costs).
+//! - [`state`]: where contracts, modules and storage live in the rollup's state.
+//! - [`WasmAdapter`]: deploys and calls, from transactions and from other rollups, each frame
+//!   in a fresh instance of a module compiled once and cached by code hash.
+//!
+//! Everything a contract does wrong ends its frame with a failed receipt and a stable reason;
+//! only a failure of the node itself (its state, its engine) is an error.
+
+pub mod abi;
+mod adapter;
+mod cache;
+pub mod engine;
+mod error;
+pub mod limits;
+pub mod module;
+mod runtime;
+pub mod state;
+
+pub use adapter::WasmAdapter;
+pub use cache::{MAX_CACHED_BYTES, MAX_CACHED_MODULES};
+pub use error::WasmError;

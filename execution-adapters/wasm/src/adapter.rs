@@ -1,0 +1,429 @@
+//! [`WasmAdapter`]: one WASM rollup's frames on wasmtime.
+
+use babel_execution::{
+    Caller, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome, Host, VmKind, abi,
+    state::KeyValues,
+};
+use babel_genesis::{RollupGenesis, VmGenesis};
+use babel_proto::v1::{WasmCall, transaction::Payload};
+use bytes::Bytes;
+use wasmtime::{Engine, Linker};
+
+use crate::{
+    WasmError,
+    abi::XCALL_ENTRY,
+    cache::{ModuleCache, Ready},
+    engine::engine,
+    limits::{
+        DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, LOAD_GAS_PER_BYTE, MAX_CONTRACT_ID_LEN,
+        MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS,
+    },
+    module::{self, Refusal},
+    runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
+    state::{
+        balance_key, code_hash, contract_id, contract_key, decode_contract, deploys_key,
+        encode_contract, module_key, storage_prefix,
+    },
+};
+
+/// A WASM rollup on wasmtime: contracts deployed by transaction (or at genesis), called by
+/// transactions and by other rollups, metered with fuel against the frame's gas.
+pub struct WasmAdapter {
+    engine: Engine,
+    linker: Linker<Guest>,
+    cache: ModuleCache,
+}
+
+impl std::fmt::Debug for WasmAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmAdapter")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A frame's gas so far.
+struct Meter {
+    limit: u64,
+    used: u64,
+}
+
+impl Meter {
+    /// Spend `gas`; `false` (and everything spent) if there is not that much left.
+    fn spend(&mut self, gas: u64) -> bool {
+        match self.used.checked_add(gas).filter(|u| *u <= self.limit) {
+            Some(used) => {
+                self.used = used;
+                true
+            }
+            None => {
+                self.used = self.limit;
+                false
+            }
+        }
+    }
+
+    fn fuel(&self) -> u64 {
+        (self.limit - self.used).saturating_mul(FUEL_PER_GAS)
+    }
+
+    /// Account for a run that started with [`Meter::fuel`] and ended with `left`.
+    fn ran(&mut self, fuel: u64, left: u64) {
+        let burnt = fuel.saturating_sub(left).div_ceil(FUEL_PER_GAS);
+        self.used = self.used.saturating_add(burnt).min(self.limit);
+    }
+}
+
+/// A failed frame with a stable reason (Solidity `Error(string)` encoded, as the EVM's
+/// refusals are, so that an EVM caller can decode it).
+fn failed(reason: &str, gas_used: u64) -> FrameOutcome {
+    FrameOutcome::failed(abi::error_message(reason), gas_used)
+}
+
+/// A contract to run: its module, its id, and its storage.
+struct Target {
+    ready: Ready,
+    id: Bytes,
+}
+
+impl WasmAdapter {
+    /// A new adapter (its own engine and module cache).
+    pub fn new() -> Result<Self, WasmError> {
+        let engine = engine()?;
+        let linker = linker(&engine)?;
+        Ok(Self {
+            engine,
+            linker,
+            cache: ModuleCache::new(),
+        })
+    }
+
+    /// The adapter for a rollup of the genesis (`None` if it is not a WASM rollup).
+    pub fn for_rollup(rollup: &RollupGenesis) -> Option<Result<Self, WasmError>> {
+        matches!(rollup.vm, VmGenesis::Wasm(_)).then(Self::new)
+    }
+
+    /// The compiled module of `code`, from the cache or compiled now.
+    fn ready(&self, hash: [u8; 32], code: &[u8]) -> Result<Ready, Refusal> {
+        if let Some(ready) = self.cache.get(&hash) {
+            return Ok(ready);
+        }
+        self.cache
+            .compile(&self.engine, &self.linker, hash, code)
+            .map_err(|_| Refusal::Invalid)
+    }
+
+    /// Load contract `id` for a call, charging its load gas; `Ok(Err(outcome))` when the
+    /// frame fails before running.
+    fn load(
+        &self,
+        host: &mut dyn Host,
+        id: &[u8],
+        meter: &mut Meter,
+    ) -> Result<Result<Target, FrameOutcome>, ExecError> {
+        if id.is_empty() || id.len() > MAX_CONTRACT_ID_LEN {
+            return Ok(Err(failed("wasm: bad contract id", meter.used)));
+        }
+        let Some((hash, len)) = host
+            .get(&contract_key(id))?
+            .as_deref()
+            .and_then(decode_contract)
+        else {
+            return Ok(Err(failed("wasm: no contract", meter.used)));
+        };
+        if !meter.spend(LOAD_GAS_PER_BYTE.saturating_mul(len as u64)) {
+            return Ok(Err(failed("wasm: out of gas", meter.used)));
+        }
+        let ready = match self.cache.get(&hash) {
+            Some(ready) => ready,
+            None => {
+                let code = host
+                    .get(&module_key(&hash))?
+                    .ok_or_else(|| ExecError::Adapter {
+                        vm: VmKind::Wasm,
+                        message: format!("module {} of a contract is missing", hex::encode(hash)),
+                    })?;
+                self.ready(hash, &code).map_err(|_| ExecError::Adapter {
+                    vm: VmKind::Wasm,
+                    message: format!("stored module {} does not compile", hex::encode(hash)),
+                })?
+            }
+        };
+        Ok(Ok(Target {
+            ready,
+            id: Bytes::copy_from_slice(id),
+        }))
+    }
+
+    /// Run export `entry` of `target` for the rest of the meter's gas.
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &self,
+        host: &mut dyn Host,
+        target: Target,
+        entry: &str,
+        input: Bytes,
+        caller: Bytes,
+        caller_rollup: u64,
+        mut meter: Meter,
+    ) -> Result<FrameOutcome, ExecError> {
+        let (origin_rollup, signer) = host.origin();
+        let env = host.env().clone();
+        let info = FrameInfo {
+            input,
+            caller,
+            caller_rollup,
+            storage_prefix: storage_prefix(&target.id),
+            contract: target.id,
+            origin_rollup,
+            signer,
+            height: env.height,
+            time_ms: env.time_ms,
+        };
+        let fuel = meter.fuel();
+        let Ran {
+            result,
+            fuel_left,
+            output,
+            logs,
+        } = run(&self.engine, &target.ready, entry, info, fuel, host)?;
+        meter.ran(fuel, fuel_left);
+        Ok(match result {
+            Ok(()) => FrameOutcome {
+                success: true,
+                output,
+                gas_used: meter.used,
+                logs,
+                created: None,
+            },
+            Err(Stop::Revert) => FrameOutcome::failed(output, meter.used),
+            // Like an exceptional halt on the EVM: all the frame's gas is gone.
+            Err(Stop::OutOfGas) => failed("wasm: out of gas", meter.limit),
+            Err(Stop::Failed(reason)) => failed(reason, meter.limit),
+        })
+    }
+
+    /// Deploy `call.code` for `signer`, then run `call.method` (if any) as its constructor.
+    fn deploy(
+        &self,
+        host: &mut dyn Host,
+        rollup: u64,
+        signer: [u8; 32],
+        call: &WasmCall,
+        mut meter: Meter,
+    ) -> Result<FrameOutcome, ExecError> {
+        let code = &call.code;
+        let cost = DEPLOY_GAS_PER_BYTE
+            .saturating_mul(code.len() as u64)
+            .saturating_add(DEPLOY_GAS_BASE);
+        if !meter.spend(cost) {
+            return Ok(failed("wasm: out of gas", meter.used));
+        }
+        if let Err(refusal) = module::check(code) {
+            return Ok(failed(&refusal.to_string(), meter.used));
+        }
+        let hash = code_hash(code);
+        let ready = match self.ready(hash, code) {
+            Ok(ready) => ready,
+            Err(refusal) => return Ok(failed(&refusal.to_string(), meter.used)),
+        };
+        let count_key = deploys_key(&signer);
+        let count = host
+            .get(&count_key)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes);
+        let id = contract_id(rollup, &signer, count);
+        host.set(&count_key, Some((count + 1).to_be_bytes().to_vec()));
+        if host.get(&module_key(&hash))?.is_none() {
+            host.set(&module_key(&hash), Some(code.to_vec()));
+        }
+        host.set(&contract_key(&id), Some(encode_contract(&hash, code.len())));
+        let id = Bytes::copy_from_slice(&id);
+        if call.method.is_empty() {
+            return Ok(FrameOutcome {
+                success: true,
+                output: id.clone(),
+                gas_used: meter.used,
+                logs: Vec::new(),
+                created: Some(id),
+            });
+        }
+        let target = Target {
+            ready,
+            id: id.clone(),
+        };
+        let caller = Bytes::copy_from_slice(&signer);
+        let mut outcome = self.call(
+            host,
+            target,
+            &call.method,
+            call.input.clone(),
+            caller,
+            rollup,
+            meter,
+        )?;
+        if outcome.success {
+            outcome.output = id.clone();
+            outcome.created = Some(id);
+        }
+        Ok(outcome)
+    }
+}
+
+fn read_balance(host: &mut dyn Host, account: &[u8; 32]) -> Result<u128, ExecError> {
+    Ok(host
+        .get(&balance_key(account))?
+        .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
+        .map_or(0, u128::from_be_bytes))
+}
+
+impl ExecutionAdapter for WasmAdapter {
+    fn vm(&self) -> VmKind {
+        VmKind::Wasm
+    }
+
+    fn check_payload(&self, payload: &Payload) -> Result<(), String> {
+        let Payload::Wasm(call) = payload else {
+            return Err("a WASM rollup takes WASM payloads".into());
+        };
+        if call.method.len() > MAX_METHOD_LEN {
+            return Err(format!("method name longer than {MAX_METHOD_LEN} bytes"));
+        }
+        if !call.code.is_empty() {
+            if !call.contract.is_empty() {
+                return Err("a deploy names no contract".into());
+            }
+            if call.code.len() > MAX_MODULE_BYTES {
+                return Err(format!("module larger than {MAX_MODULE_BYTES} bytes"));
+            }
+            return Ok(());
+        }
+        if call.contract.is_empty() || call.contract.len() > MAX_CONTRACT_ID_LEN {
+            return Err(format!(
+                "contract id must be 1 to {MAX_CONTRACT_ID_LEN} bytes"
+            ));
+        }
+        if call.method.is_empty() {
+            return Err("no method".into());
+        }
+        Ok(())
+    }
+
+    fn min_gas(&self, payload: &Payload) -> u64 {
+        match payload {
+            Payload::Wasm(call) if !call.code.is_empty() => TX_BASE_GAS
+                .saturating_add(DEPLOY_GAS_BASE)
+                .saturating_add(DEPLOY_GAS_PER_BYTE.saturating_mul(call.code.len() as u64)),
+            _ => TX_BASE_GAS,
+        }
+    }
+
+    fn max_target_len(&self) -> usize {
+        MAX_CONTRACT_ID_LEN
+    }
+
+    fn genesis_state(&self, rollup: &RollupGenesis) -> Result<KeyValues, ExecError> {
+        let VmGenesis::Wasm(wasm) = &rollup.vm else {
+            return Err(ExecError::Genesis {
+                rollup: rollup.id,
+                message: "not a WASM rollup".into(),
+            });
+        };
+        let mut out = KeyValues::new();
+        for contract in &wasm.contracts {
+            let (id, code) = (&contract.id.0, &contract.code.0);
+            let refused = |r: Refusal| ExecError::Genesis {
+                rollup: rollup.id,
+                message: format!("contract {}: {r}", hex::encode(id)),
+            };
+            module::check(code).map_err(refused)?;
+            let hash = code_hash(code);
+            self.ready(hash, code).map_err(refused)?;
+            out.push((module_key(&hash), code.clone()));
+            out.push((contract_key(id), encode_contract(&hash, code.len())));
+            let prefix = storage_prefix(id);
+            for entry in &contract.storage {
+                out.push((
+                    [prefix.as_slice(), &entry.key.0].concat(),
+                    entry.value.0.clone(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn debit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<bool, ExecError> {
+        let balance = read_balance(host, account)?;
+        if balance < amount {
+            return Ok(false);
+        }
+        host.set(
+            &balance_key(account),
+            Some((balance - amount).to_be_bytes().to_vec()),
+        );
+        Ok(true)
+    }
+
+    fn credit(
+        &self,
+        host: &mut dyn Host,
+        account: &[u8; 32],
+        amount: u128,
+    ) -> Result<(), ExecError> {
+        let balance = read_balance(host, account)?.saturating_add(amount);
+        host.set(&balance_key(account), Some(balance.to_be_bytes().to_vec()));
+        Ok(())
+    }
+
+    fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError> {
+        let mut meter = Meter {
+            limit: frame.gas_limit,
+            used: 0,
+        };
+        match (&frame.input, &frame.caller) {
+            (FrameInput::Transaction(Payload::Wasm(call)), Caller::Account(signer)) => {
+                if !meter.spend(TX_BASE_GAS) {
+                    return Ok(failed("wasm: out of gas", meter.used));
+                }
+                if !call.code.is_empty() {
+                    return self.deploy(host, frame.rollup, *signer, call, meter);
+                }
+                let target = match self.load(host, &call.contract, &mut meter)? {
+                    Ok(target) => target,
+                    Err(outcome) => return Ok(outcome),
+                };
+                let caller = Bytes::copy_from_slice(signer);
+                self.call(
+                    host,
+                    target,
+                    &call.method,
+                    call.input.clone(),
+                    caller,
+                    frame.rollup,
+                    meter,
+                )
+            }
+            (FrameInput::XCall { target, input }, Caller::Contract { rollup, address }) => {
+                let target = match self.load(host, target, &mut meter)? {
+                    Ok(target) => target,
+                    Err(outcome) => return Ok(outcome),
+                };
+                self.call(
+                    host,
+                    target,
+                    XCALL_ENTRY,
+                    input.clone(),
+                    address.clone(),
+                    *rollup,
+                    meter,
+                )
+            }
+            _ => Ok(failed("wasm: not a WASM call", 0)),
+        }
+    }
+}

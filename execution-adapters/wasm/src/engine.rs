@@ -1,0 +1,62 @@
+//! The wasmtime engine every WASM rollup runs on, configured so that execution is a function
+//! of the module and its inputs alone.
+
+use wasmtime::{Config, Engine, WasmBacktraceDetails};
+
+use crate::{
+    WasmError,
+    limits::{FIBER_STACK, MAX_WASM_STACK},
+};
+
+/// The engine's configuration:
+/// - fuel metering on (one fuel per operator), no epochs (they follow the wall clock);
+/// - NaN canonicalisation, so float results do not depend on the CPU;
+/// - only what Rust's `wasm32` target emits: MVP, bulk memory, multi-value, reference types,
+///   sign extension and saturating float-to-int; every later proposal off (SIMD, relaxed
+///   SIMD, GC, tail calls, multi-memory, memory64, stack switching, wide arithmetic, extended
+///   constants, custom page sizes here; threads, exceptions, function references and
+///   components are not even built into this wasmtime);
+/// - code for the baseline of the host's architecture, not for the CPU at hand: every node
+///   of an architecture runs the same machine code (and so the same stack frames);
+/// - no backtrace details (the default reads an environment variable); compilation is serial
+///   (this wasmtime is built without parallel compilation: it must not take the cores
+///   consensus runs on).
+pub fn config() -> Config {
+    let mut c = Config::new();
+    c.consume_fuel(true)
+        .cranelift_nan_canonicalization(true)
+        .wasm_relaxed_simd(false)
+        .wasm_simd(false)
+        .wasm_gc(false)
+        .wasm_tail_call(false)
+        .wasm_multi_memory(false)
+        .wasm_memory64(false)
+        .wasm_stack_switching(false)
+        .wasm_wide_arithmetic(false)
+        .wasm_extended_const(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_bulk_memory(true)
+        .wasm_multi_value(true)
+        .wasm_backtrace_details(WasmBacktraceDetails::Disable)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(FIBER_STACK);
+    if let Some(triple) = BASELINE {
+        // Naming the target turns off inferring the host CPU's features.
+        let _ = c.target(triple);
+    }
+    c
+}
+
+/// The host's target triple, where it is one whose baseline is known to work.
+const BASELINE: Option<&str> = if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+    Some("x86_64-unknown-linux-gnu")
+} else if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
+    Some("aarch64-unknown-linux-gnu")
+} else {
+    None
+};
+
+/// A new engine with [`config`].
+pub fn engine() -> Result<Engine, WasmError> {
+    Engine::new(&config()).map_err(|e| WasmError::Engine(format!("{e:#}")))
+}

@@ -1,0 +1,76 @@
+//! What a WASM frame may use, and what it costs: the engine's limits and the gas schedule.
+//!
+//! Every number here is consensus: changing one changes which transactions succeed and what
+//! their receipts say, so it is a hard fork, like changing the wasmtime version.
+
+/// Fuel per unit of gas. wasmtime charges one fuel per operator; revm spends a few gas on its
+/// cheapest instructions, which cost it a few nanoseconds, while a compiled wasm operator
+/// costs about one: ten operators per gas keeps a gas unit about as much work on either VM.
+pub const FUEL_PER_GAS: u64 = 10;
+
+/// Largest module accepted, in bytes (compilation time grows faster than size).
+pub const MAX_MODULE_BYTES: usize = 256 * 1024;
+/// Most functions a module may define.
+pub const MAX_FUNCTIONS: u32 = 4_096;
+/// Most locals (parameters included) one function may declare.
+pub const MAX_LOCALS: u32 = 1_024;
+/// Most imports a module may declare.
+pub const MAX_IMPORTS: usize = 32;
+/// Most exports a module may declare.
+pub const MAX_EXPORTS: usize = 64;
+/// Largest linear memory of an instance, in 64 KiB pages (16 MiB).
+pub const MAX_MEMORY_PAGES: u64 = 256;
+/// Most elements of the (single) table.
+pub const MAX_TABLE_ELEMENTS: u64 = 4_096;
+/// Most globals a module may define.
+pub const MAX_GLOBALS: u32 = 256;
+/// Most data and element segments.
+pub const MAX_SEGMENTS: u32 = 1_024;
+
+/// Native stack for compiled wasm of one frame. Each frame runs on a fiber of its own whose
+/// stack is larger than this, so host calls and nested frames never share it.
+pub const MAX_WASM_STACK: usize = 1024 * 1024;
+/// The fiber stack each frame runs on.
+pub const FIBER_STACK: usize = 2 * 1024 * 1024;
+
+/// Largest contract id, in bytes (a target of a cross-rollup call into this VM).
+pub const MAX_CONTRACT_ID_LEN: usize = 32;
+/// Length of the ids given to deployed contracts.
+pub const CONTRACT_ID_LEN: usize = 20;
+/// Largest storage key, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+/// Largest storage value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Most topics of one log.
+pub const MAX_TOPICS: usize = 4;
+/// Largest log data, in bytes.
+pub const MAX_LOG_BYTES: usize = 64 * 1024;
+/// Largest return or revert data, in bytes.
+pub const MAX_RETURN_BYTES: usize = 256 * 1024;
+
+/// Gas every WASM transaction pays first (its intrinsic cost).
+pub const TX_BASE_GAS: u64 = 5_000;
+/// Longest export name a transaction may call.
+pub const MAX_METHOD_LEN: usize = 64;
+
+/// Gas of deploying a module: a base plus [`DEPLOY_GAS_PER_BYTE`] per byte, because compiling
+/// it is the expensive step.
+pub const DEPLOY_GAS_BASE: u64 = 32_000;
+/// Per byte of a deployed module: half the EVM's 200 per byte of deployed code, so that a
+/// module of [`MAX_MODULE_BYTES`] (26 M gas) fits in one transaction's 30 M.
+pub const DEPLOY_GAS_PER_BYTE: u64 = 100;
+/// Gas of loading a contract's module for a call, per byte (whether or not this node has it
+/// compiled already: gas must not depend on a node's cache).
+pub const LOAD_GAS_PER_BYTE: u64 = 1;
+/// Base gas of a storage read, plus [`BYTE_GAS`] per key and value byte.
+pub const READ_GAS: u64 = 800;
+/// Base gas of a storage write, plus [`BYTE_GAS`] per key and value byte.
+pub const WRITE_GAS: u64 = 5_000;
+/// Base gas of a log, plus [`TOPIC_GAS`] per topic and [`BYTE_GAS`] per data byte.
+pub const LOG_GAS: u64 = 375;
+/// Per log topic.
+pub const TOPIC_GAS: u64 = 375;
+/// Per byte moved between linear memory and the host.
+pub const BYTE_GAS: u64 = 3;
+/// Base gas of any other host call.
+pub const HOST_CALL_GAS: u64 = 10;

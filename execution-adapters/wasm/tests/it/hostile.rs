@@ -1,0 +1,182 @@
+//! Modules that misbehave: each is refused at deploy or stops its frame with a failed receipt
+//! and a stable reason; the chain goes on.
+
+use crate::{Chain, GAS, WASM, reason};
+
+/// A module whose `run` export has `body`, with `extra` module fields.
+fn module(extra: &str, body: &str) -> String {
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  {extra}
+  (func (export "run") {body}))"#
+    )
+}
+
+/// Deploy `wat`, call `run`, and return the failed receipt's reason (asserting it failed).
+fn run_fails(wat: &str) -> (String, u64) {
+    let mut chain = Chain::new();
+    let id = chain.deploy(wat, "");
+    let out = chain.call(&id, "run", b"");
+    assert!(!out.receipt.success, "{wat} succeeded");
+    // The chain goes on: the next transaction runs normally.
+    let again = chain.deploy(crate::contracts::COUNTER, "increment");
+    assert!(!again.is_empty());
+    (reason(&out).unwrap_or_default(), out.receipt.gas_used)
+}
+
+/// Deploy `wat` and return the refusal's reason (asserting it was refused).
+fn deploy_refused(wat_or_bytes: Vec<u8>) -> String {
+    let mut chain = Chain::new();
+    let payload = babel_proto::v1::transaction::Payload::Wasm(babel_proto::v1::WasmCall {
+        code: wat_or_bytes.into(),
+        ..Default::default()
+    });
+    // As much gas as a transaction may have: only the module's faults refuse it.
+    let out = chain.run(WASM, crate::env().max_tx_gas, payload);
+    assert!(!out.receipt.success, "deploy succeeded");
+    reason(&out).unwrap()
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_gas_and_pays_all_of_it() {
+    let (why, gas) = run_fails(&module("", "(loop (br 0))"));
+    assert_eq!(why, "wasm: out of gas");
+    assert_eq!(gas, GAS);
+}
+
+#[test]
+fn a_memory_bomb_stops_at_the_memory_limit() {
+    // Grows until refused (16 MiB), then traps: memory never exceeds the limit.
+    let wat = module(
+        "",
+        "(loop (br_if 0 (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable",
+    );
+    let (why, gas) = run_fails(&wat);
+    assert_eq!(why, "wasm: unreachable");
+    assert_eq!(gas, GAS);
+    // One that asks for more than the limit at once is refused at deploy.
+    let big = r#"(module (memory (export "memory") 257))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(big).unwrap()),
+        "wasm: memory above its limit"
+    );
+}
+
+#[test]
+fn unbounded_recursion_overflows_the_stack() {
+    let wat = r#"(module
+  (memory (export "memory") 1)
+  (func $f (call $f))
+  (func (export "run") (call $f)))"#;
+    let (why, gas) = run_fails(wat);
+    assert_eq!(why, "wasm: stack overflow");
+    assert_eq!(gas, GAS);
+}
+
+#[test]
+fn oversized_malformed_and_unknown_modules_are_refused_at_deploy() {
+    let mut huge = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+    // A custom section padding the module past the limit.
+    let pad = babel_wasm::limits::MAX_MODULE_BYTES;
+    huge.push(0);
+    huge.extend(leb128(pad as u32 + 2));
+    huge.push(1);
+    huge.push(b'x');
+    huge.extend(std::iter::repeat_n(0u8, pad));
+    // Admission refuses it; were it in a block, the deploy would fail the same way.
+    let adapter = babel_wasm::WasmAdapter::new().unwrap();
+    let payload = babel_proto::v1::transaction::Payload::Wasm(babel_proto::v1::WasmCall {
+        code: huge.clone().into(),
+        ..Default::default()
+    });
+    assert!(babel_execution::ExecutionAdapter::check_payload(&adapter, &payload).is_err());
+    assert_eq!(
+        babel_wasm::module::check(&huge),
+        Err(babel_wasm::module::Refusal::TooLarge)
+    );
+    assert_eq!(
+        deploy_refused(huge),
+        format!("wasm: module larger than {pad} bytes")
+    );
+    assert_eq!(
+        deploy_refused(b"\0asm garbage".to_vec()),
+        "wasm: invalid module"
+    );
+    let unknown = r#"(module
+  (import "babel" "launch_missiles" (func))
+  (memory (export "memory") 1))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(unknown).unwrap()),
+        "wasm: unknown import babel.launch_missiles"
+    );
+    let wrong_signature = r#"(module
+  (import "babel" "input_len" (func (result i64)))
+  (memory (export "memory") 1))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(wrong_signature).unwrap()),
+        "wasm: unknown import babel.input_len"
+    );
+    let wasi = r#"(module
+  (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(wasi).unwrap()),
+        "wasm: unknown import wasi_snapshot_preview1.clock_time_get"
+    );
+    let no_memory = r#"(module (func (export "run")))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(no_memory).unwrap()),
+        "wasm: no exported memory"
+    );
+    let simd = r#"(module
+  (memory (export "memory") 1)
+  (func (export "run") (drop (i32x4.splat (i32.const 1)))))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(simd).unwrap()),
+        "wasm: invalid module"
+    );
+}
+
+#[test]
+fn a_trapping_start_function_fails_every_call() {
+    let wat = module("(start $boom) (func $boom unreachable)", "");
+    let (why, _) = run_fails(&wat);
+    assert_eq!(why, "wasm: unreachable");
+}
+
+#[test]
+fn a_missing_export_or_contract_fails() {
+    let mut chain = Chain::new();
+    let id = chain.deploy(crate::contracts::COUNTER, "");
+    let out = chain.call(&id, "nonexistent", b"");
+    assert!(!out.receipt.success);
+    assert_eq!(reason(&out).as_deref(), Some("wasm: no such export"));
+    let out = chain.call(&[9; 20], "increment", b"");
+    assert!(!out.receipt.success);
+    assert_eq!(reason(&out).as_deref(), Some("wasm: no contract"));
+}
+
+#[test]
+fn out_of_bounds_host_access_fails_the_frame() {
+    let wat = r#"(module
+  (import "babel" "set_return" (func $ret (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (call $ret (i32.const 65530) (i32.const 100))))"#;
+    let (why, gas) = run_fails(wat);
+    assert_eq!(why, "wasm: host access out of bounds");
+    assert_eq!(gas, GAS);
+}
+
+fn leb128(mut v: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
