@@ -129,7 +129,7 @@ fn main() {
                     max_txs: 1,
                     max_bytes: 1,
                 }));
-                let executor = Arc::new(executor_for(&genesis));
+                let executor = Arc::new(executor_for(&genesis).unwrap());
                 ensure_genesis_state(&store, &executor, &genesis).unwrap();
                 NodeApp::new(
                     store,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use babel_evm::EvmAdapter;
 use babel_execution::{BlockEnv, ExecutionAdapter, Executor};
-use babel_genesis::Genesis;
+use babel_genesis::{Genesis, VmGenesis};
+use babel_wasm::{WasmAdapter, WasmError};
 
 /// Most gas one transaction may use (a transaction asking for more is refused at admission).
 pub const MAX_TX_GAS: u64 = 30_000_000;
@@ -20,10 +21,11 @@ pub const MAX_BLOCK_GAS: u64 = 200_000_000;
 /// How far ahead of a validator's clock a proposed block's time may be.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 
-/// The executor for `genesis`: every EVM rollup on revm. WASM and Cairo rollups have no
-/// adapter on this node version; their transactions are refused at admission and their state
-/// roots stay those of their (empty) genesis trees.
-pub fn executor_for(genesis: &Genesis) -> Executor {
+/// The executor for `genesis`: every EVM rollup on revm, every WASM rollup on wasmtime.
+/// Cairo rollups have no adapter on this node version; their transactions are refused at
+/// admission and their state roots stay those of their (empty) genesis trees. Fails only if
+/// the WASM engine cannot be built (fatal: the node cannot run).
+pub fn executor_for(genesis: &Genesis) -> Result<Executor, WasmError> {
     executor_with(genesis, |adapter| adapter)
 }
 
@@ -31,14 +33,17 @@ pub fn executor_for(genesis: &Genesis) -> Executor {
 pub fn executor_with(
     genesis: &Genesis,
     wrap: impl Fn(Arc<dyn ExecutionAdapter>) -> Arc<dyn ExecutionAdapter>,
-) -> Executor {
-    genesis.rollups.iter().fold(
-        Executor::new(),
-        |exec, rollup| match EvmAdapter::for_rollup(rollup) {
-            Some(adapter) => exec.with_rollup(rollup.id, wrap(Arc::new(adapter)), rollup.gas_price),
-            None => exec,
-        },
-    )
+) -> Result<Executor, WasmError> {
+    let mut exec = Executor::new();
+    for rollup in &genesis.rollups {
+        let adapter: Arc<dyn ExecutionAdapter> = match &rollup.vm {
+            VmGenesis::Evm(evm) => Arc::new(EvmAdapter::new(evm.evm_chain_id)),
+            VmGenesis::Wasm(_) => Arc::new(WasmAdapter::new()?),
+            VmGenesis::Cairo(_) => continue,
+        };
+        exec = exec.with_rollup(rollup.id, wrap(adapter), rollup.gas_price);
+    }
+    Ok(exec)
 }
 
 /// The block environment execution sees.

@@ -106,8 +106,8 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     // calls on plain ones, so that a client cannot move the VM metrics.
     let executor = Arc::new(executor_with(&genesis, |adapter| {
         Arc::new(TimedAdapter::new(adapter, metrics.clone()))
-    }));
-    let query_executor = Arc::new(executor_for(&genesis));
+    })?);
+    let query_executor = Arc::new(executor_for(&genesis)?);
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
     let txpool = TxPool::new(
         pool.clone(),

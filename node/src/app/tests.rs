@@ -40,7 +40,7 @@ fn fixture_with(rollup: serde_json::Value) -> Fixture {
         max_txs: 1000,
         max_bytes: 1 << 20,
     }));
-    let executor = Arc::new(executor_for(&genesis));
+    let executor = Arc::new(executor_for(&genesis).unwrap());
     ensure_genesis_state(&store, &executor, &genesis).unwrap();
     Fixture {
         app: NodeApp::new(store, genesis, validators, pool, executor),

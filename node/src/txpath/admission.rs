@@ -246,7 +246,7 @@ pub(crate) mod tests {
     }
 
     fn reason(signed: v1::SignedTransaction) -> RejectReason {
-        check(signed, &genesis(), &executor_for(&genesis()))
+        check(signed, &genesis(), &executor_for(&genesis()).unwrap())
             .unwrap_err()
             .reason
     }
@@ -258,7 +258,7 @@ pub(crate) mod tests {
         let checked: Vec<CheckedTx> = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| check(sign(&tx(k, i as u64), k), &g, &executor_for(&g)).unwrap())
+            .map(|(i, k)| check(sign(&tx(k, i as u64), k), &g, &executor_for(&g).unwrap()).unwrap())
             .collect();
         assert!(verify_signatures(&checked).iter().all(|ok| *ok));
         assert_eq!(checked[3].hash, babel_proto::tx_hash(&checked[3].signed));
@@ -270,7 +270,7 @@ pub(crate) mod tests {
         // cofactored equation for any message. Whatever the rule, a node must give the same
         // verdict alone and in any batch; under ZIP-215 it is valid everywhere.
         let g = genesis();
-        let exec = executor_for(&g);
+        let exec = executor_for(&g).unwrap();
         let mut identity = [0u8; 32];
         identity[0] = 1;
         let mut body = tx(&SigningKey::from_bytes(&[1; 32]), 0);
@@ -310,10 +310,15 @@ pub(crate) mod tests {
         let keys: Vec<SigningKey> = (1..=8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
         let mut checked: Vec<CheckedTx> = keys
             .iter()
-            .map(|k| check(sign(&tx(k, 0), k), &g, &executor_for(&g)).unwrap())
+            .map(|k| check(sign(&tx(k, 0), k), &g, &executor_for(&g).unwrap()).unwrap())
             .collect();
         // Transaction 5 claims key 5 but was signed by key 6.
-        checked[5] = check(sign(&tx(&keys[5], 0), &keys[6]), &g, &executor_for(&g)).unwrap();
+        checked[5] = check(
+            sign(&tx(&keys[5], 0), &keys[6]),
+            &g,
+            &executor_for(&g).unwrap(),
+        )
+        .unwrap();
         let verdicts = verify_signatures(&checked);
         assert_eq!(verdicts.iter().filter(|ok| !**ok).count(), 1);
         assert!(!verdicts[5]);
@@ -327,7 +332,7 @@ pub(crate) mod tests {
         let mut body = signed.body.to_vec();
         body.extend_from_slice(&[0xF8, 0x07, 0x01]);
         signed.body = body.into();
-        let checked = check(signed, &genesis(), &executor_for(&genesis())).unwrap();
+        let checked = check(signed, &genesis(), &executor_for(&genesis()).unwrap()).unwrap();
         assert_eq!(verify_signatures(&[checked]), vec![false]);
     }
 
@@ -362,11 +367,29 @@ pub(crate) mod tests {
         let mut short_sig = sign(&tx(&key, 0), &key);
         short_sig.signature = vec![0; 10].into();
         assert_eq!(reason(short_sig), RejectReason::Malformed);
-        let mut wasm = tx(&key, 0);
-        wasm.rollup_id = 2;
-        let refused = check(sign(&wasm, &key), &genesis(), &executor_for(&genesis())).unwrap_err();
-        assert_eq!(refused.reason, RejectReason::UnknownRollup);
-        assert!(refused.message.contains("runs wasm"), "{}", refused.message);
+        // An EVM payload on the WASM rollup; then a WASM call there, which is admitted.
+        let mut evm_on_wasm = tx(&key, 0);
+        evm_on_wasm.rollup_id = 2;
+        let refused = check(
+            sign(&evm_on_wasm, &key),
+            &genesis(),
+            &executor_for(&genesis()).unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(refused.reason, RejectReason::Malformed);
+        assert!(
+            refused.message.contains("WASM payloads"),
+            "{}",
+            refused.message
+        );
+        let mut wasm = evm_on_wasm;
+        wasm.payload = Some(v1::transaction::Payload::Wasm(v1::WasmCall {
+            contract: vec![1; 20].into(),
+            method: "run".into(),
+            ..Default::default()
+        }));
+        let exec = executor_for(&genesis()).unwrap();
+        assert!(check(sign(&wasm, &key), &genesis(), &exec).is_ok());
         let mut bad_to = tx(&key, 0);
         bad_to.payload = Some(v1::transaction::Payload::Evm(v1::EvmCall {
             to: vec![1; 5].into(),
@@ -427,7 +450,7 @@ pub(crate) mod tests {
         original: &v1::SignedTransaction,
     ) -> Result<(), TestCaseError> {
         let g = genesis();
-        match check(signed.clone(), &g, &executor_for(&g)) {
+        match check(signed.clone(), &g, &executor_for(&g).unwrap()) {
             Err(r) => prop_assert_ne!(r.reason, RejectReason::Unspecified, "{}", r.message),
             Ok(c) => {
                 prop_assert_eq!(&c.signed, &signed);
@@ -452,7 +475,7 @@ pub(crate) mod tests {
         // The mutation test is only as good as its seeds: each must pass admission.
         for seed in seeds() {
             admitted_soundly(seed.clone(), &seed).unwrap();
-            check(seed, &genesis(), &executor_for(&genesis())).unwrap();
+            check(seed, &genesis(), &executor_for(&genesis()).unwrap()).unwrap();
         }
     }
 

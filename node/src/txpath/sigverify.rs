@@ -105,7 +105,7 @@ mod tests {
         check(
             sign(&tx, &SigningKey::from_bytes(&[signer; 32])),
             g,
-            &crate::params::executor_for(g),
+            &crate::params::executor_for(g).unwrap(),
         )
         .unwrap()
     }

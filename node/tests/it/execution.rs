@@ -124,7 +124,7 @@ fn e2e_a_proposer_lying_about_a_state_root_is_never_decided() {
     let apps: Vec<NodeApp> = (0..4)
         .map(|i| {
             let store = Arc::new(Store::open(&dir.path().join(format!("store-{i}"))).unwrap());
-            let executor = Arc::new(executor_for(&genesis));
+            let executor = Arc::new(executor_for(&genesis).unwrap());
             ensure_genesis_state(&store, &executor, &genesis).unwrap();
             let pool = SharedPool::new(Mempool::new(PoolLimits {
                 max_txs: 10,
