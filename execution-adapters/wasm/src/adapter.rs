@@ -20,6 +20,7 @@ use crate::{
     },
     module::{self, Refusal},
     runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
+    stack,
     state::{
         balance_key, code_hash, contract_id, contract_key, decode_contract, deploys_key,
         encode_contract, module_key, storage_prefix,
@@ -103,13 +104,14 @@ impl WasmAdapter {
         matches!(rollup.vm, VmGenesis::Wasm(_)).then(Self::new)
     }
 
-    /// The compiled module of `code`, from the cache or compiled now.
+    /// The compiled module of `code` (with its stack counter), from the cache or compiled now.
     fn ready(&self, hash: [u8; 32], code: &[u8]) -> Result<Ready, Refusal> {
         if let Some(ready) = self.cache.get(&hash) {
             return Ok(ready);
         }
+        let instrumented = stack::instrument(code)?;
         self.cache
-            .compile(&self.engine, &self.linker, hash, code)
+            .compile(&self.engine, &self.linker, hash, &instrumented)
             .map_err(|_| Refusal::Invalid)
     }
 

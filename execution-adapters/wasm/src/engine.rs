@@ -56,6 +56,13 @@ const BASELINE: Option<&str> = if cfg!(all(target_arch = "x86_64", target_os = "
     None
 };
 
+/// The features the engine enables, as a validator's: what the stack instrumentation
+/// validates with before rewriting a module (wasmtime validates again when it compiles).
+pub fn features() -> wasmparser::WasmFeatures {
+    use wasmparser::WasmFeatures as F;
+    F::WASM2.difference(F::SIMD) | F::CALL_INDIRECT_OVERLONG | F::BULK_MEMORY_OPT
+}
+
 /// A new engine with [`config`].
 pub fn engine() -> Result<Engine, WasmError> {
     Engine::new(&config()).map_err(|e| WasmError::Engine(format!("{e:#}")))

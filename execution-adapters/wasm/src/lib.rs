@@ -20,6 +20,7 @@ mod error;
 pub mod limits;
 pub mod module;
 mod runtime;
+pub mod stack;
 pub mod state;
 
 pub use adapter::WasmAdapter;

@@ -35,6 +35,9 @@ pub enum Refusal {
     /// No memory exported as `memory`.
     #[error("wasm: no exported memory")]
     NoMemory,
+    /// An export name the node reserves (`__babel…`).
+    #[error("wasm: reserved export {0}")]
+    ReservedExport(String),
 }
 
 fn ty(v: &ValType) -> Option<Ty> {
@@ -125,6 +128,9 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
                     let export = export.map_err(|_| Refusal::Invalid)?;
                     if export.kind == ExternalKind::Memory && export.name == abi::MEMORY {
                         memory_exported = true;
+                    }
+                    if export.name.starts_with("__babel") {
+                        return Err(Refusal::ReservedExport(export.name.to_owned()));
                     }
                 }
             }

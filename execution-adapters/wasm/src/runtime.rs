@@ -25,6 +25,7 @@ use crate::{
         MAX_MEMORY_PAGES, MAX_RETURN_BYTES, MAX_TABLE_ELEMENTS, MAX_TOPICS, MAX_VALUE_BYTES,
         READ_GAS, TOPIC_GAS, WRITE_GAS,
     },
+    stack,
 };
 
 /// What a host function asks of the frame's [`Host`].
@@ -465,11 +466,14 @@ pub(crate) fn run(
     let mut fatal = None;
     let outcome = {
         let guest = async {
-            let instance = ready.instantiate_async(&mut store).await?;
-            let Ok(func) = instance.get_typed_func::<(), ()>(&mut store, entry) else {
-                return Err(Exit::Fault("wasm: no such export").into());
+            let instance = match ready.instantiate_async(&mut store).await {
+                Ok(instance) => instance,
+                Err(e) => return (None, Err(e)),
             };
-            func.call_async(&mut store, ()).await
+            let Ok(func) = instance.get_typed_func::<(), ()>(&mut store, entry) else {
+                return (None, Err(Exit::Fault("wasm: no such export").into()));
+            };
+            (Some(instance), func.call_async(&mut store, ()).await)
         };
         let mut guest = pin!(guest);
         let mut cx = Context::from_waker(Waker::noop());
@@ -498,6 +502,12 @@ pub(crate) fn run(
     if let Some(e) = fatal {
         return Err(e);
     }
+    let (instance, outcome) = outcome;
+    // An `unreachable` with the stack counter past its bound is the bound, not the guest's.
+    let stack_exhausted = instance
+        .and_then(|i| i.get_global(&mut store, stack::COUNTER_EXPORT))
+        .and_then(|g| g.get(&mut store).i32())
+        .is_some_and(stack::exhausted);
     let fuel_left = store.get_fuel().map_err(adapter_err)?;
     let guest = store.into_data();
     let (result, output) = match outcome {
@@ -518,6 +528,9 @@ pub(crate) fn run(
             } else if let Some(trap) = e.downcast_ref::<Trap>() {
                 match trap {
                     Trap::OutOfFuel => (Err(Stop::OutOfGas), Bytes::new()),
+                    Trap::UnreachableCodeReached if stack_exhausted => {
+                        (Err(Stop::Failed("wasm: call stack limit")), Bytes::new())
+                    }
                     trap => (Err(Stop::Failed(trap_reason(*trap))), Bytes::new()),
                 }
             } else {

@@ -64,14 +64,53 @@ fn a_memory_bomb_stops_at_the_memory_limit() {
 }
 
 #[test]
-fn unbounded_recursion_overflows_the_stack() {
-    let wat = r#"(module
+fn unbounded_recursion_stops_at_the_deterministic_stack_bound() {
+    let direct = r#"(module
   (memory (export "memory") 1)
   (func $f (call $f))
   (func (export "run") (call $f)))"#;
-    let (why, gas) = run_fails(wat);
-    assert_eq!(why, "wasm: stack overflow");
+    let (why, gas) = run_fails(direct);
+    assert_eq!(why, "wasm: call stack limit");
     assert_eq!(gas, GAS);
+    // Through a table, with fat frames (many locals): the same bound, in slots.
+    let indirect = r#"(module
+  (memory (export "memory") 1)
+  (type $t (func))
+  (table 1 funcref)
+  (elem (i32.const 0) $f)
+  (func $f (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (call_indirect (type $t) (i32.const 0)))
+  (func (export "run") (call $f)))"#;
+    let (why, _) = run_fails(indirect);
+    assert_eq!(why, "wasm: call stack limit");
+}
+
+#[test]
+fn recursion_within_the_bound_succeeds_and_an_unrelated_unreachable_is_itself() {
+    // Recurse `depth` times (input: depth as i32 at address 0), then return.
+    let wat = r#"(module
+  (import "babel" "input_copy" (func $input (param i32)))
+  (memory (export "memory") 1)
+  (func $down (param $n i32)
+    (if (local.get $n) (then (call $down (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "run")
+    (call $input (i32.const 0))
+    (call $down (i32.load (i32.const 0))))
+  (func (export "trap") unreachable))"#;
+    let mut chain = Chain::new();
+    let id = chain.deploy(wat, "");
+    // Each frame of $down costs 1 parameter + 3 operands + 2 + 8 = 14 slots at most.
+    let fits = babel_wasm::stack::MAX_STACK_SLOTS / 16;
+    let out = chain.call(&id, "run", &fits.to_le_bytes());
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    let out = chain.call(
+        &id,
+        "run",
+        &babel_wasm::stack::MAX_STACK_SLOTS.to_le_bytes(),
+    );
+    assert_eq!(reason(&out).as_deref(), Some("wasm: call stack limit"));
+    let out = chain.call(&id, "trap", b"");
+    assert_eq!(reason(&out).as_deref(), Some("wasm: unreachable"));
 }
 
 #[test]
@@ -123,6 +162,13 @@ fn oversized_malformed_and_unknown_modules_are_refused_at_deploy() {
     assert_eq!(
         deploy_refused(wat::parse_str(wasi).unwrap()),
         "wasm: unknown import wasi_snapshot_preview1.clock_time_get"
+    );
+    let reserved = r#"(module
+  (memory (export "memory") 1)
+  (global (export "__babel_stack") (mut i32) (i32.const 0)))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(reserved).unwrap()),
+        "wasm: reserved export __babel_stack"
     );
     let no_memory = r#"(module (func (export "run")))"#;
     assert_eq!(

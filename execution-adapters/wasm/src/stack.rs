@@ -1,0 +1,216 @@
+//! A deterministic bound on a guest's call stack.
+//!
+//! wasmtime's own stack limit counts native bytes, which depend on the machine code and on the
+//! host's frames, so where it trips could differ between two builds of the node: a contract
+//! that recurses close to it could succeed on one validator and fail on another. So the module
+//! is rewritten before it is compiled: each function gets a cost in stack *slots* (its
+//! parameters and locals, the most operands it ever holds, and a fixed frame overhead), and
+//! every call to a function of the module adds the callee's cost to a counter before the call
+//! and takes it off after. A call that would take the counter past [`MAX_STACK_SLOTS`] traps
+//! instead, and the counter tells the trap from any other `unreachable`. `call_indirect`
+//! counts the most any function costs. The bound is the same on every node, and far below
+//! what the native stack allows ([`crate::limits::MAX_WASM_STACK`] at 16 bytes a slot), so
+//! wasmtime's own limit is never what stops a guest.
+
+use wasm_encoder::{
+    ConstExpr, ExportKind, GlobalType, Instruction, ValType as EncValType,
+    reencode::{Error as ReencodeError, Reencode, utils},
+};
+use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload, Validator};
+
+use crate::{engine, module::Refusal};
+
+/// Most stack slots the guest's frames may hold at once (512 KiB at 16 bytes a slot).
+pub const MAX_STACK_SLOTS: u32 = 32 * 1024;
+/// Slots every frame costs beyond its values: return address, saved registers, spills.
+pub const FRAME_SLOTS: u32 = 8;
+/// The export through which the runtime reads the counter after a trap.
+pub const COUNTER_EXPORT: &str = "__babel_stack";
+
+/// Each defined function's cost in slots, in function index order (after the imports).
+struct Costs {
+    imported: u32,
+    costs: Vec<u32>,
+    max: u32,
+    globals: u32,
+}
+
+/// Validate `code` with the engine's features and measure each function.
+fn measure(code: &[u8]) -> Result<Costs, Refusal> {
+    let mut validator = Validator::new_with_features(engine::features());
+    let mut allocs = FuncValidatorAllocations::default();
+    let mut costs = Costs {
+        imported: 0,
+        costs: Vec::new(),
+        max: 0,
+        globals: 0,
+    };
+    for payload in Parser::new(0).parse_all(code) {
+        let payload = payload.map_err(|_| Refusal::Invalid)?;
+        match &payload {
+            Payload::ImportSection(reader) => {
+                // Only functions may be imported (checked before).
+                costs.imported = reader.count();
+            }
+            Payload::GlobalSection(reader) => costs.globals = reader.count(),
+            _ => {}
+        }
+        if let ValidPayload::Func(func, body) =
+            validator.payload(&payload).map_err(|_| Refusal::Invalid)?
+        {
+            let mut fv = func.into_validator(std::mem::take(&mut allocs));
+            fv.read_locals(&mut body.get_binary_reader())
+                .map_err(|_| Refusal::Invalid)?;
+            let mut ops = body.get_operators_reader().map_err(|_| Refusal::Invalid)?;
+            let mut height = 0;
+            while !ops.eof() {
+                let (op, offset) = ops.read_with_offset().map_err(|_| Refusal::Invalid)?;
+                fv.op(offset, &op).map_err(|_| Refusal::Invalid)?;
+                height = height.max(fv.operand_stack_height());
+            }
+            // The instrumentation's own two operands, at any call.
+            let cost = fv
+                .len_locals()
+                .saturating_add(height)
+                .saturating_add(2 + FRAME_SLOTS);
+            costs.max = costs.max.max(cost);
+            costs.costs.push(cost);
+            allocs = fv.into_allocations();
+        }
+    }
+    Ok(costs)
+}
+
+/// The re-encoder that adds the counter and counts around calls.
+struct Instrument {
+    costs: Costs,
+    saw_globals: bool,
+}
+
+impl Instrument {
+    /// The counter's global index: after every global the module defines.
+    fn counter(&self) -> u32 {
+        self.costs.globals
+    }
+
+    fn counter_global(globals: &mut wasm_encoder::GlobalSection) {
+        globals.global(
+            GlobalType {
+                val_type: EncValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(0),
+        );
+    }
+
+    /// The callee's cost, for a call to function `index` (`None` for an import).
+    fn cost_of(&self, index: u32) -> Option<u32> {
+        index
+            .checked_sub(self.costs.imported)
+            .and_then(|i| self.costs.costs.get(i as usize).copied())
+    }
+}
+
+impl Reencode for Instrument {
+    type Error = Refusal;
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut wasm_encoder::GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        utils::parse_global_section(self, globals, section)?;
+        Self::counter_global(globals);
+        self.saw_globals = true;
+        Ok(())
+    }
+
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        after: Option<wasm_encoder::SectionId>,
+        before: Option<wasm_encoder::SectionId>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        use wasm_encoder::SectionId;
+        // A module without globals gets a section for the counter where globals go: before
+        // its exports (every contract has some: its memory).
+        if !self.saw_globals && before == Some(SectionId::Export) {
+            let mut globals = wasm_encoder::GlobalSection::new();
+            Self::counter_global(&mut globals);
+            module.section(&globals);
+            self.saw_globals = true;
+        }
+        utils::intersperse_section_hook(self, module, after, before)
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        utils::parse_export_section(self, exports, section)?;
+        exports.export(COUNTER_EXPORT, ExportKind::Global, self.counter());
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        body: wasmparser::FunctionBody<'_>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        let mut f = self.new_function_with_parsed_locals(&body)?;
+        let mut reader = body.get_operators_reader()?;
+        let counter = self.counter();
+        while !reader.eof() {
+            let op = reader.read()?;
+            let cost = match &op {
+                Operator::Call { function_index } => self.cost_of(*function_index),
+                Operator::CallIndirect { .. } => Some(self.costs.max),
+                _ => None,
+            };
+            let instruction = self.instruction(op)?;
+            let Some(cost) = cost else {
+                f.instruction(&instruction);
+                continue;
+            };
+            let cost = i32::try_from(cost).unwrap_or(i32::MAX);
+            let limit = i32::try_from(MAX_STACK_SLOTS).unwrap_or(i32::MAX);
+            f.instruction(&Instruction::GlobalGet(counter))
+                .instruction(&Instruction::I32Const(cost))
+                .instruction(&Instruction::I32Add)
+                .instruction(&Instruction::GlobalSet(counter))
+                .instruction(&Instruction::GlobalGet(counter))
+                .instruction(&Instruction::I32Const(limit))
+                .instruction(&Instruction::I32GtU)
+                .instruction(&Instruction::If(wasm_encoder::BlockType::Empty))
+                .instruction(&Instruction::Unreachable)
+                .instruction(&Instruction::End)
+                .instruction(&instruction)
+                .instruction(&Instruction::GlobalGet(counter))
+                .instruction(&Instruction::I32Const(cost))
+                .instruction(&Instruction::I32Sub)
+                .instruction(&Instruction::GlobalSet(counter));
+        }
+        code.function(&f);
+        Ok(())
+    }
+}
+
+/// `code` with the stack counter (see the module docs); refused if it does not validate.
+pub fn instrument(code: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let mut instrument = Instrument {
+        costs: measure(code)?,
+        saw_globals: false,
+    };
+    let mut module = wasm_encoder::Module::new();
+    instrument
+        .parse_core_module(&mut module, Parser::new(0), code)
+        .map_err(|_| Refusal::Invalid)?;
+    Ok(module.finish())
+}
+
+/// Whether a counter value means the guest hit the stack bound.
+pub fn exhausted(counter: i32) -> bool {
+    counter as u32 > MAX_STACK_SLOTS
+}
