@@ -7,7 +7,7 @@ use babel_execution::{
 use babel_genesis::{RollupGenesis, VmGenesis};
 use babel_proto::v1::{WasmCall, transaction::Payload};
 use bytes::Bytes;
-use wasmtime::{Engine, Linker};
+use wasmtime::{Engine, Linker, Module};
 
 use crate::{
     WasmError,
@@ -15,8 +15,8 @@ use crate::{
     cache::{ModuleCache, Ready},
     engine::engine,
     limits::{
-        DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, LOAD_GAS_PER_BYTE, MAX_CONTRACT_ID_LEN,
-        MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS,
+        DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, INSTANTIATE_GAS, LOAD_GAS_PER_BYTE,
+        MAX_CONTRACT_ID_LEN, MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS,
     },
     module::{self, Refusal},
     runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
@@ -104,15 +104,23 @@ impl WasmAdapter {
         matches!(rollup.vm, VmGenesis::Wasm(_)).then(Self::new)
     }
 
-    /// The compiled module of `code` (with its stack counter), from the cache or compiled now.
-    fn ready(&self, hash: [u8; 32], code: &[u8]) -> Result<Ready, Refusal> {
-        if let Some(ready) = self.cache.get(&hash) {
-            return Ok(ready);
-        }
+    /// `code` with its stack counter, checked by wasmtime's validator with this engine's
+    /// features: a deterministic verdict (`Err` refuses the module).
+    fn instrument(&self, code: &[u8]) -> Result<Vec<u8>, Refusal> {
         let instrumented = stack::instrument(code)?;
+        Module::validate(&self.engine, &instrumented).map_err(|_| Refusal::Invalid)?;
+        Ok(instrumented)
+    }
+
+    /// Compile and cache an instrumented module that validated. Compiling a valid module
+    /// fails only for the node's own reasons (memory, the engine): fatal, never a receipt.
+    fn compile(&self, hash: [u8; 32], instrumented: &[u8]) -> Result<Ready, ExecError> {
         self.cache
-            .compile(&self.engine, &self.linker, hash, &instrumented)
-            .map_err(|_| Refusal::Invalid)
+            .compile(&self.engine, &self.linker, hash, instrumented)
+            .map_err(|e| ExecError::Adapter {
+                vm: VmKind::Wasm,
+                message: format!("compiling module {}: {e:#}", hex::encode(hash)),
+            })
     }
 
     /// Load contract `id` for a call, charging its load gas; `Ok(Err(outcome))` when the
@@ -145,10 +153,12 @@ impl WasmAdapter {
                         vm: VmKind::Wasm,
                         message: format!("module {} of a contract is missing", hex::encode(hash)),
                     })?;
-                self.ready(hash, &code).map_err(|_| ExecError::Adapter {
+                // It passed these checks when it was deployed, under the same rules.
+                let instrumented = self.instrument(&code).map_err(|r| ExecError::Adapter {
                     vm: VmKind::Wasm,
-                    message: format!("stored module {} does not compile", hex::encode(hash)),
-                })?
+                    message: format!("stored module {}: {r}", hex::encode(hash)),
+                })?;
+                self.compile(hash, &instrumented)?
             }
         };
         Ok(Ok(Target {
@@ -182,6 +192,9 @@ impl WasmAdapter {
             height: env.height,
             time_ms: env.time_ms,
         };
+        if !meter.spend(INSTANTIATE_GAS) {
+            return Ok(failed("wasm: out of gas", meter.used));
+        }
         let fuel = meter.fuel();
         let Ran {
             result,
@@ -224,10 +237,19 @@ impl WasmAdapter {
         if let Err(refusal) = module::check(code) {
             return Ok(failed(&refusal.to_string(), meter.used));
         }
-        let hash = code_hash(code);
-        let ready = match self.ready(hash, code) {
-            Ok(ready) => ready,
+        let instrumented = match self.instrument(code) {
+            Ok(instrumented) => instrumented,
             Err(refusal) => return Ok(failed(&refusal.to_string(), meter.used)),
+        };
+        // Compiling costs by what is compiled: the rewritten module, which is larger.
+        let extra = instrumented.len().saturating_sub(code.len()) as u64;
+        if !meter.spend(DEPLOY_GAS_PER_BYTE.saturating_mul(extra)) {
+            return Ok(failed("wasm: out of gas", meter.used));
+        }
+        let hash = code_hash(code);
+        let ready = match self.cache.get(&hash) {
+            Some(ready) => ready,
+            None => self.compile(hash, &instrumented)?,
         };
         let count_key = deploys_key(&signer);
         let count = host
@@ -239,7 +261,10 @@ impl WasmAdapter {
         if host.get(&module_key(&hash))?.is_none() {
             host.set(&module_key(&hash), Some(code.to_vec()));
         }
-        host.set(&contract_key(&id), Some(encode_contract(&hash, code.len())));
+        host.set(
+            &contract_key(&id),
+            Some(encode_contract(&hash, instrumented.len())),
+        );
         let id = Bytes::copy_from_slice(&id);
         if call.method.is_empty() {
             return Ok(FrameOutcome {
@@ -339,10 +364,11 @@ impl ExecutionAdapter for WasmAdapter {
                 message: format!("contract {}: {r}", hex::encode(id)),
             };
             module::check(code).map_err(refused)?;
+            let instrumented = self.instrument(code).map_err(refused)?;
             let hash = code_hash(code);
-            self.ready(hash, code).map_err(refused)?;
+            self.compile(hash, &instrumented)?;
             out.push((module_key(&hash), code.clone()));
-            out.push((contract_key(id), encode_contract(&hash, code.len())));
+            out.push((contract_key(id), encode_contract(&hash, instrumented.len())));
             let prefix = storage_prefix(id);
             for entry in &contract.storage {
                 out.push((

@@ -1,7 +1,7 @@
 //! The wasmtime engine every WASM rollup runs on, configured so that execution is a function
 //! of the module and its inputs alone.
 
-use wasmtime::{Config, Engine, WasmBacktraceDetails};
+use wasmtime::{Config, Engine, OptLevel, WasmBacktraceDetails};
 
 use crate::{
     WasmError,
@@ -18,6 +18,7 @@ use crate::{
 ///   components are not even built into this wasmtime);
 /// - code for the baseline of the host's architecture, not for the CPU at hand: every node
 ///   of an architecture runs the same machine code (and so the same stack frames);
+/// - Cranelift's optimisations off (see [`crate::stack`]) and no memory images;
 /// - no backtrace details (the default reads an environment variable); compilation is serial
 ///   (this wasmtime is built without parallel compilation: it must not take the cores
 ///   consensus runs on).
@@ -39,7 +40,13 @@ pub fn config() -> Config {
         .wasm_multi_value(true)
         .wasm_backtrace_details(WasmBacktraceDetails::Disable)
         .max_wasm_stack(MAX_WASM_STACK)
-        .async_stack_size(FIBER_STACK);
+        .async_stack_size(FIBER_STACK)
+        // A frame then holds little beyond its wasm values, which the stack bound counts.
+        .cranelift_opt_level(OptLevel::None)
+        // No memory images: a tiny module with data far apart would otherwise make every
+        // node build (and keep, with the module) an image of its whole memory.
+        .memory_init_cow(false)
+        .memory_guaranteed_dense_image_size(0);
     if let Some(triple) = BASELINE {
         // Naming the target turns off inferring the host CPU's features.
         let _ = c.target(triple);

@@ -27,11 +27,13 @@ pub const MAX_GLOBALS: u32 = 256;
 /// Most data and element segments.
 pub const MAX_SEGMENTS: u32 = 1_024;
 
-/// Native stack for compiled wasm of one frame. Each frame runs on a fiber of its own whose
-/// stack is larger than this, so host calls and nested frames never share it.
-pub const MAX_WASM_STACK: usize = 1024 * 1024;
+/// Native stack for compiled wasm of one frame: 256 bytes for each slot of the deterministic
+/// bound ([`crate::stack::MAX_STACK_SLOTS`]), so that it is never what stops a guest. Each
+/// frame runs on a fiber of its own whose stack is larger than this (and committed only as
+/// it is used), so host calls and nested frames never share it.
+pub const MAX_WASM_STACK: usize = 8 * 1024 * 1024;
 /// The fiber stack each frame runs on.
-pub const FIBER_STACK: usize = 2 * 1024 * 1024;
+pub const FIBER_STACK: usize = 16 * 1024 * 1024;
 
 /// Largest contract id, in bytes (a target of a cross-rollup call into this VM).
 pub const MAX_CONTRACT_ID_LEN: usize = 32;
@@ -59,12 +61,18 @@ pub const DEPLOY_GAS_BASE: u64 = 32_000;
 /// Per byte of a deployed module: half the EVM's 200 per byte of deployed code, so that a
 /// module of [`MAX_MODULE_BYTES`] (26 M gas) fits in one transaction's 30 M.
 pub const DEPLOY_GAS_PER_BYTE: u64 = 100;
-/// Gas of loading a contract's module for a call, per byte (whether or not this node has it
-/// compiled already: gas must not depend on a node's cache).
-pub const LOAD_GAS_PER_BYTE: u64 = 1;
+/// Gas of loading a contract's module for a call, per byte of the module as compiled (with its
+/// stack counter), whether or not this node has it compiled already: gas must not depend on
+/// a node's cache, so every load pays about what compiling it again costs.
+pub const LOAD_GAS_PER_BYTE: u64 = 2;
+/// Gas of every frame: a fresh store, an instance, its memory and a fiber.
+pub const INSTANTIATE_GAS: u64 = 2_000;
+/// Per byte of key and value a storage write stores (the EVM's 20 000 per new 32-byte slot).
+pub const STORE_BYTE_GAS: u64 = 625;
 /// Base gas of a storage read, plus [`BYTE_GAS`] per key and value byte.
 pub const READ_GAS: u64 = 800;
-/// Base gas of a storage write, plus [`BYTE_GAS`] per key and value byte.
+/// Base gas of a storage write or delete, plus [`BYTE_GAS`] per key and value byte moved, plus
+/// [`STORE_BYTE_GAS`] per key and value byte written.
 pub const WRITE_GAS: u64 = 5_000;
 /// Base gas of a log, plus [`TOPIC_GAS`] per topic and [`BYTE_GAS`] per data byte.
 pub const LOG_GAS: u64 = 375;

@@ -102,6 +102,11 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
                 }
             }
             Payload::TableSection(reader) => {
+                // The instance limits allow one table: more would fail at instantiation,
+                // not here, where a refusal belongs.
+                if reader.count() > 1 {
+                    return Err(Refusal::TooMany("tables"));
+                }
                 for table in reader {
                     let table = table.map_err(|_| Refusal::Invalid)?;
                     if table.ty.initial > MAX_TABLE_ELEMENTS {

@@ -23,7 +23,7 @@ use crate::{
     limits::{
         BYTE_GAS, FUEL_PER_GAS, HOST_CALL_GAS, LOG_GAS, MAX_KEY_BYTES, MAX_LOG_BYTES,
         MAX_MEMORY_PAGES, MAX_RETURN_BYTES, MAX_TABLE_ELEMENTS, MAX_TOPICS, MAX_VALUE_BYTES,
-        READ_GAS, TOPIC_GAS, WRITE_GAS,
+        READ_GAS, STORE_BYTE_GAS, TOPIC_GAS, WRITE_GAS,
     },
     stack,
 };
@@ -257,6 +257,8 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<Guest>, WasmError> {
                 let Some(value) = value else {
                     return Ok(-1);
                 };
+                // The whole value was fetched, whatever part of it is copied out.
+                charge(&mut c, BYTE_GAS.saturating_mul(value.len() as u64))?;
                 let cap = usize::try_from(cap).unwrap_or(0);
                 write(&mut c, op, &value[..value.len().min(cap)])?;
                 Ok(len_i32(value.len()))
@@ -272,6 +274,9 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<Guest>, WasmError> {
                 charge(&mut c, WRITE_GAS)?;
                 let key = read(&mut c, kp, kl, MAX_KEY_BYTES)?;
                 let value = read(&mut c, vp, vl, MAX_VALUE_BYTES)?;
+                // Stored by every node for good: priced as the EVM prices a new slot.
+                let stored = (key.len() + value.len()) as u64;
+                charge(&mut c, STORE_BYTE_GAS.saturating_mul(stored))?;
                 let key = storage_key(&c, &key);
                 let mailbox = c.data().mailbox.clone();
                 ask(mailbox, Request::Set(key, Some(value))).await?;
@@ -534,12 +539,12 @@ pub(crate) fn run(
                     trap => (Err(Stop::Failed(trap_reason(*trap))), Bytes::new()),
                 }
             } else {
-                // Instantiation refused by the limiter (a memory or table above its limit),
-                // or a start function that failed in a way wasmtime reports as a plain error.
-                (
-                    Err(Stop::Failed("wasm: instantiation failed")),
-                    Bytes::new(),
-                )
+                // Not the guest's doing: what it declares fits the limits (checked at deploy),
+                // so this is the node failing to allocate, which must not become a receipt.
+                return Err(ExecError::Adapter {
+                    vm: babel_execution::VmKind::Wasm,
+                    message: format!("running a frame: {e:#}"),
+                });
             }
         }
     };

@@ -8,8 +8,11 @@
 //! every call to a function of the module adds the callee's cost to a counter before the call
 //! and takes it off after. A call that would take the counter past [`MAX_STACK_SLOTS`] traps
 //! instead, and the counter tells the trap from any other `unreachable`. `call_indirect`
-//! counts the most any function costs. The bound is the same on every node, and far below
-//! what the native stack allows ([`crate::limits::MAX_WASM_STACK`] at 16 bytes a slot), so
+//! counts the most any function costs. The frames the host enters (exports, the start
+//! function) are counted too: each such function is reached through a thunk appended to the
+//! module that counts it the same way. The bound is the same on every node, and far below
+//! what the native stack allows ([`crate::limits::MAX_WASM_STACK`] is 256 bytes a slot, with
+//! Cranelift's optimisations off so that a frame holds little beyond its wasm values), so
 //! wasmtime's own limit is never what stops a guest.
 
 use wasm_encoder::{
@@ -27,12 +30,19 @@ pub const FRAME_SLOTS: u32 = 8;
 /// The export through which the runtime reads the counter after a trap.
 pub const COUNTER_EXPORT: &str = "__babel_stack";
 
-/// Each defined function's cost in slots, in function index order (after the imports).
+/// Each defined function's cost in slots, in function index order (after the imports), and
+/// what the thunks need.
 struct Costs {
     imported: u32,
     costs: Vec<u32>,
     max: u32,
     globals: u32,
+    /// Parameter count of each type (non-function types count 0).
+    type_params: Vec<u32>,
+    /// Type index of each defined function.
+    func_types: Vec<u32>,
+    /// Defined functions the host enters (exported, or the start function), ascending.
+    entries: Vec<u32>,
 }
 
 /// Validate `code` with the engine's features and measure each function.
@@ -44,15 +54,43 @@ fn measure(code: &[u8]) -> Result<Costs, Refusal> {
         costs: Vec::new(),
         max: 0,
         globals: 0,
+        type_params: Vec::new(),
+        func_types: Vec::new(),
+        entries: Vec::new(),
     };
     for payload in Parser::new(0).parse_all(code) {
         let payload = payload.map_err(|_| Refusal::Invalid)?;
         match &payload {
+            Payload::TypeSection(reader) => {
+                for group in reader.clone() {
+                    for sub in group.map_err(|_| Refusal::Invalid)?.types() {
+                        let params = match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => f.params().len() as u32,
+                            _ => 0,
+                        };
+                        costs.type_params.push(params);
+                    }
+                }
+            }
             Payload::ImportSection(reader) => {
                 // Only functions may be imported (checked before).
                 costs.imported = reader.count();
             }
+            Payload::FunctionSection(reader) => {
+                for ty in reader.clone() {
+                    costs.func_types.push(ty.map_err(|_| Refusal::Invalid)?);
+                }
+            }
             Payload::GlobalSection(reader) => costs.globals = reader.count(),
+            Payload::ExportSection(reader) => {
+                for export in reader.clone() {
+                    let export = export.map_err(|_| Refusal::Invalid)?;
+                    if export.kind == wasmparser::ExternalKind::Func {
+                        costs.entries.push(export.index);
+                    }
+                }
+            }
+            Payload::StartSection { func, .. } => costs.entries.push(*func),
             _ => {}
         }
         if let ValidPayload::Func(func, body) =
@@ -78,6 +116,10 @@ fn measure(code: &[u8]) -> Result<Costs, Refusal> {
             allocs = fv.into_allocations();
         }
     }
+    let imported = costs.imported;
+    costs.entries.retain(|f| *f >= imported);
+    costs.entries.sort_unstable();
+    costs.entries.dedup();
     Ok(costs)
 }
 
@@ -109,6 +151,35 @@ impl Instrument {
         index
             .checked_sub(self.costs.imported)
             .and_then(|i| self.costs.costs.get(i as usize).copied())
+    }
+
+    /// The thunk through which the host enters function `index`, if it is an entry.
+    fn thunk_of(&self, index: u32) -> Option<u32> {
+        let k = self.costs.entries.binary_search(&index).ok()?;
+        let total = self.costs.imported + self.costs.costs.len() as u32;
+        Some(total + k as u32)
+    }
+
+    /// Emit `call` counted as a frame of `cost` slots.
+    fn counted_call(&self, f: &mut wasm_encoder::Function, cost: u32, call: &Instruction<'_>) {
+        let counter = self.counter();
+        let cost = i32::try_from(cost).unwrap_or(i32::MAX);
+        let limit = i32::try_from(MAX_STACK_SLOTS).unwrap_or(i32::MAX);
+        f.instruction(&Instruction::GlobalGet(counter))
+            .instruction(&Instruction::I32Const(cost))
+            .instruction(&Instruction::I32Add)
+            .instruction(&Instruction::GlobalSet(counter))
+            .instruction(&Instruction::GlobalGet(counter))
+            .instruction(&Instruction::I32Const(limit))
+            .instruction(&Instruction::I32GtU)
+            .instruction(&Instruction::If(wasm_encoder::BlockType::Empty))
+            .instruction(&Instruction::Unreachable)
+            .instruction(&Instruction::End)
+            .instruction(call)
+            .instruction(&Instruction::GlobalGet(counter))
+            .instruction(&Instruction::I32Const(cost))
+            .instruction(&Instruction::I32Sub)
+            .instruction(&Instruction::GlobalSet(counter));
     }
 }
 
@@ -161,7 +232,6 @@ impl Reencode for Instrument {
     ) -> Result<(), ReencodeError<Refusal>> {
         let mut f = self.new_function_with_parsed_locals(&body)?;
         let mut reader = body.get_operators_reader()?;
-        let counter = self.counter();
         while !reader.eof() {
             let op = reader.read()?;
             let cost = match &op {
@@ -170,30 +240,68 @@ impl Reencode for Instrument {
                 _ => None,
             };
             let instruction = self.instruction(op)?;
-            let Some(cost) = cost else {
-                f.instruction(&instruction);
-                continue;
-            };
-            let cost = i32::try_from(cost).unwrap_or(i32::MAX);
-            let limit = i32::try_from(MAX_STACK_SLOTS).unwrap_or(i32::MAX);
-            f.instruction(&Instruction::GlobalGet(counter))
-                .instruction(&Instruction::I32Const(cost))
-                .instruction(&Instruction::I32Add)
-                .instruction(&Instruction::GlobalSet(counter))
-                .instruction(&Instruction::GlobalGet(counter))
-                .instruction(&Instruction::I32Const(limit))
-                .instruction(&Instruction::I32GtU)
-                .instruction(&Instruction::If(wasm_encoder::BlockType::Empty))
-                .instruction(&Instruction::Unreachable)
-                .instruction(&Instruction::End)
-                .instruction(&instruction)
-                .instruction(&Instruction::GlobalGet(counter))
-                .instruction(&Instruction::I32Const(cost))
-                .instruction(&Instruction::I32Sub)
-                .instruction(&Instruction::GlobalSet(counter));
+            match cost {
+                Some(cost) => self.counted_call(&mut f, cost, &instruction),
+                None => {
+                    f.instruction(&instruction);
+                }
+            }
         }
         code.function(&f);
         Ok(())
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        utils::parse_function_section(self, functions, section)?;
+        for &entry in &self.costs.entries {
+            let defined = (entry - self.costs.imported) as usize;
+            functions.function(self.costs.func_types[defined]);
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        utils::parse_code_section(self, code, section)?;
+        // The thunks: pass the parameters on, count the entered function's frame.
+        for &entry in &self.costs.entries {
+            let defined = (entry - self.costs.imported) as usize;
+            let ty = self.costs.func_types[defined] as usize;
+            let params = self.costs.type_params.get(ty).copied().unwrap_or(0);
+            let mut f = wasm_encoder::Function::new([]);
+            for p in 0..params {
+                f.instruction(&Instruction::LocalGet(p));
+            }
+            self.counted_call(&mut f, self.costs.costs[defined], &Instruction::Call(entry));
+            f.instruction(&Instruction::End);
+            code.function(&f);
+        }
+        Ok(())
+    }
+
+    fn parse_export(
+        &mut self,
+        exports: &mut wasm_encoder::ExportSection,
+        export: wasmparser::Export<'_>,
+    ) -> Result<(), ReencodeError<Refusal>> {
+        match (export.kind, self.thunk_of(export.index)) {
+            (wasmparser::ExternalKind::Func, Some(thunk)) => {
+                exports.export(export.name, ExportKind::Func, thunk);
+                Ok(())
+            }
+            _ => utils::parse_export(self, exports, export),
+        }
+    }
+
+    fn start_section(&mut self, start: u32) -> Result<u32, ReencodeError<Refusal>> {
+        Ok(self.thunk_of(start).unwrap_or(start))
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `c/` ‖ id | the contract: code hash (32 bytes) ‖ code length (4 bytes, big-endian) |
+//! | `c/` ‖ id | the contract: code hash (32 bytes) ‖ compiled length (4 bytes, big-endian: the module with its stack counter, what a load pays for) |
 //! | `m/` ‖ code hash | the module's bytes (stored once, whoever deploys the same code) |
 //! | `n/` ‖ deployer | how many contracts the deployer has created (8 bytes, big-endian) |
 //! | `s/` ‖ id length (1 byte) ‖ id ‖ key | the contract's storage |

@@ -226,3 +226,83 @@ fn leb128(mut v: u32) -> Vec<u8> {
         out.push(byte | 0x80);
     }
 }
+
+#[test]
+fn frames_the_optimiser_could_fatten_still_stop_at_the_counted_bound() {
+    // Each frame computes many values from its parameter before and after recursing: an
+    // optimiser merging the two halves would keep them all live across the call, making the
+    // native frame far larger than the slots counted. Optimisations are off, so the counted
+    // bound, not the native stack, stops the recursion.
+    let stores = |k0: u64| -> String {
+        (0..1000)
+            .map(|k| {
+                format!(
+                    "(i64.store (i32.const 0) (i64.mul (local.get 0) (i64.const {})))",
+                    k0 + k
+                )
+            })
+            .collect()
+    };
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (func $f (param i64)
+    {before}
+    (call $f (i64.add (local.get 0) (i64.const 1)))
+    {after})
+  (func (export "run") (call $f (i64.const 3))))"#,
+        before = stores(1),
+        after = stores(1)
+    );
+    let (why, _) = run_fails(&wat);
+    assert_eq!(why, "wasm: call stack limit");
+
+    // Frames with a thousand locals: the bound comes after a few dozen of them.
+    let fat = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (func $f (local {locals}) (call $f))
+  (func (export "run") (call $f)))"#,
+        locals = "i64 ".repeat(1000)
+    );
+    let (why, _) = run_fails(&fat);
+    assert_eq!(why, "wasm: call stack limit");
+}
+
+#[test]
+fn storage_is_priced_by_the_bytes_stored_and_read() {
+    let wat = r#"(module
+  (import "babel" "storage_write" (func $write (param i32 i32 i32 i32)))
+  (import "babel" "storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "store") (call $write (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 1024)))
+  (func (export "load") (drop (call $read (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0)))))"#;
+    let mut chain = Chain::new();
+    let id = chain.deploy(wat, "");
+    let stored = chain.call(&id, "store", b"");
+    assert!(stored.receipt.success, "{:?}", reason(&stored));
+    let per_byte = babel_wasm::limits::STORE_BYTE_GAS;
+    assert!(
+        stored.receipt.gas_used >= per_byte * 1025,
+        "{} gas for 1 KiB stored",
+        stored.receipt.gas_used
+    );
+    // Reading it while copying nothing out still pays for the kilobyte fetched.
+    let empty = chain.call(&id, "load", b"");
+    let mut other = Chain::new();
+    let id2 = other.deploy(wat, "");
+    let missing = other.call(&id2, "load", b"");
+    assert!(empty.receipt.gas_used >= missing.receipt.gas_used + 3 * 1024);
+}
+
+#[test]
+fn two_tables_are_refused_at_deploy() {
+    let wat = r#"(module
+  (memory (export "memory") 1)
+  (table 1 funcref)
+  (table 1 funcref))"#;
+    assert_eq!(
+        deploy_refused(wat::parse_str(wat).unwrap()),
+        "wasm: too many tables"
+    );
+}
