@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
+mod cross_vm;
 mod e2e;
 mod execution;
 mod grpc;

@@ -1,0 +1,331 @@
+//! EVM and WASM rollups calling each other in one transaction, on the node's own executor: a
+//! Solidity token (EVM, rollup 1) deposits into a WASM vault (rollup 2) that decodes the
+//! Solidity ABI, all or nothing; and re-entering the WASM rollup through the EVM is refused.
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::{SolCall, SolError, SolValue, sol};
+use babel_execution::{
+    BlockEnv, Executor,
+    state::{MemState, StateView},
+};
+use babel_genesis::Genesis;
+use babel_proto::v1;
+
+sol! {
+    function credit(address account, uint256 amount) external returns (uint256);
+    function depositTo(uint64 rollup, address vault, uint256 amount) external returns (uint256);
+    function tryDepositTo(uint64 rollup, address vault, uint256 amount) external returns (bool);
+    function locked() external view returns (uint256);
+    function failedDeposits() external view returns (uint256);
+    function callBack(uint64 rollup, address target, bytes data) external returns (bytes);
+}
+
+const EVM: u64 = 1;
+const WASM: u64 = 2;
+const SIGNER: [u8; 32] = [0x5A; 32];
+const VAULT: [u8; 20] = [0xAA; 20];
+const RELAY: [u8; 20] = [0xBB; 20];
+const CAP: u64 = 500;
+
+fn selector_le(selector: [u8; 4]) -> i32 {
+    i32::from_le_bytes(selector)
+}
+
+/// WAT string escapes for `bytes`.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
+/// A vault in WAT: its `call` entry takes the Solidity call `credit(address,uint256)`,
+/// credits the account (amounts up to 2^64 - 1) under key `c` ‖ account, adds to the total
+/// under `t`, refuses to go past the cap under `p` with `Error("vault cap reached")`, and
+/// returns the account's credits as an ABI `uint256`.
+fn vault_wat() -> String {
+    let cap_reached = alloy_sol_types::Revert::from("vault cap reached").abi_encode();
+    let bad_call = alloy_sol_types::Revert::from("vault: bad call").abi_encode();
+    format!(
+        r#"(module
+  (import "babel" "input_len" (func $input_len (result i32)))
+  (import "babel" "input_copy" (func $input_copy (param i32)))
+  (import "babel" "storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "babel" "storage_write" (func $write (param i32 i32 i32 i32)))
+  (import "babel" "set_return" (func $ret (param i32 i32)))
+  (import "babel" "revert" (func $revert (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "tp")
+  (data (i32.const 200) "{cap_reached}")
+  (data (i32.const 400) "{bad_call}")
+  ;; Byte-swap a 64-bit word (ABI words are big-endian, wasm little-endian).
+  (func $bswap (param $x i64) (result i64)
+    (local $r i64) (local $i i32)
+    (loop $l
+      (local.set $r (i64.or (i64.shl (local.get $r) (i64.const 8))
+                            (i64.and (local.get $x) (i64.const 0xff))))
+      (local.set $x (i64.shr_u (local.get $x) (i64.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 8))))
+    (local.get $r))
+  ;; The u64 under the key at (ptr, len), 0 if absent.
+  (func $get (param $ptr i32) (param $len i32) (result i64)
+    (i64.store (i32.const 8192) (i64.const 0))
+    (drop (call $read (local.get $ptr) (local.get $len) (i32.const 8192) (i32.const 8)))
+    (i64.load (i32.const 8192)))
+  (func $put (param $ptr i32) (param $len i32) (param $v i64)
+    (i64.store (i32.const 8192) (local.get $v))
+    (call $write (local.get $ptr) (local.get $len) (i32.const 8192) (i32.const 8)))
+  (func (export "call")
+    (local $amount i64) (local $total i64) (local $credits i64)
+    ;; selector ‖ address word ‖ amount word, the amount below 2^64.
+    (if (i32.ne (call $input_len) (i32.const 68))
+      (then (call $revert (i32.const 400) (i32.const {bad_len}))))
+    (call $input_copy (i32.const 4096))
+    (if (i32.or
+          (i32.ne (i32.load (i32.const 4096)) (i32.const {selector}))
+          (i64.ne (i64.or (i64.or (i64.load (i32.const 4132)) (i64.load (i32.const 4140)))
+                          (i64.load (i32.const 4148)))
+                  (i64.const 0)))
+      (then (call $revert (i32.const 400) (i32.const {bad_len}))))
+    (local.set $amount (call $bswap (i64.load (i32.const 4156))))
+    (local.set $total (i64.add (call $get (i32.const 100) (i32.const 1)) (local.get $amount)))
+    (if (i64.gt_u (local.get $total) (call $get (i32.const 101) (i32.const 1)))
+      (then (call $revert (i32.const 200) (i32.const {cap_len}))))
+    (call $put (i32.const 100) (i32.const 1) (local.get $total))
+    ;; Key `c` ‖ account: the byte before the account is padding of its ABI word.
+    (i32.store8 (i32.const 4111) (i32.const 0x63))
+    (local.set $credits (i64.add (call $get (i32.const 4111) (i32.const 21)) (local.get $amount)))
+    (call $put (i32.const 4111) (i32.const 21) (local.get $credits))
+    ;; abi.encode(uint256 credits): 24 zero bytes, then the big-endian u64.
+    (i64.store (i32.const 12312) (call $bswap (local.get $credits)))
+    (call $ret (i32.const 12288) (i32.const 32))))"#,
+        cap_reached = escaped(&cap_reached),
+        bad_call = escaped(&bad_call),
+        cap_len = cap_reached.len(),
+        bad_len = bad_call.len(),
+        selector = selector_le(creditCall::SELECTOR),
+    )
+}
+
+/// A relay in WAT: its input is rollup (8 bytes, LE) ‖ target length (1 byte) ‖ target ‖
+/// call data; it makes that call with all its gas and returns the callee's output, or reverts
+/// with it if the callee failed.
+const RELAY_WAT: &str = r#"(module
+  (import "babel" "input_len" (func $input_len (result i32)))
+  (import "babel" "input_copy" (func $input_copy (param i32)))
+  (import "babel" "xcall" (func $xcall (param i64 i32 i32 i32 i32 i64) (result i32)))
+  (import "babel" "return_data_len" (func $rd_len (result i32)))
+  (import "babel" "return_data_copy" (func $rd_copy (param i32)))
+  (import "babel" "set_return" (func $ret (param i32 i32)))
+  (import "babel" "revert" (func $revert (param i32 i32)))
+  (import "babel" "gas_left" (func $gas_left (result i64)))
+  (memory (export "memory") 2)
+  (func (export "relay")
+    (local $n i32) (local $ok i32)
+    (call $input_copy (i32.const 0))
+    (local.set $n (i32.load8_u (i32.const 8)))
+    (local.set $ok
+      (call $xcall (i64.load (i32.const 0))
+                   (i32.const 9) (local.get $n)
+                   (i32.add (i32.const 9) (local.get $n))
+                   (i32.sub (call $input_len) (i32.add (i32.const 9) (local.get $n)))
+                   (call $gas_left)))
+    (call $rd_copy (i32.const 65536))
+    (if (local.get $ok)
+      (then (call $ret (i32.const 65536) (call $rd_len)))
+      (else (call $revert (i32.const 65536) (call $rd_len))))))"#;
+
+fn genesis() -> Genesis {
+    let vault = wat::parse_str(vault_wat()).unwrap();
+    let relay = wat::parse_str(RELAY_WAT).unwrap();
+    let json = serde_json::json!({
+        "chain_id": "cross-vm",
+        "genesis_time": "2026-01-01T00:00:00Z",
+        "validators": [{ "public_key": hex::encode(
+                             ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key().as_bytes()),
+                         "voting_power": 1,
+                         "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
+        "rollups": [
+            { "id": EVM, "name": "evm", "vm": "evm", "initial_state": { "evm_chain_id": 7 } },
+            { "id": WASM, "name": "wasm", "vm": "wasm", "initial_state": { "contracts": [
+                { "id": hex::encode(VAULT), "code": hex::encode(&vault),
+                  "storage": [{ "key": hex::encode(b"p"), "value": hex::encode(CAP.to_le_bytes()) }] },
+                { "id": hex::encode(RELAY), "code": hex::encode(&relay) }
+            ] } }
+        ]
+    });
+    Genesis::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+struct World {
+    exec: Executor,
+    state: MemState,
+    nonces: [u64; 3],
+}
+
+fn env() -> BlockEnv {
+    babel_node::params::block_env(5, 1_700_000_000_000)
+}
+
+impl World {
+    fn new() -> Self {
+        let genesis = genesis();
+        let exec = babel_node::params::executor_for(&genesis).unwrap();
+        let mut state = MemState::new();
+        state.apply(&exec.genesis_changes(&genesis).unwrap());
+        Self {
+            exec,
+            state,
+            nonces: [0; 3],
+        }
+    }
+
+    fn send(&mut self, rollup: u64, payload: v1::transaction::Payload) -> v1::Receipt {
+        let nonce = &mut self.nonces[rollup as usize];
+        let tx = v1::Transaction {
+            chain_id: "cross-vm".into(),
+            rollup_id: rollup,
+            sender_pubkey: SIGNER.to_vec().into(),
+            nonce: *nonce,
+            gas_limit: 5_000_000,
+            max_fee: 0,
+            payload: Some(payload),
+        };
+        *nonce += 1;
+        let out = self.exec.execute_tx(&self.state, &env(), &tx).unwrap();
+        assert_eq!(out.invalid, None);
+        self.state.apply(&out.changes);
+        out.receipt
+    }
+
+    fn evm(&mut self, to: &[u8], data: Vec<u8>) -> v1::Receipt {
+        self.send(
+            EVM,
+            v1::transaction::Payload::Evm(v1::EvmCall {
+                to: to.to_vec().into(),
+                value: Default::default(),
+                data: data.into(),
+            }),
+        )
+    }
+
+    fn deploy_evm(&mut self, name: &str, args: Vec<u8>) -> Vec<u8> {
+        let json: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../execution-adapters/evm/tests/fixtures/contracts.json"
+        ))
+        .unwrap();
+        let code = json["contracts"][name]["bytecode"].as_str().unwrap();
+        let mut code = hex::decode(code.trim_start_matches("0x")).unwrap();
+        code.extend(args);
+        let receipt = self.evm(&[], code);
+        assert!(receipt.success, "deploy {name}: {receipt:?}");
+        receipt.root.unwrap().target.to_vec()
+    }
+
+    fn view<C: SolCall>(&mut self, to: &[u8], call: C) -> C::Return {
+        let receipt = self.evm(to, call.abi_encode());
+        assert!(receipt.success, "{receipt:?}");
+        C::abi_decode_returns(&receipt.output).unwrap()
+    }
+
+    fn vault_u64(&self, key: &[u8]) -> u64 {
+        let full = [babel_wasm::state::storage_prefix(&VAULT).as_slice(), key].concat();
+        self.state
+            .get(WASM, &full)
+            .unwrap()
+            .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
+    }
+}
+
+fn revert_reason(output: &[u8]) -> Option<String> {
+    babel_execution::abi::decode_error_message(output)
+}
+
+#[test]
+fn a_solidity_token_deposits_into_a_wasm_vault_all_or_nothing() {
+    let mut w = World::new();
+    let token = w.deploy_evm("Token", U256::from(1_000).abi_encode());
+    let me = babel_evm::sender_address(&SIGNER);
+    let vault = Address::from_slice(&VAULT);
+    let account_key = [b"c".as_slice(), me.as_slice()].concat();
+
+    // Success: locked on the EVM, credited in the WASM vault, one transaction.
+    let deposit = depositToCall {
+        rollup: WASM,
+        vault,
+        amount: U256::from(300),
+    };
+    let receipt = w.evm(&token, deposit.abi_encode());
+    assert!(receipt.success, "{:?}", revert_reason(&receipt.output));
+    let credited = depositToCall::abi_decode_returns(&receipt.output).unwrap();
+    assert_eq!(credited, U256::from(300));
+    assert_eq!(w.vault_u64(&account_key), 300);
+    assert_eq!(w.vault_u64(b"t"), 300);
+    let child = &receipt.root.as_ref().unwrap().children[0];
+    assert_eq!(
+        (child.rollup_id, child.target.as_ref()),
+        (WASM, VAULT.as_slice())
+    );
+    assert_eq!(w.view(&token, lockedCall {}), U256::from(300));
+
+    // Over the cap: the vault refuses, both rollups are undone, the reason reaches the client.
+    let over = depositToCall {
+        rollup: WASM,
+        vault,
+        amount: U256::from(CAP),
+    };
+    let receipt = w.evm(&token, over.abi_encode());
+    assert!(!receipt.success);
+    assert_eq!(
+        revert_reason(&receipt.output).as_deref(),
+        Some("vault cap reached")
+    );
+    assert_eq!(w.vault_u64(b"t"), 300);
+    assert_eq!(w.view(&token, lockedCall {}), U256::from(300));
+
+    // Caught: the token undoes its lock and counts the failure; the vault is unchanged.
+    let tried = tryDepositToCall {
+        rollup: WASM,
+        vault,
+        amount: U256::from(CAP),
+    };
+    let receipt = w.evm(&token, tried.abi_encode());
+    assert!(receipt.success);
+    assert!(!tryDepositToCall::abi_decode_returns(&receipt.output).unwrap());
+    assert_eq!(w.view(&token, failedDepositsCall {}), U256::from(1));
+    assert_eq!(w.view(&token, lockedCall {}), U256::from(300));
+    assert_eq!(w.vault_u64(b"t"), 300);
+}
+
+#[test]
+fn wasm_to_evm_back_to_wasm_is_refused_as_reentrant() {
+    let mut w = World::new();
+    let evm_vault = w.deploy_evm("Vault", U256::from(1_000).abi_encode());
+    // WASM relay → EVM Vault.callBack → back into the WASM rollup: refused.
+    let back = callBackCall {
+        rollup: WASM,
+        target: Address::from_slice(&VAULT),
+        data: creditCall {
+            account: Address::ZERO,
+            amount: U256::from(1),
+        }
+        .abi_encode()
+        .into(),
+    }
+    .abi_encode();
+    let mut input = EVM.to_le_bytes().to_vec();
+    input.push(20);
+    input.extend(&evm_vault);
+    input.extend(back);
+    let receipt = w.send(
+        WASM,
+        v1::transaction::Payload::Wasm(v1::WasmCall {
+            contract: RELAY.to_vec().into(),
+            method: "relay".into(),
+            input: input.into(),
+            code: Default::default(),
+        }),
+    );
+    assert!(!receipt.success);
+    let why = revert_reason(&receipt.output).unwrap_or_default();
+    assert!(why.contains("reentrant"), "{why:?}");
+    assert_eq!(w.vault_u64(b"t"), 0, "nothing of the refused call ran");
+}
