@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use babel_genesis::{
     ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis,
-    VmGenesis,
+    VmGenesis, WasmGenesis,
 };
 use ed25519_dalek::SigningKey;
 
@@ -108,8 +108,8 @@ pub struct NetworkOptions {
     pub evm_alloc: Vec<EvmAccount>,
 }
 
-/// The default genesis of a new network: the given validators (power 1 each) and one EVM
-/// rollup with id 1.
+/// The default genesis of a new network: the given validators (power 1 each), an EVM rollup
+/// with id 1 and a WASM rollup (no contracts yet) with id 2.
 fn new_genesis(
     opts: &NetworkOptions,
     validators: Vec<ValidatorGenesis>,
@@ -120,16 +120,25 @@ fn new_genesis(
         consensus: opts.consensus.clone(),
         sequencer_namespace: None,
         validators,
-        rollups: vec![RollupGenesis {
-            id: 1,
-            name: "evm".into(),
-            namespace: None,
-            gas_price: 0,
-            vm: VmGenesis::Evm(EvmGenesis {
-                evm_chain_id: 1001,
-                alloc: opts.evm_alloc.clone(),
-            }),
-        }],
+        rollups: vec![
+            RollupGenesis {
+                id: 1,
+                name: "evm".into(),
+                namespace: None,
+                gas_price: 0,
+                vm: VmGenesis::Evm(EvmGenesis {
+                    evm_chain_id: 1001,
+                    alloc: opts.evm_alloc.clone(),
+                }),
+            },
+            RollupGenesis {
+                id: 2,
+                name: "wasm".into(),
+                namespace: None,
+                gas_price: 0,
+                vm: VmGenesis::Wasm(WasmGenesis::default()),
+            },
+        ],
     };
     // Validate exactly as `start` will, so a bad --chain-id fails here and not later.
     Genesis::from_json(genesis.to_json_pretty().as_bytes()).context("generated genesis")

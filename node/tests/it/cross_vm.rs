@@ -96,7 +96,15 @@ fn vault_wat() -> String {
     (call $put (i32.const 4111) (i32.const 21) (local.get $credits))
     ;; abi.encode(uint256 credits): 24 zero bytes, then the big-endian u64.
     (i64.store (i32.const 12312) (call $bswap (local.get $credits)))
-    (call $ret (i32.const 12288) (i32.const 32))))"#,
+    (call $ret (i32.const 12288) (i32.const 32)))
+  ;; Constructor: the cap, a u64 LE, as input.
+  (func (export "init")
+    (call $input_copy (i32.const 4096))
+    (call $put (i32.const 101) (i32.const 1) (i64.load (i32.const 4096))))
+  ;; The total credited, a u64 LE.
+  (func (export "total")
+    (i64.store (i32.const 12288) (call $get (i32.const 100) (i32.const 1)))
+    (call $ret (i32.const 12288) (i32.const 8))))"#,
         cap_reached = escaped(&cap_reached),
         bad_call = escaped(&bad_call),
         cap_len = cap_reached.len(),
@@ -328,4 +336,174 @@ fn wasm_to_evm_back_to_wasm_is_refused_as_reentrant() {
     let why = revert_reason(&receipt.output).unwrap_or_default();
     assert!(why.contains("reentrant"), "{why:?}");
     assert_eq!(w.vault_u64(b"t"), 0, "nothing of the refused call ran");
+}
+
+/// A real validator: a WASM vault deployed by transaction over gRPC, a Solidity token
+/// deployed the same way depositing into it, the vault read with `Call` and its storage
+/// proven against the block's WASM state root.
+#[test]
+fn e2e_a_wasm_contract_deployed_over_grpc_is_called_from_the_evm_and_proven() {
+    use crate::support::{
+        Validator, client, grpc_addr, runtime, testnet_homes, wait_finalized, wait_for,
+    };
+    use babel_node::txpath::admission::sign;
+    use std::time::Duration;
+
+    let chain = "babel-cross";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, chain);
+    let mut node = Validator::start(&homes[0], 0);
+    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let key = ed25519_dalek::SigningKey::from_bytes(&SIGNER);
+    let pubkey = key.verifying_key().to_bytes();
+    let tx = |rollup: u64, nonce: u64, payload: v1::transaction::Payload| {
+        sign(
+            &v1::Transaction {
+                chain_id: chain.into(),
+                rollup_id: rollup,
+                sender_pubkey: pubkey.to_vec().into(),
+                nonce,
+                gas_limit: 10_000_000,
+                max_fee: 0,
+                payload: Some(payload),
+            },
+            &key,
+        )
+    };
+    runtime().block_on(async {
+        let mut client = client(grpc_addr(&homes[0])).await;
+        let mut submit = async |signed: v1::SignedTransaction| {
+            let r = client
+                .submit_transaction(v1::SubmitTransactionRequest {
+                    transaction: Some(signed),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(r.accepted, "{}", r.message);
+            r.hash
+        };
+        // Deploy the vault with a cap of 1 000.
+        let deploy = v1::transaction::Payload::Wasm(v1::WasmCall {
+            contract: Default::default(),
+            method: "init".into(),
+            input: 1_000u64.to_le_bytes().to_vec().into(),
+            code: wat::parse_str(vault_wat()).unwrap().into(),
+        });
+        let hash = submit(tx(WASM, 0, deploy)).await;
+        let mut client = crate::support::client(grpc_addr(&homes[0])).await;
+        let deployed = wait_finalized(&mut client, &hash).await.receipt.unwrap();
+        assert!(deployed.success, "{:?}", revert_reason(&deployed.output));
+        let vault = deployed.output.to_vec();
+        assert_eq!(vault.len(), 20);
+
+        // The token, then a deposit of 250 into the vault.
+        let json: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../execution-adapters/evm/tests/fixtures/contracts.json"
+        ))
+        .unwrap();
+        let code = json["contracts"]["Token"]["bytecode"].as_str().unwrap();
+        let mut code = hex::decode(code.trim_start_matches("0x")).unwrap();
+        code.extend(U256::from(1_000).abi_encode());
+        let evm = |to: Vec<u8>, data: Vec<u8>| {
+            v1::transaction::Payload::Evm(v1::EvmCall {
+                to: to.into(),
+                value: Default::default(),
+                data: data.into(),
+            })
+        };
+        let hash = submit(tx(EVM, 0, evm(Vec::new(), code))).await;
+        let token = wait_finalized(&mut client, &hash)
+            .await
+            .receipt
+            .unwrap()
+            .root
+            .unwrap()
+            .target
+            .to_vec();
+        let deposit = depositToCall {
+            rollup: WASM,
+            vault: Address::from_slice(&vault),
+            amount: U256::from(250),
+        };
+        let hash = submit(tx(EVM, 1, evm(token, deposit.abi_encode()))).await;
+        let done = wait_finalized(&mut client, &hash).await;
+        let receipt = done.receipt.unwrap();
+        assert!(receipt.success, "{:?}", revert_reason(&receipt.output));
+        let child = &receipt.root.as_ref().unwrap().children[0];
+        assert_eq!(
+            (child.rollup_id, child.target.to_vec()),
+            (WASM, vault.clone())
+        );
+
+        // Read-only: the vault's total through `Call`.
+        let call = client
+            .call(v1::CallRequest {
+                transaction: Some(v1::Transaction {
+                    chain_id: chain.into(),
+                    rollup_id: WASM,
+                    sender_pubkey: pubkey.to_vec().into(),
+                    payload: Some(v1::transaction::Payload::Wasm(v1::WasmCall {
+                        contract: vault.clone().into(),
+                        method: "total".into(),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .receipt
+            .unwrap();
+        assert!(call.success, "{:?}", revert_reason(&call.output));
+        assert_eq!(call.output.as_ref(), 250u64.to_le_bytes());
+
+        // Proven: the depositor's credit, under the WASM rollup's root of that block.
+        let me = babel_evm::sender_address(&pubkey);
+        let key = [
+            babel_wasm::state::storage_prefix(&vault).as_slice(),
+            b"c",
+            me.as_slice(),
+        ]
+        .concat();
+        let proof = client
+            .get_state_proof(v1::GetStateProofRequest {
+                rollup_id: WASM,
+                key: key.clone().into(),
+                height: done.height,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(proof.exists);
+        assert_eq!(proof.value.as_ref(), 250u64.to_le_bytes());
+        let header = client
+            .get_block(v1::GetBlockRequest {
+                height: proof.height,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .block
+            .unwrap()
+            .header
+            .unwrap();
+        let wasm_root = header
+            .state_roots
+            .iter()
+            .find(|r| r.rollup_id == WASM)
+            .unwrap();
+        assert_eq!(wasm_root.root, proof.state_root);
+        let root: [u8; 32] = proof.state_root.as_ref().try_into().unwrap();
+        let decoded: babel_execution::commitment::StateProof =
+            borsh::from_slice(&proof.proof).unwrap();
+        assert!(babel_execution::commitment::verify(
+            root,
+            &key,
+            Some(&proof.value),
+            &decoded
+        ));
+    });
+    node.kill();
 }
