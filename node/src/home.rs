@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use babel_genesis::{
     ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis,
-    VmGenesis, WasmGenesis,
+    VmGenesis, WasmContract, WasmGenesis,
 };
 use ed25519_dalek::SigningKey;
 
@@ -106,10 +106,12 @@ pub struct NetworkOptions {
     pub consensus: ConsensusParams,
     /// Accounts of the EVM rollup (id 1) at genesis.
     pub evm_alloc: Vec<EvmAccount>,
+    /// Contracts of the WASM rollup (id 2) at genesis.
+    pub wasm_contracts: Vec<WasmContract>,
 }
 
 /// The default genesis of a new network: the given validators (power 1 each), an EVM rollup
-/// with id 1 and a WASM rollup (no contracts yet) with id 2.
+/// with id 1 and a WASM rollup with id 2, with the accounts and contracts `opts` gives.
 fn new_genesis(
     opts: &NetworkOptions,
     validators: Vec<ValidatorGenesis>,
@@ -136,7 +138,9 @@ fn new_genesis(
                 name: "wasm".into(),
                 namespace: None,
                 gas_price: 0,
-                vm: VmGenesis::Wasm(WasmGenesis::default()),
+                vm: VmGenesis::Wasm(WasmGenesis {
+                    contracts: opts.wasm_contracts.clone(),
+                }),
             },
         ],
     };

@@ -82,7 +82,11 @@ struct BenchArgs {
     /// Offered load in transactions per second (default: as fast as the network accepts).
     #[arg(long)]
     rate: Option<u64>,
-    /// Calldata bytes per transfer (gas limit grows to match).
+    /// What to send: evm-transfer (value transfers) or wasm-transfer (calls of a WASM token
+    /// contract at genesis; only on the bench's own network).
+    #[arg(long, default_value_t = babel_node::cli::bench::Workload::EvmTransfer)]
+    workload: babel_node::cli::bench::Workload,
+    /// Calldata bytes per EVM transfer (gas limit grows to match).
     #[arg(long, default_value_t = 0)]
     payload_bytes: usize,
     /// Seed of the sender keys (change it to run again against the same chain).
@@ -116,6 +120,7 @@ impl NetworkArgs {
     fn options(&self) -> NetworkOptions {
         NetworkOptions {
             evm_alloc: Vec::new(),
+            wasm_contracts: Vec::new(),
             chain_id: self.chain_id.clone(),
             p2p_port: self.p2p_port,
             grpc_port: self.grpc_port,
@@ -340,6 +345,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 batch: args.batch,
                 in_flight: args.in_flight,
                 rate: args.rate,
+                workload: args.workload,
                 payload_bytes: args.payload_bytes,
                 seed: args.seed,
                 finality_timeout: std::time::Duration::from_secs(args.finality_timeout_secs),

@@ -9,6 +9,9 @@
 //!   calling the contract through the core's cross-rollup call) versus the direct
 //!   transaction: the price of entering a WASM frame through `xcall`, plus the script frame's
 //!   own (small) cost.
+//! - `xcall from the EVM`: the same work reached from a Solidity contract on an EVM rollup
+//!   through the `xcall` precompile, beside that contract alone (its frame and the
+//!   transaction, no call), so that the cost of entering WASM from the EVM shows on its own.
 //!
 //! After criterion's report, the ratios of the means are printed.
 
@@ -38,7 +41,11 @@ use wasmtime::{Engine, Instance, Module, Store};
 const KEY: [u8; 32] = [0xBE; 32];
 const WASM: u64 = 1;
 const SCRIPT: u64 = 2;
+const EVM: u64 = 3;
 const CONTRACT: [u8; 20] = [0xC0; 20];
+/// The EVM rollup's `Script` contract (`execution-adapters/evm/tests/fixtures`), which runs
+/// a byte script from its call data: here, either nothing or one xcall.
+const SCRIPT_EVM: [u8; 20] = [0x5C; 20];
 
 /// Sums 1..=1000 into a global: `run` for transactions, `call` for cross-rollup calls.
 const SUM: &str = r#"(module
@@ -98,10 +105,38 @@ fn world() -> (Executor, MemState) {
     {
         changes.insert((WASM, key), Some(value));
     }
+    let fixtures: serde_json::Value =
+        serde_json::from_str(include_str!("../../evm/tests/fixtures/contracts.json")).unwrap();
+    let script = fixtures["contracts"]["Script"]["deployedBytecode"]
+        .as_str()
+        .unwrap();
+    let evm = babel_evm::EvmAdapter::new(31);
+    let evm_genesis = babel_genesis::RollupGenesis {
+        id: EVM,
+        name: "evm".into(),
+        namespace: None,
+        gas_price: 0,
+        vm: babel_genesis::VmGenesis::Evm(babel_genesis::EvmGenesis {
+            evm_chain_id: 31,
+            alloc: vec![babel_genesis::EvmAccount {
+                address: SCRIPT_EVM.into(),
+                balance: Default::default(),
+                nonce: 0,
+                code: babel_genesis::Hex(hex::decode(script.trim_start_matches("0x")).unwrap()),
+                storage: Vec::new(),
+            }],
+        }),
+    };
+    for (key, value) in
+        babel_execution::ExecutionAdapter::genesis_state(&evm, &evm_genesis).unwrap()
+    {
+        changes.insert((EVM, key), Some(value));
+    }
     state.apply(&changes);
     let exec = Executor::new()
         .with_rollup(WASM, Arc::new(adapter), 0)
-        .with_rollup(SCRIPT, Arc::new(ScriptAdapter), 0);
+        .with_rollup(SCRIPT, Arc::new(ScriptAdapter), 0)
+        .with_rollup(EVM, Arc::new(evm), 0);
     (exec, state)
 }
 
@@ -205,7 +240,45 @@ fn xcall(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, warm_call, xcall);
+/// A call of the EVM `Script` contract with `script` as call data.
+fn evm_script(script: Vec<u8>) -> v1::transaction::Payload {
+    v1::transaction::Payload::Evm(v1::EvmCall {
+        to: SCRIPT_EVM.to_vec().into(),
+        value: Default::default(),
+        data: script.into(),
+    })
+}
+
+fn xcall_from_evm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("xcall from the EVM");
+    let (exec, state) = world();
+    // `04 rollup catch target len(2) script`: one xcall of the WASM contract, no input.
+    let mut call = vec![4, WASM as u8, 0];
+    call.extend(CONTRACT);
+    call.extend([0, 0]);
+    let through = evm_script(call);
+    group.bench_function("EVM contract alone", |b| {
+        b.iter_custom(|iters| {
+            record(
+                "xcall from the EVM/EVM contract alone",
+                iters,
+                babel(&exec, &state, EVM, &evm_script(Vec::new()), iters),
+            )
+        });
+    });
+    group.bench_function("EVM contract calling WASM", |b| {
+        b.iter_custom(|iters| {
+            record(
+                "xcall from the EVM/EVM contract calling WASM",
+                iters,
+                babel(&exec, &state, EVM, &through, iters),
+            )
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, warm_call, xcall, xcall_from_evm);
 
 fn main() {
     benches();
@@ -225,5 +298,16 @@ fn main() {
     println!(
         "xcall: direct transaction {direct:?}, from another rollup {via:?}: +{:?} per xcall",
         via.saturating_sub(direct)
+    );
+    let (alone, evm_via) = (
+        mean("xcall from the EVM/EVM contract alone"),
+        mean("xcall from the EVM/EVM contract calling WASM"),
+    );
+    println!(
+        "xcall from the EVM: the EVM contract alone {alone:?}, calling WASM {evm_via:?}; \
+         above the direct WASM transaction +{:?}, of which entering WASM from the EVM frame \
+         +{:?}",
+        evm_via.saturating_sub(direct),
+        evm_via.saturating_sub(alone).saturating_sub(direct)
     );
 }

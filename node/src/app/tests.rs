@@ -488,3 +488,125 @@ fn the_proposer_drops_what_cannot_pay_even_on_the_committed_state() {
     assert!(pool.dropped(&checked.hash).is_some());
     assert!(f.app.store.pending().unwrap().is_empty());
 }
+
+/// A WASM rollup with a float-heavy contract (NaN payloads that differ by CPU unless
+/// canonicalised) and a contract that loops forever.
+fn wasm_fixture() -> Fixture {
+    let floats = wat::parse_str(
+        r#"(module
+  (import "babel" "storage_write" (func $write (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "abcd")
+  (func (export "run")
+    (local $x f64) (local $i i32)
+    (f32.store (i32.const 16) (f32.div (f32.const 0) (f32.const 0)))
+    (call $write (i32.const 0) (i32.const 1) (i32.const 16) (i32.const 4))
+    (f64.store (i32.const 16) (f64.sqrt (f64.const -1)))
+    (call $write (i32.const 1) (i32.const 1) (i32.const 16) (i32.const 8))
+    (f64.store (i32.const 16) (f64.add (f64.const nan:0x4000000000001) (f64.const 1)))
+    (call $write (i32.const 2) (i32.const 1) (i32.const 16) (i32.const 8))
+    ;; Arithmetic through NaNs and back: min/max/copysign of NaN payloads, then a sum.
+    (loop $l
+      (local.set $x (f64.add (local.get $x)
+        (f64.min (f64.const nan:0x8000000000001) (f64.convert_i32_s (local.get $i)))))
+      (local.set $x (f64.copysign (local.get $x) (f64.const -0)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+    (f64.store (i32.const 16) (local.get $x))
+    (call $write (i32.const 3) (i32.const 1) (i32.const 16) (i32.const 8))))"#,
+    )
+    .unwrap();
+    let spin = wat::parse_str(
+        r#"(module (memory (export "memory") 1) (func (export "call") (loop $l (br $l))))"#,
+    )
+    .unwrap();
+    fixture_with(
+        serde_json::json!({ "id": 1, "name": "wasm", "vm": "wasm", "initial_state": {
+        "contracts": [ { "id": hex::encode([0xF1; 20]), "code": hex::encode(floats) },
+                       { "id": hex::encode([0x55; 20]), "code": hex::encode(spin) } ] } }),
+    )
+}
+
+#[test]
+fn floats_and_an_out_of_fuel_run_are_identical_on_two_independent_stores() {
+    let mut a = wasm_fixture();
+    let mut b = wasm_fixture();
+    let key = SigningKey::from_bytes(&[4; 32]);
+    let call = |nonce: u64, contract: u8, method: &str, gas_limit: u64| {
+        let body = v1::Transaction {
+            chain_id: CHAIN.into(),
+            rollup_id: 1,
+            sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+            nonce,
+            gas_limit,
+            max_fee: 0,
+            payload: Some(v1::transaction::Payload::Wasm(v1::WasmCall {
+                contract: vec![contract; 20].into(),
+                method: method.into(),
+                ..Default::default()
+            })),
+        };
+        sign(&body, &key)
+    };
+    let txs = vec![
+        call(0, 0xF1, "run", 1_000_000),
+        call(1, 0x55, "call", 300_000),
+        call(2, 0xF1, "run", 1_000_000),
+    ];
+    // `a` builds (and so compiles and runs the contracts once); `b` meets them cold.
+    let block = block_with(&mut a, txs.clone());
+    let header = block.header.clone().unwrap();
+    let run = |f: &Fixture| {
+        execute(
+            &f.app.store,
+            &f.app.executor,
+            &f.app.genesis,
+            1,
+            header.time_ms,
+            &txs,
+        )
+        .unwrap()
+    };
+    let on_b = run(&b);
+    let on_a = run(&a);
+    assert_eq!(on_a.receipts, on_b.receipts);
+    assert_eq!(on_a.changes, on_b.changes);
+    assert_eq!(on_a.state_roots, on_b.state_roots);
+    assert_eq!(
+        (on_a.results_root, on_a.state_root),
+        (on_b.results_root, on_b.state_root)
+    );
+    assert!(on_a.receipts[0].success && on_a.receipts[2].success);
+    let spun = &on_a.receipts[1];
+    assert!(!spun.success);
+    assert_eq!(
+        babel_execution::abi::decode_error_message(&spun.output).as_deref(),
+        Some("wasm: out of gas")
+    );
+    assert_eq!(spun.gas_used, 300_000, "a trap pays its whole limit");
+    assert!(on_b.mismatch(&header).is_none());
+    assert!(verdict(&mut b, &block).is_valid(), "b accepts a's block");
+
+    // Committed on both stores, the same roots, and the canonical NaNs in state.
+    commit(&mut a, block.clone());
+    commit(&mut b, block);
+    for f in [&a, &b] {
+        let stored = f.app.store.block(1).unwrap().unwrap().header.unwrap();
+        assert_eq!(stored.state_roots, header.state_roots);
+        assert_eq!(stored.results_root, header.results_root);
+    }
+    let full = |k: &[u8]| {
+        let key = [babel_wasm::state::storage_prefix(&[0xF1; 20]).as_slice(), k].concat();
+        b.app.store.state(1, &key).unwrap()
+    };
+    assert_eq!(full(b"a"), Some(0x7fc0_0000u32.to_le_bytes().to_vec()));
+    assert_eq!(
+        full(b"b"),
+        Some(0x7ff8_0000_0000_0000u64.to_le_bytes().to_vec())
+    );
+    // The last operation, copysign, moves only the sign bit of the canonical NaN.
+    assert_eq!(
+        full(b"d"),
+        Some(0xfff8_0000_0000_0000u64.to_le_bytes().to_vec())
+    );
+}

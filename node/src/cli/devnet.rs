@@ -112,6 +112,7 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
     if opts.reset || !exists {
         let network = NetworkOptions {
             evm_alloc: Vec::new(),
+            wasm_contracts: Vec::new(),
             chain_id: "babel-devnet-1".into(),
             p2p_port: opts.p2p_port,
             grpc_port: opts.grpc_port,

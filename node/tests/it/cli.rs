@@ -15,6 +15,7 @@ fn help_works_for_every_command() {
         vec!["devnet", "--help"],
         vec!["tx", "--help"],
         vec!["tx", "send", "--help"],
+        vec!["bench", "--help"],
         vec!["keys", "--help"],
         vec!["keys", "show", "--help"],
         vec!["genesis", "--help"],
@@ -141,4 +142,56 @@ fn start_with_a_missing_home_fails_cleanly() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `babel bench --workload wasm-transfer` on its own one-validator network: every transfer of
+/// the WASM token is finalized and the sampled receipts all succeeded.
+#[test]
+fn e2e_bench_runs_the_wasm_token_workload() {
+    let base = crate::support::free_port_range(3);
+    let (p2p, grpc, ops) = (
+        base.to_string(),
+        (base + 1).to_string(),
+        (base + 2).to_string(),
+    );
+    let out = babel(&[
+        "bench",
+        "--workload",
+        "wasm-transfer",
+        "--txs",
+        "600",
+        "--senders",
+        "30",
+        "--batch",
+        "100",
+        "--p2p-port",
+        &p2p,
+        "--grpc-port",
+        &grpc,
+        "--ops-port",
+        &ops,
+    ]);
+    let report = stdout(&out);
+    assert!(out.status.success(), "{report}\n{}", stderr(&out));
+    assert!(
+        report.contains("600 sent, 600 accepted, 600 finalized"),
+        "{report}"
+    );
+    let sampled = report
+        .lines()
+        .find_map(|l| l.strip_prefix("receipts"))
+        .unwrap_or_default();
+    assert!(sampled.trim().ends_with(" 0 failed"), "{report}");
+    assert!(!sampled.trim().starts_with("0 sampled"), "{report}");
+
+    // Against a running network there is no token: refused before anything is sent.
+    let out = babel(&[
+        "bench",
+        "--workload",
+        "wasm-transfer",
+        "--endpoint",
+        "http://127.0.0.1:1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("needs the bench's own network"));
 }

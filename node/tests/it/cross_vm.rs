@@ -3,7 +3,7 @@
 //! Solidity ABI, all or nothing; and re-entering the WASM rollup through the EVM is refused.
 
 use alloy_primitives::{Address, U256};
-use alloy_sol_types::{SolCall, SolError, SolValue, sol};
+use alloy_sol_types::{SolCall, SolValue, sol};
 use babel_execution::{
     BlockEnv, Executor,
     state::{MemState, StateView},
@@ -27,119 +27,18 @@ const VAULT: [u8; 20] = [0xAA; 20];
 const RELAY: [u8; 20] = [0xBB; 20];
 const CAP: u64 = 500;
 
-fn selector_le(selector: [u8; 4]) -> i32 {
-    i32::from_le_bytes(selector)
+/// The example vault (`execution-adapters/wasm/contracts/vault.wat`): its `call` entry takes
+/// the Solidity call `credit(address,uint256)`, credits the account (amounts up to 2^64 - 1)
+/// under key `c` ‖ account, adds to the total under `t`, refuses to go past the cap under `p`
+/// with `Error("vault cap reached")`, and returns the account's credits as an ABI `uint256`.
+fn vault_wat() -> &'static str {
+    include_str!("../../../execution-adapters/wasm/contracts/vault.wat")
 }
 
-/// WAT string escapes for `bytes`.
-fn escaped(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
-}
-
-/// A vault in WAT: its `call` entry takes the Solidity call `credit(address,uint256)`,
-/// credits the account (amounts up to 2^64 - 1) under key `c` ‖ account, adds to the total
-/// under `t`, refuses to go past the cap under `p` with `Error("vault cap reached")`, and
-/// returns the account's credits as an ABI `uint256`.
-fn vault_wat() -> String {
-    let cap_reached = alloy_sol_types::Revert::from("vault cap reached").abi_encode();
-    let bad_call = alloy_sol_types::Revert::from("vault: bad call").abi_encode();
-    format!(
-        r#"(module
-  (import "babel" "input_len" (func $input_len (result i32)))
-  (import "babel" "input_copy" (func $input_copy (param i32)))
-  (import "babel" "storage_read" (func $read (param i32 i32 i32 i32) (result i32)))
-  (import "babel" "storage_write" (func $write (param i32 i32 i32 i32)))
-  (import "babel" "set_return" (func $ret (param i32 i32)))
-  (import "babel" "revert" (func $revert (param i32 i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 100) "tp")
-  (data (i32.const 200) "{cap_reached}")
-  (data (i32.const 400) "{bad_call}")
-  ;; Byte-swap a 64-bit word (ABI words are big-endian, wasm little-endian).
-  (func $bswap (param $x i64) (result i64)
-    (local $r i64) (local $i i32)
-    (loop $l
-      (local.set $r (i64.or (i64.shl (local.get $r) (i64.const 8))
-                            (i64.and (local.get $x) (i64.const 0xff))))
-      (local.set $x (i64.shr_u (local.get $x) (i64.const 8)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 8))))
-    (local.get $r))
-  ;; The u64 under the key at (ptr, len), 0 if absent.
-  (func $get (param $ptr i32) (param $len i32) (result i64)
-    (i64.store (i32.const 8192) (i64.const 0))
-    (drop (call $read (local.get $ptr) (local.get $len) (i32.const 8192) (i32.const 8)))
-    (i64.load (i32.const 8192)))
-  (func $put (param $ptr i32) (param $len i32) (param $v i64)
-    (i64.store (i32.const 8192) (local.get $v))
-    (call $write (local.get $ptr) (local.get $len) (i32.const 8192) (i32.const 8)))
-  (func (export "call")
-    (local $amount i64) (local $total i64) (local $credits i64)
-    ;; selector ‖ address word ‖ amount word, the amount below 2^64.
-    (if (i32.ne (call $input_len) (i32.const 68))
-      (then (call $revert (i32.const 400) (i32.const {bad_len}))))
-    (call $input_copy (i32.const 4096))
-    (if (i32.or
-          (i32.ne (i32.load (i32.const 4096)) (i32.const {selector}))
-          (i64.ne (i64.or (i64.or (i64.load (i32.const 4132)) (i64.load (i32.const 4140)))
-                          (i64.load (i32.const 4148)))
-                  (i64.const 0)))
-      (then (call $revert (i32.const 400) (i32.const {bad_len}))))
-    (local.set $amount (call $bswap (i64.load (i32.const 4156))))
-    (local.set $total (i64.add (call $get (i32.const 100) (i32.const 1)) (local.get $amount)))
-    (if (i64.gt_u (local.get $total) (call $get (i32.const 101) (i32.const 1)))
-      (then (call $revert (i32.const 200) (i32.const {cap_len}))))
-    (call $put (i32.const 100) (i32.const 1) (local.get $total))
-    ;; Key `c` ‖ account: the byte before the account is padding of its ABI word.
-    (i32.store8 (i32.const 4111) (i32.const 0x63))
-    (local.set $credits (i64.add (call $get (i32.const 4111) (i32.const 21)) (local.get $amount)))
-    (call $put (i32.const 4111) (i32.const 21) (local.get $credits))
-    ;; abi.encode(uint256 credits): 24 zero bytes, then the big-endian u64.
-    (i64.store (i32.const 12312) (call $bswap (local.get $credits)))
-    (call $ret (i32.const 12288) (i32.const 32)))
-  ;; Constructor: the cap, a u64 LE, as input.
-  (func (export "init")
-    (call $input_copy (i32.const 4096))
-    (call $put (i32.const 101) (i32.const 1) (i64.load (i32.const 4096))))
-  ;; The total credited, a u64 LE.
-  (func (export "total")
-    (i64.store (i32.const 12288) (call $get (i32.const 100) (i32.const 1)))
-    (call $ret (i32.const 12288) (i32.const 8))))"#,
-        cap_reached = escaped(&cap_reached),
-        bad_call = escaped(&bad_call),
-        cap_len = cap_reached.len(),
-        bad_len = bad_call.len(),
-        selector = selector_le(creditCall::SELECTOR),
-    )
-}
-
-/// A relay in WAT: its input is rollup (8 bytes, LE) ‖ target length (1 byte) ‖ target ‖
-/// call data; it makes that call with all its gas and returns the callee's output, or reverts
-/// with it if the callee failed.
-const RELAY_WAT: &str = r#"(module
-  (import "babel" "input_len" (func $input_len (result i32)))
-  (import "babel" "input_copy" (func $input_copy (param i32)))
-  (import "babel" "xcall" (func $xcall (param i64 i32 i32 i32 i32 i64) (result i32)))
-  (import "babel" "return_data_len" (func $rd_len (result i32)))
-  (import "babel" "return_data_copy" (func $rd_copy (param i32)))
-  (import "babel" "set_return" (func $ret (param i32 i32)))
-  (import "babel" "revert" (func $revert (param i32 i32)))
-  (import "babel" "gas_left" (func $gas_left (result i64)))
-  (memory (export "memory") 2)
-  (func (export "relay")
-    (local $n i32) (local $ok i32)
-    (call $input_copy (i32.const 0))
-    (local.set $n (i32.load8_u (i32.const 8)))
-    (local.set $ok
-      (call $xcall (i64.load (i32.const 0))
-                   (i32.const 9) (local.get $n)
-                   (i32.add (i32.const 9) (local.get $n))
-                   (i32.sub (call $input_len) (i32.add (i32.const 9) (local.get $n)))
-                   (call $gas_left)))
-    (call $rd_copy (i32.const 65536))
-    (if (local.get $ok)
-      (then (call $ret (i32.const 65536) (call $rd_len)))
-      (else (call $revert (i32.const 65536) (call $rd_len))))))"#;
+/// The example relay (`execution-adapters/wasm/contracts/relay.wat`): its input is rollup
+/// (8 bytes, LE) ‖ target length (1 byte) ‖ target ‖ call data; it makes that call with all its
+/// gas and returns the callee's output, or reverts with it if the callee failed.
+const RELAY_WAT: &str = include_str!("../../../execution-adapters/wasm/contracts/relay.wat");
 
 fn genesis() -> Genesis {
     let vault = wat::parse_str(vault_wat()).unwrap();

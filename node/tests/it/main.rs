@@ -7,6 +7,7 @@ mod cross_vm;
 mod e2e;
 mod execution;
 mod grpc;
+mod mixed_atomicity;
 mod ops;
 mod python;
 mod setup;

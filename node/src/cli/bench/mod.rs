@@ -25,15 +25,16 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
 
-use alloy_primitives::U256;
-use babel_genesis::{EvmAccount, Hex};
+pub use workload::Workload;
+use workload::{TxShape, evm_alloc, sign_all, wasm_contracts};
 
 use crate::{
     cli::devnet::{Process, devnet_params, spawn_validator, stop},
     grpc::MAX_SUBMIT_BATCH,
     home::{Home, NetworkOptions, create_network},
-    txpath::admission::sign,
 };
+
+mod workload;
 
 /// Largest gRPC message the bench client accepts (a full block with its certificate).
 const CLIENT_MAX_MESSAGE: usize = 64 * 1024 * 1024;
@@ -61,7 +62,9 @@ pub struct BenchOptions {
     pub in_flight: usize,
     /// Offered load in transactions per second; `None` submits as fast as the node accepts.
     pub rate: Option<u64>,
-    /// Calldata bytes per transaction.
+    /// What to send.
+    pub workload: Workload,
+    /// Calldata bytes per EVM transfer.
     pub payload_bytes: usize,
     /// Seed of the sender keys (use a new one to re-run against the same chain).
     pub seed: u64,
@@ -186,6 +189,11 @@ fn check(opts: &BenchOptions) -> anyhow::Result<()> {
     if opts.batch == 0 || opts.batch > MAX_SUBMIT_BATCH {
         bail!("--batch must be between 1 and {MAX_SUBMIT_BATCH}");
     }
+    if opts.workload == Workload::WasmTransfer && !opts.endpoints.is_empty() {
+        bail!(
+            "--workload wasm-transfer needs the bench's own network (its genesis holds the token)"
+        );
+    }
     if opts.rate == Some(0) {
         bail!("--rate must be positive");
     }
@@ -196,6 +204,7 @@ fn check(opts: &BenchOptions) -> anyhow::Result<()> {
 }
 
 fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<Vec<Process>> {
+    let keys = sender_keys(opts);
     let homes: Vec<Home> = (0..opts.validators)
         .map(|i| Home::new(dir.join(format!("node-{i}"))))
         .collect();
@@ -213,16 +222,8 @@ fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<V
             ops_port: opts.ops_port,
             force: false,
             consensus: params,
-            evm_alloc: sender_keys(opts)
-                .iter()
-                .map(|key| EvmAccount {
-                    address: babel_evm::sender_address(key.verifying_key().as_bytes()),
-                    balance: U256::from(10u64).pow(U256::from(24u64)),
-                    nonce: 0,
-                    code: Hex(Vec::new()),
-                    storage: Vec::new(),
-                })
-                .collect(),
+            evm_alloc: evm_alloc(&keys),
+            wasm_contracts: wasm_contracts(&keys)?,
         },
     )?;
     eprintln!(
@@ -281,49 +282,6 @@ fn sender_keys(opts: &BenchOptions) -> Vec<SigningKey> {
             SigningKey::from_bytes(&h.finalize().into())
         })
         .collect()
-}
-
-/// The EVM address receiving transfer `i`.
-fn recipient(i: usize) -> Vec<u8> {
-    let mut to = vec![0x42; 20];
-    to[12..].copy_from_slice(&(i as u64).to_be_bytes());
-    to
-}
-
-/// Sign `opts.txs` transfers of `value` wei: nonce-major order, so a prefix of the list holds
-/// every sender's first nonces.
-fn sign_all(
-    opts: &BenchOptions,
-    chain_id: &str,
-    rollup_id: u64,
-    value: u64,
-) -> Vec<v1::SignedTransaction> {
-    let keys = sender_keys(opts);
-    let per_sender = opts.txs.div_ceil(opts.senders);
-    let mut out = Vec::with_capacity(opts.txs);
-    'all: for nonce in 0..per_sender as u64 {
-        for key in &keys {
-            if out.len() == opts.txs {
-                break 'all;
-            }
-            let tx = v1::Transaction {
-                chain_id: chain_id.to_string(),
-                rollup_id,
-                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
-                nonce,
-                // Intrinsic gas, with the calldata floor for non-zero bytes.
-                gas_limit: 21_000 + 40 * opts.payload_bytes as u64,
-                max_fee: 0,
-                payload: Some(v1::transaction::Payload::Evm(v1::EvmCall {
-                    to: recipient(out.len()).into(),
-                    value: value.to_be_bytes().to_vec().into(),
-                    data: vec![0xAB; opts.payload_bytes].into(),
-                })),
-            };
-            out.push(sign(&tx, key));
-        }
-    }
-    out
 }
 
 /// How long a transaction refused with `MEMPOOL_FULL` is retried before it counts as refused.
@@ -404,9 +362,8 @@ async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::
     let rollup = status
         .rollups
         .iter()
-        .find(|r| r.vm == "evm")
-        .or(status.rollups.first())
-        .context("the chain has no rollup")?
+        .find(|r| r.vm == opts.workload.vm())
+        .with_context(|| format!("the chain has no {} rollup", opts.workload.vm()))?
         .id;
     eprintln!(
         "chain {} at height {}, loading rollup {rollup} through {} endpoint(s)",
@@ -414,8 +371,15 @@ async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::
         status.height,
         clients.len()
     );
-    eprintln!("signing {} transactions...", opts.txs);
-    let txs = sign_all(opts, &status.chain_id, rollup, value);
+    eprintln!("signing {} {} transactions...", opts.txs, opts.workload);
+    let shape = TxShape {
+        workload: opts.workload,
+        chain_id: &status.chain_id,
+        rollup_id: rollup,
+        value,
+        payload_bytes: opts.payload_bytes,
+    };
+    let txs = sign_all(&shape, &sender_keys(opts), opts.txs);
     let index: Arc<HashMap<[u8; 32], usize>> = Arc::new(
         txs.iter()
             .enumerate()
@@ -637,11 +601,19 @@ mod tests {
             batch: 2,
             in_flight: 1,
             rate: None,
+            workload: Workload::EvmTransfer,
             payload_bytes: 4,
             seed: 1,
             finality_timeout: Duration::from_secs(1),
         };
-        let txs = sign_all(&opts, "c", 1, 1);
+        let shape = TxShape {
+            workload: opts.workload,
+            chain_id: "c",
+            rollup_id: 1,
+            value: 1,
+            payload_bytes: opts.payload_bytes,
+        };
+        let txs = sign_all(&shape, &sender_keys(&opts), opts.txs);
         assert_eq!(txs.len(), 7);
         let decoded: Vec<v1::Transaction> = txs
             .iter()

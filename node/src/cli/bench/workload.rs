@@ -1,0 +1,170 @@
+//! What `babel bench` sends: EVM value transfers, or transfers of a WASM token.
+
+use std::{fmt, str::FromStr};
+
+use alloy_primitives::U256;
+use babel_genesis::{EvmAccount, Hex, WasmContract, WasmStorageEntry};
+use babel_proto::v1;
+use ed25519_dalek::SigningKey;
+
+use crate::txpath::admission::sign;
+
+/// The transactions of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Workload {
+    /// EVM value transfers of 1 wei (0 against an external network) to distinct recipients.
+    #[default]
+    EvmTransfer,
+    /// Transfers of 1 unit of the WASM token (`execution-adapters/wasm/contracts/token.wat`,
+    /// at genesis on the bench's own network) to distinct recipients: a contract call with
+    /// two storage reads and two writes each.
+    WasmTransfer,
+}
+
+impl Workload {
+    /// The VM of the rollup it loads, as `Status` names it.
+    pub fn vm(self) -> &'static str {
+        match self {
+            Self::EvmTransfer => "evm",
+            Self::WasmTransfer => "wasm",
+        }
+    }
+}
+
+impl FromStr for Workload {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "evm-transfer" => Ok(Self::EvmTransfer),
+            "wasm-transfer" => Ok(Self::WasmTransfer),
+            other => Err(format!(
+                "unknown workload {other:?} (evm-transfer or wasm-transfer)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EvmTransfer => "evm-transfer",
+            Self::WasmTransfer => "wasm-transfer",
+        })
+    }
+}
+
+/// Id of the bench's WASM token on the WASM rollup.
+pub(super) const TOKEN: [u8; 20] = [0x70; 20];
+/// Each sender's opening token balance.
+const TOKEN_BALANCE: u64 = 1 << 40;
+/// Gas limit of a token transfer: the transaction, loading the module, an instance, two reads,
+/// two writes of new keys, and its instructions, with room to spare.
+const TOKEN_TRANSFER_GAS: u64 = 200_000;
+
+/// The token module.
+fn token_code() -> anyhow::Result<Vec<u8>> {
+    Ok(wat::parse_str(include_str!(
+        "../../../../execution-adapters/wasm/contracts/token.wat"
+    ))?)
+}
+
+/// Genesis accounts funding every sender on the EVM rollup.
+pub(super) fn evm_alloc(keys: &[SigningKey]) -> Vec<EvmAccount> {
+    keys.iter()
+        .map(|key| EvmAccount {
+            address: babel_evm::sender_address(key.verifying_key().as_bytes()),
+            balance: U256::from(10u64).pow(U256::from(24u64)),
+            nonce: 0,
+            code: Hex(Vec::new()),
+            storage: Vec::new(),
+        })
+        .collect()
+}
+
+/// The WASM token at genesis, with a balance for every sender.
+pub(super) fn wasm_contracts(keys: &[SigningKey]) -> anyhow::Result<Vec<WasmContract>> {
+    let storage = keys
+        .iter()
+        .map(|key| WasmStorageEntry {
+            key: Hex([b"b".as_slice(), key.verifying_key().as_bytes()].concat()),
+            value: Hex(TOKEN_BALANCE.to_le_bytes().to_vec()),
+        })
+        .collect();
+    Ok(vec![WasmContract {
+        id: Hex(TOKEN.to_vec()),
+        code: Hex(token_code()?),
+        storage,
+    }])
+}
+
+/// The account receiving transfer `i`: distinct for every transfer, so each writes a new key.
+fn recipient(i: usize) -> [u8; 20] {
+    let mut to = [0x42; 20];
+    to[12..].copy_from_slice(&(i as u64).to_be_bytes());
+    to
+}
+
+/// What one transaction of the run is.
+pub(super) struct TxShape<'a> {
+    /// Workload.
+    pub(super) workload: Workload,
+    /// Chain id.
+    pub(super) chain_id: &'a str,
+    /// Rollup loaded.
+    pub(super) rollup_id: u64,
+    /// Wei per EVM transfer.
+    pub(super) value: u64,
+    /// Extra EVM calldata bytes.
+    pub(super) payload_bytes: usize,
+}
+
+/// Sign `count` transactions: nonce-major order, so a prefix of the list holds every sender's
+/// first nonces.
+pub(super) fn sign_all(
+    shape: &TxShape<'_>,
+    keys: &[SigningKey],
+    count: usize,
+) -> Vec<v1::SignedTransaction> {
+    let per_sender = count.div_ceil(keys.len().max(1));
+    let mut out = Vec::with_capacity(count);
+    'all: for nonce in 0..per_sender as u64 {
+        for key in keys {
+            if out.len() == count {
+                break 'all;
+            }
+            let to = recipient(out.len());
+            let (gas_limit, payload) = match shape.workload {
+                Workload::EvmTransfer => (
+                    // Intrinsic gas, with the calldata floor for non-zero bytes.
+                    21_000 + 40 * shape.payload_bytes as u64,
+                    v1::transaction::Payload::Evm(v1::EvmCall {
+                        to: to.to_vec().into(),
+                        value: shape.value.to_be_bytes().to_vec().into(),
+                        data: vec![0xAB; shape.payload_bytes].into(),
+                    }),
+                ),
+                Workload::WasmTransfer => (
+                    TOKEN_TRANSFER_GAS,
+                    v1::transaction::Payload::Wasm(v1::WasmCall {
+                        contract: TOKEN.to_vec().into(),
+                        method: "transfer".into(),
+                        input: [1u64.to_le_bytes().as_slice(), &to].concat().into(),
+                        code: Default::default(),
+                    }),
+                ),
+            };
+            let tx = v1::Transaction {
+                chain_id: shape.chain_id.to_string(),
+                rollup_id: shape.rollup_id,
+                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+                nonce,
+                gas_limit,
+                max_fee: 0,
+                payload: Some(payload),
+            };
+            out.push(sign(&tx, key));
+        }
+    }
+    out
+}
