@@ -7,6 +7,8 @@
 //! - [`Executor`]: nonces and fees on the origin rollup, the top-level frame, the cross-rollup
 //!   call router ([`XCall`] → target adapter → [`XResult`]) with one gas budget, a depth bound and
 //!   a re-entrancy rule, and call-tree receipts.
+//! - [`native`]: native balances as a `u128` under one key, for VMs without accounts of their
+//!   own.
 //! - [`receipt`]: how large a transaction's call-tree receipt and a block's receipts may grow.
 //! - [`commitment`]: per-rollup Jellyfish Merkle trees, state roots and proofs.
 //!
@@ -25,6 +27,7 @@ mod error;
 mod executor;
 pub mod gas;
 mod journal;
+pub mod native;
 pub mod receipt;
 pub mod state;
 #[cfg(feature = "test-utils")]

@@ -95,18 +95,6 @@ pub fn balance_key(account: &[u8]) -> Vec<u8> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ScriptAdapter;
 
-fn read_balance(host: &mut dyn Host, account: &[u8]) -> Result<u128, ExecError> {
-    Ok(host
-        .get(&balance_key(account))?
-        .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-        .map(u128::from_be_bytes)
-        .unwrap_or(0))
-}
-
-fn write_balance(host: &mut dyn Host, account: &[u8], amount: u128) {
-    host.set(&balance_key(account), Some(amount.to_be_bytes().to_vec()));
-}
-
 impl ExecutionAdapter for ScriptAdapter {
     fn vm(&self) -> VmKind {
         VmKind::Wasm
@@ -133,12 +121,7 @@ impl ExecutionAdapter for ScriptAdapter {
         account: &[u8; 32],
         amount: u128,
     ) -> Result<bool, ExecError> {
-        let balance = read_balance(host, account)?;
-        if balance < amount {
-            return Ok(false);
-        }
-        write_balance(host, account, balance - amount);
-        Ok(true)
+        crate::native::debit(host, &balance_key(account), amount)
     }
 
     fn credit(
@@ -147,9 +130,7 @@ impl ExecutionAdapter for ScriptAdapter {
         account: &[u8; 32],
         amount: u128,
     ) -> Result<(), ExecError> {
-        let balance = read_balance(host, account)?;
-        write_balance(host, account, balance.saturating_add(amount));
-        Ok(())
+        crate::native::credit(host, &balance_key(account), amount)
     }
 
     fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError> {

@@ -2,7 +2,7 @@
 
 use babel_execution::{
     Caller, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome, Host, VmKind, abi,
-    state::KeyValues,
+    native, state::KeyValues,
 };
 use babel_genesis::{RollupGenesis, VmGenesis};
 use babel_proto::v1::{WasmCall, transaction::Payload};
@@ -297,13 +297,6 @@ impl WasmAdapter {
     }
 }
 
-fn read_balance(host: &mut dyn Host, account: &[u8; 32]) -> Result<u128, ExecError> {
-    Ok(host
-        .get(&balance_key(account))?
-        .and_then(|v| <[u8; 16]>::try_from(v.as_slice()).ok())
-        .map_or(0, u128::from_be_bytes))
-}
-
 impl ExecutionAdapter for WasmAdapter {
     fn vm(&self) -> VmKind {
         VmKind::Wasm
@@ -386,15 +379,7 @@ impl ExecutionAdapter for WasmAdapter {
         account: &[u8; 32],
         amount: u128,
     ) -> Result<bool, ExecError> {
-        let balance = read_balance(host, account)?;
-        if balance < amount {
-            return Ok(false);
-        }
-        host.set(
-            &balance_key(account),
-            Some((balance - amount).to_be_bytes().to_vec()),
-        );
-        Ok(true)
+        native::debit(host, &balance_key(account), amount)
     }
 
     fn credit(
@@ -403,9 +388,7 @@ impl ExecutionAdapter for WasmAdapter {
         account: &[u8; 32],
         amount: u128,
     ) -> Result<(), ExecError> {
-        let balance = read_balance(host, account)?.saturating_add(amount);
-        host.set(&balance_key(account), Some(balance.to_be_bytes().to_vec()));
-        Ok(())
+        native::credit(host, &balance_key(account), amount)
     }
 
     fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError> {

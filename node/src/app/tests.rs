@@ -285,6 +285,37 @@ fn a_wrong_tx_root_or_foreign_chain_transaction_makes_the_block_invalid() {
     assert!(verdict(&mut f, &unknown).reason().contains("rollup 77"));
 }
 
+/// `txs` executed as height 1 on `b`'s store, then on `a`'s: both must give the same receipts,
+/// changes and roots. Both results, `a`'s first.
+fn executed_alike(
+    a: &Fixture,
+    b: &Fixture,
+    time_ms: u64,
+    txs: &[v1::SignedTransaction],
+) -> (Executed, Executed) {
+    let run = |f: &Fixture| {
+        execute(
+            &f.app.store,
+            &f.app.executor,
+            &f.app.genesis,
+            1,
+            time_ms,
+            txs,
+        )
+        .unwrap()
+    };
+    let on_b = run(b);
+    let on_a = run(a);
+    assert_eq!(on_a.receipts, on_b.receipts);
+    assert_eq!(on_a.changes, on_b.changes);
+    assert_eq!(on_a.state_roots, on_b.state_roots);
+    assert_eq!(
+        (on_a.results_root, on_a.state_root),
+        (on_b.results_root, on_b.state_root)
+    );
+    (on_a, on_b)
+}
+
 #[test]
 fn the_same_block_executes_identically_on_two_independent_stores() {
     let mut a = fixture();
@@ -310,31 +341,7 @@ fn the_same_block_executes_identically_on_two_independent_stores() {
     let txs = vec![deploy(1, 0), deploy(2, 0), deploy(1, 1), tx(3, 3, 0)];
     let block = block_with(&mut a, txs.clone());
     let header = block.header.clone().unwrap();
-    let on_b = execute(
-        &b.app.store,
-        &b.app.executor,
-        &b.app.genesis,
-        1,
-        header.time_ms,
-        &txs,
-    )
-    .unwrap();
-    let on_a = execute(
-        &a.app.store,
-        &a.app.executor,
-        &a.app.genesis,
-        1,
-        header.time_ms,
-        &txs,
-    )
-    .unwrap();
-    assert_eq!(on_a.receipts, on_b.receipts);
-    assert_eq!(on_a.changes, on_b.changes);
-    assert_eq!(on_a.state_roots, on_b.state_roots);
-    assert_eq!(
-        (on_a.results_root, on_a.state_root),
-        (on_b.results_root, on_b.state_root)
-    );
+    let (on_a, on_b) = executed_alike(&a, &b, header.time_ms, &txs);
     assert!(
         on_a.receipts.iter().take(3).all(|r| r.success),
         "{:?}",
@@ -556,26 +563,7 @@ fn floats_and_an_out_of_fuel_run_are_identical_on_two_independent_stores() {
     // `a` builds (and so compiles and runs the contracts once); `b` meets them cold.
     let block = block_with(&mut a, txs.clone());
     let header = block.header.clone().unwrap();
-    let run = |f: &Fixture| {
-        execute(
-            &f.app.store,
-            &f.app.executor,
-            &f.app.genesis,
-            1,
-            header.time_ms,
-            &txs,
-        )
-        .unwrap()
-    };
-    let on_b = run(&b);
-    let on_a = run(&a);
-    assert_eq!(on_a.receipts, on_b.receipts);
-    assert_eq!(on_a.changes, on_b.changes);
-    assert_eq!(on_a.state_roots, on_b.state_roots);
-    assert_eq!(
-        (on_a.results_root, on_a.state_root),
-        (on_b.results_root, on_b.state_root)
-    );
+    let (on_a, on_b) = executed_alike(&a, &b, header.time_ms, &txs);
     assert!(on_a.receipts[0].success && on_a.receipts[2].success);
     let spun = &on_a.receipts[1];
     assert!(!spun.success);

@@ -366,43 +366,10 @@ fn e2e_a_wasm_contract_deployed_over_grpc_is_called_from_the_evm_and_proven() {
             me.as_slice(),
         ]
         .concat();
-        let proof = client
-            .get_state_proof(v1::GetStateProofRequest {
-                rollup_id: WASM,
-                key: key.clone().into(),
-                height: done.height,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let (proof, _, _) =
+            crate::support::verified_state_proof(&mut client, WASM, &key, done.height).await;
         assert!(proof.exists);
         assert_eq!(proof.value.as_ref(), 250u64.to_le_bytes());
-        let header = client
-            .get_block(v1::GetBlockRequest {
-                height: proof.height,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .block
-            .unwrap()
-            .header
-            .unwrap();
-        let wasm_root = header
-            .state_roots
-            .iter()
-            .find(|r| r.rollup_id == WASM)
-            .unwrap();
-        assert_eq!(wasm_root.root, proof.state_root);
-        let root: [u8; 32] = proof.state_root.as_ref().try_into().unwrap();
-        let decoded: babel_execution::commitment::StateProof =
-            borsh::from_slice(&proof.proof).unwrap();
-        assert!(babel_execution::commitment::verify(
-            root,
-            &key,
-            Some(&proof.value),
-            &decoded
-        ));
     });
     node.kill();
 }

@@ -306,38 +306,10 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
 
         // The sender's nonce is 2, provably, under the header's root for rollup 1.
         let nonce_key = babel_execution::state::nonce_key(key.verifying_key().as_bytes());
-        let proof = client
-            .get_state_proof(v1::GetStateProofRequest {
-                rollup_id: 1,
-                key: nonce_key.to_vec().into(),
-                height: 0,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let (proof, root, decoded) =
+            crate::support::verified_state_proof(&mut client, 1, &nonce_key, 0).await;
         assert!(proof.exists);
         assert_eq!(proof.value.as_ref(), 2u64.to_be_bytes());
-        let header = client
-            .get_block(v1::GetBlockRequest {
-                height: proof.height,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .block
-            .unwrap()
-            .header
-            .unwrap();
-        assert_eq!(header.state_roots[0].root, proof.state_root);
-        let root: [u8; 32] = proof.state_root.as_ref().try_into().unwrap();
-        let decoded: babel_execution::commitment::StateProof =
-            borsh::from_slice(&proof.proof).unwrap();
-        assert!(babel_execution::commitment::verify(
-            root,
-            &nonce_key,
-            Some(&proof.value),
-            &decoded
-        ));
         assert!(!babel_execution::commitment::verify(
             root,
             &nonce_key,
@@ -390,24 +362,11 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
             .unwrap_err();
         assert_eq!(unknown.code(), tonic::Code::NotFound);
 
-        let absent = client
-            .get_state_proof(v1::GetStateProofRequest {
-                rollup_id: 1,
-                key: b"nothing here".to_vec().into(),
-                height: proof.height,
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let (absent, absent_root, _) =
+            crate::support::verified_state_proof(&mut client, 1, b"nothing here", proof.height)
+                .await;
         assert!(!absent.exists);
-        let decoded: babel_execution::commitment::StateProof =
-            borsh::from_slice(&absent.proof).unwrap();
-        assert!(babel_execution::commitment::verify(
-            root,
-            b"nothing here",
-            None,
-            &decoded
-        ));
+        assert_eq!(absent_root, root);
     });
     node.kill();
 }

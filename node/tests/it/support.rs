@@ -264,3 +264,51 @@ pub(crate) async fn health_becomes(addr: SocketAddr, want: ServingStatus) -> boo
     }
     false
 }
+
+/// The proof of `key` on `rollup_id` at `height` (0: the latest), checked against the root
+/// that the header of the proven height commits to for that rollup: the response, that root
+/// and the decoded proof (to check other values against).
+pub(crate) async fn verified_state_proof(
+    client: &mut babel_proto::v1::node_client::NodeClient<tonic::transport::Channel>,
+    rollup_id: u64,
+    key: &[u8],
+    height: u64,
+) -> (
+    babel_proto::v1::GetStateProofResponse,
+    [u8; 32],
+    babel_execution::commitment::StateProof,
+) {
+    let proof = client
+        .get_state_proof(babel_proto::v1::GetStateProofRequest {
+            rollup_id,
+            key: key.to_vec().into(),
+            height,
+        })
+        .await
+        .expect("state proof")
+        .into_inner();
+    let header = client
+        .get_block(babel_proto::v1::GetBlockRequest {
+            height: proof.height,
+        })
+        .await
+        .expect("block")
+        .into_inner()
+        .block
+        .and_then(|b| b.header)
+        .expect("header");
+    let committed = header
+        .state_roots
+        .iter()
+        .find(|r| r.rollup_id == rollup_id)
+        .expect("the rollup's root");
+    assert_eq!(committed.root, proof.state_root);
+    let root: [u8; 32] = proof.state_root.as_ref().try_into().expect("32-byte root");
+    let decoded: babel_execution::commitment::StateProof =
+        borsh::from_slice(&proof.proof).expect("proof");
+    let value = proof.exists.then_some(proof.value.as_ref());
+    assert!(babel_execution::commitment::verify(
+        root, key, value, &decoded
+    ));
+    (proof, root, decoded)
+}
