@@ -13,7 +13,7 @@
 //!   through the `xcall` precompile, beside that contract alone (its frame and the
 //!   transaction, no call), so that the cost of entering WASM from the EVM shows on its own.
 //!
-//! After criterion's report, the ratios of the means are printed.
+//! After criterion's report, the ratios of the means (over every sample taken) are printed.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,7 +24,9 @@
 
 use std::{
     collections::BTreeMap,
+    future::Future,
     sync::{Arc, Mutex},
+    task::{Context, Poll, Waker},
     time::{Duration, Instant},
 };
 
@@ -60,15 +62,14 @@ const SUM: &str = r#"(module
   (func (export "run") (call $sum))
   (func (export "call") (call $sum)))"#;
 
-/// Mean time per iteration of each benchmark, by name.
-static MEANS: Mutex<BTreeMap<&'static str, Duration>> = Mutex::new(BTreeMap::new());
+/// Total time and iterations of each benchmark, by name, over every sample it took.
+static TOTALS: Mutex<BTreeMap<&'static str, (Duration, u64)>> = Mutex::new(BTreeMap::new());
 
 fn record(name: &'static str, iters: u64, total: Duration) -> Duration {
-    if let Ok(mut means) = MEANS.lock() {
-        means.insert(
-            name,
-            total / u32::try_from(iters.max(1)).unwrap_or(u32::MAX),
-        );
+    if let Ok(mut totals) = TOTALS.lock() {
+        let entry = totals.entry(name).or_default();
+        entry.0 += total;
+        entry.1 += iters;
     }
     total
 }
@@ -196,6 +197,28 @@ fn warm_call(c: &mut Criterion) {
             record("warm call/bare wasmtime", iters, start.elapsed())
         });
     });
+    // The same, with the guest on a fiber as the adapter runs it: what the fiber alone costs.
+    group.bench_function("bare wasmtime on a fiber", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let mut store = Store::new(&engine, ());
+                store.set_fuel(10_000_000).unwrap();
+                let call = async {
+                    let instance = Instance::new_async(&mut store, &module, &[]).await?;
+                    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+                    run.call_async(&mut store, ()).await
+                };
+                let mut call = std::pin::pin!(call);
+                let mut cx = Context::from_waker(Waker::noop());
+                let Poll::Ready(result) = call.as_mut().poll(&mut cx) else {
+                    panic!("the guest suspended");
+                };
+                result.unwrap();
+            }
+            record("warm call/bare wasmtime on a fiber", iters, start.elapsed())
+        });
+    });
     let (exec, state) = world();
     group.bench_function("babel-wasm", |b| {
         b.iter_custom(|iters| {
@@ -283,16 +306,23 @@ criterion_group!(benches, warm_call, xcall, xcall_from_evm);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    let means = MEANS.lock().unwrap();
-    let mean = |name: &str| means.get(name).copied().unwrap_or_default();
+    let totals = TOTALS.lock().unwrap();
+    let mean = |name: &str| {
+        totals.get(name).map_or(Duration::ZERO, |(total, iters)| {
+            total.div_f64((*iters).max(1) as f64)
+        })
+    };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE);
     let (bare, ours) = (
         mean("warm call/bare wasmtime"),
         mean("warm call/babel-wasm"),
     );
+    let fiber = mean("warm call/bare wasmtime on a fiber");
     println!(
-        "warm call: bare wasmtime {bare:?}, babel-wasm {ours:?}: {:.2}x",
-        ratio(ours, bare)
+        "warm call: bare wasmtime {bare:?}, babel-wasm {ours:?}: {:.2}x \
+         (bare wasmtime on a fiber {fiber:?}: {:.2}x)",
+        ratio(ours, bare),
+        ratio(ours, fiber)
     );
     let (direct, via) = (mean("xcall/direct"), mean("xcall/from a script rollup"));
     println!(

@@ -1,12 +1,18 @@
 //! The wasmtime engine every WASM rollup runs on, configured so that execution is a function
 //! of the module and its inputs alone.
 
-use wasmtime::{Config, Engine, OptLevel, WasmBacktraceDetails};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    WasmBacktraceDetails,
+};
 
 use crate::{
     WasmError,
-    limits::{FIBER_STACK, MAX_WASM_STACK},
+    limits::{FIBER_STACK, MAX_LIVE_FRAMES, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, MAX_WASM_STACK},
 };
+
+/// Largest linear memory, in bytes.
+const MAX_MEMORY_BYTES: usize = MAX_MEMORY_PAGES as usize * 65_536;
 
 /// The engine's configuration:
 /// - fuel metering on (one fuel per operator), no epochs (they follow the wall clock);
@@ -19,6 +25,11 @@ use crate::{
 /// - code for the baseline of the host's architecture, not for the CPU at hand: every node
 ///   of an architecture runs the same machine code (and so the same stack frames);
 /// - Cranelift's optimisations off (see [`crate::stack`]) and no memory images;
+/// - instances, memories, tables and fiber stacks from a pool of [`MAX_LIVE_FRAMES`] slots,
+///   allocated once and reused: a frame maps no memory (mapping and unmapping a memory and
+///   a fiber stack per frame cost more than running a small contract). Each memory slot is
+///   as large as the largest memory, so accesses are bounds-checked rather than caught by a
+///   multi-gigabyte guard region, which keeps many nodes in one process affordable;
 /// - no backtrace details (the default reads an environment variable); compilation is serial
 ///   (this wasmtime is built without parallel compilation: it must not take the cores
 ///   consensus runs on).
@@ -46,12 +57,31 @@ pub fn config() -> Config {
         // No memory images: a tiny module with data far apart would otherwise make every
         // node build (and keep, with the module) an image of its whole memory.
         .memory_init_cow(false)
-        .memory_guaranteed_dense_image_size(0);
+        .memory_guaranteed_dense_image_size(0)
+        .memory_reservation(MAX_MEMORY_BYTES as u64)
+        .memory_guard_size(65_536)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
     if let Some(triple) = BASELINE {
         // Naming the target turns off inferring the host CPU's features.
         let _ = c.target(triple);
     }
     c
+}
+
+/// The pool behind every frame: sized for [`MAX_LIVE_FRAMES`], with each slot as large as
+/// the limits of [`crate::module::check`] allow, so a module that passed the deploy checks
+/// always fits a slot.
+fn pool() -> PoolingAllocationConfig {
+    let mut p = PoolingAllocationConfig::new();
+    p.total_core_instances(MAX_LIVE_FRAMES)
+        .total_memories(MAX_LIVE_FRAMES)
+        .total_tables(MAX_LIVE_FRAMES)
+        .total_stacks(MAX_LIVE_FRAMES)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .table_elements(usize::try_from(MAX_TABLE_ELEMENTS).unwrap_or(usize::MAX));
+    p
 }
 
 /// The host's target triple, where it is one whose baseline is known to work.

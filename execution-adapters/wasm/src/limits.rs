@@ -35,6 +35,18 @@ pub const MAX_WASM_STACK: usize = 8 * 1024 * 1024;
 /// The fiber stack each frame runs on.
 pub const FIBER_STACK: usize = 16 * 1024 * 1024;
 
+/// Most executions a node runs at once: block execution plus its read-only queries (`Call`),
+/// which the node bounds to `MAX_PARALLEL_EXECUTIONS - 1`.
+pub const MAX_PARALLEL_EXECUTIONS: u32 = 3;
+/// Most frames alive at once in one adapter. An adapter serves one rollup, and the core
+/// refuses to re-enter a rollup that has a frame running, so an execution holds at most one
+/// frame of it: a node needs [`MAX_PARALLEL_EXECUTIONS`]; the rest is headroom. The engine
+/// preallocates this many instances, memories, tables and fiber stacks (address space, not
+/// memory, until used) and reuses them, so that no frame maps or unmaps memory. Running out
+/// is the node's error, never a receipt.
+pub const MAX_LIVE_FRAMES: u32 = 16;
+const _: () = assert!(MAX_LIVE_FRAMES >= MAX_PARALLEL_EXECUTIONS);
+
 /// Largest contract id, in bytes (a target of a cross-rollup call into this VM).
 pub const MAX_CONTRACT_ID_LEN: usize = 32;
 /// Length of the ids given to deployed contracts.

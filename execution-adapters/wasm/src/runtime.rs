@@ -509,10 +509,16 @@ pub(crate) fn run(
     }
     let (instance, outcome) = outcome;
     // An `unreachable` with the stack counter past its bound is the bound, not the guest's.
-    let stack_exhausted = instance
-        .and_then(|i| i.get_global(&mut store, stack::COUNTER_EXPORT))
-        .and_then(|g| g.get(&mut store).i32())
-        .is_some_and(stack::exhausted);
+    // Read only then: a lookup by name on every frame is measurable.
+    let unreachable = matches!(
+        &outcome,
+        Err(e) if e.downcast_ref::<Trap>() == Some(&Trap::UnreachableCodeReached)
+    );
+    let stack_exhausted = unreachable
+        && instance
+            .and_then(|i| i.get_global(&mut store, stack::COUNTER_EXPORT))
+            .and_then(|g| g.get(&mut store).i32())
+            .is_some_and(stack::exhausted);
     let fuel_left = store.get_fuel().map_err(adapter_err)?;
     let guest = store.into_data();
     let (result, output) = match outcome {

@@ -82,8 +82,9 @@ pub struct NodeService {
     health: Health,
 }
 
-/// Most read-only executions running at once.
-const MAX_CONCURRENT_QUERIES: usize = 2;
+/// Most read-only executions running at once: what the WASM engine's preallocated frames
+/// leave beside block execution.
+const MAX_CONCURRENT_QUERIES: usize = babel_wasm::limits::MAX_PARALLEL_EXECUTIONS as usize - 1;
 
 impl NodeService {
     /// A service over `store`; `committed` follows the latest committed height.

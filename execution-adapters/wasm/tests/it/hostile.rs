@@ -306,3 +306,46 @@ fn two_tables_are_refused_at_deploy() {
         "wasm: too many tables"
     );
 }
+
+#[test]
+fn a_module_at_every_limit_deploys_and_runs() {
+    use babel_wasm::limits::{
+        MAX_EXPORTS, MAX_FUNCTIONS, MAX_GLOBALS, MAX_IMPORTS, MAX_LOCALS, MAX_MEMORY_PAGES,
+        MAX_SEGMENTS, MAX_TABLE_ELEMENTS,
+    };
+    // Every function in the table (so each has a function reference in the instance), the
+    // most memory, globals, imports, exports, segments and locals allowed: the engine's
+    // preallocated slots must hold any module the deploy checks accept.
+    let mut wat = String::from("(module\n");
+    for _ in 0..MAX_IMPORTS {
+        wat.push_str("(import \"babel\" \"input_len\" (func (result i32)))\n");
+    }
+    wat.push_str(&format!(
+        "(memory (export \"memory\") {MAX_MEMORY_PAGES})\n"
+    ));
+    wat.push_str(&format!("(table {MAX_TABLE_ELEMENTS} funcref)\n"));
+    for i in 0..MAX_GLOBALS {
+        wat.push_str(&format!("(global $g{i} (mut i64) (i64.const {i}))\n"));
+    }
+    wat.push_str(&format!(
+        "(func $run (export \"run\") (local {}) (global.set $g0 (i64.const 7)))\n",
+        " i64".repeat(MAX_LOCALS as usize)
+    ));
+    for i in 1..MAX_FUNCTIONS {
+        wat.push_str(&format!("(func $f{i} nop)\n"));
+    }
+    // `memory` and `run` are two of the exports.
+    for i in 1..=MAX_EXPORTS - 2 {
+        wat.push_str(&format!("(export \"f{i}\" (func $f{i}))\n"));
+    }
+    let elems: String = (1..MAX_FUNCTIONS).map(|i| format!(" $f{i}")).collect();
+    wat.push_str(&format!("(elem (i32.const 0) func $run{elems})\n"));
+    for i in 0..MAX_SEGMENTS - 1 {
+        wat.push_str(&format!("(data (i32.const {}) \"x\")\n", i * 64));
+    }
+    wat.push(')');
+    let mut chain = Chain::new();
+    let id = chain.deploy(&wat, "");
+    let out = chain.call(&id, "run", b"");
+    assert!(out.receipt.success, "{:?}", reason(&out));
+}

@@ -6,6 +6,7 @@
 mod contracts;
 mod execution;
 mod hostile;
+mod pool;
 
 use std::sync::Arc;
 
