@@ -6,6 +6,7 @@
 //! HOME/keys/validator_key.json     the validator's ed25519 key (0600)
 //! HOME/data/store/                 RocksDB
 //! HOME/data/wal/                   Malachite's consensus write-ahead log
+//! HOME/data/wasm-code/             compiled WASM modules (a cache: safe to delete)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,11 @@ impl Home {
     /// Malachite's WAL directory.
     pub fn wal(&self) -> PathBuf {
         self.root.join("data").join("wal")
+    }
+
+    /// Compiled WASM modules, kept so that no module is compiled twice.
+    pub fn wasm_code(&self) -> PathBuf {
+        self.root.join("data").join("wasm-code")
     }
 
     fn create_dirs(&self, force: bool) -> anyhow::Result<()> {

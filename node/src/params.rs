@@ -3,7 +3,7 @@
 //! transaction path, the application, the servers) import these; this module imports none of
 //! them.
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 use babel_evm::EvmAdapter;
 use babel_execution::{BlockEnv, ExecutionAdapter, Executor};
@@ -21,24 +21,30 @@ pub const MAX_BLOCK_GAS: u64 = 200_000_000;
 /// How far ahead of a validator's clock a proposed block's time may be.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 
-/// The executor for `genesis`: every EVM rollup on revm, every WASM rollup on wasmtime.
-/// Cairo rollups have no adapter on this node version; their transactions are refused at
-/// admission and their state roots stay those of their (empty) genesis trees. Fails only if
-/// the WASM engine cannot be built (fatal: the node cannot run).
+/// The executor for `genesis`: every EVM rollup on revm, every WASM rollup on wasmtime,
+/// keeping compiled WASM code in memory only (for tests and tools; a node keeps it on disk,
+/// [`executor_with`]). Cairo rollups have no adapter on this node version; their
+/// transactions are refused at admission and their state roots stay those of their (empty)
+/// genesis trees. Fails only if the WASM engine cannot be built (fatal: the node cannot run).
 pub fn executor_for(genesis: &Genesis) -> Result<Executor, WasmError> {
-    executor_with(genesis, |adapter| adapter)
+    executor_with(genesis, None, |adapter| adapter)
 }
 
-/// [`executor_for`] with every adapter passed through `wrap` (to observe it).
+/// [`executor_for`] keeping compiled WASM code under `code_dir` (if given), with every
+/// adapter passed through `wrap` (to observe it).
 pub fn executor_with(
     genesis: &Genesis,
+    code_dir: Option<&Path>,
     wrap: impl Fn(Arc<dyn ExecutionAdapter>) -> Arc<dyn ExecutionAdapter>,
 ) -> Result<Executor, WasmError> {
     let mut exec = Executor::new();
     for rollup in &genesis.rollups {
         let adapter: Arc<dyn ExecutionAdapter> = match &rollup.vm {
             VmGenesis::Evm(evm) => Arc::new(EvmAdapter::new(evm.evm_chain_id)),
-            VmGenesis::Wasm(_) => Arc::new(WasmAdapter::new()?),
+            VmGenesis::Wasm(_) => Arc::new(match code_dir {
+                Some(dir) => WasmAdapter::with_code_dir(dir)?,
+                None => WasmAdapter::new()?,
+            }),
             VmGenesis::Cairo(_) => continue,
         };
         exec = exec.with_rollup(rollup.id, wrap(adapter), rollup.gas_price);

@@ -6,17 +6,19 @@ use babel_execution::{
 };
 use babel_genesis::{RollupGenesis, VmGenesis};
 use babel_proto::v1::{WasmCall, transaction::Payload};
+use std::path::Path;
+
 use bytes::Bytes;
 use wasmtime::{Engine, Linker, Module};
 
 use crate::{
     WasmError,
     abi::XCALL_ENTRY,
-    cache::{ModuleCache, Ready},
+    cache::{CodeDir, CodeStats, ModuleCache, Ready},
     engine::engine,
     limits::{
         DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, INSTANTIATE_GAS, LOAD_GAS_PER_BYTE,
-        MAX_CONTRACT_ID_LEN, MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS,
+        MAX_CONTRACT_ID_LEN, MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS, compile_gas,
     },
     module::{self, Refusal},
     runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
@@ -88,20 +90,32 @@ struct Target {
 }
 
 impl WasmAdapter {
-    /// A new adapter (its own engine and module cache).
+    /// A new adapter (its own engine and module cache) that keeps compiled modules in memory
+    /// only: for tests and tools. A node uses [`WasmAdapter::with_code_dir`].
     pub fn new() -> Result<Self, WasmError> {
+        Self::build(None)
+    }
+
+    /// A new adapter that also keeps the compiled code of every module it compiles under
+    /// `root` (see [`CodeDir`]), so that it never compiles a module twice, even after a
+    /// restart. Several adapters may share `root`.
+    pub fn with_code_dir(root: &Path) -> Result<Self, WasmError> {
+        Self::build(Some(CodeDir::open(root)?))
+    }
+
+    fn build(dir: Option<CodeDir>) -> Result<Self, WasmError> {
         let engine = engine()?;
         let linker = linker(&engine)?;
         Ok(Self {
             engine,
             linker,
-            cache: ModuleCache::new(),
+            cache: ModuleCache::new(dir),
         })
     }
 
-    /// The adapter for a rollup of the genesis (`None` if it is not a WASM rollup).
-    pub fn for_rollup(rollup: &RollupGenesis) -> Option<Result<Self, WasmError>> {
-        matches!(rollup.vm, VmGenesis::Wasm(_)).then(Self::new)
+    /// How often this adapter compiled modules, and read them back instead.
+    pub fn code_stats(&self) -> CodeStats {
+        self.cache.stats()
     }
 
     /// `code` with its stack counter, checked by wasmtime's validator with this engine's
@@ -112,11 +126,20 @@ impl WasmAdapter {
         Ok(instrumented)
     }
 
-    /// Compile and cache an instrumented module that validated. Compiling a valid module
-    /// fails only for the node's own reasons (memory, the engine): fatal, never a receipt.
-    fn compile(&self, hash: [u8; 32], instrumented: &[u8]) -> Result<Ready, ExecError> {
+    /// The module of code hash `hash`, from the cache, or compiled from `instrumented` (a
+    /// module that validated). Compiling a valid module fails only for the node's own reasons
+    /// (memory, the engine): fatal, never a receipt.
+    fn ready(
+        &self,
+        hash: [u8; 32],
+        instrumented: impl FnOnce() -> Result<Vec<u8>, ExecError>,
+        len: usize,
+    ) -> Result<Ready, ExecError> {
+        if let Some(ready) = self.cache.get(&self.engine, &self.linker, &hash, len) {
+            return Ok(ready);
+        }
         self.cache
-            .compile(&self.engine, &self.linker, hash, instrumented)
+            .compile(&self.engine, &self.linker, hash, &instrumented()?)
             .map_err(|e| ExecError::Adapter {
                 vm: VmKind::Wasm,
                 message: format!("compiling module {}: {e:#}", hex::encode(hash)),
@@ -144,9 +167,9 @@ impl WasmAdapter {
         if !meter.spend(LOAD_GAS_PER_BYTE.saturating_mul(len as u64)) {
             return Ok(Err(failed("wasm: out of gas", meter.used)));
         }
-        let ready = match self.cache.get(&hash) {
-            Some(ready) => ready,
-            None => {
+        let ready = self.ready(
+            hash,
+            || {
                 let code = host
                     .get(&module_key(&hash))?
                     .ok_or_else(|| ExecError::Adapter {
@@ -154,13 +177,13 @@ impl WasmAdapter {
                         message: format!("module {} of a contract is missing", hex::encode(hash)),
                     })?;
                 // It passed these checks when it was deployed, under the same rules.
-                let instrumented = self.instrument(&code).map_err(|r| ExecError::Adapter {
+                self.instrument(&code).map_err(|r| ExecError::Adapter {
                     vm: VmKind::Wasm,
                     message: format!("stored module {}: {r}", hex::encode(hash)),
-                })?;
-                self.compile(hash, &instrumented)?
-            }
-        };
+                })
+            },
+            len,
+        )?;
         Ok(Ok(Target {
             ready,
             id: Bytes::copy_from_slice(id),
@@ -234,23 +257,26 @@ impl WasmAdapter {
         if !meter.spend(cost) {
             return Ok(failed("wasm: out of gas", meter.used));
         }
-        if let Err(refusal) = module::check(code) {
-            return Ok(failed(&refusal.to_string(), meter.used));
-        }
+        let shape = match module::check(code) {
+            Ok(shape) => shape,
+            Err(refusal) => return Ok(failed(&refusal.to_string(), meter.used)),
+        };
         let instrumented = match self.instrument(code) {
             Ok(instrumented) => instrumented,
             Err(refusal) => return Ok(failed(&refusal.to_string(), meter.used)),
         };
-        // Compiling costs by what is compiled: the rewritten module, which is larger.
+        // Compiling costs by what is compiled: the rewritten module, which is larger, and
+        // the things the compiler spends a fixed time on.
         let extra = instrumented.len().saturating_sub(code.len()) as u64;
-        if !meter.spend(DEPLOY_GAS_PER_BYTE.saturating_mul(extra)) {
+        let compile = DEPLOY_GAS_PER_BYTE
+            .saturating_mul(extra)
+            .saturating_add(compile_gas(&shape));
+        if !meter.spend(compile) {
             return Ok(failed("wasm: out of gas", meter.used));
         }
         let hash = code_hash(code);
-        let ready = match self.cache.get(&hash) {
-            Some(ready) => ready,
-            None => self.compile(hash, &instrumented)?,
-        };
+        let len = instrumented.len();
+        let ready = self.ready(hash, || Ok(instrumented), len)?;
         let count_key = deploys_key(&signer);
         let count = host
             .get(&count_key)?
@@ -261,10 +287,7 @@ impl WasmAdapter {
         if host.get(&module_key(&hash))?.is_none() {
             host.set(&module_key(&hash), Some(code.to_vec()));
         }
-        host.set(
-            &contract_key(&id),
-            Some(encode_contract(&hash, instrumented.len())),
-        );
+        host.set(&contract_key(&id), Some(encode_contract(&hash, len)));
         let id = Bytes::copy_from_slice(&id);
         if call.method.is_empty() {
             return Ok(FrameOutcome {
@@ -359,9 +382,10 @@ impl ExecutionAdapter for WasmAdapter {
             module::check(code).map_err(refused)?;
             let instrumented = self.instrument(code).map_err(refused)?;
             let hash = code_hash(code);
-            self.compile(hash, &instrumented)?;
+            let len = instrumented.len();
+            self.ready(hash, || Ok(instrumented), len)?;
             out.push((module_key(&hash), code.clone()));
-            out.push((contract_key(id), encode_contract(&hash, instrumented.len())));
+            out.push((contract_key(id), encode_contract(&hash, len)));
             let prefix = storage_prefix(id);
             for entry in &contract.storage {
                 out.push((

@@ -1,24 +1,45 @@
-//! Compiled modules, by code hash, bounded in count and in source bytes.
+//! Compiled modules, by code hash: in memory (bounded in count and in source bytes) and, on a
+//! node, on disk for good.
 //!
 //! Compiling is the expensive step, so a call never compiles a module this node has compiled
-//! before, unless it was evicted. The cache is a node's own business: gas never depends on
-//! whether a module was in it (every call pays the same load gas per byte, and a deploy pays
-//! for its compile), and the bounds keep memory finite whatever is deployed.
+//! before. In memory, the least recently used modules are evicted beyond the bounds; their
+//! compiled code stays in the code directory ([`CodeDir`]), and a call to one of them reads it
+//! back, which costs about a thousandth of compiling. Otherwise anyone could deploy more
+//! modules than the memory holds and call them in turn, making every node compile on every
+//! call for the price of a load. The cache is a node's own business: gas never depends on it
+//! (every call pays the same load gas per byte, and a deploy pays for its compile).
 
-use std::sync::{Arc, Mutex};
+use std::{
+    io::Write as _,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use lru::LruCache;
+use sha2::{Digest, Sha256};
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
-use crate::runtime::Guest;
+use crate::{WasmError, runtime::Guest};
 
-/// Most compiled modules kept.
+/// Most compiled modules kept in memory.
 pub const MAX_CACHED_MODULES: usize = 256;
-/// Most source bytes of the modules kept (compiled code is a few times larger).
+/// Most source bytes of the modules kept in memory (compiled code is a few times larger).
 pub const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
 
 /// A compiled module, linked to the host functions, ready to instantiate.
 pub(crate) type Ready = Arc<InstancePre<Guest>>;
+
+/// How often modules were compiled, and read back from the code directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CodeStats {
+    /// Modules compiled (deploys, genesis, and modules this node had no code for).
+    pub compiled: u64,
+    /// Modules read back from the code directory instead of compiled.
+    pub read_back: u64,
+}
 
 struct Inner {
     modules: LruCache<[u8; 32], (Ready, usize)>,
@@ -28,6 +49,9 @@ struct Inner {
 /// The cache.
 pub(crate) struct ModuleCache {
     inner: Mutex<Inner>,
+    dir: Option<CodeDir>,
+    compiled: AtomicU64,
+    read_back: AtomicU64,
 }
 
 impl std::fmt::Debug for ModuleCache {
@@ -36,17 +60,22 @@ impl std::fmt::Debug for ModuleCache {
         f.debug_struct("ModuleCache")
             .field("modules", &inner.modules.len())
             .field("bytes", &inner.bytes)
+            .field("dir", &self.dir.as_ref().map(|d| &d.path))
             .finish()
     }
 }
 
 impl ModuleCache {
-    pub(crate) fn new() -> Self {
+    /// A cache in memory only, or backed by the code directory `dir`.
+    pub(crate) fn new(dir: Option<CodeDir>) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 modules: LruCache::unbounded(),
                 bytes: 0,
             }),
+            dir,
+            compiled: AtomicU64::new(0),
+            read_back: AtomicU64::new(0),
         }
     }
 
@@ -54,16 +83,40 @@ impl ModuleCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The compiled module with code hash `hash`, if cached (it becomes the most recent).
-    pub(crate) fn get(&self, hash: &[u8; 32]) -> Option<Ready> {
-        self.lock()
-            .modules
-            .get(hash)
-            .map(|(ready, _)| ready.clone())
+    pub(crate) fn stats(&self) -> CodeStats {
+        CodeStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            read_back: self.read_back.load(Ordering::Relaxed),
+        }
     }
 
-    /// Compile `code` (whose hash is `hash`), link it and cache it, evicting the least recently
-    /// used modules beyond the bounds. `Err` is wasmtime's refusal of the code.
+    /// The compiled module with code hash `hash` (of `len` source bytes), from memory or read
+    /// back from the code directory; `None` if it has to be compiled.
+    pub(crate) fn get(
+        &self,
+        engine: &Engine,
+        linker: &Linker<Guest>,
+        hash: &[u8; 32],
+        len: usize,
+    ) -> Option<Ready> {
+        if let Some((ready, _)) = self.lock().modules.get(hash) {
+            return Some(ready.clone());
+        }
+        let module = self.dir.as_ref()?.read(engine, hash)?;
+        let ready = match linker.instantiate_pre(&module) {
+            Ok(ready) => Arc::new(ready),
+            Err(e) => {
+                tracing::warn!(hash = %hex::encode(hash), "stored WASM code does not link: {e:#}");
+                return None;
+            }
+        };
+        self.read_back.fetch_add(1, Ordering::Relaxed);
+        self.insert(*hash, ready.clone(), len);
+        Some(ready)
+    }
+
+    /// Compile `code` (whose hash is `hash`), keep its code, link it and cache it. `Err` is
+    /// wasmtime's refusal of the code.
     pub(crate) fn compile(
         &self,
         engine: &Engine,
@@ -73,24 +126,128 @@ impl ModuleCache {
     ) -> Result<Ready, wasmtime::Error> {
         // Compiled outside the lock: other frames may use the cache meanwhile.
         let module = Module::new(engine, code)?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        if let Some(dir) = &self.dir {
+            dir.write(&hash, &module);
+        }
         let ready = Arc::new(linker.instantiate_pre(&module)?);
+        self.insert(hash, ready.clone(), code.len());
+        Ok(ready)
+    }
+
+    /// Keep `ready`, evicting the least recently used modules beyond the bounds.
+    fn insert(&self, hash: [u8; 32], ready: Ready, len: usize) {
         let mut inner = self.lock();
-        if let Some((_, old)) = inner.modules.put(hash, (ready.clone(), code.len())) {
+        if let Some((_, old)) = inner.modules.put(hash, (ready, len)) {
             inner.bytes -= old;
         }
-        inner.bytes += code.len();
+        inner.bytes += len;
         while inner.modules.len() > MAX_CACHED_MODULES || inner.bytes > MAX_CACHED_BYTES {
             match inner.modules.pop_lru() {
                 Some((_, (_, len))) => inner.bytes -= len,
                 None => break,
             }
         }
-        Ok(ready)
     }
 }
 
-impl Default for ModuleCache {
-    fn default() -> Self {
-        Self::new()
+/// What the compiled code depends on besides wasmtime (whose version and settings wasmtime
+/// checks itself when it reads code back): the engine's configuration, the limits and the
+/// stack counter's rewriting. Code compiled by a node whose sources differ is never read.
+fn fingerprint() -> String {
+    let mut h = Sha256::new();
+    for source in [
+        include_str!("engine.rs"),
+        include_str!("limits.rs"),
+        include_str!("stack.rs"),
+    ] {
+        h.update((source.len() as u64).to_be_bytes());
+        h.update(source);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Starts every code file, before the CRC-32 of the rest.
+const MAGIC: &[u8; 8] = b"babelwc1";
+
+/// A directory of compiled modules, one file per code hash: what wasmtime serializes, after a
+/// magic and a checksum. Files are written whole (to a temporary file, then renamed), so a
+/// crash leaves a file or none; a file that is damaged anyway is compiled again.
+#[derive(Debug)]
+pub struct CodeDir {
+    path: PathBuf,
+}
+
+impl CodeDir {
+    /// The code directory under `root` for this build, created if missing. Directories of
+    /// other builds under `root` are removed: their code can never be read by this one.
+    pub fn open(root: &Path) -> Result<Self, WasmError> {
+        let current = fingerprint();
+        let path = root.join(&current);
+        let io = |e: std::io::Error| WasmError::CodeDir(format!("{}: {e}", root.display()));
+        std::fs::create_dir_all(&path).map_err(io)?;
+        for entry in std::fs::read_dir(root).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            let stale = name.to_str().is_some_and(|n| {
+                n != current && n.len() == current.len() && hex::decode(n).is_ok()
+            });
+            if stale && entry.path().is_dir() {
+                std::fs::remove_dir_all(entry.path()).map_err(io)?;
+            }
+        }
+        Ok(Self { path })
+    }
+
+    fn file(&self, hash: &[u8; 32]) -> PathBuf {
+        self.path.join(format!("{}.cwasm", hex::encode(hash)))
+    }
+
+    /// The module compiled for `hash`, if this directory holds good code for it.
+    fn read(&self, engine: &Engine, hash: &[u8; 32]) -> Option<Module> {
+        let path = self.file(hash);
+        let bytes = std::fs::read(&path).ok()?;
+        let Some(code) = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .and_then(|rest| rest.split_first_chunk::<4>())
+            .filter(|(crc, code)| u32::from_be_bytes(**crc) == crc32fast::hash(code))
+            .map(|(_, code)| code)
+        else {
+            tracing::warn!(file = %path.display(), "damaged compiled WASM code: compiling again");
+            return None;
+        };
+        // SAFETY: wasmtime runs these bytes as machine code, so they must be what
+        // `Module::serialize` produced. They are: this node wrote them (`write`) into its own
+        // data directory, under the fingerprint of the sources that shape the code, and the
+        // checksum shows they are the bytes it wrote. wasmtime refuses code of another
+        // version or configuration.
+        #[allow(unsafe_code)]
+        let module = unsafe { Module::deserialize(engine, code) };
+        match module {
+            Ok(module) => Some(module),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), "unreadable compiled WASM code: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// Keep `module`'s code for `hash`. Failing to is not fatal: the module is compiled
+    /// again when it is next needed and not in memory.
+    fn write(&self, hash: &[u8; 32], module: &Module) {
+        let result = module
+            .serialize()
+            .map_err(|e| std::io::Error::other(format!("{e:#}")))
+            .and_then(|code| {
+                let mut file = tempfile::NamedTempFile::new_in(&self.path)?;
+                file.write_all(MAGIC)?;
+                file.write_all(&crc32fast::hash(&code).to_be_bytes())?;
+                file.write_all(&code)?;
+                file.persist(self.file(hash)).map_err(|e| e.error)?;
+                Ok(())
+            });
+        if let Err(e) = result {
+            tracing::warn!(hash = %hex::encode(hash), "keeping compiled WASM code: {e}");
+        }
     }
 }

@@ -10,4 +10,7 @@ pub enum WasmError {
     /// The host functions could not be defined.
     #[error("wasmtime linker: {0}")]
     Linker(String),
+    /// The directory of compiled code could not be opened.
+    #[error("compiled WASM code directory {0}")]
+    CodeDir(String),
 }

@@ -7,7 +7,8 @@
 //! - [`limits`]: the limits and the gas schedule (fuel per gas, deploy and host-call costs).
 //! - [`state`]: where contracts, modules and storage live in the rollup's state.
 //! - [`WasmAdapter`]: deploys and calls, from transactions and from other rollups, each frame
-//!   in a fresh instance of a module compiled once and cached by code hash.
+//!   in a fresh instance of a module compiled once and cached by code hash, in memory and
+//!   (on a node) in a [`CodeDir`] on disk.
 //!
 //! Everything a contract does wrong ends its frame with a failed receipt and a stable reason;
 //! only a failure of the node itself (its state, its engine) is an error.
@@ -24,5 +25,5 @@ pub mod stack;
 pub mod state;
 
 pub use adapter::WasmAdapter;
-pub use cache::{MAX_CACHED_BYTES, MAX_CACHED_MODULES};
+pub use cache::{CodeDir, CodeStats, MAX_CACHED_BYTES, MAX_CACHED_MODULES};
 pub use error::WasmError;

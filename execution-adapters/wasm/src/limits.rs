@@ -3,13 +3,15 @@
 //! Every number here is consensus: changing one changes which transactions succeed and what
 //! their receipts say, so it is a hard fork, like changing the wasmtime version.
 
+use crate::module::Shape;
+
 /// Fuel per unit of gas. wasmtime charges one fuel per operator; revm spends a few gas on its
 /// cheapest instructions, which cost it a few nanoseconds, while a compiled wasm operator
 /// costs about one: ten operators per gas keeps a gas unit about as much work on either VM.
 pub const FUEL_PER_GAS: u64 = 10;
 
-/// Largest module accepted, in bytes (compilation time grows faster than size).
-pub const MAX_MODULE_BYTES: usize = 256 * 1024;
+/// Largest module accepted, in bytes: what the gas of one transaction can deploy.
+pub const MAX_MODULE_BYTES: usize = 128 * 1024;
 /// Most functions a module may define.
 pub const MAX_FUNCTIONS: u32 = 4_096;
 /// Most locals (parameters included) one function may declare.
@@ -67,16 +69,41 @@ pub const TX_BASE_GAS: u64 = 5_000;
 /// Longest export name a transaction may call.
 pub const MAX_METHOD_LEN: usize = 64;
 
-/// Gas of deploying a module: a base plus [`DEPLOY_GAS_PER_BYTE`] per byte, because compiling
-/// it is the expensive step.
+/// Gas of deploying a module: a base, plus [`DEPLOY_GAS_PER_BYTE`] per byte, plus what its
+/// [`Shape`] costs to compile ([`compile_gas`]), because compiling it is the expensive step.
 pub const DEPLOY_GAS_BASE: u64 = 32_000;
-/// Per byte of a deployed module: half the EVM's 200 per byte of deployed code, so that a
-/// module of [`MAX_MODULE_BYTES`] (26 M gas) fits in one transaction's 30 M.
-pub const DEPLOY_GAS_PER_BYTE: u64 = 100;
+/// Per byte of a deployed module (and of what the stack counter adds to it): the EVM's 200
+/// per byte of deployed code. So a module of [`MAX_MODULE_BYTES`] (26 M gas) fits in one
+/// transaction's 30 M only if it has few functions.
+pub const DEPLOY_GAS_PER_BYTE: u64 = 200;
+/// Per function the module defines.
+pub const FUNCTION_GAS: u64 = 14_000;
+/// Per `call` or `call_indirect` instruction.
+pub const CALL_GAS: u64 = 6_000;
+/// Per function the host or a table can reach.
+pub const ESCAPING_GAS: u64 = 15_000;
+/// Per data or element segment.
+pub const SEGMENT_GAS: u64 = 11_000;
+
+/// Gas of compiling a module of `shape`, beyond its bytes. The compiler spends a fixed time on
+/// each function, call, entry point and segment, whatever its size; without these terms a
+/// module of many tiny functions would compile for several times longer than its bytes pay
+/// for. The rates are measured (docs/BENCHMARKS.md) at the time per gas that
+/// `MAX_BLOCK_GAS` assumes of revm at its slowest, 5 ns.
+pub fn compile_gas(shape: &Shape) -> u64 {
+    FUNCTION_GAS
+        .saturating_mul(shape.functions.into())
+        .saturating_add(CALL_GAS.saturating_mul(shape.calls.into()))
+        .saturating_add(ESCAPING_GAS.saturating_mul(shape.escaping.into()))
+        .saturating_add(SEGMENT_GAS.saturating_mul(shape.segments.into()))
+}
+
 /// Gas of loading a contract's module for a call, per byte of the module as compiled (with its
-/// stack counter), whether or not this node has it compiled already: gas must not depend on
-/// a node's cache, so every load pays about what compiling it again costs.
-pub const LOAD_GAS_PER_BYTE: u64 = 2;
+/// stack counter), whether or not this node has it in memory: gas must not depend on a
+/// node's cache. A node keeps the compiled code of every module it has compiled
+/// ([`crate::WasmAdapter::with_code_dir`]), so a module it does not hold in memory is read
+/// back and deserialized, never compiled again: this pays for that.
+pub const LOAD_GAS_PER_BYTE: u64 = 4;
 /// Gas of every frame: a fresh store, an instance, its memory and a fiber.
 pub const INSTANTIATE_GAS: u64 = 2_000;
 /// Per byte of key and value a storage write stores (the EVM's 20 000 per new 32-byte slot).

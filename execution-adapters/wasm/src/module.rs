@@ -1,9 +1,12 @@
 //! Checking a module before it is compiled: its size, what it imports, and how much of each
 //! kind of thing it declares. wasmtime validates the code itself (with only the features the
 //! engine enables); this is what keeps what a deploy costs to compile and instantiate within
-//! the limits, and what gives each refusal a stable reason.
+//! the limits, what gives each refusal a stable reason, and what measures the [`Shape`] a
+//! deploy pays for.
 
-use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef, ValType};
+use wasmparser::{
+    CompositeInnerType, ElementItems, ExternalKind, Operator, Parser, Payload, TypeRef, ValType,
+};
 
 use crate::{
     abi::{self, Ty},
@@ -40,6 +43,21 @@ pub enum Refusal {
     ReservedExport(String),
 }
 
+/// What compiling a module costs beyond its bytes: the things the compiler spends a fixed
+/// time on, whatever their size (see [`crate::limits::compile_gas`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Functions the module defines.
+    pub functions: u32,
+    /// `call` and `call_indirect` instructions (each is rewritten to count the stack).
+    pub calls: u32,
+    /// Functions the host or a table can reach (exports and element items): each gets
+    /// entry code of its own.
+    pub escaping: u32,
+    /// Data and element segments.
+    pub segments: u32,
+}
+
 fn ty(v: &ValType) -> Option<Ty> {
     match v {
         ValType::I32 => Some(Ty::I32),
@@ -48,8 +66,8 @@ fn ty(v: &ValType) -> Option<Ty> {
     }
 }
 
-/// Check `code` against the limits and the ABI (see [`Refusal`]).
-pub fn check(code: &[u8]) -> Result<(), Refusal> {
+/// Check `code` against the limits and the ABI (see [`Refusal`]), and measure its [`Shape`].
+pub fn check(code: &[u8]) -> Result<Shape, Refusal> {
     if code.len() > MAX_MODULE_BYTES {
         return Err(Refusal::TooLarge);
     }
@@ -57,6 +75,7 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
     let mut imports = 0usize;
     let mut functions = 0u32;
     let mut memory_exported = false;
+    let mut shape = Shape::default();
     for payload in Parser::new(0).parse_all(code) {
         match payload.map_err(|_| Refusal::Invalid)? {
             Payload::TypeSection(reader) => {
@@ -100,6 +119,7 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
                 if functions > MAX_FUNCTIONS {
                     return Err(Refusal::TooMany("functions"));
                 }
+                shape.functions = functions;
             }
             Payload::TableSection(reader) => {
                 // The instance limits allow one table: more would fail at instantiation,
@@ -137,13 +157,29 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
                     if export.name.starts_with("__babel") {
                         return Err(Refusal::ReservedExport(export.name.to_owned()));
                     }
+                    if export.kind == ExternalKind::Func {
+                        shape.escaping = shape.escaping.saturating_add(1);
+                    }
                 }
             }
-            Payload::ElementSection(reader) if reader.count() > MAX_SEGMENTS => {
-                return Err(Refusal::TooMany("element segments"));
+            Payload::ElementSection(reader) => {
+                if reader.count() > MAX_SEGMENTS {
+                    return Err(Refusal::TooMany("element segments"));
+                }
+                shape.segments = shape.segments.saturating_add(reader.count());
+                for element in reader {
+                    let items = match element.map_err(|_| Refusal::Invalid)?.items {
+                        ElementItems::Functions(r) => r.count(),
+                        ElementItems::Expressions(_, r) => r.count(),
+                    };
+                    shape.escaping = shape.escaping.saturating_add(items);
+                }
             }
-            Payload::DataSection(reader) if reader.count() > MAX_SEGMENTS => {
-                return Err(Refusal::TooMany("data segments"));
+            Payload::DataSection(reader) => {
+                if reader.count() > MAX_SEGMENTS {
+                    return Err(Refusal::TooMany("data segments"));
+                }
+                shape.segments = shape.segments.saturating_add(reader.count());
             }
             Payload::CodeSectionEntry(body) => {
                 let mut locals = 0u32;
@@ -154,6 +190,13 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
                 if locals > MAX_LOCALS {
                     return Err(Refusal::TooMany("locals"));
                 }
+                for op in body.get_operators_reader().map_err(|_| Refusal::Invalid)? {
+                    if let Operator::Call { .. } | Operator::CallIndirect { .. } =
+                        op.map_err(|_| Refusal::Invalid)?
+                    {
+                        shape.calls = shape.calls.saturating_add(1);
+                    }
+                }
             }
             _ => {}
         }
@@ -161,5 +204,5 @@ pub fn check(code: &[u8]) -> Result<(), Refusal> {
     if !memory_exported {
         return Err(Refusal::NoMemory);
     }
-    Ok(())
+    Ok(shape)
 }

@@ -308,14 +308,15 @@ fn two_tables_are_refused_at_deploy() {
 }
 
 #[test]
-fn a_module_at_every_limit_deploys_and_runs() {
+fn a_module_at_every_limit_runs_from_genesis_but_costs_more_than_a_transaction_has() {
     use babel_wasm::limits::{
         MAX_EXPORTS, MAX_FUNCTIONS, MAX_GLOBALS, MAX_IMPORTS, MAX_LOCALS, MAX_MEMORY_PAGES,
         MAX_SEGMENTS, MAX_TABLE_ELEMENTS,
     };
     // Every function in the table (so each has a function reference in the instance), the
     // most memory, globals, imports, exports, segments and locals allowed: the engine's
-    // preallocated slots must hold any module the deploy checks accept.
+    // preallocated slots must hold any module the deploy checks accept. Genesis contracts pay
+    // no gas, so such a module can exist.
     let mut wat = String::from("(module\n");
     for _ in 0..MAX_IMPORTS {
         wat.push_str("(import \"babel\" \"input_len\" (func (result i32)))\n");
@@ -344,8 +345,51 @@ fn a_module_at_every_limit_deploys_and_runs() {
         wat.push_str(&format!("(data (i32.const {}) \"x\")\n", i * 64));
     }
     wat.push(')');
-    let mut chain = Chain::new();
-    let id = chain.deploy(&wat, "");
-    let out = chain.call(&id, "run", b"");
+    let code = wat::parse_str(&wat).unwrap();
+    let id = vec![0xAB; 20];
+    let genesis = babel_genesis::RollupGenesis {
+        id: WASM,
+        name: "wasm".into(),
+        namespace: None,
+        gas_price: 0,
+        vm: babel_genesis::VmGenesis::Wasm(babel_genesis::WasmGenesis {
+            contracts: vec![babel_genesis::WasmContract {
+                id: babel_genesis::Hex(id.clone()),
+                code: babel_genesis::Hex(code),
+                storage: Vec::new(),
+            }],
+        }),
+    };
+    let adapter = std::sync::Arc::new(babel_wasm::WasmAdapter::new().unwrap());
+    let exec = babel_execution::Executor::new().with_rollup(WASM, adapter.clone(), 0);
+    let mut state = babel_execution::state::MemState::new();
+    let mut changes = babel_execution::state::Changes::new();
+    for (key, value) in
+        babel_execution::ExecutionAdapter::genesis_state(adapter.as_ref(), &genesis).unwrap()
+    {
+        changes.insert((WASM, key), Some(value));
+    }
+    state.apply(&changes);
+    let out = crate::run_tx(
+        &exec,
+        &mut state,
+        WASM,
+        0,
+        GAS,
+        crate::call(&id, "run", b""),
+    );
     assert!(out.receipt.success, "{:?}", reason(&out));
+    // Compiled once, at genesis.
+    assert_eq!(adapter.code_stats().compiled, 1);
+    // Deployed by a transaction, it costs more gas than a transaction may have.
+    let out = crate::run_tx(
+        &exec,
+        &mut state,
+        WASM,
+        1,
+        crate::env().max_tx_gas,
+        crate::deploy(&wat, ""),
+    );
+    assert_eq!(reason(&out).as_deref(), Some("wasm: out of gas"));
+    assert_eq!(adapter.code_stats().compiled, 1);
 }

@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod code;
 mod contracts;
 mod execution;
 mod hostile;
 mod pool;
+mod sdk;
 
 use std::sync::Arc;
 
@@ -64,19 +66,8 @@ impl Chain {
         payload: v1::transaction::Payload,
     ) -> TxExecution {
         let nonce = self.nonces.entry(rollup).or_default();
-        let tx = v1::Transaction {
-            chain_id: "c".into(),
-            rollup_id: rollup,
-            sender_pubkey: SIGNER.to_vec().into(),
-            nonce: *nonce,
-            gas_limit: gas,
-            max_fee: u64::MAX,
-            payload: Some(payload),
-        };
+        let out = run_tx(&self.exec, &mut self.state, rollup, *nonce, gas, payload);
         *nonce += 1;
-        let out = self.exec.execute_tx(&self.state, &env(), &tx).unwrap();
-        assert_eq!(out.invalid, None);
-        self.state.apply(&out.changes);
         out
     }
 
@@ -101,6 +92,31 @@ impl Chain {
         let full = [babel_wasm::state::storage_prefix(contract).as_slice(), key].concat();
         self.get(WASM, &full)
     }
+}
+
+/// Run a transaction of the signer with `nonce`, `gas` and `payload` on `rollup` of `exec`,
+/// and apply its changes.
+pub(crate) fn run_tx(
+    exec: &Executor,
+    state: &mut MemState,
+    rollup: u64,
+    nonce: u64,
+    gas: u64,
+    payload: v1::transaction::Payload,
+) -> TxExecution {
+    let tx = v1::Transaction {
+        chain_id: "c".into(),
+        rollup_id: rollup,
+        sender_pubkey: SIGNER.to_vec().into(),
+        nonce,
+        gas_limit: gas,
+        max_fee: u64::MAX,
+        payload: Some(payload),
+    };
+    let out = exec.execute_tx(state, &env(), &tx).unwrap();
+    assert_eq!(out.invalid, None);
+    state.apply(&out.changes);
+    out
 }
 
 pub(crate) fn deploy(wat: &str, constructor: &str) -> v1::transaction::Payload {

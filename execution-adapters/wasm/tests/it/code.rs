@@ -1,0 +1,219 @@
+//! What compiling costs, and compiled code kept on disk: a deploy pays for the shape of its
+//! module, and a node never compiles a module twice, even after a restart.
+
+use std::sync::Arc;
+
+use babel_execution::{Executor, state::MemState};
+use babel_wasm::{
+    CodeStats, WasmAdapter,
+    limits::{DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, TX_BASE_GAS, compile_gas},
+    module::{Shape, check},
+};
+
+use crate::{Chain, SCRIPT, WASM, contracts::COUNTER, deploy, reason};
+
+/// Two functions, three calls (one indirect), three exports of which two are functions, a
+/// table with two items, and two data segments.
+const SHAPED: &str = r#"(module
+  (type $t (func))
+  (memory (export "memory") 1)
+  (table 2 funcref)
+  (func $a (call $b) (call $b))
+  (func $b (call_indirect (type $t) (i32.const 5)))
+  (export "run" (func $a))
+  (export "b" (func $b))
+  (elem (i32.const 0) func $a $b)
+  (data (i32.const 0) "x")
+  (data (i32.const 8) "y"))"#;
+
+#[test]
+fn a_deploy_pays_for_its_bytes_and_for_what_compiling_its_shape_costs() {
+    let code = wat::parse_str(SHAPED).unwrap();
+    let shape = check(&code).unwrap();
+    assert_eq!(
+        shape,
+        Shape {
+            functions: 2,
+            calls: 3,
+            escaping: 4,
+            segments: 3,
+        }
+    );
+    let instrumented = babel_wasm::stack::instrument(&code).unwrap();
+    let mut chain = Chain::new();
+    let out = chain.run(WASM, crate::GAS, deploy(SHAPED, ""));
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    assert_eq!(
+        out.receipt.gas_used,
+        TX_BASE_GAS
+            + DEPLOY_GAS_BASE
+            + DEPLOY_GAS_PER_BYTE * instrumented.len() as u64
+            + compile_gas(&shape)
+    );
+    // Calls cost more to compile than other code of their size, and pay for it.
+    let calls = format!(
+        r#"(module (memory (export "memory") 1) (func $f) (func {}))"#,
+        "(call $f)".repeat(200)
+    );
+    let adds = format!(
+        r#"(module (memory (export "memory") 1) (func $f) (func (local i32) {}))"#,
+        "(local.set 0 (i32.const 1))".repeat(100)
+    );
+    let gas = |wat: &str| {
+        let out = Chain::new().run(WASM, crate::GAS, deploy(wat, ""));
+        assert!(out.receipt.success, "{:?}", reason(&out));
+        out.receipt.gas_used
+    };
+    let size = |wat: &str| wat::parse_str(wat).unwrap().len();
+    assert!(
+        size(&calls) <= size(&adds),
+        "{} {}",
+        size(&calls),
+        size(&adds)
+    );
+    assert!(gas(&calls) > gas(&adds) + 150 * babel_wasm::limits::CALL_GAS);
+}
+
+fn counter_calls(exec: &Executor, state: &mut MemState, id: &[u8], nonce: u64) -> u64 {
+    let out = crate::run_tx(
+        exec,
+        state,
+        WASM,
+        nonce,
+        crate::GAS,
+        crate::call(id, "increment", b""),
+    );
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    let out = crate::run_tx(
+        exec,
+        state,
+        WASM,
+        nonce + 1,
+        crate::GAS,
+        crate::call(id, "get", b""),
+    );
+    u64::from_le_bytes(out.receipt.output.as_ref().try_into().unwrap())
+}
+
+fn executor(adapter: &Arc<WasmAdapter>) -> Executor {
+    Executor::new()
+        .with_rollup(WASM, adapter.clone(), 0)
+        .with_rollup(
+            SCRIPT,
+            Arc::new(babel_execution::test_utils::ScriptAdapter),
+            0,
+        )
+}
+
+#[test]
+fn a_restarted_node_reads_its_compiled_code_back_instead_of_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    let mut state = MemState::new();
+    let out = crate::run_tx(
+        &executor(&first),
+        &mut state,
+        WASM,
+        0,
+        crate::GAS,
+        deploy(COUNTER, ""),
+    );
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    let id = out.receipt.output.clone();
+    assert_eq!(
+        first.code_stats(),
+        CodeStats {
+            compiled: 1,
+            read_back: 0
+        }
+    );
+    assert_eq!(counter_calls(&executor(&first), &mut state, &id, 1), 1);
+    assert_eq!(
+        first.code_stats(),
+        CodeStats {
+            compiled: 1,
+            read_back: 0
+        }
+    );
+
+    // A restart: an empty memory, the same directory.
+    let second = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    let before = state.clone();
+    assert_eq!(counter_calls(&executor(&second), &mut state, &id, 3), 2);
+    assert_eq!(
+        second.code_stats(),
+        CodeStats {
+            compiled: 0,
+            read_back: 1
+        }
+    );
+
+    // The same calls on a node without the code compile, with the same receipts and state.
+    let plain = Arc::new(WasmAdapter::new().unwrap());
+    let mut other = before;
+    assert_eq!(counter_calls(&executor(&plain), &mut other, &id, 3), 2);
+    assert_eq!(
+        plain.code_stats(),
+        CodeStats {
+            compiled: 1,
+            read_back: 0
+        }
+    );
+    assert_eq!(other, state);
+}
+
+#[test]
+fn damaged_or_foreign_compiled_code_is_compiled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    let mut state = MemState::new();
+    let out = crate::run_tx(
+        &executor(&first),
+        &mut state,
+        WASM,
+        0,
+        crate::GAS,
+        deploy(COUNTER, ""),
+    );
+    let id = out.receipt.output.clone();
+    // Code of another build of the node sits beside this build's and is removed.
+    let stale = dir.path().join("0123456789abcdef");
+    std::fs::create_dir(&stale).unwrap();
+    let ours: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| *p != stale)
+        .collect();
+    assert_eq!(ours.len(), 1);
+    let files: Vec<_> = std::fs::read_dir(&ours[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    // Flip one byte of the compiled code.
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&files[0], &bytes).unwrap();
+
+    let second = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    assert!(!stale.exists());
+    assert_eq!(counter_calls(&executor(&second), &mut state, &id, 1), 1);
+    assert_eq!(
+        second.code_stats(),
+        CodeStats {
+            compiled: 1,
+            read_back: 0
+        }
+    );
+    // And it wrote good code back.
+    let third = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    assert_eq!(counter_calls(&executor(&third), &mut state, &id, 3), 2);
+    assert_eq!(
+        third.code_stats(),
+        CodeStats {
+            compiled: 0,
+            read_back: 1
+        }
+    );
+}
