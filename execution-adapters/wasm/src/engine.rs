@@ -2,7 +2,7 @@
 //! of the module and its inputs alone.
 
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Strategy,
     WasmBacktraceDetails,
 };
 
@@ -15,6 +15,11 @@ use crate::{
 const MAX_MEMORY_BYTES: usize = MAX_MEMORY_PAGES as usize * 65_536;
 
 /// The engine's configuration:
+/// - Winch, wasmtime's single-pass baseline compiler: compiling takes time linear in the
+///   module, whatever its shape. An optimising compiler's register allocator is not: with
+///   Cranelift, a 16 KB module of values live around nested loops compiled for minutes,
+///   which a deploy cannot be priced for. Winch runs on x86-64 only (its tier-1 target),
+///   so [`engine`] refuses other architectures;
 /// - fuel metering on (one fuel per operator), no epochs (they follow the wall clock);
 /// - NaN canonicalisation, so float results do not depend on the CPU;
 /// - only what Rust's `wasm32` target emits: MVP, bulk memory, multi-value, reference types,
@@ -24,7 +29,7 @@ const MAX_MEMORY_BYTES: usize = MAX_MEMORY_PAGES as usize * 65_536;
 ///   components are not even built into this wasmtime);
 /// - code for the baseline of the host's architecture, not for the CPU at hand: every node
 ///   of an architecture runs the same machine code (and so the same stack frames);
-/// - Cranelift's optimisations off (see [`crate::stack`]) and no memory images;
+/// - no memory images;
 /// - instances, memories, tables and fiber stacks from a pool of [`MAX_LIVE_FRAMES`] slots,
 ///   allocated once and reused: a frame maps no memory (mapping and unmapping a memory and
 ///   a fiber stack per frame cost more than running a small contract). Each memory slot is
@@ -52,8 +57,7 @@ pub fn config() -> Config {
         .wasm_backtrace_details(WasmBacktraceDetails::Disable)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(FIBER_STACK)
-        // A frame then holds little beyond its wasm values, which the stack bound counts.
-        .cranelift_opt_level(OptLevel::None)
+        .strategy(Strategy::Winch)
         // No memory images: a tiny module with data far apart would otherwise make every
         // node build (and keep, with the module) an image of its whole memory.
         .memory_init_cow(false)
@@ -87,8 +91,6 @@ fn pool() -> PoolingAllocationConfig {
 /// The host's target triple, where it is one whose baseline is known to work.
 const BASELINE: Option<&str> = if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
     Some("x86_64-unknown-linux-gnu")
-} else if cfg!(all(target_arch = "aarch64", target_os = "linux")) {
-    Some("aarch64-unknown-linux-gnu")
 } else {
     None
 };
@@ -100,7 +102,12 @@ pub fn features() -> wasmparser::WasmFeatures {
     F::WASM2.difference(F::SIMD) | F::CALL_INDIRECT_OVERLONG | F::BULK_MEMORY_OPT
 }
 
-/// A new engine with [`config`].
+/// A new engine with [`config`]; on a host that is not x86-64, an error saying so.
 pub fn engine() -> Result<Engine, WasmError> {
+    if !cfg!(target_arch = "x86_64") {
+        return Err(WasmError::Engine(
+            "WASM rollups run on x86-64 hosts only (the Winch compiler's tier-1 target)".into(),
+        ));
+    }
     Engine::new(&config()).map_err(|e| WasmError::Engine(format!("{e:#}")))
 }

@@ -4,6 +4,8 @@
 //!   Rust's `wasm32` target emits).
 //! - [`module`]: what a module must be to be deployed (size, imports, declared sizes).
 //! - [`abi`]: the host functions a contract may import (module `babel`; `docs/WASM_ABI.md`).
+//! - [`stack`] and [`bulk`]: the rewrite every module gets before it is compiled (a
+//!   deterministic call-stack bound; fuel for bulk memory and table operators and grows).
 //! - [`limits`]: the limits and the gas schedule (fuel per gas, deploy and host-call costs).
 //! - [`state`]: where contracts, modules and storage live in the rollup's state.
 //! - [`WasmAdapter`]: deploys and calls, from transactions and from other rollups, each frame
@@ -15,6 +17,7 @@
 
 pub mod abi;
 mod adapter;
+pub mod bulk;
 mod cache;
 pub mod engine;
 mod error;

@@ -12,8 +12,10 @@
 //! function) are counted too: each such function is reached through a thunk appended to the
 //! module that counts it the same way. The bound is the same on every node, and far below
 //! what the native stack allows ([`crate::limits::MAX_WASM_STACK`] is 256 bytes a slot, with
-//! Cranelift's optimisations off so that a frame holds little beyond its wasm values), so
+//! Winch, a single-pass compiler, giving a frame little beyond its wasm values), so
 //! wasmtime's own limit is never what stops a guest.
+//!
+//! The same rewrite makes the operators whose work is an operand pay for it ([`crate::bulk`]).
 
 use wasm_encoder::{
     ConstExpr, ExportKind, GlobalType, Instruction, ValType as EncValType,
@@ -21,7 +23,7 @@ use wasm_encoder::{
 };
 use wasmparser::{FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload, Validator};
 
-use crate::{engine, module::Refusal};
+use crate::{bulk, engine, module::Refusal};
 
 /// Most stack slots the guest's frames may hold at once (512 KiB at 16 bytes a slot).
 pub const MAX_STACK_SLOTS: u32 = 32 * 1024;
@@ -106,11 +108,12 @@ fn measure(code: &[u8]) -> Result<Costs, Refusal> {
                 fv.op(offset, &op).map_err(|_| Refusal::Invalid)?;
                 height = height.max(fv.operand_stack_height());
             }
-            // The instrumentation's own two operands, at any call.
+            // The instrumentation's own two operands, at any call or sized operator, and the
+            // scratch local of the latter (see [`crate::bulk`]).
             let cost = fv
                 .len_locals()
                 .saturating_add(height)
-                .saturating_add(2 + FRAME_SLOTS);
+                .saturating_add(3 + FRAME_SLOTS);
             costs.max = costs.max.max(cost);
             costs.costs.push(cost);
             allocs = fv.into_allocations();
@@ -127,6 +130,8 @@ fn measure(code: &[u8]) -> Result<Costs, Refusal> {
 struct Instrument {
     costs: Costs,
     saw_globals: bool,
+    /// Defined functions whose bodies have been rewritten so far.
+    bodies: u32,
 }
 
 impl Instrument {
@@ -230,7 +235,26 @@ impl Reencode for Instrument {
         code: &mut wasm_encoder::CodeSection,
         body: wasmparser::FunctionBody<'_>,
     ) -> Result<(), ReencodeError<Refusal>> {
-        let mut f = self.new_function_with_parsed_locals(&body)?;
+        // The function's locals, and one more: the scratch of the sized operators' fuel.
+        let mut locals = Vec::new();
+        let mut declared = 0u32;
+        for group in body.get_locals_reader()? {
+            let (count, ty) = group?;
+            declared = declared.saturating_add(count);
+            locals.push((count, self.val_type(ty)?));
+        }
+        let defined = self.bodies as usize;
+        self.bodies += 1;
+        let params = self
+            .costs
+            .func_types
+            .get(defined)
+            .and_then(|ty| self.costs.type_params.get(*ty as usize))
+            .copied()
+            .unwrap_or(0);
+        let scratch = params.saturating_add(declared);
+        locals.push((1, EncValType::I32));
+        let mut f = wasm_encoder::Function::new(locals);
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;
@@ -239,7 +263,11 @@ impl Reencode for Instrument {
                 Operator::CallIndirect { .. } => Some(self.costs.max),
                 _ => None,
             };
+            let sized = bulk::size_of(&op);
             let instruction = self.instruction(op)?;
+            if let Some(size) = sized {
+                bulk::pay(&mut f, scratch, size);
+            }
             match cost {
                 Some(cost) => self.counted_call(&mut f, cost, &instruction),
                 None => {
@@ -310,6 +338,7 @@ pub fn instrument(code: &[u8]) -> Result<Vec<u8>, Refusal> {
     let mut instrument = Instrument {
         costs: measure(code)?,
         saw_globals: false,
+        bodies: 0,
     };
     let mut module = wasm_encoder::Module::new();
     instrument

@@ -393,3 +393,47 @@ fn a_module_at_every_limit_runs_from_genesis_but_costs_more_than_a_transaction_h
     assert_eq!(reason(&out).as_deref(), Some("wasm: out of gas"));
     assert_eq!(adapter.code_stats().compiled, 1);
 }
+
+#[test]
+fn bulk_memory_and_grows_pay_for_their_size() {
+    use babel_wasm::{
+        bulk::{BYTES_PER_ROUND, FUEL_PER_ROUND, GROW_ROUNDS, ROUNDS_PER_PAGE},
+        limits::FUEL_PER_GAS,
+    };
+    // Gas of calling `b` (doing `more`) above calling `a` (doing `base`), two exports of one
+    // module in a memory of up to 256 pages: the same load and frame costs.
+    let above = |base: &str, more: &str| {
+        let wat = format!(
+            r#"(module (memory (export "memory") 1 256)
+                 (func (export "a") {base}) (func (export "b") {more}))"#
+        );
+        let mut chain = Chain::new();
+        let id = chain.deploy(&wat, "");
+        let [a, b] = ["a", "b"].map(|m| {
+            let out = chain.call(&id, m, b"");
+            assert!(out.receipt.success, "{m}: {:?}", reason(&out));
+            out.receipt.gas_used as f64
+        });
+        b - a
+    };
+    let gas = |rounds: u64| (rounds * FUEL_PER_ROUND) as f64 / FUEL_PER_GAS as f64;
+    let close = |got: f64, want: f64| (got - want).abs() <= 1.0;
+    // Filling or copying 64 KiB costs its rounds.
+    let fill = |n: u32| format!("(memory.fill (i32.const 0) (i32.const 7) (i32.const {n}))");
+    let rounds = u64::from(65_536 / BYTES_PER_ROUND);
+    let got = above(&fill(0), &fill(65_536));
+    assert!(close(got, gas(rounds)), "{got}");
+    let copy = |n: u32| format!("(memory.copy (i32.const 0) (i32.const 1) (i32.const {n}))");
+    let got = above(&copy(0), &copy(65_535));
+    assert!(close(got, gas(rounds)), "{got}");
+    // Growing pays per page asked for, and a base even for none.
+    let grow = |n: u32| format!("(drop (memory.grow (i32.const {n})))");
+    let got = above(&grow(0), &grow(10));
+    assert!(close(got, gas(u64::from(10 * ROUNDS_PER_PAGE))), "{got}");
+    let got = above("", &grow(0));
+    assert!(got >= gas(u64::from(GROW_ROUNDS)), "{got}");
+    // Asking for more than the limit fails the grow, after paying for what was asked (up to
+    // 65 536 pages, more gas than a call has).
+    let (why, _) = run_fails(&module("", "(drop (memory.grow (i32.const 1000000)))"));
+    assert_eq!(why, "wasm: out of gas");
+}
