@@ -8,7 +8,7 @@ use std::{path::Path, sync::Arc};
 use babel_evm::EvmAdapter;
 use babel_execution::{BlockEnv, ExecutionAdapter, Executor};
 use babel_genesis::{Genesis, VmGenesis};
-use babel_wasm::{WasmAdapter, WasmError};
+use babel_wasm::{CodeDir, WasmAdapter, WasmError};
 
 /// Most gas one transaction may use (a transaction asking for more is refused at admission).
 pub const MAX_TX_GAS: u64 = 30_000_000;
@@ -27,23 +27,35 @@ pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 /// transactions are refused at admission and their state roots stay those of their (empty)
 /// genesis trees. Fails only if the WASM engine cannot be built (fatal: the node cannot run).
 pub fn executor_for(genesis: &Genesis) -> Result<Executor, WasmError> {
-    executor_with(genesis, None, |adapter| adapter)
+    executor_with(genesis, WasmCode::Memory, |adapter| adapter)
 }
 
-/// [`executor_for`] keeping compiled WASM code under `code_dir` (if given), with every
-/// adapter passed through `wrap` (to observe it).
+/// Where an executor's WASM adapters keep compiled code.
+#[derive(Clone, Copy, Debug)]
+pub enum WasmCode<'a> {
+    /// In memory only (tests, tools).
+    Memory,
+    /// Also in this directory, for good (block execution).
+    Dir(&'a Path),
+    /// Read from this directory, never added to (clients' read-only calls).
+    ReadDir(&'a Path),
+}
+
+/// [`executor_for`] keeping compiled WASM code as `code` says, with every adapter passed
+/// through `wrap` (to observe it).
 pub fn executor_with(
     genesis: &Genesis,
-    code_dir: Option<&Path>,
+    code: WasmCode<'_>,
     wrap: impl Fn(Arc<dyn ExecutionAdapter>) -> Arc<dyn ExecutionAdapter>,
 ) -> Result<Executor, WasmError> {
     let mut exec = Executor::new();
     for rollup in &genesis.rollups {
         let adapter: Arc<dyn ExecutionAdapter> = match &rollup.vm {
             VmGenesis::Evm(evm) => Arc::new(EvmAdapter::new(evm.evm_chain_id)),
-            VmGenesis::Wasm(_) => Arc::new(match code_dir {
-                Some(dir) => WasmAdapter::with_code_dir(dir)?,
-                None => WasmAdapter::new()?,
+            VmGenesis::Wasm(_) => Arc::new(match code {
+                WasmCode::Memory => WasmAdapter::new()?,
+                WasmCode::Dir(dir) => WasmAdapter::with_code_dir(dir)?,
+                WasmCode::ReadDir(dir) => WasmAdapter::with_code(CodeDir::read_only(dir))?,
             }),
             VmGenesis::Cairo(_) => continue,
         };

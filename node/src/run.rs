@@ -16,7 +16,7 @@ use crate::{
     keys, logging,
     metrics::{Metrics, TimedAdapter},
     ops::{self, OpsState},
-    params::executor_with,
+    params::{WasmCode, executor_with},
     store::Store,
     txpath::{
         SharedPool, TxPool,
@@ -105,10 +105,17 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     // Blocks run on adapters that time each VM's frames; admission and clients' read-only
     // calls on plain ones, so that a client cannot move the VM metrics.
     let code_dir = home.wasm_code();
-    let executor = Arc::new(executor_with(&genesis, Some(&code_dir), |adapter| {
-        Arc::new(TimedAdapter::new(adapter, metrics.clone()))
-    })?);
-    let query_executor = Arc::new(executor_with(&genesis, Some(&code_dir), |adapter| adapter)?);
+    let executor = Arc::new(executor_with(
+        &genesis,
+        WasmCode::Dir(&code_dir),
+        |adapter| Arc::new(TimedAdapter::new(adapter, metrics.clone())),
+    )?);
+    // Clients' calls may deploy (to estimate gas): what they compile stays in memory.
+    let query_executor = Arc::new(executor_with(
+        &genesis,
+        WasmCode::ReadDir(&code_dir),
+        |adapter| adapter,
+    )?);
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
     let txpool = TxPool::new(
         pool.clone(),

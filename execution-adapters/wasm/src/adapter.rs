@@ -17,8 +17,8 @@ use crate::{
     cache::{CodeDir, CodeStats, ModuleCache, Ready},
     engine::engine,
     limits::{
-        DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, INSTANTIATE_GAS, LOAD_GAS_PER_BYTE,
-        MAX_CONTRACT_ID_LEN, MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS, compile_gas,
+        DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, INSTANTIATE_GAS, MAX_CONTRACT_ID_LEN,
+        MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS, compile_gas, load_gas,
     },
     module::{self, Refusal},
     runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
@@ -100,7 +100,12 @@ impl WasmAdapter {
     /// `root` (see [`CodeDir`]), so that it never compiles a module twice, even after a
     /// restart. Several adapters may share `root`.
     pub fn with_code_dir(root: &Path) -> Result<Self, WasmError> {
-        Self::build(Some(CodeDir::open(root)?))
+        Self::with_code(CodeDir::open(root)?)
+    }
+
+    /// A new adapter with the code directory `dir` (written to, or only read).
+    pub fn with_code(dir: CodeDir) -> Result<Self, WasmError> {
+        Self::build(Some(dir))
     }
 
     fn build(dir: Option<CodeDir>) -> Result<Self, WasmError> {
@@ -133,9 +138,8 @@ impl WasmAdapter {
         &self,
         hash: [u8; 32],
         instrumented: impl FnOnce() -> Result<Vec<u8>, ExecError>,
-        len: usize,
     ) -> Result<Ready, ExecError> {
-        if let Some(ready) = self.cache.get(&self.engine, &self.linker, &hash, len) {
+        if let Some(ready) = self.cache.get(&self.engine, &self.linker, &hash) {
             return Ok(ready);
         }
         self.cache
@@ -157,33 +161,29 @@ impl WasmAdapter {
         if id.is_empty() || id.len() > MAX_CONTRACT_ID_LEN {
             return Ok(Err(failed("wasm: bad contract id", meter.used)));
         }
-        let Some((hash, len)) = host
+        let Some((hash, load_gas)) = host
             .get(&contract_key(id))?
             .as_deref()
             .and_then(decode_contract)
         else {
             return Ok(Err(failed("wasm: no contract", meter.used)));
         };
-        if !meter.spend(LOAD_GAS_PER_BYTE.saturating_mul(len as u64)) {
+        if !meter.spend(load_gas) {
             return Ok(Err(failed("wasm: out of gas", meter.used)));
         }
-        let ready = self.ready(
-            hash,
-            || {
-                let code = host
-                    .get(&module_key(&hash))?
-                    .ok_or_else(|| ExecError::Adapter {
-                        vm: VmKind::Wasm,
-                        message: format!("module {} of a contract is missing", hex::encode(hash)),
-                    })?;
-                // It passed these checks when it was deployed, under the same rules.
-                self.instrument(&code).map_err(|r| ExecError::Adapter {
+        let ready = self.ready(hash, || {
+            let code = host
+                .get(&module_key(&hash))?
+                .ok_or_else(|| ExecError::Adapter {
                     vm: VmKind::Wasm,
-                    message: format!("stored module {}: {r}", hex::encode(hash)),
-                })
-            },
-            len,
-        )?;
+                    message: format!("module {} of a contract is missing", hex::encode(hash)),
+                })?;
+            // It passed these checks when it was deployed, under the same rules.
+            self.instrument(&code).map_err(|r| ExecError::Adapter {
+                vm: VmKind::Wasm,
+                message: format!("stored module {}: {r}", hex::encode(hash)),
+            })
+        })?;
         Ok(Ok(Target {
             ready,
             id: Bytes::copy_from_slice(id),
@@ -275,8 +275,8 @@ impl WasmAdapter {
             return Ok(failed("wasm: out of gas", meter.used));
         }
         let hash = code_hash(code);
-        let len = instrumented.len();
-        let ready = self.ready(hash, || Ok(instrumented), len)?;
+        let load_gas = load_gas(instrumented.len(), &shape);
+        let ready = self.ready(hash, || Ok(instrumented))?;
         let count_key = deploys_key(&signer);
         let count = host
             .get(&count_key)?
@@ -287,7 +287,7 @@ impl WasmAdapter {
         if host.get(&module_key(&hash))?.is_none() {
             host.set(&module_key(&hash), Some(code.to_vec()));
         }
-        host.set(&contract_key(&id), Some(encode_contract(&hash, len)));
+        host.set(&contract_key(&id), Some(encode_contract(&hash, load_gas)));
         let id = Bytes::copy_from_slice(&id);
         if call.method.is_empty() {
             return Ok(FrameOutcome {
@@ -379,13 +379,13 @@ impl ExecutionAdapter for WasmAdapter {
                 rollup: rollup.id,
                 message: format!("contract {}: {r}", hex::encode(id)),
             };
-            module::check(code).map_err(refused)?;
+            let shape = module::check(code).map_err(refused)?;
             let instrumented = self.instrument(code).map_err(refused)?;
             let hash = code_hash(code);
-            let len = instrumented.len();
-            self.ready(hash, || Ok(instrumented), len)?;
+            let load_gas = load_gas(instrumented.len(), &shape);
+            self.ready(hash, || Ok(instrumented))?;
             out.push((module_key(&hash), code.clone()));
-            out.push((contract_key(id), encode_contract(&hash, len)));
+            out.push((contract_key(id), encode_contract(&hash, load_gas)));
             let prefix = storage_prefix(id);
             for entry in &contract.storage {
                 out.push((

@@ -10,13 +10,15 @@
 use wasm_encoder::{BlockType, Function, Instruction};
 use wasmparser::Operator;
 
+use crate::limits::{FUEL_PER_GAS, PAGE_GAS};
+
 /// Fuel of one round of the loop (its twelve operators that cost fuel).
 pub const FUEL_PER_ROUND: u64 = 12;
 /// Bytes of `memory.fill`, `memory.copy` and `memory.init` paid by one round.
 pub const BYTES_PER_ROUND: u32 = 32;
-/// Rounds per 64 KiB page `memory.grow` asks for (480 gas: the page faults, zeroing and
-/// freeing of a page the guest touches take about 2.4 µs).
-pub const ROUNDS_PER_PAGE: u32 = 400;
+/// Rounds per 64 KiB page `memory.grow` asks for: [`PAGE_GAS`], like a page an instance
+/// starts with.
+pub const ROUNDS_PER_PAGE: u32 = (PAGE_GAS * FUEL_PER_GAS / FUEL_PER_ROUND) as u32;
 /// Rounds every `memory.grow` and `table.grow` pays first, whatever it asks for (it calls
 /// into the runtime).
 pub const GROW_ROUNDS: u32 = 20;

@@ -1,4 +1,4 @@
-//! Compiled modules, by code hash: in memory (bounded in count and in source bytes) and, on a
+//! Compiled modules, by code hash: in memory (bounded in count and in compiled bytes) and, on a
 //! node, on disk for good.
 //!
 //! Compiling is the expensive step, so a call never compiles a module this node has compiled
@@ -26,8 +26,8 @@ use crate::{WasmError, runtime::Guest};
 
 /// Most compiled modules kept in memory.
 pub const MAX_CACHED_MODULES: usize = 256;
-/// Most source bytes of the modules kept in memory (compiled code is a few times larger).
-pub const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
+/// Most bytes of compiled code kept in memory.
+pub const MAX_CACHED_BYTES: usize = 256 * 1024 * 1024;
 
 /// A compiled module, linked to the host functions, ready to instantiate.
 pub(crate) type Ready = Arc<InstancePre<Guest>>;
@@ -90,14 +90,13 @@ impl ModuleCache {
         }
     }
 
-    /// The compiled module with code hash `hash` (of `len` source bytes), from memory or read
-    /// back from the code directory; `None` if it has to be compiled.
+    /// The compiled module with code hash `hash`, from memory or read back from the code
+    /// directory; `None` if it has to be compiled.
     pub(crate) fn get(
         &self,
         engine: &Engine,
         linker: &Linker<Guest>,
         hash: &[u8; 32],
-        len: usize,
     ) -> Option<Ready> {
         if let Some((ready, _)) = self.lock().modules.get(hash) {
             return Some(ready.clone());
@@ -111,7 +110,7 @@ impl ModuleCache {
             }
         };
         self.read_back.fetch_add(1, Ordering::Relaxed);
-        self.insert(*hash, ready.clone(), len);
+        self.insert(*hash, ready.clone(), compiled_size(&module));
         Some(ready)
     }
 
@@ -131,7 +130,7 @@ impl ModuleCache {
             dir.write(&hash, &module);
         }
         let ready = Arc::new(linker.instantiate_pre(&module)?);
-        self.insert(hash, ready.clone(), code.len());
+        self.insert(hash, ready.clone(), compiled_size(&module));
         Ok(ready)
     }
 
@@ -149,6 +148,12 @@ impl ModuleCache {
             }
         }
     }
+}
+
+/// Bytes of `module`'s compiled code and data in memory.
+fn compiled_size(module: &Module) -> usize {
+    let range = module.image_range();
+    (range.end as usize).saturating_sub(range.start as usize)
 }
 
 /// What the compiled code depends on besides wasmtime (whose version and settings wasmtime
@@ -176,6 +181,10 @@ const MAGIC: &[u8; 8] = b"babelwc1";
 #[derive(Debug)]
 pub struct CodeDir {
     path: PathBuf,
+    /// Whether this adapter adds the code it compiles. Adapters that run clients' read-only
+    /// calls only read: a call may deploy (to estimate its gas), and what it compiles must
+    /// not cost every node disk for free.
+    writes: bool,
 }
 
 impl CodeDir {
@@ -196,7 +205,16 @@ impl CodeDir {
                 std::fs::remove_dir_all(entry.path()).map_err(io)?;
             }
         }
-        Ok(Self { path })
+        Ok(Self { path, writes: true })
+    }
+
+    /// The code directory under `root` for this build, only read: code compiled through it
+    /// stays in memory.
+    pub fn read_only(root: &Path) -> Self {
+        Self {
+            path: root.join(fingerprint()),
+            writes: false,
+        }
     }
 
     fn file(&self, hash: &[u8; 32]) -> PathBuf {
@@ -235,6 +253,9 @@ impl CodeDir {
     /// Keep `module`'s code for `hash`. Failing to is not fatal: the module is compiled
     /// again when it is next needed and not in memory.
     fn write(&self, hash: &[u8; 32], module: &Module) {
+        if !self.writes {
+            return;
+        }
         let result = module
             .serialize()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))

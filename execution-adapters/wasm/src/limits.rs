@@ -104,6 +104,23 @@ pub fn compile_gas(shape: &Shape) -> u64 {
 /// ([`crate::WasmAdapter::with_code_dir`]), so a module it does not hold in memory is read
 /// back and deserialized, never compiled again: this pays for that.
 pub const LOAD_GAS_PER_BYTE: u64 = 4;
+/// Gas of every instance's copy of a data segment into its memory, per segment (each may
+/// touch a page of its own).
+pub const DATA_SEGMENT_GAS: u64 = 500;
+/// Gas of a 64 KiB page of linear memory, whether an instance starts with it or grows it:
+/// what touching it costs (16 page faults, zeroing, giving it back), about 2.4 µs.
+pub const PAGE_GAS: u64 = 480;
+
+/// Gas every call of a module pays to load and instantiate it, beyond [`INSTANTIATE_GAS`]:
+/// its compiled bytes (`compiled_len`), data segments and initial memory. Fixed at deploy
+/// and kept in the contract's record.
+pub fn load_gas(compiled_len: usize, shape: &Shape) -> u64 {
+    LOAD_GAS_PER_BYTE
+        .saturating_mul(compiled_len as u64)
+        .saturating_add(DATA_SEGMENT_GAS.saturating_mul(shape.data_segments.into()))
+        .saturating_add(PAGE_GAS.saturating_mul(shape.memory_pages.into()))
+}
+
 /// Gas of every frame: a fresh store, an instance, its memory and a fiber.
 pub const INSTANTIATE_GAS: u64 = 2_000;
 /// Per byte of key and value a storage write stores (the EVM's 20 000 per new 32-byte slot).

@@ -56,6 +56,10 @@ pub struct Shape {
     pub escaping: u32,
     /// Data and element segments.
     pub segments: u32,
+    /// Data segments (each is copied into memory by every instance).
+    pub data_segments: u32,
+    /// Pages the memory starts with (every instance has them).
+    pub memory_pages: u32,
 }
 
 fn ty(v: &ValType) -> Option<Ty> {
@@ -76,6 +80,8 @@ pub fn check(code: &[u8]) -> Result<Shape, Refusal> {
     let mut functions = 0u32;
     let mut memory_exported = false;
     let mut shape = Shape::default();
+    let mut defined_types: Vec<u32> = Vec::new();
+    let mut bodies = 0usize;
     for payload in Parser::new(0).parse_all(code) {
         match payload.map_err(|_| Refusal::Invalid)? {
             Payload::TypeSection(reader) => {
@@ -115,6 +121,9 @@ pub fn check(code: &[u8]) -> Result<Shape, Refusal> {
                 }
             }
             Payload::FunctionSection(reader) => {
+                for ty in reader.clone() {
+                    defined_types.push(ty.map_err(|_| Refusal::Invalid)?);
+                }
                 functions = functions.saturating_add(reader.count());
                 if functions > MAX_FUNCTIONS {
                     return Err(Refusal::TooMany("functions"));
@@ -140,6 +149,7 @@ pub fn check(code: &[u8]) -> Result<Shape, Refusal> {
                     if memory.initial > MAX_MEMORY_PAGES {
                         return Err(Refusal::TooBig("memory"));
                     }
+                    shape.memory_pages = memory.initial as u32;
                 }
             }
             Payload::GlobalSection(reader) if reader.count() > MAX_GLOBALS => {
@@ -180,9 +190,17 @@ pub fn check(code: &[u8]) -> Result<Shape, Refusal> {
                     return Err(Refusal::TooMany("data segments"));
                 }
                 shape.segments = shape.segments.saturating_add(reader.count());
+                shape.data_segments = reader.count();
             }
             Payload::CodeSectionEntry(body) => {
-                let mut locals = 0u32;
+                // Parameters are locals too.
+                let params = defined_types
+                    .get(bodies)
+                    .and_then(|ty| func_types.get(*ty as usize))
+                    .and_then(|f| f.as_ref())
+                    .map_or(0, |(params, _)| params.len() as u32);
+                bodies += 1;
+                let mut locals = params;
                 for group in body.get_locals_reader().map_err(|_| Refusal::Invalid)? {
                     let (count, _) = group.map_err(|_| Refusal::Invalid)?;
                     locals = locals.saturating_add(count);

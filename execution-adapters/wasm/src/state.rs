@@ -2,7 +2,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `c/` ‖ id | the contract: code hash (32 bytes) ‖ compiled length (4 bytes, big-endian: the module with its stack counter, what a load pays for) |
+//! | `c/` ‖ id | the contract: code hash (32 bytes) ‖ load gas (8 bytes, big-endian: what every call pays to load and instantiate it, [`crate::limits::load_gas`]) |
 //! | `m/` ‖ code hash | the module's bytes (stored once, whoever deploys the same code) |
 //! | `n/` ‖ deployer | how many contracts the deployer has created (8 bytes, big-endian) |
 //! | `s/` ‖ id length (1 byte) ‖ id ‖ key | the contract's storage |
@@ -57,17 +57,15 @@ pub fn contract_id(rollup: u64, deployer: &[u8; 32], count: u64) -> [u8; CONTRAC
     id
 }
 
-/// A contract record: code hash and code length.
-pub fn encode_contract(hash: &[u8; 32], len: usize) -> Vec<u8> {
-    let len = u32::try_from(len).unwrap_or(u32::MAX);
-    [hash.as_slice(), &len.to_be_bytes()].concat()
+/// A contract record: code hash and load gas.
+pub fn encode_contract(hash: &[u8; 32], load_gas: u64) -> Vec<u8> {
+    [hash.as_slice(), &load_gas.to_be_bytes()].concat()
 }
 
 /// Read a contract record.
-pub fn decode_contract(record: &[u8]) -> Option<([u8; 32], usize)> {
-    let (hash, len) = record.split_first_chunk::<32>()?;
-    let len = u32::from_be_bytes(len.try_into().ok()?);
-    Some((*hash, len as usize))
+pub fn decode_contract(record: &[u8]) -> Option<([u8; 32], u64)> {
+    let (hash, gas) = record.split_first_chunk::<32>()?;
+    Some((*hash, u64::from_be_bytes(gas.try_into().ok()?)))
 }
 
 #[cfg(test)]

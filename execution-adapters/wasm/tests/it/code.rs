@@ -6,7 +6,10 @@ use std::sync::Arc;
 use babel_execution::{Executor, state::MemState};
 use babel_wasm::{
     CodeStats, WasmAdapter,
-    limits::{DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, TX_BASE_GAS, compile_gas},
+    limits::{
+        DATA_SEGMENT_GAS, DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, PAGE_GAS, TX_BASE_GAS, compile_gas,
+        load_gas,
+    },
     module::{Shape, check},
 };
 
@@ -37,6 +40,8 @@ fn a_deploy_pays_for_its_bytes_and_for_what_compiling_its_shape_costs() {
             calls: 3,
             escaping: 4,
             segments: 3,
+            data_segments: 2,
+            memory_pages: 1,
         }
     );
     let instrumented = babel_wasm::stack::instrument(&code).unwrap();
@@ -49,6 +54,17 @@ fn a_deploy_pays_for_its_bytes_and_for_what_compiling_its_shape_costs() {
             + DEPLOY_GAS_BASE
             + DEPLOY_GAS_PER_BYTE * instrumented.len() as u64
             + compile_gas(&shape)
+    );
+    // Every call will pay to load it: its compiled bytes, data segments and first page.
+    let id = out.receipt.output.clone();
+    let record = chain
+        .get(WASM, &babel_wasm::state::contract_key(&id))
+        .unwrap();
+    let (_, load) = babel_wasm::state::decode_contract(&record).unwrap();
+    assert_eq!(load, load_gas(instrumented.len(), &shape));
+    assert_eq!(
+        load,
+        4 * instrumented.len() as u64 + 2 * DATA_SEGMENT_GAS + PAGE_GAS
     );
     // Calls cost more to compile than other code of their size, and pay for it.
     let calls = format!(
@@ -216,4 +232,59 @@ fn damaged_or_foreign_compiled_code_is_compiled_again() {
             read_back: 1
         }
     );
+}
+
+#[test]
+fn an_adapter_for_clients_calls_reads_compiled_code_but_never_adds_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = || -> usize {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|sub| std::fs::read_dir(sub.unwrap().path()).unwrap().count())
+            .sum()
+    };
+    let writer = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    let mut state = MemState::new();
+    let out = crate::run_tx(
+        &executor(&writer),
+        &mut state,
+        WASM,
+        0,
+        crate::GAS,
+        deploy(COUNTER, ""),
+    );
+    let id = out.receipt.output.clone();
+    assert_eq!(files(), 1);
+    let reader =
+        Arc::new(WasmAdapter::with_code(babel_wasm::CodeDir::read_only(dir.path())).unwrap());
+    // It reads what the writer compiled.
+    assert_eq!(
+        counter_calls(&executor(&reader), &mut state.clone(), &id, 1),
+        1
+    );
+    assert_eq!(
+        reader.code_stats(),
+        CodeStats {
+            compiled: 0,
+            read_back: 1
+        }
+    );
+    // A deploy through it compiles in memory and writes nothing.
+    let out = crate::run_tx(
+        &executor(&reader),
+        &mut state,
+        WASM,
+        1,
+        crate::GAS,
+        deploy(crate::contracts::FORWARDER, ""),
+    );
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    assert_eq!(
+        reader.code_stats(),
+        CodeStats {
+            compiled: 1,
+            read_back: 1
+        }
+    );
+    assert_eq!(files(), 1);
 }

@@ -437,3 +437,20 @@ fn bulk_memory_and_grows_pay_for_their_size() {
     let (why, _) = run_fails(&module("", "(drop (memory.grow (i32.const 1000000)))"));
     assert_eq!(why, "wasm: out of gas");
 }
+
+#[test]
+fn parameters_count_as_locals() {
+    use babel_wasm::limits::MAX_LOCALS;
+    let params = " i32".repeat(8);
+    let locals = " i32".repeat(MAX_LOCALS as usize - 8);
+    let at =
+        format!(r#"(module (memory (export "memory") 1) (func (param{params}) (local{locals})))"#);
+    assert!(babel_wasm::module::check(&wat::parse_str(&at).unwrap()).is_ok());
+    let over = format!(
+        r#"(module (memory (export "memory") 1) (func (param{params} i32) (local{locals})))"#
+    );
+    assert_eq!(
+        deploy_refused(wat::parse_str(&over).unwrap()),
+        "wasm: too many locals"
+    );
+}
