@@ -77,13 +77,13 @@ pub const DEPLOY_GAS_BASE: u64 = 32_000;
 /// transaction's 30 M only if it has few functions.
 pub const DEPLOY_GAS_PER_BYTE: u64 = 200;
 /// Per function the module defines.
-pub const FUNCTION_GAS: u64 = 14_000;
-/// Per `call` or `call_indirect` instruction.
-pub const CALL_GAS: u64 = 6_000;
-/// Per function the host or a table can reach.
-pub const ESCAPING_GAS: u64 = 15_000;
+pub const FUNCTION_GAS: u64 = 8_000;
+/// Per `call` or `call_indirect` instruction (each is rewritten to count the stack).
+pub const CALL_GAS: u64 = 1_000;
+/// Per function the host or a table can reach (each gets entry code of its own).
+pub const ESCAPING_GAS: u64 = 40_000;
 /// Per data or element segment.
-pub const SEGMENT_GAS: u64 = 11_000;
+pub const SEGMENT_GAS: u64 = 20_000;
 
 /// Gas of compiling a module of `shape`, beyond its bytes. The compiler spends a fixed time on
 /// each function, call, entry point and segment, whatever its size; without these terms a
@@ -111,12 +111,19 @@ pub const DATA_SEGMENT_GAS: u64 = 500;
 /// what touching it costs (16 page faults, zeroing, giving it back), about 2.4 µs.
 pub const PAGE_GAS: u64 = 480;
 
+/// Gas of loading any module: reading back the smallest module takes about 40 µs.
+pub const LOAD_GAS_BASE: u64 = 5_000;
+/// Gas of loading a module, per function it defines.
+pub const LOAD_GAS_PER_FUNCTION: u64 = 100;
+
 /// Gas every call of a module pays to load and instantiate it, beyond [`INSTANTIATE_GAS`]:
-/// its compiled bytes (`compiled_len`), data segments and initial memory. Fixed at deploy
-/// and kept in the contract's record.
+/// a base, its compiled bytes (`compiled_len`) and functions, data segments and initial
+/// memory. Fixed at deploy and kept in the contract's record.
 pub fn load_gas(compiled_len: usize, shape: &Shape) -> u64 {
     LOAD_GAS_PER_BYTE
         .saturating_mul(compiled_len as u64)
+        .saturating_add(LOAD_GAS_BASE)
+        .saturating_add(LOAD_GAS_PER_FUNCTION.saturating_mul(shape.functions.into()))
         .saturating_add(DATA_SEGMENT_GAS.saturating_mul(shape.data_segments.into()))
         .saturating_add(PAGE_GAS.saturating_mul(shape.memory_pages.into()))
 }

@@ -7,8 +7,8 @@ use babel_execution::{Executor, state::MemState};
 use babel_wasm::{
     CodeStats, WasmAdapter,
     limits::{
-        DATA_SEGMENT_GAS, DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, PAGE_GAS, TX_BASE_GAS, compile_gas,
-        load_gas,
+        DATA_SEGMENT_GAS, DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, LOAD_GAS_BASE,
+        LOAD_GAS_PER_FUNCTION, PAGE_GAS, TX_BASE_GAS, compile_gas, load_gas,
     },
     module::{Shape, check},
 };
@@ -64,7 +64,11 @@ fn a_deploy_pays_for_its_bytes_and_for_what_compiling_its_shape_costs() {
     assert_eq!(load, load_gas(instrumented.len(), &shape));
     assert_eq!(
         load,
-        4 * instrumented.len() as u64 + 2 * DATA_SEGMENT_GAS + PAGE_GAS
+        LOAD_GAS_BASE
+            + 4 * instrumented.len() as u64
+            + 2 * LOAD_GAS_PER_FUNCTION
+            + 2 * DATA_SEGMENT_GAS
+            + PAGE_GAS
     );
     // Calls cost more to compile than other code of their size, and pay for it.
     let calls = format!(
