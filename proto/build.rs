@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "babel/v1/block.proto",
         "babel/v1/consensus.proto",
         "babel/v1/node.proto",
+        "babel/v1/da.proto",
     ];
     for p in &protos {
         println!("cargo:rerun-if-changed={p}");
