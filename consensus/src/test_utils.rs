@@ -335,3 +335,39 @@ pub async fn start_byzantine<A: Application>(
     .await
     .expect("start engine")
 }
+
+/// A commit certificate for `block_hash` at `height` (round 0), with the precommits of the
+/// validators whose secret seeds are `secrets`.
+pub fn certificate(
+    chain_id: &str,
+    height: u64,
+    block_hash: [u8; 32],
+    secrets: &[[u8; 32]],
+) -> v1::CommitCertificate {
+    use malachitebft_app_channel::app::types::core::{NilOrVal, Round, VoteType};
+    let signatures = secrets
+        .iter()
+        .map(|secret| {
+            let signer = BabelSigner::new(chain_id, *secret);
+            let vote = crate::Vote {
+                vote_type: VoteType::Precommit,
+                height: Height(height),
+                round: Round::new(0),
+                value: NilOrVal::Val(crate::BlockHash(block_hash)),
+                validator: signer.address(),
+                extension: None,
+            };
+            let signature = signer.sign_bytes(&crate::signing::vote_sign_bytes(chain_id, &vote));
+            v1::CommitSignature {
+                validator: Bytes::copy_from_slice(&signer.address().0),
+                signature: Bytes::copy_from_slice(&signature.to_bytes()),
+            }
+        })
+        .collect();
+    v1::CommitCertificate {
+        height,
+        round: 0,
+        block_hash: Bytes::copy_from_slice(&block_hash),
+        signatures,
+    }
+}

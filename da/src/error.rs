@@ -84,10 +84,7 @@ pub enum DaError {
 impl DaError {
     /// Whether the same call may succeed later: the DA layer is down, slow or behind.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            DaError::Unavailable(_) | DaError::FutureHeight { .. }
-        )
+        matches!(self, DaError::Unavailable(_) | DaError::FutureHeight { .. })
     }
 }
 

@@ -26,6 +26,9 @@ pub const HEAD_LEN: usize = 12;
 /// Largest payload (before compression) a decoder accepts: above the largest block a genesis
 /// may allow, so that no honest blob is refused.
 pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+/// Largest header-blob payload: a header, a certificate and the list of a block's rollup
+/// blobs are far smaller, and a header blob is decoded before anything about it is checked.
+pub const MAX_HEADER_PAYLOAD_BYTES: usize = 1024 * 1024;
 /// zstd level: 3 (zstd's default) compresses transactions within a few percent of level 19 at
 /// a tenth of the time; the poster must keep up with block production.
 const ZSTD_LEVEL: i32 = 3;
@@ -62,14 +65,14 @@ impl Payload {
 
 /// Frame and compress `payload`.
 pub fn encode(payload: &Payload) -> Result<Vec<u8>, DaError> {
-    let raw = match payload {
-        Payload::RollupBatch(m) => m.encode_to_vec(),
-        Payload::BlockHeader(m) => m.encode_to_vec(),
+    let (raw, max) = match payload {
+        Payload::RollupBatch(m) => (m.encode_to_vec(), MAX_PAYLOAD_BYTES),
+        Payload::BlockHeader(m) => (m.encode_to_vec(), MAX_HEADER_PAYLOAD_BYTES),
     };
-    if raw.len() > MAX_PAYLOAD_BYTES {
+    if raw.len() > max {
         return Err(DaError::TooLarge {
             len: raw.len(),
-            max: MAX_PAYLOAD_BYTES,
+            max,
         });
     }
     let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(DaError::Compress)?;
@@ -84,6 +87,25 @@ pub fn encode(payload: &Payload) -> Result<Vec<u8>, DaError> {
 
 /// Decode a blob, refusing anything malformed with the reason.
 pub fn decode(bytes: &[u8]) -> Result<Payload, DaError> {
+    let (kind, len) = head(bytes)?;
+    let raw = decompress(&bytes[HEAD_LEN..], len)?;
+    match kind {
+        Kind::RollupBatch => DaRollupBatch::decode(raw.as_slice())
+            .map(Payload::RollupBatch)
+            .map_err(|e| DaError::Protobuf(e.to_string())),
+        Kind::BlockHeader => DaBlockHeader::decode(raw.as_slice())
+            .map(Payload::BlockHeader)
+            .map_err(|e| DaError::Protobuf(e.to_string())),
+    }
+}
+
+/// The payload length a blob declares (before decompression), after checking its head.
+pub fn declared_len(bytes: &[u8]) -> Result<usize, DaError> {
+    head(bytes).map(|(_, len)| len)
+}
+
+/// Check a frame's head: its kind and declared payload length.
+fn head(bytes: &[u8]) -> Result<(Kind, usize), DaError> {
     let head = bytes.get(..HEAD_LEN).ok_or(DaError::Truncated)?;
     if head[..4] != MAGIC {
         return Err(DaError::NotBabel);
@@ -103,21 +125,14 @@ pub fn decode(bytes: &[u8]) -> Result<Payload, DaError> {
         return Err(DaError::Reserved);
     }
     let len = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
-    if len > MAX_PAYLOAD_BYTES {
-        return Err(DaError::TooLarge {
-            len,
-            max: MAX_PAYLOAD_BYTES,
-        });
+    let max = match kind {
+        Kind::RollupBatch => MAX_PAYLOAD_BYTES,
+        Kind::BlockHeader => MAX_HEADER_PAYLOAD_BYTES,
+    };
+    if len > max {
+        return Err(DaError::TooLarge { len, max });
     }
-    let raw = decompress(&bytes[HEAD_LEN..], len)?;
-    match kind {
-        Kind::RollupBatch => DaRollupBatch::decode(raw.as_slice())
-            .map(Payload::RollupBatch)
-            .map_err(|e| DaError::Protobuf(e.to_string())),
-        Kind::BlockHeader => DaBlockHeader::decode(raw.as_slice())
-            .map(Payload::BlockHeader)
-            .map_err(|e| DaError::Protobuf(e.to_string())),
-    }
+    Ok((kind, len))
 }
 
 /// Decompress exactly `len` bytes: the buffer is allocated once at the declared length (at
@@ -125,7 +140,9 @@ pub fn decode(bytes: &[u8]) -> Result<Payload, DaError> {
 fn decompress(frame: &[u8], len: usize) -> Result<Vec<u8>, DaError> {
     let mut decompressor = zstd::bulk::Decompressor::new().map_err(DaError::Decompress)?;
     decompressor
-        .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(ZSTD_WINDOW_LOG_MAX))
+        .set_parameter(zstd::zstd_safe::DParameter::WindowLogMax(
+            ZSTD_WINDOW_LOG_MAX,
+        ))
         .map_err(DaError::Decompress)?;
     let mut raw = Vec::with_capacity(len);
     let written = decompressor
@@ -197,6 +214,17 @@ mod tests {
             decode(&huge).unwrap_err(),
             DaError::TooLarge { .. }
         ));
+        // A header blob may declare far less than a rollup batch.
+        let mut header = encode(&Payload::BlockHeader(DaBlockHeader::default())).unwrap();
+        let over = u32::try_from(MAX_HEADER_PAYLOAD_BYTES + 1).unwrap();
+        header[8..12].copy_from_slice(&over.to_be_bytes());
+        assert!(matches!(
+            decode(&header).unwrap_err(),
+            DaError::TooLarge {
+                max: MAX_HEADER_PAYLOAD_BYTES,
+                ..
+            }
+        ));
         // A frame holding more or fewer bytes than declared is refused.
         let mut short = good.clone();
         let declared = u32::from_be_bytes(good[8..12].try_into().unwrap());
@@ -207,9 +235,6 @@ mod tests {
         ));
         let mut long = good;
         long[8..12].copy_from_slice(&(declared + 1).to_be_bytes());
-        assert!(matches!(
-            decode(&long).unwrap_err(),
-            DaError::Length { .. }
-        ));
+        assert!(matches!(decode(&long).unwrap_err(), DaError::Length { .. }));
     }
 }

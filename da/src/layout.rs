@@ -27,6 +27,10 @@ use crate::{
 /// Celestia bounds a blob by its square, and a small blob is cheap to fetch and check alone.
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 
+/// Most payload bytes (before compression) the rollup blobs of one block may declare, all
+/// together: twice the largest block a genesis may allow.
+pub const MAX_BLOCK_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+
 /// A decided block, as the layout needs it.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockRef<'a> {
@@ -132,9 +136,7 @@ pub fn post_block(
 
 /// Split one rollup's transactions into parts of at most [`MAX_BATCH_BYTES`] (a transaction
 /// larger than that goes alone: the block limits bound it).
-fn split<'a>(
-    txs: &'a [(u32, &'a SignedTransaction)],
-) -> Vec<&'a [(u32, &'a SignedTransaction)]> {
+fn split<'a>(txs: &'a [(u32, &'a SignedTransaction)]) -> Vec<&'a [(u32, &'a SignedTransaction)]> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
@@ -192,20 +194,47 @@ pub fn assemble(
             "header blob claims {count} transactions, the limit is {max_txs}"
         )));
     }
-    let mut slots: Vec<Option<SignedTransaction>> = vec![None; count];
+    // Every listed blob holds at least one transaction, is listed once, and all of them
+    // together declare at most MAX_BLOCK_PAYLOAD_BYTES: a header blob (which anyone can make,
+    // copying a real header and certificate) cannot make a reader decompress more than a
+    // block's worth, however it lists blobs.
+    if header.blobs.len() > count {
+        return Err(DaError::Inconsistent(format!(
+            "block {height}: {} blobs listed for {count} transactions",
+            header.blobs.len()
+        )));
+    }
+    let by_ref: std::collections::HashMap<(&[u8], &[u8]), &Blob> = found
+        .iter()
+        .map(|b| ((b.namespace.as_bytes(), b.commitment.hash().as_slice()), b))
+        .collect();
+    let mut listed: Vec<&Blob> = Vec::with_capacity(header.blobs.len());
+    let mut seen = std::collections::HashSet::with_capacity(header.blobs.len());
+    let mut declared = 0usize;
     for r in &header.blobs {
-        let blob = found
-            .iter()
-            .find(|b| {
-                b.namespace.as_bytes() == r.namespace.as_ref()
-                    && b.commitment.hash().as_slice() == r.commitment.as_ref()
-            })
+        let blob = *by_ref
+            .get(&(r.namespace.as_ref(), r.commitment.as_ref()))
             .ok_or_else(|| {
                 DaError::Inconsistent(format!(
                     "block {height}: blob {} missing",
                     hex::encode(&r.commitment)
                 ))
             })?;
+        if !seen.insert(std::ptr::from_ref(blob)) {
+            return Err(DaError::Inconsistent(format!(
+                "block {height}: a blob listed twice"
+            )));
+        }
+        declared = declared.saturating_add(frame::declared_len(&blob.data)?);
+        if declared > MAX_BLOCK_PAYLOAD_BYTES {
+            return Err(DaError::Inconsistent(format!(
+                "block {height}: listed blobs hold more than {MAX_BLOCK_PAYLOAD_BYTES} bytes"
+            )));
+        }
+        listed.push(blob);
+    }
+    let mut slots: Vec<Option<SignedTransaction>> = vec![None; count];
+    for blob in listed {
         blob.validate()?;
         let Payload::RollupBatch(batch) = frame::decode(&blob.data)? else {
             return Err(DaError::Inconsistent(format!(
@@ -216,7 +245,9 @@ pub fn assemble(
             || batch.height != height
             || batch.block_hash.as_ref() != block_hash
             || batch.part >= batch.parts
+            || batch.positions.is_empty()
             || batch.positions.len() != batch.txs.len()
+            || batch.positions.windows(2).any(|w| w[0] >= w[1])
         {
             return Err(DaError::Inconsistent(format!(
                 "block {height}: a rollup batch names another block or is malformed"
@@ -343,5 +374,81 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// A header blob anyone can make from a real header: it may list blobs as it likes.
+    fn forged(listed: Vec<DaBlobRef>, tx_count: u32) -> DaBlockHeader {
+        DaBlockHeader {
+            header: Some(header(3)),
+            certificate: None,
+            tx_count,
+            blobs: listed,
+        }
+    }
+
+    fn batch_blob(positions: Vec<u32>, txs: Vec<SignedTransaction>) -> (Blob, DaBlobRef) {
+        let batch = DaRollupBatch {
+            chain_id: "c".into(),
+            height: 3,
+            rollup_id: 1,
+            block_hash: vec![3; 32].into(),
+            part: 0,
+            parts: 1,
+            positions,
+            txs,
+        };
+        let ns = namespaces().rollups[&1];
+        let blob = Blob::new(
+            ns,
+            frame::encode(&Payload::RollupBatch(batch)).unwrap(),
+            None,
+        )
+        .unwrap();
+        let r = DaBlobRef {
+            namespace: ns.as_bytes().to_vec().into(),
+            commitment: blob.commitment.hash().to_vec().into(),
+        };
+        (blob, r)
+    }
+
+    #[test]
+    fn forged_header_blobs_cannot_make_a_reader_decode_a_blob_twice_or_an_empty_batch() {
+        let (blob, r) = batch_blob(vec![0], vec![tx(1, 10)]);
+        let found = vec![blob];
+        // Listed twice.
+        let err = assemble(
+            &forged(vec![r.clone(), r.clone()], 2),
+            &found,
+            "c",
+            &[3; 32],
+            10,
+        );
+        assert!(err.unwrap_err().to_string().contains("listed twice"));
+        // More blobs listed than transactions.
+        let err = assemble(&forged(vec![r.clone()], 0), &found, "c", &[3; 32], 10);
+        assert!(err.unwrap_err().to_string().contains("blobs listed"));
+        // A batch of no transactions, or positions out of order.
+        for (positions, txs) in [(vec![], vec![]), (vec![1, 0], vec![tx(1, 1), tx(2, 1)])] {
+            let (blob, r) = batch_blob(positions, txs);
+            let err = assemble(&forged(vec![r], 2), &[blob], "c", &[3; 32], 10).unwrap_err();
+            assert!(err.to_string().contains("malformed"), "{err}");
+        }
+        // The honest listing still assembles.
+        assert_eq!(
+            assemble(&forged(vec![r], 1), &found, "c", &[3; 32], 10).unwrap(),
+            vec![tx(1, 10)]
+        );
+    }
+
+    #[test]
+    fn the_listed_blobs_may_declare_at_most_a_blocks_worth_of_bytes() {
+        // Nine batches of one transaction of a little under 1 MiB: more than the budget.
+        let pieces: Vec<(Blob, DaBlobRef)> = (0..9u8)
+            .map(|i| batch_blob(vec![u32::from(i)], vec![tx(i, 1000 * 1024)]))
+            .collect();
+        let found: Vec<Blob> = pieces.iter().map(|(b, _)| b.clone()).collect();
+        let refs: Vec<DaBlobRef> = pieces.into_iter().map(|(_, r)| r).collect();
+        let err = assemble(&forged(refs, 9), &found, "c", &[3; 32], 10).unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
     }
 }

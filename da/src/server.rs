@@ -27,7 +27,7 @@ use celestia_types::{
 use jsonrpsee::{
     RpcModule,
     core::{BoxError, RpcResult},
-    server::{HttpBody, HttpResponse, Server, ServerConfig, ServerHandle},
+    server::{BatchRequestConfig, HttpBody, HttpResponse, Server, ServerConfig, ServerHandle},
     types::ErrorObjectOwned,
 };
 use subtle::ConstantTimeEq;
@@ -40,6 +40,8 @@ pub const MAX_REQUEST_BYTES: u32 = 16 * 1024 * 1024;
 pub const MAX_RESPONSE_BYTES: u32 = 32 * 1024 * 1024;
 /// Most open connections.
 pub const MAX_CONNECTIONS: u32 = 128;
+/// Most calls in one JSON-RPC batch.
+pub const MAX_BATCH: u32 = 16;
 /// Longest `header.WaitForHeight` waits before answering with an error.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 /// Most headers one `header.GetRangeByHeight` returns.
@@ -85,6 +87,7 @@ pub async fn serve(
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .max_connections(MAX_CONNECTIONS)
+        .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH))
         .build();
     let server = Server::builder()
         .set_config(config)
@@ -144,8 +147,11 @@ impl BlobRpcServer for Rpc {
         namespaces: Vec<Namespace>,
     ) -> RpcResult<Option<Vec<Blob>>> {
         let blobs = self.0.blobs(height).map_err(da_error)?;
+        // A namespace asked for twice is answered once: repeats must not multiply the reply.
+        let mut seen = std::collections::HashSet::new();
         let found: Vec<Blob> = namespaces
             .iter()
+            .filter(|ns| seen.insert(ns.as_bytes().to_vec()))
             .flat_map(|ns| blobs.iter().filter(move |b| b.namespace == *ns))
             .cloned()
             .collect();
@@ -158,8 +164,11 @@ impl BlobRpcServer for Rpc {
         namespace: Namespace,
         commitment: Commitment,
     ) -> RpcResult<Vec<NamespaceProof>> {
-        self.0
-            .proofs(height, namespace, commitment)
+        let da = self.0.clone();
+        // Proofs rebuild the square: CPU work, off the async workers.
+        tokio::task::spawn_blocking(move || da.proofs(height, namespace, commitment))
+            .await
+            .map_err(error)?
             .map_err(da_error)?
             .ok_or_else(not_found)
     }
@@ -173,11 +182,12 @@ impl BlobRpcServer for Rpc {
     ) -> RpcResult<bool> {
         // celestia-node: a blob that is not there is `false`; otherwise whether the proof is
         // the blob's.
-        Ok(self
-            .0
-            .proofs(height, namespace, commitment)
-            .map_err(da_error)?
-            .is_some_and(|proofs| proofs.contains(&proof)))
+        let da = self.0.clone();
+        let proofs = tokio::task::spawn_blocking(move || da.proofs(height, namespace, commitment))
+            .await
+            .map_err(error)?
+            .map_err(da_error)?;
+        Ok(proofs.is_some_and(|proofs| proofs.contains(&proof)))
     }
 
     async fn blob_submit(&self, blobs: Vec<Blob>, _options: TxConfig) -> RpcResult<u64> {

@@ -6,6 +6,11 @@ use crate::{Genesis, GenesisError, VmGenesis};
 
 /// Longest chain id accepted.
 const MAX_CHAIN_ID_LEN: usize = 64;
+/// Largest `max_block_bytes`: a block, its certificate and framing must fit one DA submission
+/// (6 MiB of blobs, 8 MiB after base64 in the celestia-node client's 10 MiB requests).
+pub(crate) const MAX_BLOCK_BYTES_LIMIT: u64 = 4 * 1024 * 1024;
+/// Largest `max_block_txs`: it bounds what a reader of the DA sets up for one block.
+pub(crate) const MAX_BLOCK_TXS_LIMIT: u64 = 100_000;
 /// Longest rollup name accepted.
 const MAX_ROLLUP_NAME_LEN: usize = 64;
 /// Largest allowed contract id of a WASM contract.
@@ -53,6 +58,18 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
         if value == 0 {
             return Err(GenesisError::invalid(field, "must be greater than 0"));
         }
+    }
+    if c.max_block_bytes > MAX_BLOCK_BYTES_LIMIT {
+        return Err(GenesisError::invalid(
+            "consensus.max_block_bytes",
+            format!("at most {MAX_BLOCK_BYTES_LIMIT} (a block must fit one DA submission)"),
+        ));
+    }
+    if c.max_block_txs > MAX_BLOCK_TXS_LIMIT {
+        return Err(GenesisError::invalid(
+            "consensus.max_block_txs",
+            format!("at most {MAX_BLOCK_TXS_LIMIT}"),
+        ));
     }
     if c.max_tx_bytes > c.max_block_bytes {
         return Err(GenesisError::invalid(

@@ -24,6 +24,44 @@ pub struct Config {
     pub ops: OpsConfig,
     /// Logging and tracing.
     pub log: LogConfig,
+    /// The data-availability layer blocks are posted to.
+    pub da: DaConfig,
+}
+
+/// Where decided blocks are posted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaConfig {
+    /// `local`: an embedded DA in the home directory (`da/`), this node's own: every block is
+    /// posted there and headers carry no DA references. `celestia`: a celestia-node endpoint
+    /// (a node of the Celestia network, or a `babel da serve` that the validators share);
+    /// every validator of a chain must then use the same DA network, since headers reference
+    /// the posts and validators check them.
+    pub backend: DaBackend,
+    /// JSON-RPC endpoint of the celestia backend (`http://` or `https://`).
+    pub url: String,
+    /// Bearer token sent to the endpoint (celestia-node's `auth` token); empty: none.
+    pub auth_token: String,
+}
+
+impl Default for DaConfig {
+    fn default() -> Self {
+        Self {
+            backend: DaBackend::Local,
+            url: "http://127.0.0.1:26658".into(),
+            auth_token: String::new(),
+        }
+    }
+}
+
+/// A DA backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaBackend {
+    /// The embedded DA, private to the node.
+    Local,
+    /// A celestia-node JSON-RPC endpoint.
+    Celestia,
 }
 
 /// The operator's HTTP server: `/metrics`, `/health/live`, `/health/ready`.
@@ -80,6 +118,7 @@ impl Default for Config {
             mempool: MempoolConfig::default(),
             ops: OpsConfig::default(),
             log: LogConfig::default(),
+            da: DaConfig::default(),
         }
     }
 }

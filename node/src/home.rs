@@ -62,6 +62,11 @@ impl Home {
         self.root.join("data").join("wal")
     }
 
+    /// The embedded DA (config `[da] backend = "local"`).
+    pub fn local_da(&self) -> PathBuf {
+        self.root.join("data").join("da")
+    }
+
     /// Compiled WASM modules, kept so that no module is compiled twice.
     pub fn wasm_code(&self) -> PathBuf {
         self.root.join("data").join("wasm-code")

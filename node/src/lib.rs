@@ -5,6 +5,8 @@
 //!   [`home`], [`keys`] and [`store`] (RocksDB) import no other module of the node;
 //! - [`metrics`] and [`health`] are what every layer reports to and what operators read;
 //! - [`txpath`]: admission, signature checks and the mempool;
+//! - [`da`]: posting decided blocks to the DA layer, following it, and checking headers'
+//!   references to it;
 //! - [`app`]: the consensus application that builds, checks and commits blocks;
 //! - the servers: [`grpc`] (the client API) and [`ops`] (metrics and health over HTTP);
 //! - [`run`] starts a validator from a home, and [`cli`] holds the other commands; `main.rs`
@@ -13,6 +15,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod da;
 pub mod grpc;
 pub mod health;
 pub mod home;

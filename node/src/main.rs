@@ -41,6 +41,51 @@ enum Command {
     Bench(BenchArgs),
     /// Summarise a running node: height, last commit, readiness, peers, mempool.
     Status(StatusArgs),
+    /// The data-availability layer.
+    #[command(subcommand)]
+    Da(DaCommand),
+    /// Rebuild every rollup's state from the DA layer alone, checking every block's
+    /// certificate against the genesis validators and every state root against re-execution.
+    Replay(ReplayArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum DaCommand {
+    /// Serve an embedded DA over the celestia-node JSON-RPC subset, for validators to share.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:26658")]
+        listen: std::net::SocketAddr,
+        /// Directory of the DA's database (created on first use).
+        #[arg(long, default_value = "da-data")]
+        dir: PathBuf,
+        /// Bearer token every request must carry (or set BABEL_DA_AUTH_TOKEN).
+        #[arg(long, env = "BABEL_DA_AUTH_TOKEN", hide_env_values = true)]
+        auth_token: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ReplayArgs {
+    /// celestia-node JSON-RPC endpoint (a Celestia node, or `babel da serve`).
+    #[arg(long)]
+    da: String,
+    /// Bearer token for the endpoint (or set BABEL_DA_AUTH_TOKEN).
+    #[arg(long, env = "BABEL_DA_AUTH_TOKEN", hide_env_values = true)]
+    auth_token: Option<String>,
+    /// The chain's genesis file.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Stop after this block height (default: at the DA head).
+    #[arg(long)]
+    to: Option<u64>,
+    /// First DA height to read.
+    #[arg(long, default_value_t = 1)]
+    from_da_height: u64,
+    /// Where the rebuilt state goes (a store like a node's; an earlier replay's is resumed).
+    /// Default: a temporary directory, deleted afterwards.
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +221,9 @@ struct DevnetArgs {
     /// Metrics and health port of the first validator (others take the next ports).
     #[arg(long, default_value_t = 26660)]
     ops_port: u16,
+    /// Port of the shared DA server (`babel da serve`) the devnet runs.
+    #[arg(long, default_value_t = 26658)]
+    da_port: u16,
     /// Delete existing devnet state and start a new chain.
     #[arg(long)]
     reset: bool,
@@ -294,6 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             p2p_port: args.p2p_port,
             grpc_port: args.grpc_port,
             ops_port: args.ops_port,
+            da_port: args.da_port,
             reset: args.reset,
             duration: args.duration_secs.map(std::time::Duration::from_secs),
         })?,
@@ -356,6 +405,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(babel_node::cli::status::run(&args.endpoint))?,
+        Command::Da(DaCommand::Serve {
+            listen,
+            dir,
+            auth_token,
+        }) => {
+            let _logging = babel_node::logging::init(&Default::default())?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(babel_node::cli::da::serve(
+                    &babel_node::cli::da::ServeOptions {
+                        dir,
+                        listen,
+                        auth_token: auth_token.filter(|t| !t.is_empty()),
+                    },
+                ))?;
+        }
+        Command::Replay(args) => {
+            let _logging = babel_node::logging::init(&Default::default())?;
+            let done = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(babel_node::cli::replay::run(
+                    &args.da,
+                    args.auth_token.as_deref().filter(|t| !t.is_empty()),
+                    &args.genesis,
+                    args.data.as_deref(),
+                    &babel_node::cli::replay::ReplayOptions {
+                        from_da_height: args.from_da_height,
+                        to: args.to,
+                    },
+                ))?;
+            println!(
+                "replayed through block {}: {} transactions from {} DA heights, state root {}",
+                done.height,
+                done.txs,
+                done.da_heights,
+                hex::encode(done.state_root)
+            );
+        }
         Command::Genesis(GenesisCommand::Validate { file }) => {
             let genesis = Genesis::load(&file)?;
             println!(

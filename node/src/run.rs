@@ -10,6 +10,7 @@ use tracing::info;
 use crate::{
     app::{NodeApp, ensure_genesis_state},
     config::Config,
+    da::{DaLink, poster::Poster},
     grpc::NodeService,
     health::{Health, max_block_age},
     home::Home,
@@ -80,6 +81,10 @@ pub struct Running {
     pub service: NodeService,
     /// What the operator's server reads.
     pub ops: OpsState,
+    /// Posts decided blocks to the DA layer (run it: [`Poster::run`]).
+    pub poster: Poster,
+    /// Committed heights, as they commit.
+    pub committed: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Start consensus for a loaded home.
@@ -97,6 +102,8 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         metrics.restored(height, header.time_ms);
     }
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
+    let da = Arc::new(DaLink::open(&loaded.config.da, &home.local_da(), &loaded.genesis).await?);
+    let me = babel_consensus::Address(keys::address_of(&loaded.key.verifying_key()));
     let genesis = Arc::new(loaded.genesis);
     let pool = SharedPool::new(Mempool::new(PoolLimits {
         max_txs: loaded.config.mempool.max_txs,
@@ -135,13 +142,21 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         executor,
     )
     .notify_commits(committed_tx)
-    .observe(metrics.clone(), health.clone());
+    .observe(metrics.clone(), health.clone())
+    .with_da(da.clone());
+    let poster = Poster::new(
+        da,
+        store.clone(),
+        cfg.validator_set.clone(),
+        me,
+        metrics.clone(),
+    );
     let service = NodeService::new(
         store.clone(),
         genesis,
         cfg.validator_set.clone(),
         txpool,
-        committed_rx,
+        committed_rx.clone(),
     )
     .with_gossip_peers(&loaded.config.mempool.gossip_peers)?
     .with_health(health.clone());
@@ -162,6 +177,8 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
             health,
             pool,
         },
+        poster,
+        committed: committed_rx,
     })
 }
 
@@ -188,6 +205,8 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
             store,
             service,
             ops,
+            poster,
+            committed,
         } = launch(home, loaded).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -205,6 +224,7 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         let grpc_server = tokio::spawn(async move {
             crate::grpc::serve(&grpc, service, metrics, health, grpc_stop).await
         });
+        let poster = tokio::spawn(poster.run(committed, stop_rx.clone()));
         let ops_server = tokio::spawn(ops::serve(ops_listener, ops, stopped(stop_rx)));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let result = tokio::select! {
@@ -213,6 +233,11 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
             result = consensus.wait() => result.map_err(anyhow::Error::from),
             result = grpc_server => server_ended("gRPC", result),
             result = ops_server => server_ended("metrics and health", result),
+            result = poster => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("DA poster failed")),
+                Err(e) => Err(anyhow::anyhow!("DA poster task: {e}")),
+            },
         };
         let _ = stop_tx.send(true);
         peers.abort();

@@ -69,7 +69,8 @@ impl LocalDa {
         let last = if head == 0 {
             // Height 1 is an empty block, so that a new DA has a head to show.
             let (eds, _) = square::build(Vec::new())?;
-            let header = signer.header(1, now(None)?, DataAvailabilityHeader::from_eds(&eds), None)?;
+            let header =
+                signer.header(1, now(None)?, DataAvailabilityHeader::from_eds(&eds), None)?;
             storage.put(1, &header, &[])?;
             header
         } else {
@@ -288,18 +289,34 @@ mod tests {
         assert_eq!(h, 2);
         let got = da.get_all(2, &[b.namespace, a.namespace]).await.unwrap();
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].data.as_slice(), got[1].data.as_slice()), (&b"second"[..], &b"first"[..]));
+        assert_eq!(
+            (got[0].data.as_slice(), got[1].data.as_slice()),
+            (&b"second"[..], &b"first"[..])
+        );
         assert!(da.included(2, a.namespace, a.commitment).await.unwrap());
         assert!(!da.included(2, a.namespace, b.commitment).await.unwrap());
-        assert!(da.get_all(2, &[Namespace::new_v0(b"zz").unwrap()]).await.unwrap().is_empty());
+        assert!(
+            da.get_all(2, &[Namespace::new_v0(b"zz").unwrap()])
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(matches!(
             da.get_all(3, &[a.namespace]).await.unwrap_err(),
-            DaError::FutureHeight { requested: 3, head: 2 }
+            DaError::FutureHeight {
+                requested: 3,
+                head: 2
+            }
         ));
         // Headers chain and carry the square's data root.
         let (h1, h2) = (da.header(1).unwrap(), da.header(2).unwrap());
         h1.verify_adjacent(&h2).unwrap();
-        assert_eq!(da.proofs(2, a.namespace, a.commitment).unwrap().map(|p| p.len()), Some(1));
+        assert_eq!(
+            da.proofs(2, a.namespace, a.commitment)
+                .unwrap()
+                .map(|p| p.len()),
+            Some(1)
+        );
     }
 
     #[tokio::test]
@@ -316,11 +333,17 @@ mod tests {
             ..blob(b"aa", b"x")
         };
         for bad in [vec![], vec![forged], vec![reserved], vec![empty]] {
-            assert!(matches!(da.submit(bad).await.unwrap_err(), DaError::Refused(_)));
+            assert!(matches!(
+                da.submit(bad).await.unwrap_err(),
+                DaError::Refused(_)
+            ));
         }
         // More shares than a square holds.
         let huge = blob(b"aa", &vec![0; 128 * 128 * 512]);
-        assert!(matches!(da.submit(vec![huge]).await.unwrap_err(), DaError::Refused(_)));
+        assert!(matches!(
+            da.submit(vec![huge]).await.unwrap_err(),
+            DaError::Refused(_)
+        ));
         assert_eq!(da.head().await.unwrap(), 1);
     }
 

@@ -97,8 +97,9 @@ impl Signer {
         };
         let sign_bytes = commit.vote_sign_bytes(&self.chain_id, 0)?;
         let signature = self.key.sign(&sign_bytes).to_bytes();
-        if let Some(CommitSig::BlockIdFlagCommit { signature: slot, .. }) =
-            commit.signatures.first_mut()
+        if let Some(CommitSig::BlockIdFlagCommit {
+            signature: slot, ..
+        }) = commit.signatures.first_mut()
         {
             *slot = tendermint::Signature::new(signature).map_err(tm)?;
         }

@@ -56,7 +56,10 @@ fn width_for(shares: usize) -> Option<usize> {
 /// Namespace proofs of `blob` in `eds`: one per original row it spans, proving the whole
 /// namespace's shares of that row against the row root (what celestia-node's `blob.GetProof`
 /// returns).
-pub(crate) fn proofs(eds: &ExtendedDataSquare, blob: &Blob) -> Result<Vec<NamespaceProof>, DaError> {
+pub(crate) fn proofs(
+    eds: &ExtendedDataSquare,
+    blob: &Blob,
+) -> Result<Vec<NamespaceProof>, DaError> {
     let width = eds.square_width() as u64;
     let k = width / 2;
     let index = blob

@@ -52,7 +52,9 @@ impl Storage {
     fn write(&self, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), DaError> {
         match self {
             Storage::Memory(map) => {
-                let mut map = map.lock().map_err(|_| DaError::Storage("poisoned".into()))?;
+                let mut map = map
+                    .lock()
+                    .map_err(|_| DaError::Storage("poisoned".into()))?;
                 map.extend(entries);
                 Ok(())
             }
@@ -140,7 +142,9 @@ fn decode_blobs(mut bytes: &[u8]) -> Result<Vec<Blob>, DaError> {
     let corrupt = || DaError::Storage("corrupt blobs".into());
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        let (head, rest) = bytes.split_at_checked(29 + 32 + 8 + 4).ok_or_else(corrupt)?;
+        let (head, rest) = bytes
+            .split_at_checked(29 + 32 + 8 + 4)
+            .ok_or_else(corrupt)?;
         let namespace = Namespace::from_raw(&head[..29])?;
         let commitment: [u8; 32] = head[29..61].try_into().map_err(|_| corrupt())?;
         let index = u64::from_be_bytes(head[61..69].try_into().map_err(|_| corrupt())?);

@@ -94,7 +94,13 @@ fn the_documented_golden_vectors_are_what_the_layout_writes_and_reads() {
         assert_eq!(vector(name), value, "{name}; all vectors:\n{actual}");
     }
     let read = layout::read_header(&posting.blobs[0]).unwrap();
-    let back =
-        layout::assemble(&read.message, &posting.blobs[1..], "babel-golden", &hash, 10).unwrap();
+    let back = layout::assemble(
+        &read.message,
+        &posting.blobs[1..],
+        "babel-golden",
+        &hash,
+        10,
+    )
+    .unwrap();
     assert_eq!(back, signed);
 }

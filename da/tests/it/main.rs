@@ -16,9 +16,13 @@ const TOKEN: &str = "secret-token";
 
 async fn server() -> (DaServer, LocalDa) {
     let da = LocalDa::in_memory().unwrap();
-    let server = babel_da::server::serve(da.clone(), "127.0.0.1:0".parse().unwrap(), Some(TOKEN.into()))
-        .await
-        .unwrap();
+    let server = babel_da::server::serve(
+        da.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(TOKEN.into()),
+    )
+    .await
+    .unwrap();
     (server, da)
 }
 
@@ -38,10 +42,25 @@ async fn the_celestia_client_submits_reads_and_checks_inclusion_over_http() {
     assert_eq!(da.head().await.unwrap(), 2);
     // Requested-namespace order, data intact, index set as celestia-node sets it.
     let all = da.get_all(2, &[b.namespace, a.namespace]).await.unwrap();
-    assert_eq!(all.iter().map(|x| x.data.clone()).collect::<Vec<_>>(), vec![b.data.clone(), a.data.clone()]);
+    assert_eq!(
+        all.iter().map(|x| x.data.clone()).collect::<Vec<_>>(),
+        vec![b.data.clone(), a.data.clone()]
+    );
     assert!(all.iter().all(|x| x.index.is_some()));
-    assert_eq!(da.get(2, a.namespace, a.commitment).await.unwrap().unwrap().data, a.data);
-    assert!(da.get(2, a.namespace, b.commitment).await.unwrap().is_none());
+    assert_eq!(
+        da.get(2, a.namespace, a.commitment)
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+        a.data
+    );
+    assert!(
+        da.get(2, a.namespace, b.commitment)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(da.included(2, a.namespace, a.commitment).await.unwrap());
     assert!(!da.included(2, b.namespace, a.commitment).await.unwrap());
     // An unknown namespace has nothing (the server answers `null`).
@@ -49,7 +68,13 @@ async fn the_celestia_client_submits_reads_and_checks_inclusion_over_http() {
     assert!(da.get_all(2, &[nothing]).await.unwrap().is_empty());
     // A height beyond the head is transient, with both heights.
     let err = da.get_all(9, &[a.namespace]).await.unwrap_err();
-    assert_eq!(err, DaError::FutureHeight { requested: 9, head: 2 });
+    assert_eq!(
+        err,
+        DaError::FutureHeight {
+            requested: 9,
+            head: 2
+        }
+    );
     assert!(err.is_transient());
     assert_eq!(local.head_height(), 2);
     server.stop().await;
@@ -65,7 +90,10 @@ async fn wrong_tokens_oversize_and_invalid_blobs_are_refused_with_their_reason()
     for token in [Some("wrong"), None] {
         let da = CelestiaDa::new(&url, token).await.unwrap();
         assert_eq!(da.head().await.unwrap_err(), DaError::Unauthorized);
-        assert_eq!(da.submit(vec![blob(b"x", b"y")]).await.unwrap_err(), DaError::Unauthorized);
+        assert_eq!(
+            da.submit(vec![blob(b"x", b"y")]).await.unwrap_err(),
+            DaError::Unauthorized
+        );
     }
     let da = CelestiaDa::new(&url, Some(TOKEN)).await.unwrap();
     // Larger than a request may be (the client's 10 MiB limit, the server's 16 MiB).
@@ -77,12 +105,18 @@ async fn wrong_tokens_oversize_and_invalid_blobs_are_refused_with_their_reason()
         .map(|i| blob(b"many", &i.to_be_bytes()))
         .collect();
     let err = da.submit(many).await.unwrap_err();
-    assert!(matches!(err, DaError::Refused(ref m) if m.contains("square")), "{err}");
+    assert!(
+        matches!(err, DaError::Refused(ref m) if m.contains("square")),
+        "{err}"
+    );
     // A blob whose data does not match its commitment.
     let mut forged = blob(b"xx", b"data");
     forged.data = b"other".to_vec();
     let err = da.submit(vec![forged]).await.unwrap_err();
-    assert!(matches!(err, DaError::Refused(ref m) if m.contains("commitment")), "{err}");
+    assert!(
+        matches!(err, DaError::Refused(ref m) if m.contains("commitment")),
+        "{err}"
+    );
     assert_eq!(local.head_height(), 1, "nothing refused was stored");
     server.stop().await;
 }

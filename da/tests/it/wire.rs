@@ -60,7 +60,10 @@ async fn results_errors_and_calls_without_params_are_what_celestia_node_sends() 
     assert_eq!(first["data"], "cGF5bG9hZA==");
     assert_eq!(first["share_version"], 0);
     assert_eq!(first["index"], 0);
-    assert_eq!(first["commitment"], serde_json::to_value(a.commitment).unwrap());
+    assert_eq!(
+        first["commitment"],
+        serde_json::to_value(a.commitment).unwrap()
+    );
     // Errors are JSON-RPC error objects in an HTTP 200.
     let body = json!({"jsonrpc":"2.0","id":4,"method":"header.GetByHeight","params":[99]});
     let (status, err) = post(addr, Some(TOKEN), &body.to_string()).await;
@@ -77,7 +80,12 @@ async fn results_errors_and_calls_without_params_are_what_celestia_node_sends() 
     let (_, err) = post(addr, Some(TOKEN), &body.to_string()).await;
     assert_eq!(err["error"]["message"], "blob: not found");
     // Without the token: HTTP 401 before anything is parsed.
-    let (status, _) = post(addr, None, r#"{"jsonrpc":"2.0","id":6,"method":"header.NetworkHead"}"#).await;
+    let (status, _) = post(
+        addr,
+        None,
+        r#"{"jsonrpc":"2.0","id":6,"method":"header.NetworkHead"}"#,
+    )
+    .await;
     assert_eq!(status, 401);
     server.stop().await;
 }

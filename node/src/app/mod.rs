@@ -33,6 +33,7 @@ use prost::Message as _;
 use babel_genesis::Genesis;
 
 use crate::{
+    da::{DaLink, refs},
     health::{Health, now_ms},
     metrics::{Metrics, Phase},
     params::{MAX_BLOCK_GAS, MAX_CLOCK_DRIFT_MS, block_env},
@@ -61,6 +62,8 @@ pub struct NodeApp {
     executed: Arc<Mutex<HashMap<[u8; 32], Arc<Executed>>>>,
     metrics: Metrics,
     health: Health,
+    /// The DA layer shared with the other validators, whose posts headers reference.
+    da: Option<Arc<DaLink>>,
 }
 
 impl NodeApp {
@@ -84,7 +87,15 @@ impl NodeApp {
             executed: Arc::default(),
             metrics: Metrics::new(),
             health: Health::new(Duration::MAX),
+            da: None,
         }
+    }
+
+    /// Reference posts on `link` in proposed headers, and check the references of others'
+    /// (only when the DA is shared: a node's own DA is no one else's to check).
+    pub fn with_da(mut self, link: Arc<DaLink>) -> Self {
+        self.da = Some(link);
+        self
     }
 
     /// Report block phases and commits to `metrics`, and commits to `health`.
@@ -319,6 +330,12 @@ impl NodeApp {
             parent_hash: Bytes::copy_from_slice(&parent_hash),
             proposer: Bytes::copy_from_slice(&proposer.0),
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
+            da_refs: match &self.da {
+                Some(link) if link.shared() => {
+                    refs::choose(&self.store, height.0).map_err(app_err)?
+                }
+                _ => Vec::new(),
+            },
             ..Default::default()
         };
         executed.fill(&mut header);
@@ -384,11 +401,13 @@ impl NodeApp {
         if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {
             return Ok(Verdict::invalid(Refusal::TxRoot, "tx root mismatch"));
         }
-        if !h.da_refs.is_empty() {
-            return Ok(Verdict::invalid(
-                Refusal::Header,
-                "unexpected DA references",
-            ));
+        // Like the clock, a decided block's references need no check of this node's: more
+        // than 2/3 checked them.
+        if origin == BlockOrigin::Proposal
+            && let Err(reason) =
+                refs::check(&self.store, self.da.as_ref(), h.height, &h.da_refs).map_err(app_err)?
+        {
+            return Ok(Verdict::invalid(Refusal::Header, reason));
         }
         let block_hash = babel_proto::block_hash(h);
         let executed = self.execution(Some(block_hash), h, &block.txs)?;

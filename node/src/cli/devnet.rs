@@ -1,8 +1,9 @@
 //! `babel devnet`: a local validator network in one command.
 //!
-//! Creates (or reuses) N validator homes under one directory, runs each validator as its own
-//! `babel start` process on 127.0.0.1, prints where everything is, and reports progress until
-//! interrupted. Validators that die are reported and the devnet stops, so a crash is never
+//! Creates (or reuses) N validator homes under one directory, runs one shared DA server
+//! (`babel da serve`, its data in `DIR/da`, a token every request must carry) and each
+//! validator as its own `babel start` process on 127.0.0.1, prints where everything is, and
+//! reports progress until interrupted. Validators that die are reported and the devnet stops, so a crash is never
 //! hidden.
 
 use std::{
@@ -15,7 +16,7 @@ use anyhow::{Context as _, bail};
 use babel_genesis::ConsensusParams;
 
 use crate::{
-    config::Config,
+    config::{Config, DaBackend, DaConfig},
     home::{Home, NetworkOptions, create_network},
 };
 
@@ -32,6 +33,8 @@ pub struct DevnetOptions {
     pub grpc_port: u16,
     /// Metrics and health port of the first validator.
     pub ops_port: u16,
+    /// Port of the shared DA server (`babel da serve`) the validators post to.
+    pub da_port: u16,
     /// Throw away existing state and start a new chain.
     pub reset: bool,
     /// Stop after this long (for scripted runs); `None` runs until interrupted.
@@ -62,23 +65,64 @@ pub struct Process {
 
 /// Start `babel start --home HOME` (this same executable), logging to `HOME/node.log`.
 pub fn spawn_validator(home: Home) -> anyhow::Result<Process> {
-    let exe = std::env::current_exe().context("locating the babel binary")?;
     let log = home.root().join("node.log");
+    let child = spawn_babel(
+        &["start", "--home", &home.root().display().to_string()],
+        &log,
+        &[],
+    )
+    .context("starting a validator")?;
+    Ok(Process { home, log, child })
+}
+
+/// Start `babel da serve` on `port` with its data in `dir` (log `dir/da.log`), requiring
+/// `token`.
+pub fn spawn_da(dir: &Path, port: u16, token: &str) -> anyhow::Result<Child> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let listen = format!("127.0.0.1:{port}");
+    let data = dir.join("data").display().to_string();
+    spawn_babel(
+        &["da", "serve", "--listen", &listen, "--dir", &data],
+        &dir.join("da.log"),
+        &[("BABEL_DA_AUTH_TOKEN", token)],
+    )
+    .context("starting the DA server")
+}
+
+/// Run this same executable with `args`, its stderr appended to `log`.
+fn spawn_babel(args: &[&str], log: &Path, env: &[(&str, &str)]) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe().context("locating the babel binary")?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&log)
+        .open(log)
         .with_context(|| format!("opening {}", log.display()))?;
-    let child = Command::new(&exe)
-        .arg("start")
-        .arg("--home")
-        .arg(home.root())
+    Ok(Command::new(&exe)
+        .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(file)
-        .spawn()
-        .context("starting a validator")?;
-    Ok(Process { home, log, child })
+        .spawn()?)
+}
+
+/// Point every home's config at the DA server on `port`, with a new random token; returns it.
+fn share_da(homes: &[Home], port: u16) -> anyhow::Result<String> {
+    use rand::RngCore as _;
+    let mut secret = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let token = hex::encode(secret);
+    for home in homes {
+        let mut config = Config::load(&home.config())?;
+        config.da = DaConfig {
+            backend: DaBackend::Celestia,
+            url: format!("http://127.0.0.1:{port}"),
+            auth_token: token.clone(),
+        };
+        std::fs::write(home.config(), config.to_toml())
+            .with_context(|| format!("writing {}", home.config().display()))?;
+    }
+    Ok(token)
 }
 
 /// Highest height a validator's log reports as committed (0 if none yet).
@@ -121,6 +165,7 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
             consensus: devnet_params(),
         };
         let genesis = create_network(&homes, &network)?;
+        share_da(&homes, opts.da_port)?;
         println!(
             "created devnet {} in {}",
             genesis.chain_id,
@@ -133,6 +178,14 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
         );
     }
 
+    // The DA first: validators post to it from their first block.
+    let da_config = Config::load(&homes[0].config())?.da;
+    let mut da = spawn_da(&opts.dir.join("da"), opts.da_port, &da_config.auth_token)?;
+    println!(
+        "DA: {} (celestia-node JSON-RPC; token in the validators' config.toml)  log {}",
+        da_config.url,
+        opts.dir.join("da").join("da.log").display()
+    );
     let mut processes = Vec::new();
     for home in homes {
         let config = Config::load(&home.config())?;
@@ -153,10 +206,11 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(monitor(&mut processes, opts.duration));
+    let result = runtime.block_on(monitor(&mut processes, &mut da, opts.duration));
     for p in &mut processes {
         stop(&mut p.child);
     }
+    stop(&mut da);
     println!(
         "stopped at heights {:?}",
         processes
@@ -168,13 +222,20 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::print_stdout)]
-async fn monitor(processes: &mut [Process], duration: Option<Duration>) -> anyhow::Result<()> {
+async fn monitor(
+    processes: &mut [Process],
+    da: &mut Child,
+    duration: Option<Duration>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = ticker.tick() => {}
+        }
+        if let Some(status) = da.try_wait()? {
+            bail!("the DA server exited ({status})");
         }
         for p in processes.iter_mut() {
             if let Some(status) = p.child.try_wait()? {

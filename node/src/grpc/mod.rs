@@ -64,6 +64,9 @@ const RESPONSE_MARGIN_BYTES: usize = 1024 * 1024;
 /// Enough for many small blocks while a client catches up; a larger block goes alone.
 pub const STREAM_BUFFER_BYTES: u32 = 1024 * 1024;
 
+/// How often a stream of posted data looks for newly posted blocks between commits.
+const POSTED_POLL: Duration = Duration::from_millis(500);
+
 /// The `babel.v1.Node` service.
 #[derive(Clone, Debug)]
 pub struct NodeService {
@@ -198,6 +201,7 @@ impl NodeService {
     fn follow<T: prost::Message + 'static>(
         &self,
         from: u64,
+        posted: bool,
         item: impl Fn(&Self, u64) -> Result<Option<T>, Status> + Send + 'static,
     ) -> Result<ResponseStream<T>, Status> {
         let slot = self.streams.open()?;
@@ -208,7 +212,12 @@ impl NodeService {
         tokio::spawn(async move {
             loop {
                 // Catch up from the store, then wait for the next commit.
-                while next <= service.latest().unwrap_or(0) {
+                let through = if posted {
+                    service.store.da_posted_through().unwrap_or(0)
+                } else {
+                    service.latest().unwrap_or(0)
+                };
+                while next <= through {
                     let answer = match item(&service, next) {
                         Ok(Some(b)) => Ok(b),
                         Ok(None) => Err(Status::internal(format!("block {next} missing"))),
@@ -223,9 +232,11 @@ impl NodeService {
                 }
                 // A client that left while the chain is idle must not keep this task (and
                 // what it holds) until the next commit.
+                // Posting follows commits but is not one: look again now and then.
                 tokio::select! {
                     changed = committed.changed() => if changed.is_err() { return },
                     () = tx.closed() => return,
+                    () = tokio::time::sleep(POSTED_POLL), if posted => {}
                 }
             }
         });
@@ -250,11 +261,17 @@ impl NodeService {
                     .is_ok_and(|body| body.rollup_id == rollup_id)
             })
             .collect();
+        let da = self
+            .store
+            .da_location(height)
+            .map_err(internal)?
+            .map(|r| r.reference(height));
         Ok(Some(v1::RollupBatch {
             rollup_id,
             height,
             block_hash: block_hash.to_vec().into(),
             txs,
+            da,
         }))
     }
 
@@ -465,9 +482,19 @@ impl Node for NodeService {
             let block = self.store.block(loc.height).map_err(internal)?;
             let transaction = block.and_then(|b| b.txs.into_iter().nth(loc.index as usize));
             // A committed block is final under BFT consensus: there is no "included but not
-            // final" state.
+            // final" state. Once the block is known to be on the DA layer, it is posted.
+            let da = self
+                .store
+                .da_location(loc.height)
+                .map_err(internal)?
+                .map(|r| r.reference(loc.height));
+            let status = match da {
+                Some(_) => v1::TxStatus::Posted,
+                None => v1::TxStatus::Finalized,
+            };
             return Ok(Response::new(v1::GetTransactionResponse {
-                status: v1::TxStatus::Finalized as i32,
+                status: status as i32,
+                da,
                 height: loc.height,
                 index: loc.index,
                 transaction,
@@ -521,7 +548,9 @@ impl Node for NodeService {
         request: Request<v1::StreamBlocksRequest>,
     ) -> Result<Response<BlockStream>, Status> {
         let from = request.into_inner().from_height;
-        let stream = self.follow(from, |service, height| service.block_response(height))?;
+        let stream = self.follow(from, false, |service, height| {
+            service.block_response(height)
+        })?;
         Ok(Response::new(stream))
     }
 
@@ -538,7 +567,8 @@ impl Node for NodeService {
                 "rollup {rollup_id} does not exist"
             )));
         }
-        let stream = self.follow(request.from_height, move |service, height| {
+        let posted = request.posted;
+        let stream = self.follow(request.from_height, posted, move |service, height| {
             service.rollup_batch(rollup_id, height)
         })?;
         Ok(Response::new(stream))
@@ -607,7 +637,7 @@ impl Node for NodeService {
             rollups,
             mempool_size: mempool_size as u64,
             mempool_bytes: mempool_bytes as u64,
-            da_posted_height: 0,
+            da_posted_height: self.store.da_posted_through().map_err(internal)?,
             node_version: env!("CARGO_PKG_VERSION").into(),
             peers: self.health.peers(),
             validator_peers: self.health.validator_peers(),

@@ -5,6 +5,7 @@
 //! `/metrics/engine`: libp2p's among them break strict OpenMetrics parsers.)
 //! `docs/OPERATING.md` says what each one means.
 
+mod da;
 mod vm;
 
 use std::{
@@ -128,6 +129,7 @@ pub struct Metrics {
     store_write: Histogram,
     grpc_requests: Family<[(&'static str, String); 1], Counter>,
     grpc_errors: Family<Labels2, Counter>,
+    da: da::DaMetrics,
 }
 
 impl Default for Metrics {
@@ -166,6 +168,7 @@ impl Metrics {
             store_write: Histogram::new(seconds_buckets()),
             grpc_requests: Family::default(),
             grpc_errors: Family::default(),
+            da: da::DaMetrics::register(&mut registry),
         };
         let r = &mut registry;
         r.register(

@@ -5,6 +5,7 @@
 //! so a crash leaves either the whole height or none of it. Heights are stored as 8 big-endian
 //! bytes so that RocksDB's key order is height order.
 
+mod da;
 mod error;
 mod tree;
 
@@ -14,6 +15,7 @@ use babel_proto::v1;
 use prost::Message;
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
 
+pub use da::DaRecord;
 pub use error::StoreError;
 pub use tree::{RollupTree, Snapshot};
 
@@ -32,8 +34,10 @@ pub enum Cf {
     Receipts,
     /// rollup id ‖ key → value.
     State,
-    /// block height → where its blobs are on the DA layer.
+    /// block height → where this node knows its blobs to be on the DA layer.
     DaRecords,
+    /// block height → the DA reference to it that a committed header carries.
+    DaReferenced,
     /// height ‖ round ‖ block hash → an undecided proposed block (ours or a peer's).
     Proposals,
     /// Singleton records: latest height, genesis hash.
@@ -47,7 +51,7 @@ pub enum Cf {
 }
 
 impl Cf {
-    const ALL: [Cf; 12] = [
+    const ALL: [Cf; 13] = [
         Cf::Blocks,
         Cf::Certificates,
         Cf::BlockHashes,
@@ -55,6 +59,7 @@ impl Cf {
         Cf::Receipts,
         Cf::State,
         Cf::DaRecords,
+        Cf::DaReferenced,
         Cf::Proposals,
         Cf::Meta,
         Cf::Mempool,
@@ -71,6 +76,7 @@ impl Cf {
             Cf::Receipts => "receipts",
             Cf::State => "state",
             Cf::DaRecords => "da_records",
+            Cf::DaReferenced => "da_referenced",
             Cf::Proposals => "proposals",
             Cf::Meta => "meta",
             Cf::Mempool => "mempool",
@@ -126,18 +132,12 @@ pub struct CommitBatch {
 /// A remembered pending transaction: its hash and, if it still decodes, the transaction.
 pub type PendingTx = ([u8; 32], Option<v1::SignedTransaction>);
 
-/// Where one block's blobs were posted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DaRecord {
-    /// DA-layer height that includes the blobs.
-    pub da_height: u64,
-    /// Commitment of the header blob.
-    pub commitment: Vec<u8>,
-}
-
 /// The node's database.
 pub struct Store {
     db: DB,
+    /// Held while a DA record is checked and written, so that two writers cannot both find
+    /// a height unrecorded.
+    da_lock: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -159,7 +159,10 @@ impl Store {
             .iter()
             .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            da_lock: std::sync::Mutex::new(()),
+        })
     }
 
     fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -287,6 +290,9 @@ impl Store {
         // Undecided proposals at or below the committed height are no longer needed.
         let proposals = self.cf(Cf::Proposals)?;
         wb.delete_range_cf(proposals, [0u8; 8], (height + 1).to_be_bytes());
+        if let Some(header) = &batch.block.header {
+            self.write_referenced(&mut wb, &header.da_refs)?;
+        }
         wb.put_cf(self.cf(Cf::Meta)?, META_LATEST_HEIGHT, key);
         // Synced: a decided height is acknowledged to consensus only after it is on disk.
         self.db.write_opt(wb, &synced())?;
@@ -482,27 +488,6 @@ impl Store {
             out.push((hash, v1::SignedTransaction::decode(value.as_ref()).ok()));
         }
         Ok(out)
-    }
-
-    /// Record where the blobs of the block at `height` were posted.
-    pub fn put_da_record(&self, height: u64, record: &DaRecord) -> Result<(), StoreError> {
-        let mut value = record.da_height.to_be_bytes().to_vec();
-        value.extend_from_slice(&record.commitment);
-        Ok(self
-            .db
-            .put_cf(self.cf(Cf::DaRecords)?, height.to_be_bytes(), value)?)
-    }
-
-    /// Where the blobs of the block at `height` were posted, if they were.
-    pub fn da_record(&self, height: u64) -> Result<Option<DaRecord>, StoreError> {
-        let Some(bytes) = self.get(Cf::DaRecords, &height.to_be_bytes())? else {
-            return Ok(None);
-        };
-        let da_height = decode_height(&bytes[..bytes.len().min(8)], "DA record")?;
-        Ok(Some(DaRecord {
-            da_height,
-            commitment: bytes[8..].to_vec(),
-        }))
     }
 
     /// Flush memtables to disk (clean shutdown).

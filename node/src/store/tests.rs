@@ -171,7 +171,15 @@ fn da_records_round_trip() {
         da_height: 77,
         commitment: vec![5; 32],
     };
-    store.put_da_record(3, &rec).unwrap();
+    assert!(store.record_posted(3, &rec).unwrap());
+    let other = DaRecord {
+        da_height: 78,
+        commitment: vec![6; 32],
+    };
+    assert!(
+        !store.record_posted(3, &other).unwrap(),
+        "a record is never replaced"
+    );
     drop(store);
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.da_record(3).unwrap(), Some(rec));

@@ -322,6 +322,7 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
             .stream_rollup_batches(v1::StreamRollupBatchesRequest {
                 rollup_id: 1,
                 from_height: 1,
+                posted: false,
             })
             .await
             .unwrap()
@@ -357,6 +358,7 @@ fn e2e_contracts_over_grpc_leave_receipts_answer_calls_and_prove_state() {
             .stream_rollup_batches(v1::StreamRollupBatchesRequest {
                 rollup_id: 9,
                 from_height: 1,
+                posted: false,
             })
             .await
             .unwrap_err();

@@ -526,6 +526,7 @@ fn e2e_open_block_streams_are_capped() {
             .stream_rollup_batches(v1::StreamRollupBatchesRequest {
                 rollup_id: rollup,
                 from_height: 1,
+                posted: false,
             })
             .await
             .unwrap()

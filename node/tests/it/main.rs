@@ -4,6 +4,7 @@
 
 mod cli;
 mod cross_vm;
+mod da;
 mod e2e;
 mod execution;
 mod grpc;

@@ -57,12 +57,18 @@ pub(crate) struct Validator {
 
 impl Validator {
     pub(crate) fn start(home: &Path, run: usize) -> Self {
+        Self::start_with_env(home, run, &[])
+    }
+
+    /// Start with extra environment variables.
+    pub(crate) fn start_with_env(home: &Path, run: usize, env: &[(&str, &str)]) -> Self {
         let log = home.join(format!("run-{run}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(babel_bin())
             .args(["start", "--home"])
             .arg(home)
             .env("RUST_LOG", "info,babel_consensus=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
