@@ -80,11 +80,22 @@ pub async fn send(opts: SendOptions) -> anyhow::Result<()> {
                 })
                 .await?
                 .into_inner();
-            if status.status == v1::TxStatus::Finalized as i32 {
+            // Final once in a block; POSTED once that block is also on the DA layer.
+            if matches!(
+                status.status(),
+                v1::TxStatus::Finalized | v1::TxStatus::Posted
+            ) {
                 println!(
                     "finalized at height {} index {}",
                     status.height, status.index
                 );
+                if let Some(da) = status.da {
+                    println!(
+                        "posted at DA height {} (header blob {})",
+                        da.da_height,
+                        hex::encode(&da.commitment)
+                    );
+                }
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

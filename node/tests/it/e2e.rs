@@ -207,6 +207,8 @@ fn e2e_devnet_runs_validators_and_resumes_its_chain() {
     let net = dir.path().join("devnet");
     let p2p = free_port_range(2).to_string();
     let grpc = free_port_range(2).to_string();
+    let ops = free_port_range(2).to_string();
+    let da = free_port_range(1).to_string();
     let args = [
         "devnet",
         "--dir",
@@ -217,6 +219,10 @@ fn e2e_devnet_runs_validators_and_resumes_its_chain() {
         &p2p,
         "--grpc-port",
         &grpc,
+        "--ops-port",
+        &ops,
+        "--da-port",
+        &da,
         "--duration-secs",
         "8",
     ];
@@ -225,6 +231,12 @@ fn e2e_devnet_runs_validators_and_resumes_its_chain() {
     assert!(crate::support::stdout(&out).contains("created devnet"));
     let homes: Vec<_> = (0..2).map(|i| net.join(format!("node-{i}"))).collect();
     let first = assert_consistent(&homes, 2);
+    // The validators post to the devnet's shared DA.
+    let logs: String = homes
+        .iter()
+        .map(|h| std::fs::read_to_string(h.join("node.log")).unwrap())
+        .collect();
+    assert!(logs.contains("posted to the DA"), "{logs}");
 
     // A second run resumes the same chain instead of creating a new one.
     let out = babel(&args);

@@ -212,12 +212,16 @@ pub(crate) async fn client(addr: std::net::SocketAddr) -> NodeClient<tonic::tran
     NodeClient::new(channel(addr).await)
 }
 
-/// Poll until the transaction is finalized (30 s at most) and return its status.
+/// Poll until the transaction is finalized (30 s at most) and return its status: FINALIZED,
+/// or POSTED once its block is also on the DA layer.
 pub(crate) async fn wait_finalized(
     client: &mut NodeClient<tonic::transport::Channel>,
     hash: &[u8],
 ) -> v1::GetTransactionResponse {
-    wait_status(client, hash, |status| status == v1::TxStatus::Finalized).await
+    wait_status(client, hash, |status| {
+        matches!(status, v1::TxStatus::Finalized | v1::TxStatus::Posted)
+    })
+    .await
 }
 
 /// Poll until the transaction's status satisfies `done` (30 s at most) and return it.

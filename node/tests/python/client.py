@@ -12,7 +12,7 @@ What it does:
   3. submits one transaction with a corrupted signature and one with a wrong chain id, and
      checks the precise `RejectReason` of each;
   4. polls GetTransaction on the first endpoint until every accepted transaction is
-     FINALIZED, and checks the height/index it reports;
+     FINALIZED (or POSTED, with where on the DA), and checks the height/index it reports;
   5. prints one JSON summary line on stdout.
 
 Any failed check prints `client.py: FAIL: ...` on stderr and exits with status 1.
@@ -158,7 +158,13 @@ def main() -> None:
             r = stubs[observer].GetTransaction(request, timeout=RPC_TIMEOUT_S)
             status = status_name(r.status)
             check(status != "TX_STATUS_DROPPED", f"nonce {entry['nonce']} dropped: {r.reason}")
-            if status == "TX_STATUS_FINALIZED":
+            # Final once in a block; POSTED once that block is also on the DA layer.
+            if status in ("TX_STATUS_FINALIZED", "TX_STATUS_POSTED"):
+                if status == "TX_STATUS_POSTED":
+                    check(
+                        r.da.block_height == r.height and len(r.da.commitment) == 32,
+                        f"nonce {entry['nonce']}: POSTED without where: {r.da}",
+                    )
                 break
             if time.monotonic() > deadline:
                 raise Failure(
