@@ -103,6 +103,16 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     }
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
     let da = Arc::new(DaLink::open(&loaded.config.da, &home.local_da(), &loaded.genesis).await?);
+    let backend = match loaded.config.da.backend {
+        crate::config::DaBackend::Local => "local",
+        crate::config::DaBackend::Celestia => "celestia",
+    };
+    if store.bind_da_backend(backend)? {
+        tracing::warn!(
+            backend,
+            "the DA backend changed: records of posts on the previous one are dropped"
+        );
+    }
     let me = babel_consensus::Address(keys::address_of(&loaded.key.verifying_key()));
     let genesis = Arc::new(loaded.genesis);
     let pool = SharedPool::new(Mempool::new(PoolLimits {

@@ -17,6 +17,7 @@ use super::{Cf, Store, StoreError, decode_height};
 const META_DA_REF_FLOOR: &[u8] = b"da_ref_floor";
 const META_DA_SCANNED: &[u8] = b"da_scanned";
 const META_DA_POSTED_THROUGH: &[u8] = b"da_posted_through";
+const META_DA_BACKEND: &[u8] = b"da_backend";
 
 /// Where one block's blobs were posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +151,29 @@ impl Store {
             self.put_meta_height(META_DA_POSTED_THROUGH, through)?;
         }
         Ok(through)
+    }
+
+    /// Bind the DA records to a DA backend (`local` or `celestia`). Records of posts on
+    /// another backend name heights of another DA: when the backend changes they are
+    /// dropped, with the follower's cursor and the posted-through height (committed
+    /// references stay: they are the chain's). Returns whether anything was dropped.
+    pub fn bind_da_backend(&self, backend: &str) -> Result<bool, StoreError> {
+        let _guard = self.da_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let stored = self.get(Cf::Meta, META_DA_BACKEND)?;
+        if stored.as_deref() == Some(backend.as_bytes()) {
+            return Ok(false);
+        }
+        let mut wb = WriteBatch::default();
+        let changed = stored.is_some();
+        if changed {
+            wb.delete_range_cf(self.cf(Cf::DaRecords)?, [0u8; 8], [0xFFu8; 8]);
+            wb.delete_cf(self.cf(Cf::DaRecords)?, [0xFFu8; 8]);
+            wb.delete_cf(self.cf(Cf::Meta)?, META_DA_SCANNED);
+            wb.delete_cf(self.cf(Cf::Meta)?, META_DA_POSTED_THROUGH);
+        }
+        wb.put_cf(self.cf(Cf::Meta)?, META_DA_BACKEND, backend.as_bytes());
+        self.db.write(wb)?;
+        Ok(changed)
     }
 
     fn meta_height(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {

@@ -187,6 +187,27 @@ fn da_records_round_trip() {
 }
 
 #[test]
+fn changing_the_da_backend_drops_records_of_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.bind_da_backend("local").unwrap());
+    let rec = DaRecord {
+        da_height: 5,
+        commitment: vec![1; 32],
+    };
+    store.record_posted(1, &rec).unwrap();
+    store.set_da_scanned(9).unwrap();
+    assert_eq!(store.advance_posted_through().unwrap(), 1);
+    // The same backend again keeps everything.
+    assert!(!store.bind_da_backend("local").unwrap());
+    assert_eq!(store.da_record(1).unwrap(), Some(rec));
+    assert!(store.bind_da_backend("celestia").unwrap());
+    assert_eq!(store.da_record(1).unwrap(), None);
+    assert_eq!(store.da_scanned().unwrap(), 0);
+    assert_eq!(store.da_posted_through().unwrap(), 0);
+}
+
+#[test]
 fn pending_transactions_are_remembered_until_committed() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
