@@ -209,12 +209,28 @@ fn e2e_validators_sharing_a_da_post_every_block_once_and_replay_rebuilds_the_sta
                 hashes.push(r.hash.to_vec());
             }
         }
+        let mut first = u64::MAX;
         for hash in &hashes {
             let done = wait_status(&mut entry, hash, |s| s == v1::TxStatus::Posted).await;
             let da_ref = done.da.expect("a posted transaction says where");
             assert_eq!(da_ref.block_height, done.height);
             assert!(da_ref.da_height > 1 && da_ref.commitment.len() == 32);
+            first = first.min(done.height);
         }
+        // A stream of posted data sends each block's batch with where the block is.
+        let mut posted = entry
+            .stream_rollup_batches(v1::StreamRollupBatchesRequest {
+                rollup_id: 1,
+                from_height: first,
+                posted: true,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let batch = posted.message().await.unwrap().unwrap();
+        assert_eq!(batch.height, first);
+        assert!(!batch.txs.is_empty());
+        assert_eq!(batch.da.unwrap().block_height, first);
     });
     let top = nodes.iter().map(Validator::logged_height).min().unwrap() + 12;
     assert!(wait_for(Duration::from_secs(60), || nodes
@@ -272,6 +288,28 @@ fn e2e_validators_sharing_a_da_post_every_block_once_and_replay_rebuilds_the_sta
         out.contains(&format!("replayed through block {posted}:"))
             && out.contains(&format!("state root {want}")),
         "{out}"
+    );
+
+    // Against a genesis whose initial state differs, replay stops at the first block and
+    // says which root differs.
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(homes[0].join("genesis.json")).unwrap()).unwrap();
+    other["rollups"][0]["initial_state"]["alloc"] = serde_json::json!([
+        { "address": format!("0x{}", "77".repeat(20)), "balance": "5" }
+    ]);
+    let other_path = dir.path().join("other-genesis.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let mismatch = Command::new(babel_bin())
+        .args(["replay", "--da", &da.url(), "--genesis"])
+        .arg(&other_path)
+        .env("BABEL_DA_AUTH_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert!(!mismatch.status.success());
+    let err = stderr(&mismatch);
+    assert!(
+        err.contains("block 1 (DA height") && err.contains("root"),
+        "{err}"
     );
 }
 
