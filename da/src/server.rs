@@ -134,10 +134,8 @@ impl BlobRpcServer for Rpc {
         commitment: Commitment,
     ) -> RpcResult<Blob> {
         self.0
-            .blobs(height)
+            .blob(height, namespace, commitment)
             .map_err(da_error)?
-            .into_iter()
-            .find(|b| b.namespace == namespace && b.commitment == commitment)
             .ok_or_else(not_found)
     }
 
@@ -146,15 +144,8 @@ impl BlobRpcServer for Rpc {
         height: u64,
         namespaces: Vec<Namespace>,
     ) -> RpcResult<Option<Vec<Blob>>> {
-        let blobs = self.0.blobs(height).map_err(da_error)?;
         // A namespace asked for twice is answered once: repeats must not multiply the reply.
-        let mut seen = std::collections::HashSet::new();
-        let found: Vec<Blob> = namespaces
-            .iter()
-            .filter(|ns| seen.insert(ns.as_bytes().to_vec()))
-            .flat_map(|ns| blobs.iter().filter(move |b| b.namespace == *ns))
-            .cloned()
-            .collect();
+        let found = self.0.blobs_in(height, &namespaces).map_err(da_error)?;
         Ok((!found.is_empty()).then_some(found))
     }
 

@@ -64,6 +64,16 @@ pub enum DaBackend {
     Celestia,
 }
 
+impl DaBackend {
+    /// Its name in `config.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DaBackend::Local => "local",
+            DaBackend::Celestia => "celestia",
+        }
+    }
+}
+
 /// The operator's HTTP server: `/metrics`, `/health/live`, `/health/ready`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -103,10 +103,7 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     }
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
     let da = Arc::new(DaLink::open(&loaded.config.da, &home.local_da(), &loaded.genesis).await?);
-    let backend = match loaded.config.da.backend {
-        crate::config::DaBackend::Local => "local",
-        crate::config::DaBackend::Celestia => "celestia",
-    };
+    let backend = loaded.config.da.backend.name();
     if store.bind_da_backend(backend)? {
         tracing::warn!(
             backend,

@@ -124,6 +124,32 @@ impl LocalDa {
         Ok(height)
     }
 
+    /// Every blob at `height` in any of `namespaces`, in the order of `namespaces` (each once,
+    /// however often it is asked for) and then in square order.
+    pub fn blobs_in(&self, height: u64, namespaces: &[Namespace]) -> Result<Vec<Blob>, DaError> {
+        let blobs = self.blobs(height)?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(namespaces
+            .iter()
+            .filter(|ns| seen.insert(ns.as_bytes().to_vec()))
+            .flat_map(|ns| blobs.iter().filter(move |b| b.namespace == *ns))
+            .cloned()
+            .collect())
+    }
+
+    /// The blob at `height` in `namespace` with `commitment`, if there is one.
+    pub fn blob(
+        &self,
+        height: u64,
+        namespace: Namespace,
+        commitment: Commitment,
+    ) -> Result<Option<Blob>, DaError> {
+        Ok(self
+            .blobs(height)?
+            .into_iter()
+            .find(|b| b.namespace == namespace && b.commitment == commitment))
+    }
+
     /// The head height.
     pub fn head_height(&self) -> u64 {
         *self.inner.head.borrow()
@@ -238,12 +264,7 @@ impl DataAvailability for LocalDa {
     }
 
     async fn get_all(&self, height: u64, namespaces: &[Namespace]) -> Result<Vec<Blob>, DaError> {
-        let blobs = self.blobs(height)?;
-        Ok(namespaces
-            .iter()
-            .flat_map(|ns| blobs.iter().filter(move |b| b.namespace == *ns))
-            .cloned()
-            .collect())
+        self.blobs_in(height, namespaces)
     }
 
     async fn get(
@@ -252,10 +273,7 @@ impl DataAvailability for LocalDa {
         namespace: Namespace,
         commitment: Commitment,
     ) -> Result<Option<Blob>, DaError> {
-        Ok(self
-            .blobs(height)?
-            .into_iter()
-            .find(|b| b.namespace == namespace && b.commitment == commitment))
+        self.blob(height, namespace, commitment)
     }
 
     async fn head(&self) -> Result<u64, DaError> {

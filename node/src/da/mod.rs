@@ -20,10 +20,7 @@ pub mod verify;
 
 use std::{
     collections::BTreeMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -156,11 +153,10 @@ impl DaLink {
     }
 }
 
-/// Whether the DA answers, and since when without a failure.
+/// Since when the DA has answered without a failure.
 #[derive(Debug, Default)]
 struct Reach {
     ok_since: Mutex<Option<Instant>>,
-    failing: AtomicBool,
 }
 
 impl Reach {
@@ -171,7 +167,6 @@ impl Reach {
         } else {
             *since = None;
         }
-        self.failing.store(!ok, Ordering::Relaxed);
     }
 
     fn since(&self) -> Duration {

@@ -269,10 +269,11 @@ impl Poster {
         let bytes: usize = batch.iter().map(|(_, p)| p.data_bytes()).sum();
         let started = Instant::now();
         let result = self.link.da().submit(blobs).await;
-        self.link.reached(!is_down(&result));
+        let down = is_down(&result);
+        self.link.reached(!down);
         let da_height = match result {
             Ok(h) => h,
-            Err(e) if e.is_transient() || matches!(e, DaError::Unauthorized) => {
+            Err(e) if down => {
                 self.metrics.da_failed("unavailable");
                 return Err(PostFailure::Da(e));
             }

@@ -261,11 +261,7 @@ impl NodeService {
                     .is_ok_and(|body| body.rollup_id == rollup_id)
             })
             .collect();
-        let da = self
-            .store
-            .da_location(height)
-            .map_err(internal)?
-            .map(|r| r.reference(height));
+        let da = self.store.da_reference(height).map_err(internal)?;
         Ok(Some(v1::RollupBatch {
             rollup_id,
             height,
@@ -483,11 +479,7 @@ impl Node for NodeService {
             let transaction = block.and_then(|b| b.txs.into_iter().nth(loc.index as usize));
             // A committed block is final under BFT consensus: there is no "included but not
             // final" state. Once the block is known to be on the DA layer, it is posted.
-            let da = self
-                .store
-                .da_location(loc.height)
-                .map_err(internal)?
-                .map(|r| r.reference(loc.height));
+            let da = self.store.da_reference(loc.height).map_err(internal)?;
             let status = match da {
                 Some(_) => v1::TxStatus::Posted,
                 None => v1::TxStatus::Finalized,

@@ -91,6 +91,11 @@ impl Store {
         }
     }
 
+    /// Where the block at `height` is posted, as a header's reference to it.
+    pub fn da_reference(&self, height: u64) -> Result<Option<v1::DaReference>, StoreError> {
+        Ok(self.da_location(height)?.map(|r| r.reference(height)))
+    }
+
     /// The lowest block height that no committed header references (1 at first).
     pub fn da_ref_floor(&self) -> Result<u64, StoreError> {
         self.meta_height(META_DA_REF_FLOOR).map(|h| h.unwrap_or(1))
