@@ -12,7 +12,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use super::{Label, Metrics};
+use super::{Label, Metrics, gauge};
 
 /// Why a post failed, as the `reason` label.
 const FAILURES: [&str; 3] = ["unavailable", "refused", "layout"];
@@ -89,10 +89,6 @@ impl DaMetrics {
         }
         m
     }
-}
-
-fn gauge(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 impl Metrics {

@@ -29,6 +29,11 @@ use prometheus_client::{
 
 pub use vm::TimedAdapter;
 
+/// A count as a gauge's value (saturating: gauges are `i64`).
+fn gauge(v: impl TryInto<i64>) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}
+
 /// A metric label: (name, value).
 type Label = [(&'static str, &'static str); 1];
 /// Two metric labels.
@@ -272,10 +277,8 @@ impl Metrics {
     /// The store holds blocks up to `height`, the last made at `time_ms` (at start-up, so
     /// that a node that cannot commit yet does not read as height 0).
     pub fn restored(&self, height: u64, time_ms: u64) {
-        self.committed_height
-            .set(i64::try_from(height).unwrap_or(i64::MAX));
-        self.last_block_time
-            .set(i64::try_from(time_ms / 1000).unwrap_or(i64::MAX));
+        self.committed_height.set(gauge(height));
+        self.last_block_time.set(gauge(time_ms / 1000));
     }
 
     /// A block was committed.
@@ -315,16 +318,14 @@ impl Metrics {
 
     /// The mempool holds `txs` transactions of `bytes` bytes.
     pub fn mempool(&self, txs: usize, bytes: usize) {
-        self.mempool_txs.set(i64::try_from(txs).unwrap_or(i64::MAX));
-        self.mempool_bytes
-            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.mempool_txs.set(gauge(txs));
+        self.mempool_bytes.set(gauge(bytes));
     }
 
     /// The node is connected to `connected` libp2p peers, `validators` of them validators.
     pub fn peers(&self, connected: u64, validators: u64) {
-        self.peers.set(i64::try_from(connected).unwrap_or(i64::MAX));
-        self.validator_peers
-            .set(i64::try_from(validators).unwrap_or(i64::MAX));
+        self.peers.set(gauge(connected));
+        self.validator_peers.set(gauge(validators));
     }
 
     /// Whether the node is ready.
