@@ -44,8 +44,9 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing libclang-dev (needed to build RocksDB bindings)..." >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq libclang-dev >/dev/null
+  # Another apt run (an unattended upgrade, a first boot) may hold the lock: wait for it.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq libclang-dev >/dev/null
 else
   echo "error: libclang is missing; install it first (Debian/Ubuntu: sudo apt-get install libclang-dev)" >&2
   exit 1

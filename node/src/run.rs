@@ -8,7 +8,7 @@ use babel_genesis::Genesis;
 use tracing::info;
 
 use crate::{
-    app::{NodeApp, ensure_genesis_state},
+    app::{NodeApp, ensure_genesis_state, restore_kept},
     config::Config,
     da::{DaLink, poster::Poster},
     grpc::NodeService,
@@ -131,6 +131,7 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         |adapter| adapter,
     )?);
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
+    restore_kept(&store, &executor, &genesis).context("restoring compiled WASM code")?;
     let txpool = TxPool::new(
         pool.clone(),
         store.clone(),

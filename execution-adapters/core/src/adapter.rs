@@ -85,4 +85,22 @@ pub trait ExecutionAdapter: Send + Sync + fmt::Debug {
     /// Run one frame. A failing contract is `Ok` with `success = false`; `Err` only for faults
     /// that are not the transaction's (they stop the block).
     fn execute(&self, host: &mut dyn Host, frame: &Frame<'_>) -> Result<FrameOutcome, ExecError>;
+
+    /// The rollup's state changes of a block (or of genesis) that is now committed, in key
+    /// order (`None`: deleted). An adapter that keeps derived data outside the state (the WASM
+    /// adapter's compiled code) keeps it only for what commits, so that an execution that
+    /// never commits (a refused proposal, a reverted deploy) leaves nothing behind. Must not
+    /// fail: what it keeps is the node's own, never consensus.
+    fn committed(&self, changes: &[(&[u8], Option<&Vec<u8>>)]) {
+        let _ = changes;
+    }
+
+    /// The state keys (by prefix) whose committed values [`ExecutionAdapter::committed`]
+    /// keeps something for. At startup, before any block executes, the node hands the adapter
+    /// every committed one again, so that what was lost since (a crash before the data was
+    /// kept, an upgrade that invalidated it, an operator who deleted it) is made again then,
+    /// never in the middle of a block.
+    fn kept_prefix(&self) -> Option<&'static [u8]> {
+        None
+    }
 }

@@ -167,6 +167,16 @@ impl Executor {
         Ok(changes)
     }
 
+    /// Tell every adapter its rollup's share of `changes`, which are now committed (see
+    /// [`ExecutionAdapter::committed`]).
+    pub fn committed(&self, changes: &Changes) {
+        for (rollup, changes) in crate::commitment::by_rollup(changes) {
+            if let Some(adapter) = self.adapter(rollup) {
+                adapter.committed(&changes);
+            }
+        }
+    }
+
     /// Execute a block's transactions in order over `base`. Transactions that may not be in
     /// a block run as charge-free failures and are listed in [`BlockExecution::invalid`], as
     /// are those that take the block's receipts above

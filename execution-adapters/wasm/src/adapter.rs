@@ -24,8 +24,8 @@ use crate::{
     runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
     stack,
     state::{
-        balance_key, code_hash, contract_id, contract_key, decode_contract, deploys_key,
-        encode_contract, module_key, storage_prefix,
+        MODULE_PREFIX, balance_key, code_hash, contract_id, contract_key, decode_contract,
+        deploys_key, encode_contract, module_hash, module_key, storage_prefix,
     },
 };
 
@@ -132,7 +132,7 @@ impl WasmAdapter {
     }
 
     /// The module of code hash `hash`, from the cache, or compiled from `instrumented` (a
-    /// module that validated). Compiling a valid module fails only for the node's own reasons
+    /// module that compiled when it was deployed). Failing now is the node's own fault
     /// (memory, the engine): fatal, never a receipt.
     fn ready(
         &self,
@@ -276,7 +276,21 @@ impl WasmAdapter {
         }
         let hash = code_hash(code);
         let load_gas = load_gas(instrumented.len(), &shape);
-        let ready = self.ready(hash, || Ok(instrumented))?;
+        let ready = match self.cache.get(&self.engine, &self.linker, &hash) {
+            Some(ready) => ready,
+            None => match self
+                .cache
+                .compile(&self.engine, &self.linker, hash, &instrumented)
+            {
+                Ok(ready) => ready,
+                // The compiler's own limits, past the validator's (the pinned compiler gives
+                // every node the same verdict): the module is refused like an invalid one.
+                Err(e) => {
+                    tracing::debug!(hash = %hex::encode(hash), "module does not compile: {e:#}");
+                    return Ok(failed(&Refusal::Invalid.to_string(), meter.used));
+                }
+            },
+        };
         let count_key = deploys_key(&signer);
         let count = host
             .get(&count_key)?
@@ -297,6 +311,10 @@ impl WasmAdapter {
                 logs: Vec::new(),
                 created: Some(id),
             });
+        }
+        // The constructor's frame is a call like any other.
+        if !meter.spend(load_gas) {
+            return Ok(failed("wasm: out of gas", meter.used));
         }
         let target = Target {
             ready,
@@ -460,5 +478,36 @@ impl ExecutionAdapter for WasmAdapter {
             }
             _ => Ok(failed("wasm: not a WASM call", 0)),
         }
+    }
+
+    fn kept_prefix(&self) -> Option<&'static [u8]> {
+        Some(MODULE_PREFIX)
+    }
+
+    fn committed(&self, changes: &[(&[u8], Option<&Vec<u8>>)]) {
+        for (key, value) in changes {
+            if let (Some(hash), Some(code)) = (module_hash(key), value) {
+                self.cache.keep(&hash, || self.compiled(hash, code));
+            }
+        }
+    }
+}
+
+impl WasmAdapter {
+    /// The compiled module of `code` (whose hash is `hash`): the cached one, or compiled again
+    /// if it was evicted since its deploy.
+    fn compiled(&self, hash: [u8; 32], code: &[u8]) -> Option<Module> {
+        if let Some(ready) = self.cache.get(&self.engine, &self.linker, &hash) {
+            return Some(ready.module().clone());
+        }
+        let compiled = self
+            .instrument(code)
+            .map_err(|r| r.to_string())
+            .and_then(|code| Module::new(&self.engine, &code).map_err(|e| format!("{e:#}")));
+        compiled
+            .inspect_err(|e| {
+                tracing::warn!(hash = %hex::encode(hash), "committed module does not compile: {e}");
+            })
+            .ok()
     }
 }

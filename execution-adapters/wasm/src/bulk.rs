@@ -1,4 +1,5 @@
-//! Fuel for work whose size is an operand: the bulk memory and table operators and the grows.
+//! Fuel for work whose size is an operand: the bulk memory and table operators and the grows,
+//! and the zeroing of a function's declared locals on entry.
 //!
 //! Winch charges every operator its flat fuel and nothing per byte, so `memory.fill` of 16 MiB
 //! would cost what `i32.add` costs. The rewrite in [`crate::stack`] puts before each such
@@ -22,6 +23,8 @@ pub const ROUNDS_PER_PAGE: u32 = (PAGE_GAS * FUEL_PER_GAS / FUEL_PER_ROUND) as u
 /// Rounds every `memory.grow` and `table.grow` pays first, whatever it asks for (it calls
 /// into the runtime).
 pub const GROW_ROUNDS: u32 = 20;
+/// Declared locals whose zeroing one round pays for (a store each, on every entry).
+pub const LOCALS_PER_ROUND: u32 = 8;
 /// Most pages or elements a grow is charged for: more than any limit allows, so such a grow
 /// fails anyway, after paying this much.
 const MAX_GROW: u32 = 65_536;
@@ -37,6 +40,8 @@ pub(crate) enum Size {
     Pages,
     /// Elements asked of `table.grow`.
     TableGrowth,
+    /// Locals a function declares (a constant the rewrite puts on the stack at entry).
+    Locals,
 }
 
 /// Whether `op` is paid for by its size operand, and how.
@@ -61,6 +66,7 @@ pub(crate) fn pay(f: &mut Function, scratch: u32, size: Size) {
     let step = match size {
         Size::Bytes => BYTES_PER_ROUND,
         Size::Elements => 1,
+        Size::Locals => LOCALS_PER_ROUND,
         Size::Pages | Size::TableGrowth => {
             // rounds = min(n, MAX_GROW) * per + GROW_ROUNDS, in rounds of one.
             let per = if size == Size::Pages {

@@ -2,7 +2,9 @@
 //! node, on disk for good.
 //!
 //! Compiling is the expensive step, so a call never compiles a module this node has compiled
-//! before. In memory, the least recently used modules are evicted beyond the bounds; their
+//! before. A module's code goes to disk once its deploy commits (never for a deploy that is
+//! reverted or whose block is not decided: those would cost every node disk for free). In
+//! memory, the least recently used modules are evicted beyond the bounds; their
 //! compiled code stays in the code directory ([`CodeDir`]), and a call to one of them reads it
 //! back, which costs about a thousandth of compiling. Otherwise anyone could deploy more
 //! modules than the memory holds and call them in turn, making every node compile on every
@@ -114,7 +116,7 @@ impl ModuleCache {
         Some(ready)
     }
 
-    /// Compile `code` (whose hash is `hash`), keep its code, link it and cache it. `Err` is
+    /// Compile `code` (whose hash is `hash`), link it and cache it in memory. `Err` is
     /// wasmtime's refusal of the code.
     pub(crate) fn compile(
         &self,
@@ -126,12 +128,24 @@ impl ModuleCache {
         // Compiled outside the lock: other frames may use the cache meanwhile.
         let module = Module::new(engine, code)?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
-        if let Some(dir) = &self.dir {
-            dir.write(&hash, &module);
-        }
         let ready = Arc::new(linker.instantiate_pre(&module)?);
         self.insert(hash, ready.clone(), compiled_size(&module));
         Ok(ready)
+    }
+
+    /// Keep the code of the module with code hash `hash` (`module` makes it) in the code
+    /// directory, unless it is there already. Called for committed modules only: what a deploy
+    /// that never commits compiled stays in memory, bounded, and leaves nothing on disk.
+    pub(crate) fn keep(&self, hash: &[u8; 32], module: impl FnOnce() -> Option<Module>) {
+        let Some(dir) = self.dir.as_ref().filter(|d| d.writes) else {
+            return;
+        };
+        if dir.file(hash).exists() {
+            return;
+        }
+        if let Some(module) = module() {
+            dir.write(hash, &module);
+        }
     }
 
     /// Keep `ready`, evicting the least recently used modules beyond the bounds.
@@ -156,16 +170,21 @@ fn compiled_size(module: &Module) -> usize {
     (range.end as usize).saturating_sub(range.start as usize)
 }
 
+/// The sources that shape compiled code: the engine's configuration, the limits, and the
+/// rewrite (the stack counter and the fuel of sized work).
+const FINGERPRINTED: [&str; 4] = [
+    include_str!("engine.rs"),
+    include_str!("limits.rs"),
+    include_str!("stack.rs"),
+    include_str!("bulk.rs"),
+];
+
 /// What the compiled code depends on besides wasmtime (whose version and settings wasmtime
 /// checks itself when it reads code back): the engine's configuration, the limits and the
 /// stack counter's rewriting. Code compiled by a node whose sources differ is never read.
 fn fingerprint() -> String {
     let mut h = Sha256::new();
-    for source in [
-        include_str!("engine.rs"),
-        include_str!("limits.rs"),
-        include_str!("stack.rs"),
-    ] {
+    for source in FINGERPRINTED {
         h.update((source.len() as u64).to_be_bytes());
         h.update(source);
     }
@@ -232,6 +251,7 @@ impl CodeDir {
             .map(|(_, code)| code)
         else {
             tracing::warn!(file = %path.display(), "damaged compiled WASM code: compiling again");
+            self.discard(&path);
             return None;
         };
         // SAFETY: wasmtime runs these bytes as machine code, so they must be what
@@ -245,17 +265,25 @@ impl CodeDir {
             Ok(module) => Some(module),
             Err(e) => {
                 tracing::warn!(file = %path.display(), "unreadable compiled WASM code: {e:#}");
+                self.discard(&path);
                 None
             }
+        }
+    }
+
+    /// Remove a file that cannot be read, so that the next start compiles its module again
+    /// (see `ExecutionAdapter::kept_prefix`) rather than every call compiling it in memory.
+    fn discard(&self, path: &Path) {
+        if self.writes
+            && let Err(e) = std::fs::remove_file(path)
+        {
+            tracing::warn!(file = %path.display(), "removing damaged compiled WASM code: {e}");
         }
     }
 
     /// Keep `module`'s code for `hash`. Failing to is not fatal: the module is compiled
     /// again when it is next needed and not in memory.
     fn write(&self, hash: &[u8; 32], module: &Module) {
-        if !self.writes {
-            return;
-        }
         let result = module
             .serialize()
             .map_err(|e| std::io::Error::other(format!("{e:#}")))
@@ -270,5 +298,44 @@ impl CodeDir {
         if let Err(e) = result {
             tracing::warn!(hash = %hex::encode(hash), "keeping compiled WASM code: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_covers_every_module_the_rewrite_uses() {
+        let stack = include_str!("stack.rs");
+        let line = stack
+            .lines()
+            .find(|l| l.starts_with("use crate::{"))
+            .expect("stack.rs imports from the crate");
+        let used: Vec<&str> = line
+            .trim_start_matches("use crate::{")
+            .trim_end_matches("};")
+            .split(',')
+            .map(|item| item.trim().split("::").next().unwrap_or_default())
+            .filter(|m| !m.is_empty())
+            .collect();
+        assert!(used.contains(&"bulk"), "{used:?}");
+        // `module` gives the rewrite only its refusal type, which shapes no code.
+        let sources = [
+            ("bulk", include_str!("bulk.rs")),
+            ("engine", include_str!("engine.rs")),
+            ("limits", include_str!("limits.rs")),
+        ];
+        for module in used.into_iter().filter(|m| *m != "module") {
+            let (_, source) = sources
+                .iter()
+                .find(|(name, _)| *name == module)
+                .unwrap_or_else(|| panic!("stack.rs uses crate::{module}, unknown to this test"));
+            assert!(
+                FINGERPRINTED.contains(source),
+                "crate::{module} shapes compiled code but is not fingerprinted"
+            );
+        }
+        assert!(FINGERPRINTED.contains(&stack));
     }
 }

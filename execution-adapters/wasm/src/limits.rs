@@ -28,6 +28,10 @@ pub const MAX_TABLE_ELEMENTS: u64 = 4_096;
 pub const MAX_GLOBALS: u32 = 256;
 /// Most data and element segments.
 pub const MAX_SEGMENTS: u32 = 1_024;
+/// Most targets of one `br_table`. wasmparser accepts millions and Winch compiles at most
+/// 65 520: a module between the two would validate and then fail to compile, so the limit is
+/// a refusal here, well below both.
+pub const MAX_BR_TABLE_TARGETS: u32 = 4_096;
 
 /// Native stack for compiled wasm of one frame: 256 bytes for each slot of the deterministic
 /// bound ([`crate::stack::MAX_STACK_SLOTS`]), so that it is never what stops a guest. Each
@@ -84,6 +88,10 @@ pub const CALL_GAS: u64 = 1_000;
 pub const ESCAPING_GAS: u64 = 40_000;
 /// Per data or element segment.
 pub const SEGMENT_GAS: u64 = 20_000;
+/// Per local a function declares (parameters aside): Winch gives each a stack slot and zeroes
+/// it on entry with a store of its own, about 8 bytes of machine code, from a local group of a
+/// few bytes that may declare a thousand. Priced like a byte of code.
+pub const LOCAL_GAS: u64 = DEPLOY_GAS_PER_BYTE;
 
 /// Gas of compiling a module of `shape`, beyond its bytes. The compiler spends a fixed time on
 /// each function, call, entry point and segment, whatever its size; without these terms a
@@ -96,6 +104,7 @@ pub fn compile_gas(shape: &Shape) -> u64 {
         .saturating_add(CALL_GAS.saturating_mul(shape.calls.into()))
         .saturating_add(ESCAPING_GAS.saturating_mul(shape.escaping.into()))
         .saturating_add(SEGMENT_GAS.saturating_mul(shape.segments.into()))
+        .saturating_add(LOCAL_GAS.saturating_mul(shape.locals.into()))
 }
 
 /// Gas of loading a contract's module for a call, per byte of the module as compiled (with its
@@ -115,22 +124,27 @@ pub const PAGE_GAS: u64 = 480;
 pub const LOAD_GAS_BASE: u64 = 5_000;
 /// Gas of loading a module, per function it defines.
 pub const LOAD_GAS_PER_FUNCTION: u64 = 100;
+/// Gas of loading a module, per local its functions declare: the machine code that zeroes
+/// it (see [`LOCAL_GAS`]) is read back like the rest.
+pub const LOAD_GAS_PER_LOCAL: u64 = 8;
 
 /// Gas every call of a module pays to load and instantiate it, beyond [`INSTANTIATE_GAS`]:
-/// a base, its compiled bytes (`compiled_len`) and functions, data segments and initial
-/// memory. Fixed at deploy and kept in the contract's record.
+/// a base, its compiled bytes (`compiled_len`), functions and locals, data segments and
+/// initial memory. Fixed at deploy and kept in the contract's record.
 pub fn load_gas(compiled_len: usize, shape: &Shape) -> u64 {
     LOAD_GAS_PER_BYTE
         .saturating_mul(compiled_len as u64)
         .saturating_add(LOAD_GAS_BASE)
         .saturating_add(LOAD_GAS_PER_FUNCTION.saturating_mul(shape.functions.into()))
+        .saturating_add(LOAD_GAS_PER_LOCAL.saturating_mul(shape.locals.into()))
         .saturating_add(DATA_SEGMENT_GAS.saturating_mul(shape.data_segments.into()))
         .saturating_add(PAGE_GAS.saturating_mul(shape.memory_pages.into()))
 }
 
 /// Gas of every frame: a fresh store, an instance, its memory and a fiber.
 pub const INSTANTIATE_GAS: u64 = 2_000;
-/// Per byte of key and value a storage write stores (the EVM's 20 000 per new 32-byte slot).
+/// Per byte a storage write stores: the key as stored (with the contract's prefix) and the
+/// value (the EVM's 20 000 per new 32-byte slot).
 pub const STORE_BYTE_GAS: u64 = 625;
 /// Base gas of a storage read, plus [`BYTE_GAS`] per key and value byte.
 pub const READ_GAS: u64 = 800;
@@ -141,6 +155,8 @@ pub const WRITE_GAS: u64 = 5_000;
 pub const LOG_GAS: u64 = 375;
 /// Per log topic.
 pub const TOPIC_GAS: u64 = 375;
+/// Per byte of log data, on top of moving it: receipts carry it (the EVM's 8).
+pub const LOG_BYTE_GAS: u64 = 8;
 /// Per byte moved between linear memory and the host.
 pub const BYTE_GAS: u64 = 3;
 /// Base gas of any other host call.

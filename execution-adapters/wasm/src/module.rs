@@ -11,8 +11,8 @@ use wasmparser::{
 use crate::{
     abi::{self, Ty},
     limits::{
-        MAX_EXPORTS, MAX_FUNCTIONS, MAX_GLOBALS, MAX_IMPORTS, MAX_LOCALS, MAX_MEMORY_PAGES,
-        MAX_MODULE_BYTES, MAX_SEGMENTS, MAX_TABLE_ELEMENTS,
+        MAX_BR_TABLE_TARGETS, MAX_EXPORTS, MAX_FUNCTIONS, MAX_GLOBALS, MAX_IMPORTS, MAX_LOCALS,
+        MAX_MEMORY_PAGES, MAX_MODULE_BYTES, MAX_SEGMENTS, MAX_TABLE_ELEMENTS,
     },
 };
 
@@ -60,6 +60,8 @@ pub struct Shape {
     pub data_segments: u32,
     /// Pages the memory starts with (every instance has them).
     pub memory_pages: u32,
+    /// Locals the functions declare, parameters aside (each is zeroed on every entry).
+    pub locals: u32,
 }
 
 fn ty(v: &ValType) -> Option<Ty> {
@@ -200,19 +202,24 @@ pub fn check(code: &[u8]) -> Result<Shape, Refusal> {
                     .and_then(|f| f.as_ref())
                     .map_or(0, |(params, _)| params.len() as u32);
                 bodies += 1;
-                let mut locals = params;
+                let mut declared = 0u32;
                 for group in body.get_locals_reader().map_err(|_| Refusal::Invalid)? {
                     let (count, _) = group.map_err(|_| Refusal::Invalid)?;
-                    locals = locals.saturating_add(count);
+                    declared = declared.saturating_add(count);
                 }
-                if locals > MAX_LOCALS {
+                if params.saturating_add(declared) > MAX_LOCALS {
                     return Err(Refusal::TooMany("locals"));
                 }
+                shape.locals = shape.locals.saturating_add(declared);
                 for op in body.get_operators_reader().map_err(|_| Refusal::Invalid)? {
-                    if let Operator::Call { .. } | Operator::CallIndirect { .. } =
-                        op.map_err(|_| Refusal::Invalid)?
-                    {
-                        shape.calls = shape.calls.saturating_add(1);
+                    match op.map_err(|_| Refusal::Invalid)? {
+                        Operator::Call { .. } | Operator::CallIndirect { .. } => {
+                            shape.calls = shape.calls.saturating_add(1);
+                        }
+                        Operator::BrTable { targets } if targets.len() > MAX_BR_TABLE_TARGETS => {
+                            return Err(Refusal::TooMany("br_table targets"));
+                        }
+                        _ => {}
                     }
                 }
             }

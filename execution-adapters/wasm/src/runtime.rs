@@ -21,7 +21,7 @@ use wasmtime::{Caller, Engine, Linker, Memory, Store, StoreLimits, StoreLimitsBu
 use crate::{
     WasmError, abi,
     limits::{
-        BYTE_GAS, FUEL_PER_GAS, HOST_CALL_GAS, LOG_GAS, MAX_KEY_BYTES, MAX_LOG_BYTES,
+        BYTE_GAS, FUEL_PER_GAS, HOST_CALL_GAS, LOG_BYTE_GAS, LOG_GAS, MAX_KEY_BYTES, MAX_LOG_BYTES,
         MAX_MEMORY_PAGES, MAX_RETURN_BYTES, MAX_TABLE_ELEMENTS, MAX_TOPICS, MAX_VALUE_BYTES,
         READ_GAS, STORE_BYTE_GAS, TOPIC_GAS, WRITE_GAS,
     },
@@ -274,10 +274,11 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<Guest>, WasmError> {
                 charge(&mut c, WRITE_GAS)?;
                 let key = read(&mut c, kp, kl, MAX_KEY_BYTES)?;
                 let value = read(&mut c, vp, vl, MAX_VALUE_BYTES)?;
-                // Stored by every node for good: priced as the EVM prices a new slot.
+                let key = storage_key(&c, &key);
+                // Stored by every node for good, the key with its prefix: priced as the EVM
+                // prices a new slot.
                 let stored = (key.len() + value.len()) as u64;
                 charge(&mut c, STORE_BYTE_GAS.saturating_mul(stored))?;
-                let key = storage_key(&c, &key);
                 let mailbox = c.data().mailbox.clone();
                 ask(mailbox, Request::Set(key, Some(value))).await?;
                 Ok(())
@@ -311,6 +312,7 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<Guest>, WasmError> {
             charge(&mut c, LOG_GAS.saturating_add(TOPIC_GAS * topics as u64))?;
             let raw = read(&mut c, tp, len_i32(topics * 32), MAX_TOPICS * 32)?;
             let data = read(&mut c, dp, dl, MAX_LOG_BYTES)?;
+            charge(&mut c, LOG_BYTE_GAS.saturating_mul(data.len() as u64))?;
             let address = c.data().info.contract.clone();
             c.data_mut().logs.push(Log {
                 address,

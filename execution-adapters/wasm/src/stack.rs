@@ -255,6 +255,14 @@ impl Reencode for Instrument {
         let scratch = params.saturating_add(declared);
         locals.push((1, EncValType::I32));
         let mut f = wasm_encoder::Function::new(locals);
+        // Winch zeroes every declared local on entry, which no operator's fuel covers.
+        if declared >= bulk::LOCALS_PER_ROUND {
+            f.instruction(&Instruction::I32Const(
+                i32::try_from(declared).unwrap_or(i32::MAX),
+            ));
+            bulk::pay(&mut f, scratch, bulk::Size::Locals);
+            f.instruction(&Instruction::Drop);
+        }
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             let op = reader.read()?;

@@ -17,9 +17,17 @@ pub fn contract_key(id: &[u8]) -> Vec<u8> {
     [b"c/".as_slice(), id].concat()
 }
 
+/// Prefix of the modules' keys.
+pub const MODULE_PREFIX: &[u8] = b"m/";
+
 /// Key of the module with code hash `hash`.
 pub fn module_key(hash: &[u8; 32]) -> Vec<u8> {
-    [b"m/".as_slice(), hash].concat()
+    [MODULE_PREFIX, hash].concat()
+}
+
+/// The code hash a module key names (`None` for other keys).
+pub fn module_hash(key: &[u8]) -> Option<[u8; 32]> {
+    key.strip_prefix(MODULE_PREFIX)?.try_into().ok()
 }
 
 /// Key of `deployer`'s count of created contracts.

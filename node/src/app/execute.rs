@@ -212,6 +212,32 @@ pub fn ensure_genesis_state(
     }
     let changes = exec.genesis_changes(genesis)?;
     let (_, trees) = update_trees(store, genesis, 0, &changes)?;
+    exec.committed(&changes);
     store.init_genesis_state(&state_writes(changes), &trees)?;
+    Ok(())
+}
+
+/// Hand every adapter the committed state it keeps derived data for (see
+/// `ExecutionAdapter::kept_prefix`): at startup, before any block executes, so that data lost
+/// since it was made (compiled WASM code) is made again now, not in the middle of a block.
+pub fn restore_kept(store: &Store, exec: &Executor, genesis: &Genesis) -> anyhow::Result<()> {
+    for rollup in &genesis.rollups {
+        let Some(adapter) = exec.adapter(rollup.id) else {
+            continue;
+        };
+        let Some(prefix) = adapter.kept_prefix() else {
+            continue;
+        };
+        let start = std::time::Instant::now();
+        let mut count = 0u64;
+        store.for_each_state(rollup.id, prefix, |key, value| {
+            adapter.committed(&[(key, Some(&value.to_vec()))]);
+            count += 1;
+            if count % 100 == 0 {
+                tracing::info!(rollup = rollup.id, entries = count, "restoring kept data");
+            }
+        })?;
+        tracing::debug!(rollup = rollup.id, entries = count, elapsed = ?start.elapsed(), "kept data restored");
+    }
     Ok(())
 }

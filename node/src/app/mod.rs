@@ -10,7 +10,7 @@
 
 mod execute;
 
-pub use execute::{Built, Executed, build, ensure_genesis_state, execute};
+pub use execute::{Built, Executed, build, ensure_genesis_state, execute, restore_kept};
 
 use std::{
     collections::HashMap,
@@ -472,6 +472,10 @@ impl NodeApp {
             let gas: u64 = e.receipts.iter().map(|r| r.gas_used).sum();
             (header.time_ms, gas)
         });
+        if let Some(e) = &executed {
+            // The block is decided: adapters keep what derives from its changes.
+            self.executor.committed(&e.changes);
+        }
         let (receipts, state, trees) = executed.map(Executed::into_parts).unwrap_or_default();
         let batch = CommitBatch {
             block,

@@ -598,3 +598,45 @@ fn floats_and_an_out_of_fuel_run_are_identical_on_two_independent_stores() {
         Some(0xfff8_0000_0000_0000u64.to_le_bytes().to_vec())
     );
 }
+
+#[test]
+fn a_deploy_the_wasm_compiler_would_refuse_fails_its_receipt_and_the_block_commits() {
+    let mut f = wasm_fixture();
+    let key = SigningKey::from_bytes(&[4; 32]);
+    let deploy = |nonce: u64, code: Vec<u8>| {
+        let body = v1::Transaction {
+            chain_id: CHAIN.into(),
+            rollup_id: 1,
+            sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+            nonce,
+            gas_limit: MAX_TX_GAS,
+            max_fee: 0,
+            payload: Some(v1::transaction::Payload::Wasm(v1::WasmCall {
+                code: code.into(),
+                ..Default::default()
+            })),
+        };
+        sign(&body, &key)
+    };
+    // A `br_table` of more targets than Winch compiles (65 520): the validator accepts it.
+    let table = wat::parse_str(format!(
+        r#"(module (memory (export "memory") 1) (func (export "run") (block (br_table {}(i32.const 0)))))"#,
+        "0 ".repeat(65_522)
+    ))
+    .unwrap();
+    let plain =
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run")))"#).unwrap();
+    let txs = vec![deploy(0, table), deploy(1, plain)];
+    let hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();
+    let block = block_with(&mut f, txs);
+    assert!(verdict(&mut f, &block).is_valid());
+    commit(&mut f, block);
+    let receipt = |h: &[u8; 32]| f.app.store.receipt(h).unwrap().unwrap();
+    let refused = receipt(&hashes[0]);
+    assert!(!refused.success);
+    assert_eq!(
+        babel_execution::abi::decode_error_message(&refused.output).as_deref(),
+        Some("wasm: too many br_table targets")
+    );
+    assert!(receipt(&hashes[1]).success);
+}

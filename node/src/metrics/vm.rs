@@ -89,6 +89,14 @@ impl ExecutionAdapter for TimedAdapter {
             .vm_frame(self.inner.vm(), total.saturating_sub(nested));
         outcome
     }
+
+    fn committed(&self, changes: &[(&[u8], Option<&Vec<u8>>)]) {
+        self.inner.committed(changes);
+    }
+
+    fn kept_prefix(&self) -> Option<&'static [u8]> {
+        self.inner.kept_prefix()
+    }
 }
 
 #[cfg(test)]

@@ -354,6 +354,29 @@ impl Store {
         self.get(Cf::State, &state_key(rollup_id, key))
     }
 
+    /// Call `f` with each key of `rollup_id`'s state that starts with `prefix` (the key
+    /// without the rollup) and its value, in key order.
+    pub fn for_each_state(
+        &self,
+        rollup_id: u64,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), StoreError> {
+        let start = state_key(rollup_id, prefix);
+        let iter = self.db.iterator_cf(
+            self.cf(Cf::State)?,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        for item in iter {
+            let (key, value) = item?;
+            if !key.starts_with(&start) {
+                break;
+            }
+            f(&key[8..], &value);
+        }
+        Ok(())
+    }
+
     /// The next nonce of `sender` on `rollup_id` (0 if it never sent a transaction).
     pub fn nonce(&self, rollup_id: u64, sender: &[u8; 32]) -> Result<u64, StoreError> {
         self.state(rollup_id, &babel_execution::state::nonce_key(sender))?

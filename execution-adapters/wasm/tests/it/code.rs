@@ -42,6 +42,7 @@ fn a_deploy_pays_for_its_bytes_and_for_what_compiling_its_shape_costs() {
             segments: 3,
             data_segments: 2,
             memory_pages: 1,
+            locals: 0,
         }
     );
     let instrumented = babel_wasm::stack::instrument(&code).unwrap();
@@ -139,6 +140,7 @@ fn a_restarted_node_reads_its_compiled_code_back_instead_of_compiling() {
         deploy(COUNTER, ""),
     );
     assert!(out.receipt.success, "{:?}", reason(&out));
+    executor(&first).committed(&out.changes);
     let id = out.receipt.output.clone();
     assert_eq!(
         first.code_stats(),
@@ -195,6 +197,7 @@ fn damaged_or_foreign_compiled_code_is_compiled_again() {
         crate::GAS,
         deploy(COUNTER, ""),
     );
+    executor(&first).committed(&out.changes);
     let id = out.receipt.output.clone();
     // Code of another build of the node sits beside this build's and is removed.
     let stale = dir.path().join("0123456789abcdef");
@@ -226,8 +229,12 @@ fn damaged_or_foreign_compiled_code_is_compiled_again() {
             read_back: 0
         }
     );
-    // And it wrote good code back.
+    // It removed the damaged file; the next start (which hands the adapter every committed
+    // module) writes good code back.
+    assert!(!files[0].exists());
     let third = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    executor(&third).committed(&out.changes);
+    assert!(files[0].exists());
     assert_eq!(counter_calls(&executor(&third), &mut state, &id, 3), 2);
     assert_eq!(
         third.code_stats(),
@@ -257,6 +264,7 @@ fn an_adapter_for_clients_calls_reads_compiled_code_but_never_adds_any() {
         crate::GAS,
         deploy(COUNTER, ""),
     );
+    executor(&writer).committed(&out.changes);
     let id = out.receipt.output.clone();
     assert_eq!(files(), 1);
     let reader =
@@ -290,5 +298,62 @@ fn an_adapter_for_clients_calls_reads_compiled_code_but_never_adds_any() {
             read_back: 1
         }
     );
+    executor(&reader).committed(&out.changes);
     assert_eq!(files(), 1);
+}
+
+/// Files in the code directory `root` (over every build's subdirectory).
+fn code_files(root: &std::path::Path) -> usize {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|sub| std::fs::read_dir(sub.unwrap().path()).unwrap().count())
+        .sum()
+}
+
+#[test]
+fn only_committed_modules_are_kept_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    let exec = executor(&adapter);
+    let mut state = MemState::new();
+    // A deploy whose constructor traps is reverted: it compiled, but keeps nothing.
+    let trapping = r#"(module (memory (export "memory") 1) (func (export "init") unreachable))"#;
+    let out = crate::run_tx(
+        &exec,
+        &mut state,
+        WASM,
+        0,
+        crate::GAS,
+        deploy(trapping, "init"),
+    );
+    assert!(!out.receipt.success);
+    exec.committed(&out.changes);
+    assert_eq!(code_files(dir.path()), 0);
+    // A deploy that succeeds keeps its code only once it commits.
+    let out = crate::run_tx(&exec, &mut state, WASM, 1, crate::GAS, deploy(COUNTER, ""));
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    assert_eq!(code_files(dir.path()), 0);
+    exec.committed(&out.changes);
+    assert_eq!(code_files(dir.path()), 1);
+    assert_eq!(adapter.code_stats().compiled, 2);
+
+    // Code lost since (deleted by an operator) is made again when a node starts and is
+    // handed the committed modules, before any call: no call compiles.
+    let id = out.receipt.output.clone();
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let restarted = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    assert_eq!(
+        babel_execution::ExecutionAdapter::kept_prefix(restarted.as_ref()),
+        Some(b"m/".as_slice())
+    );
+    executor(&restarted).committed(&out.changes);
+    assert_eq!(code_files(dir.path()), 1);
+    assert_eq!(counter_calls(&executor(&restarted), &mut state, &id, 2), 1);
+    assert_eq!(
+        restarted.code_stats(),
+        CodeStats {
+            compiled: 0,
+            read_back: 1
+        }
+    );
 }

@@ -282,8 +282,10 @@ fn storage_is_priced_by_the_bytes_stored_and_read() {
     let stored = chain.call(&id, "store", b"");
     assert!(stored.receipt.success, "{:?}", reason(&stored));
     let per_byte = babel_wasm::limits::STORE_BYTE_GAS;
+    // The key is stored with the contract's prefix, and pays for it.
+    let key = babel_wasm::state::storage_prefix(&id).len() as u64 + 1;
     assert!(
-        stored.receipt.gas_used >= per_byte * 1025,
+        stored.receipt.gas_used >= per_byte * (key + 1024),
         "{} gas for 1 KiB stored",
         stored.receipt.gas_used
     );
@@ -452,5 +454,79 @@ fn parameters_count_as_locals() {
     assert_eq!(
         deploy_refused(wat::parse_str(&over).unwrap()),
         "wasm: too many locals"
+    );
+}
+
+#[test]
+fn a_br_table_longer_than_the_limit_is_refused_and_one_at_the_limit_runs() {
+    use babel_wasm::limits::MAX_BR_TABLE_TARGETS;
+    // `n` targets and the default, all to the enclosing block.
+    let table = |n: u32| {
+        module(
+            "",
+            &format!(
+                "(block (br_table {}(i32.const 0)))",
+                "0 ".repeat(n as usize + 1)
+            ),
+        )
+    };
+    let mut chain = Chain::new();
+    let id = chain.deploy(&table(MAX_BR_TABLE_TARGETS), "");
+    let out = chain.call(&id, "run", b"");
+    assert!(out.receipt.success, "{:?}", reason(&out));
+    let over = wat::parse_str(table(MAX_BR_TABLE_TARGETS + 1)).unwrap();
+    assert_eq!(deploy_refused(over), "wasm: too many br_table targets");
+    // Past what the compiler takes (65 520): validated, but never compiled.
+    let past = wat::parse_str(table(65_521)).unwrap();
+    assert_eq!(deploy_refused(past), "wasm: too many br_table targets");
+}
+
+#[test]
+fn declared_locals_pay_for_their_zeroing_on_every_call_and_at_deploy() {
+    use babel_wasm::{
+        bulk::{FUEL_PER_ROUND, LOCALS_PER_ROUND},
+        limits::{FUEL_PER_GAS, LOAD_GAS_PER_LOCAL, LOCAL_GAS},
+    };
+    const CALLS: u64 = 100;
+    const LOCALS: u64 = 1_000;
+    // `run` calls `$f`, which declares `locals` i64 locals and does nothing, CALLS times.
+    let wat = |locals: u64| {
+        let declared = if locals == 0 {
+            String::new()
+        } else {
+            format!("(local{})", " i64".repeat(locals as usize))
+        };
+        format!(
+            r#"(module (memory (export "memory") 1)
+  (func $f {declared})
+  (func (export "run") (local $i i32)
+    (loop $l
+      (call $f)
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const {CALLS}))))))"#
+        )
+    };
+    let run = |locals: u64| {
+        let mut chain = Chain::new();
+        let deployed = chain.run(WASM, GAS, crate::deploy(&wat(locals), ""));
+        assert!(deployed.receipt.success, "{:?}", reason(&deployed));
+        let id = deployed.receipt.output.clone();
+        let out = chain.call(&id, "run", b"");
+        assert!(out.receipt.success, "{:?}", reason(&out));
+        (deployed.receipt.gas_used, out.receipt.gas_used)
+    };
+    let (deploy_none, call_none) = run(0);
+    let (deploy_many, call_many) = run(LOCALS);
+    // One local group declares them all in a few bytes; the deploy pays for each.
+    assert!(
+        deploy_many >= deploy_none + LOCALS * LOCAL_GAS,
+        "{deploy_none} {deploy_many}"
+    );
+    // Every call pays for zeroing them, and loading the module for its code.
+    let rounds = LOCALS.div_ceil(u64::from(LOCALS_PER_ROUND));
+    let zeroing = CALLS * rounds * FUEL_PER_ROUND / FUEL_PER_GAS;
+    assert!(
+        call_many >= call_none + zeroing + LOCALS * LOAD_GAS_PER_LOCAL,
+        "{call_none} {call_many}"
     );
 }
