@@ -55,7 +55,7 @@ pub fn executor_with(
             VmGenesis::Wasm(_) => Arc::new(match code {
                 WasmCode::Memory => WasmAdapter::new()?,
                 WasmCode::Dir(dir) => WasmAdapter::with_code_dir(dir)?,
-                WasmCode::ReadDir(dir) => WasmAdapter::with_code(CodeDir::read_only(dir))?,
+                WasmCode::ReadDir(dir) => WasmAdapter::with_code(CodeDir::read_only(dir)?)?,
             }),
             VmGenesis::Cairo(_) => continue,
         };

@@ -170,10 +170,11 @@ impl Executor {
     /// Tell every adapter its rollup's share of `changes`, which are now committed (see
     /// [`ExecutionAdapter::committed`]).
     pub fn committed(&self, changes: &Changes) {
-        for (rollup, changes) in crate::commitment::by_rollup(changes) {
-            if let Some(adapter) = self.adapter(rollup) {
-                adapter.committed(&changes);
-            }
+        let mut split = crate::commitment::by_rollup(changes);
+        // Every adapter hears of every commit, even with no changes of its rollup in it.
+        for (id, rollup) in &self.rollups {
+            let changes = split.remove(id).unwrap_or_default();
+            rollup.adapter.committed(&changes);
         }
     }
 

@@ -490,6 +490,7 @@ impl ExecutionAdapter for WasmAdapter {
                 self.cache.keep(&hash, || self.compiled(hash, code));
             }
         }
+        self.cache.settle();
     }
 }
 

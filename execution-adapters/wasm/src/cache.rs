@@ -3,8 +3,8 @@
 //!
 //! Compiling is the expensive step, so a call never compiles a module this node has compiled
 //! before. A module's code goes to disk once its deploy commits (never for a deploy that is
-//! reverted or whose block is not decided: those would cost every node disk for free). In
-//! memory, the least recently used modules are evicted beyond the bounds; their
+//! reverted or whose block is not decided: those would cost every node disk for free); until
+//! then a node's block executor holds it in memory apart from the bounded part. In memory, the least recently used modules are evicted beyond the bounds; their
 //! compiled code stays in the code directory ([`CodeDir`]), and a call to one of them reads it
 //! back, which costs about a thousandth of compiling. Otherwise anyone could deploy more
 //! modules than the memory holds and call them in turn, making every node compile on every
@@ -46,6 +46,14 @@ pub struct CodeStats {
 struct Inner {
     modules: LruCache<[u8; 32], (Ready, usize)>,
     bytes: usize,
+    /// Modules compiled since the last commit, which are not on disk yet (code goes there when
+    /// its deploy commits): held apart from the LRU so that no eviction makes a call in the
+    /// same block compile one again. Only a node's block executor keeps them (it is told of
+    /// every commit); what executions compile between two commits is bounded by their gas.
+    fresh: std::collections::HashMap<[u8; 32], Ready>,
+    /// Modules whose file was found damaged and removed. Files hold committed modules only,
+    /// so the next compile of one writes it back at once.
+    damaged: std::collections::HashSet<[u8; 32]>,
 }
 
 /// The cache.
@@ -74,6 +82,8 @@ impl ModuleCache {
             inner: Mutex::new(Inner {
                 modules: LruCache::unbounded(),
                 bytes: 0,
+                fresh: Default::default(),
+                damaged: Default::default(),
             }),
             dir,
             compiled: AtomicU64::new(0),
@@ -100,10 +110,23 @@ impl ModuleCache {
         linker: &Linker<Guest>,
         hash: &[u8; 32],
     ) -> Option<Ready> {
-        if let Some((ready, _)) = self.lock().modules.get(hash) {
-            return Some(ready.clone());
+        {
+            let mut inner = self.lock();
+            if let Some((ready, _)) = inner.modules.get(hash) {
+                return Some(ready.clone());
+            }
+            if let Some(ready) = inner.fresh.get(hash) {
+                return Some(ready.clone());
+            }
         }
-        let module = self.dir.as_ref()?.read(engine, hash)?;
+        let dir = self.dir.as_ref()?;
+        let module = match dir.read(engine, hash) {
+            Ok(module) => module?,
+            Err(Damaged) => {
+                self.lock().damaged.insert(*hash);
+                return None;
+            }
+        };
         let ready = match linker.instantiate_pre(&module) {
             Ok(ready) => Arc::new(ready),
             Err(e) => {
@@ -130,7 +153,24 @@ impl ModuleCache {
         self.compiled.fetch_add(1, Ordering::Relaxed);
         let ready = Arc::new(linker.instantiate_pre(&module)?);
         self.insert(hash, ready.clone(), compiled_size(&module));
+        let (repair, pin) = {
+            let mut inner = self.lock();
+            let pin = self.dir.as_ref().is_some_and(|d| d.writes);
+            if pin {
+                inner.fresh.insert(hash, ready.clone());
+            }
+            (inner.damaged.remove(&hash), pin)
+        };
+        if repair && pin {
+            self.keep(&hash, || Some(module));
+        }
         Ok(ready)
+    }
+
+    /// A block committed: modules compiled since the last one are on disk now, if theirs
+    /// committed, or never needed again, if not.
+    pub(crate) fn settle(&self) {
+        self.lock().fresh.clear();
     }
 
     /// Keep the code of the module with code hash `hash` (`module` makes it) in the code
@@ -179,17 +219,37 @@ const FINGERPRINTED: [&str; 4] = [
     include_str!("bulk.rs"),
 ];
 
-/// What the compiled code depends on besides wasmtime (whose version and settings wasmtime
-/// checks itself when it reads code back): the engine's configuration, the limits and the
-/// stack counter's rewriting. Code compiled by a node whose sources differ is never read.
-fn fingerprint() -> String {
+/// What the compiled code depends on: the engine's configuration, the limits and the
+/// rewrite, and wasmtime itself (its version, settings and target, as the engine tells them:
+/// wasmtime would refuse to read back code of another). Code compiled by a node that differs
+/// in any of these lives in another directory and is never read; a node that starts with a
+/// new fingerprint compiles its committed modules again before it executes a block.
+fn fingerprint() -> Result<String, WasmError> {
+    /// Feeds what a `Hash` writes into SHA-256.
+    struct Feed(Sha256);
+    impl std::hash::Hasher for Feed {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            0
+        }
+    }
     let mut h = Sha256::new();
     for source in FINGERPRINTED {
         h.update((source.len() as u64).to_be_bytes());
         h.update(source);
     }
-    hex::encode(&h.finalize()[..8])
+    let mut feed = Feed(h);
+    std::hash::Hash::hash(
+        &crate::engine::engine()?.precompile_compatibility_hash(),
+        &mut feed,
+    );
+    Ok(hex::encode(&feed.0.finalize()[..8]))
 }
+
+/// A code file that is damaged or that wasmtime cannot read.
+struct Damaged;
 
 /// Starts every code file, before the CRC-32 of the rest.
 const MAGIC: &[u8; 8] = b"babelwc1";
@@ -210,7 +270,7 @@ impl CodeDir {
     /// The code directory under `root` for this build, created if missing. Directories of
     /// other builds under `root` are removed: their code can never be read by this one.
     pub fn open(root: &Path) -> Result<Self, WasmError> {
-        let current = fingerprint();
+        let current = fingerprint()?;
         let path = root.join(&current);
         let io = |e: std::io::Error| WasmError::CodeDir(format!("{}: {e}", root.display()));
         std::fs::create_dir_all(&path).map_err(io)?;
@@ -229,21 +289,24 @@ impl CodeDir {
 
     /// The code directory under `root` for this build, only read: code compiled through it
     /// stays in memory.
-    pub fn read_only(root: &Path) -> Self {
-        Self {
-            path: root.join(fingerprint()),
+    pub fn read_only(root: &Path) -> Result<Self, WasmError> {
+        Ok(Self {
+            path: root.join(fingerprint()?),
             writes: false,
-        }
+        })
     }
 
     fn file(&self, hash: &[u8; 32]) -> PathBuf {
         self.path.join(format!("{}.cwasm", hex::encode(hash)))
     }
 
-    /// The module compiled for `hash`, if this directory holds good code for it.
-    fn read(&self, engine: &Engine, hash: &[u8; 32]) -> Option<Module> {
+    /// The module compiled for `hash`, if this directory holds code for it (`Err` if the code
+    /// it holds is damaged or unreadable: the file is removed).
+    fn read(&self, engine: &Engine, hash: &[u8; 32]) -> Result<Option<Module>, Damaged> {
         let path = self.file(hash);
-        let bytes = std::fs::read(&path).ok()?;
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Ok(None);
+        };
         let Some(code) = bytes
             .strip_prefix(MAGIC.as_slice())
             .and_then(|rest| rest.split_first_chunk::<4>())
@@ -252,7 +315,7 @@ impl CodeDir {
         else {
             tracing::warn!(file = %path.display(), "damaged compiled WASM code: compiling again");
             self.discard(&path);
-            return None;
+            return Err(Damaged);
         };
         // SAFETY: wasmtime runs these bytes as machine code, so they must be what
         // `Module::serialize` produced. They are: this node wrote them (`write`) into its own
@@ -261,14 +324,11 @@ impl CodeDir {
         // version or configuration.
         #[allow(unsafe_code)]
         let module = unsafe { Module::deserialize(engine, code) };
-        match module {
-            Ok(module) => Some(module),
-            Err(e) => {
-                tracing::warn!(file = %path.display(), "unreadable compiled WASM code: {e:#}");
-                self.discard(&path);
-                None
-            }
-        }
+        module.map(Some).map_err(|e| {
+            tracing::warn!(file = %path.display(), "unreadable compiled WASM code: {e:#}");
+            self.discard(&path);
+            Damaged
+        })
     }
 
     /// Remove a file that cannot be read, so that the next start compiles its module again

@@ -256,7 +256,7 @@ impl Reencode for Instrument {
         locals.push((1, EncValType::I32));
         let mut f = wasm_encoder::Function::new(locals);
         // Winch zeroes every declared local on entry, which no operator's fuel covers.
-        if declared >= bulk::LOCALS_PER_ROUND {
+        if declared > 0 {
             f.instruction(&Instruction::I32Const(
                 i32::try_from(declared).unwrap_or(i32::MAX),
             ));

@@ -229,12 +229,9 @@ fn damaged_or_foreign_compiled_code_is_compiled_again() {
             read_back: 0
         }
     );
-    // It removed the damaged file; the next start (which hands the adapter every committed
-    // module) writes good code back.
-    assert!(!files[0].exists());
-    let third = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
-    executor(&third).committed(&out.changes);
+    // It wrote good code back over the damaged file (files hold committed modules only).
     assert!(files[0].exists());
+    let third = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
     assert_eq!(counter_calls(&executor(&third), &mut state, &id, 3), 2);
     assert_eq!(
         third.code_stats(),
@@ -267,8 +264,9 @@ fn an_adapter_for_clients_calls_reads_compiled_code_but_never_adds_any() {
     executor(&writer).committed(&out.changes);
     let id = out.receipt.output.clone();
     assert_eq!(files(), 1);
-    let reader =
-        Arc::new(WasmAdapter::with_code(babel_wasm::CodeDir::read_only(dir.path())).unwrap());
+    let reader = Arc::new(
+        WasmAdapter::with_code(babel_wasm::CodeDir::read_only(dir.path()).unwrap()).unwrap(),
+    );
     // It reads what the writer compiled.
     assert_eq!(
         counter_calls(&executor(&reader), &mut state.clone(), &id, 1),
@@ -356,4 +354,48 @@ fn only_committed_modules_are_kept_on_disk() {
             read_back: 1
         }
     );
+}
+
+#[test]
+fn modules_deployed_since_the_last_commit_are_never_evicted_into_a_second_compile() {
+    use babel_wasm::MAX_CACHED_MODULES;
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = Arc::new(WasmAdapter::with_code_dir(dir.path()).unwrap());
+    let exec = executor(&adapter);
+    let mut state = MemState::new();
+    let mut changes = babel_execution::state::Changes::new();
+    let out = crate::run_tx(&exec, &mut state, WASM, 0, crate::GAS, deploy(COUNTER, ""));
+    changes.extend(out.changes.clone());
+    let id = out.receipt.output.clone();
+    // More modules than the memory's bound, all in the same (uncommitted) block.
+    for n in 0..MAX_CACHED_MODULES as u64 {
+        let other =
+            format!(r#"(module (memory (export "memory") 1) (global i64 (i64.const {n})))"#);
+        let out = crate::run_tx(
+            &exec,
+            &mut state,
+            WASM,
+            n + 1,
+            crate::GAS,
+            deploy(&other, ""),
+        );
+        assert!(out.receipt.success, "{:?}", reason(&out));
+        changes.extend(out.changes);
+    }
+    let deployed = MAX_CACHED_MODULES as u64 + 1;
+    assert_eq!(adapter.code_stats().compiled, deployed);
+    // The first one, evicted from the bounded part, is called without compiling it again.
+    let nonce = deployed;
+    assert_eq!(counter_calls(&exec, &mut state, &id, nonce), 1);
+    assert_eq!(
+        adapter.code_stats(),
+        CodeStats {
+            compiled: deployed,
+            read_back: 0
+        }
+    );
+    // The commit writes every one of them, from memory.
+    exec.committed(&changes);
+    assert_eq!(code_files(dir.path()), deployed as usize);
+    assert_eq!(adapter.code_stats().compiled, deployed);
 }
