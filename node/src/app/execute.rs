@@ -233,7 +233,7 @@ pub fn restore_kept(store: &Store, exec: &Executor, genesis: &Genesis) -> anyhow
         store.for_each_state(rollup.id, prefix, |key, value| {
             adapter.committed(&[(key, Some(&value.to_vec()))]);
             count += 1;
-            if count % 100 == 0 {
+            if count.is_multiple_of(100) {
                 tracing::info!(rollup = rollup.id, entries = count, "restoring kept data");
             }
         })?;
