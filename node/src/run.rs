@@ -137,7 +137,7 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         store.clone(),
         genesis.clone(),
         query_executor,
-        SigVerifier::start().context("starting the signature verifier")?,
+        SigVerifier::start(metrics.clone()).context("starting the signature verifier")?,
     )
     .observe(metrics.clone());
     // Before consensus starts, so that restored transactions can go in the next block.

@@ -1,7 +1,10 @@
 //! Executing blocks over the store: the executor for a genesis, the genesis state, and each
 //! block's state changes, receipts and header roots.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use babel_execution::{
     BlockExecution, ExecError, Executor, RollupId,
@@ -37,6 +40,8 @@ pub struct Executed {
     /// Transactions that may not be in a block, by index, and why (see
     /// `babel_execution::TxExecution::invalid`).
     pub invalid: Vec<(usize, String)>,
+    /// Time spent updating the state trees (part of the execution), for metrics.
+    pub tree_elapsed: Duration,
 }
 
 impl Executed {
@@ -160,7 +165,10 @@ fn with_roots(
     height: u64,
     block: BlockExecution,
 ) -> Result<Executed, ExecError> {
-    let (state_roots, trees) = update_trees(store, genesis, height, &block.changes)?;
+    let start = Instant::now();
+    let (state_roots, trees) = tracing::info_span!("block", phase = "tree", height)
+        .in_scope(|| update_trees(store, genesis, height, &block.changes))?;
+    let tree_elapsed = start.elapsed();
     Ok(Executed {
         height,
         state_root: aggregate_root(&state_roots),
@@ -170,6 +178,7 @@ fn with_roots(
         state_roots,
         trees,
         invalid: block.invalid,
+        tree_elapsed,
     })
 }
 

@@ -141,6 +141,7 @@ impl NodeApp {
                 )
             })
             .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
+        self.metrics.phase(Phase::Tree, executed.tree_elapsed);
         Ok(Arc::new(executed))
     }
 
@@ -152,6 +153,7 @@ impl NodeApp {
     /// consecutive nonces per sender from the committed state. `Err` carries the reason.
     fn check_txs(
         &self,
+        height: u64,
         txs: &[v1::SignedTransaction],
     ) -> Result<Result<(), String>, ConsensusError> {
         if txs.len() as u64 > self.genesis.consensus.max_block_txs {
@@ -187,10 +189,14 @@ impl NodeApp {
                 .collect()
         };
         let to_verify: Vec<&CheckedTx> = unseen.iter().map(|&i| &checked[i]).collect();
-        if let Some(k) = admission::verify_signatures(&to_verify)
-            .iter()
-            .position(|ok| !ok)
-        {
+        let verdicts = if to_verify.is_empty() {
+            Vec::new()
+        } else {
+            self.phase(Phase::Signatures, height, || {
+                admission::verify_signatures(&to_verify)
+            })
+        };
+        if let Some(k) = verdicts.iter().position(|ok| !ok) {
             return Ok(Err(format!("transaction {}: bad signature", unseen[k])));
         }
         let mut next: HashMap<Account, u64> = HashMap::new();
@@ -321,6 +327,7 @@ impl NodeApp {
                 )
             })
             .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
+        self.metrics.phase(Phase::Tree, executed.tree_elapsed);
         self.drop_unpayable(height.0.saturating_sub(1), &left_out);
         let mut header = v1::Header {
             chain_id: self.chain_id.clone(),
@@ -395,7 +402,7 @@ impl NodeApp {
                 "proposer is not a validator",
             ));
         }
-        if let Err(reason) = self.check_txs(&block.txs)? {
+        if let Err(reason) = self.check_txs(h.height, &block.txs)? {
             return Ok(Verdict::invalid(Refusal::Transactions, reason));
         }
         if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {

@@ -182,6 +182,29 @@ pub async fn serve_with(
     }
 }
 
+/// `GET path` from the operator server at `addr`: the status code and the body. A minimal
+/// blocking HTTP/1.1 client (`Connection: close`) for `babel bench` and tests, enough for
+/// this server's answers; it waits at most 2 s to connect and 10 s to read.
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Error, ErrorKind, Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let malformed = || Error::new(ErrorKind::InvalidData, "malformed HTTP response");
+    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(malformed)?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(malformed)?;
+    Ok((code, body.to_owned()))
+}
+
 /// Keep `health`'s peer count current: ask the network every `every`.
 pub async fn track_peers(peers: babel_consensus::PeerCount, health: Health, every: Duration) {
     let mut tick = tokio::time::interval(every);

@@ -5,7 +5,10 @@
 //! set, so an acknowledged transaction survives the node being killed: on start-up
 //! [`TxPool::restore`] re-admits every pending transaction that is still valid.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Instant,
+};
 
 use babel_execution::Executor;
 use babel_genesis::Genesis;
@@ -13,7 +16,7 @@ use babel_proto::v1::{self, RejectReason};
 use tracing::info;
 
 use crate::{
-    metrics::Metrics,
+    metrics::{Metrics, Phase},
     params::{MAX_TX_GAS, block_env},
     store::{Store, StoreError},
     txpath::{
@@ -129,6 +132,8 @@ impl TxPool {
     }
 
     async fn admit_all(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
+        // Admission's own time, the wait for the signature verifier excluded.
+        let start = Instant::now();
         let mut results: Vec<Option<Admission>> = vec![None; txs.len()];
         let mut candidates = Vec::with_capacity(txs.len());
         // Shed load before the expensive checks: what cannot fit is refused at once.
@@ -144,6 +149,7 @@ impl TxPool {
             }
         }
         let (slots, checked): (Vec<usize>, Vec<CheckedTx>) = candidates.into_iter().unzip();
+        let mut busy = start.elapsed();
         let (checked, verdicts) = match self.verifier.verify(checked).await {
             Ok(v) => v,
             Err(e) => {
@@ -154,6 +160,7 @@ impl TxPool {
                     .collect();
             }
         };
+        let start = Instant::now();
         let mut good = Vec::with_capacity(checked.len());
         for ((slot, c), ok) in slots.into_iter().zip(checked).zip(verdicts) {
             if ok {
@@ -168,6 +175,8 @@ impl TxPool {
         for (slot, outcome) in self.admit(good) {
             results[slot] = Some(outcome);
         }
+        busy += start.elapsed();
+        self.metrics.phase(Phase::Admission, busy);
         results
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(Rejection::new(RejectReason::Unspecified, "lost"))))

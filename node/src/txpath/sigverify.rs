@@ -7,7 +7,10 @@
 //! signature cannot make other clients' transactions look bad, nor cost them more than their
 //! own fallback.
 
+use std::time::Instant;
+
 use super::admission::{CheckedTx, verify_batch, verify_signatures};
+use crate::metrics::{Metrics, Phase};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most signatures checked in one combined batch.
@@ -32,12 +35,12 @@ pub struct SigVerifier {
 pub struct VerifierStopped;
 
 impl SigVerifier {
-    /// Start the verifier thread.
-    pub fn start() -> std::io::Result<Self> {
+    /// Start the verifier thread, which reports the time of each batch to `metrics`.
+    pub fn start(metrics: Metrics) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("babel-sigverify".into())
-            .spawn(move || run(rx))?;
+            .spawn(move || run(rx, &metrics))?;
         Ok(Self { jobs })
     }
 
@@ -58,7 +61,7 @@ impl SigVerifier {
     }
 }
 
-fn run(mut rx: mpsc::Receiver<Job>) {
+fn run(mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
     while let Some(first) = rx.blocking_recv() {
         let mut count = first.txs.len();
         let mut jobs = vec![first];
@@ -71,7 +74,9 @@ fn run(mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let start = Instant::now();
         answer(jobs);
+        metrics.phase(Phase::Signatures, start.elapsed());
     }
 }
 
@@ -113,7 +118,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_submissions_get_their_own_verdicts() {
         let g = genesis();
-        let verifier = SigVerifier::start().unwrap();
+        let verifier = SigVerifier::start(Metrics::new()).unwrap();
         // 40 concurrent submissions of 5; every third one carries one forged signature.
         let submissions: Vec<Vec<CheckedTx>> = (0..40u8)
             .map(|s| {
@@ -151,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn empty_submission_needs_no_thread_round_trip() {
-        let verifier = SigVerifier::start().unwrap();
+        let verifier = SigVerifier::start(Metrics::new()).unwrap();
         let (txs, ok) = verifier.verify(Vec::new()).await.unwrap();
         assert!(txs.is_empty() && ok.is_empty());
     }

@@ -145,7 +145,8 @@ fn start_with_a_missing_home_fails_cleanly() {
 }
 
 /// `babel bench --workload wasm-transfer` on its own one-validator network: every transfer of
-/// the WASM token is finalized and the sampled receipts all succeeded.
+/// the WASM token is finalized, the sampled receipts all succeeded, and the report says where
+/// the validator's time went.
 #[test]
 fn e2e_bench_runs_the_wasm_token_workload() {
     let base = crate::support::free_port_range(3);
@@ -183,6 +184,46 @@ fn e2e_bench_runs_the_wasm_token_workload() {
         .unwrap_or_default();
     assert!(sampled.trim().ends_with(" 0 failed"), "{report}");
     assert!(!sampled.trim().starts_with("0 sampled"), "{report}");
+    // Every transfer was admitted, signature-checked, executed and written: each of those
+    // phases took some time per transaction, and the validator some CPU.
+    let line = |prefix: &str| {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let micros = |text: &str, name: &str| -> f64 {
+        text.split(", ")
+            .find_map(|part| part.trim().strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.split(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text:?}"))
+    };
+    let phases = line("phases per tx");
+    for phase in [
+        "admission",
+        "signatures",
+        "build",
+        "execute",
+        "tree",
+        "commit",
+        "store write",
+    ] {
+        assert!(micros(&phases, phase) > 0.0, "{phase}: {report}");
+    }
+    assert!(
+        micros(&phases, "build") >= micros(&phases, "tree"),
+        "{report}"
+    );
+    let cpu = line("cpu per tx");
+    let cpu_us: f64 = cpu
+        .trim()
+        .split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(cpu_us > 0.0, "{report}");
+    assert!(line("peak memory").contains(" MiB"), "{report}");
 
     // Against a running network there is no token: refused before anything is sent.
     let out = babel(&[

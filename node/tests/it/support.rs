@@ -167,23 +167,9 @@ pub(crate) fn edit_config(home: &Path, edit: impl FnOnce(&mut babel_node::config
 }
 
 /// `GET path` from the HTTP server at `addr`: (status code, body); `None` if it cannot be
-/// reached. HTTP/1.1 with `Connection: close`, enough for the node's operator server.
+/// reached.
 pub(crate) fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let code = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, body.to_owned()))
+    babel_node::ops::http_get(addr, path).ok()
 }
 
 /// A single-threaded runtime for a test's client side.

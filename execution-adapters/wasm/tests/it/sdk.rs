@@ -13,6 +13,8 @@ sol! {
     function credit(address account, uint256 amount) external returns (uint256);
 }
 
+/// Deploy `code`; returns the contract id. The deploy must leave most of a transaction's gas
+/// free (docs/WASM_ABI.md quotes what it costs; the test prints it).
 fn deploy(chain: &mut Chain, code: &[u8], constructor: &str, input: &[u8]) -> Vec<u8> {
     let payload = babel_proto::v1::transaction::Payload::Wasm(babel_proto::v1::WasmCall {
         contract: Default::default(),
@@ -22,6 +24,13 @@ fn deploy(chain: &mut Chain, code: &[u8], constructor: &str, input: &[u8]) -> Ve
     });
     let out = chain.run(WASM, crate::env().max_tx_gas, payload);
     assert!(out.receipt.success, "deploy failed: {:?}", reason(&out));
+    let gas = out.receipt.gas_used;
+    eprintln!("deploying {} bytes cost {gas} gas", code.len());
+    assert!(
+        gas < crate::env().max_tx_gas / 2,
+        "a {}-byte SDK module costs {gas} gas to deploy",
+        code.len()
+    );
     out.receipt.output.to_vec()
 }
 

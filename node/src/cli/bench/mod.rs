@@ -25,6 +25,8 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
 
+pub use cost::Costs;
+use cost::Probe;
 pub use workload::Workload;
 use workload::{TxShape, evm_alloc, sign_all, wasm_contracts};
 
@@ -34,6 +36,7 @@ use crate::{
     home::{Home, NetworkOptions, create_network},
 };
 
+mod cost;
 mod workload;
 
 /// Largest gRPC message the bench client accepts (a full block with its certificate).
@@ -97,6 +100,8 @@ pub struct Report {
     pub max_block_txs: usize,
     /// Receipts sampled, and how many of them failed.
     pub failed_receipts: (usize, usize),
+    /// Where the time went (only for a network the bench started).
+    pub costs: Option<Costs>,
 }
 
 impl Report {
@@ -148,7 +153,11 @@ impl fmt::Display for Report {
             f,
             "receipts          {} sampled, {} failed",
             self.failed_receipts.0, self.failed_receipts.1
-        )
+        )?;
+        if let Some(costs) = &self.costs {
+            write!(f, "\n{costs}")?;
+        }
+        Ok(())
     }
 }
 
@@ -160,14 +169,18 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         .enable_all()
         .build()?;
     if !opts.endpoints.is_empty() {
-        return runtime.block_on(load(opts, &opts.endpoints, 0));
+        return runtime.block_on(load(opts, &opts.endpoints, 0, None));
     }
     let dir = tempfile::Builder::new().prefix("babel-bench-").tempdir()?;
     let mut net = start_network(opts, dir.path())?;
     let endpoints: Vec<String> = (0..opts.validators)
         .map(|i| format!("http://127.0.0.1:{}", opts.grpc_port + i))
         .collect();
-    let result = runtime.block_on(load(opts, &endpoints, 1));
+    let probe = Probe {
+        pids: net.iter().map(|p| p.child.id()).collect(),
+        ops: std::net::SocketAddr::from(([127, 0, 0, 1], opts.ops_port)),
+    };
+    let result = runtime.block_on(load(opts, &endpoints, 1, Some(&probe)));
     for p in &mut net {
         stop(&mut p.child);
     }
@@ -353,7 +366,14 @@ struct Stamp {
     finalized: Option<Instant>,
 }
 
-async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::Result<Report> {
+/// Load the network at `endpoints` with transfers of `value`; `probe` observes the validators
+/// if the bench started them.
+async fn load(
+    opts: &BenchOptions,
+    endpoints: &[String],
+    value: u64,
+    probe: Option<&Probe>,
+) -> anyhow::Result<Report> {
     let mut clients = Vec::with_capacity(endpoints.len());
     for e in endpoints {
         clients.push(connect(e).await?);
@@ -425,6 +445,8 @@ async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::
     );
     let mut stamps = vec![Stamp::default(); txs.len()];
     let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+    let sample = || probe.map(|p| tokio::task::block_in_place(|| p.sample()));
+    let before = sample();
     let started = Instant::now();
     let batches: Vec<(usize, Vec<v1::SignedTransaction>)> = txs
         .chunks(opts.batch)
@@ -502,6 +524,10 @@ async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::
             }
         }
     }
+    let costs = probe
+        .zip(before)
+        .zip(sample())
+        .map(|((p, before), after)| p.costs(&before, &after, finalized));
     watcher.abort();
     drop(sends);
     let failed_receipts = check_receipts(&mut clients[0], &txs, &stamps).await?;
@@ -533,6 +559,7 @@ async fn load(opts: &BenchOptions, endpoints: &[String], value: u64) -> anyhow::
         blocks,
         max_block_txs,
         failed_receipts,
+        costs,
     })
 }
 
