@@ -41,6 +41,32 @@ pub fn update_tree<'c, R: TreeReader>(
         .into_iter()
         .map(|(key, value)| (key_hash(key), value.cloned()))
         .collect();
+    // `put_value_set` walks from the root and rehashes the path once per key;
+    // `batch_put_value_sets` builds each touched node once. It cannot delete and it refuses
+    // an empty set (an untouched rollup still gets a version), so those take the first path.
+    // Both give the same root and nodes (see the tests).
+    if set.is_empty() || set.iter().any(|(_, value)| value.is_none()) {
+        return put_each(reader, height, set);
+    }
+    let inserts = set
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect();
+    let (roots, batch) = Sha256Jmt::new(reader)
+        .batch_put_value_sets(vec![inserts], None, height)
+        .map_err(commitment_err)?;
+    let root = roots
+        .first()
+        .ok_or_else(|| commitment_err("no root for a batch of one version"))?;
+    Ok((root.0, batch))
+}
+
+/// [`update_tree`] one key at a time (deletions included).
+fn put_each<R: TreeReader>(
+    reader: &R,
+    height: Version,
+    set: Vec<(KeyHash, Option<OwnedValue>)>,
+) -> Result<([u8; 32], TreeUpdateBatch), ExecError> {
     let (root, batch) = Sha256Jmt::new(reader)
         .put_value_set(set, height)
         .map_err(commitment_err)?;
@@ -244,5 +270,47 @@ mod tests {
         let roots: BTreeMap<RollupId, [u8; 32]> = [(1, [1; 32]), (2, [2; 32])].into();
         let swapped: BTreeMap<RollupId, [u8; 32]> = [(1, [2; 32]), (2, [1; 32])].into();
         assert_ne!(aggregate_root(&roots), aggregate_root(&swapped));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Over random histories of versions, about half of them insert-only (the batch path)
+        /// and the rest with deletes or empty (the per-key path), the tree built through
+        /// `update_tree` has the same root and persists the same nodes and values at every
+        /// version as the per-key path alone.
+        #[test]
+        fn the_batch_path_builds_the_same_tree_as_the_per_key_path(
+            versions in proptest::collection::vec(
+                (
+                    proptest::bool::ANY,
+                    proptest::collection::vec(
+                        (0u16..400, proptest::option::weighted(0.8, 0u8..4)),
+                        0..60,
+                    ),
+                ),
+                1..10,
+            )
+        ) {
+            let mut fast = MemTree::new();
+            let mut slow = MemTree::new();
+            for (height, (insert_only, ops)) in versions.iter().enumerate() {
+                let height = height as u64;
+                let mut changes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+                for (key, value) in ops {
+                    let value = if *insert_only { Some(value.unwrap_or(9)) } else { *value };
+                    changes.insert(key.to_be_bytes().to_vec(), value.map(|v| vec![v; 3]));
+                }
+                let pairs = || changes.iter().map(|(k, v)| (k.as_slice(), v.as_ref()));
+                let (root, batch) = update_tree(&fast, height, pairs()).unwrap();
+                let set = pairs().map(|(k, v)| (key_hash(k), v.cloned())).collect();
+                let (want_root, want) = put_each(&slow, height, set).unwrap();
+                proptest::prop_assert_eq!(root, want_root, "version {}", height);
+                proptest::prop_assert_eq!(batch.node_batch.nodes(), want.node_batch.nodes());
+                proptest::prop_assert_eq!(batch.node_batch.values(), want.node_batch.values());
+                fast.write(batch);
+                slow.write(want);
+            }
+        }
     }
 }
