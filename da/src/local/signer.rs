@@ -25,7 +25,7 @@ const POWER: u32 = 1000;
 
 /// Signs the local DA's headers.
 pub(crate) struct Signer {
-    key: ed25519_consensus::SigningKey,
+    key: ed25519_zebra::SigningKey,
     chain_id: chain::Id,
     validators: ValidatorSet,
     address: account::Id,
@@ -34,9 +34,10 @@ pub(crate) struct Signer {
 impl Signer {
     /// A signer of `chain_id` with the key of `seed`.
     pub(crate) fn new(seed: [u8; 32], chain_id: &str) -> Result<Self, DaError> {
-        let key = ed25519_consensus::SigningKey::from(seed);
-        let public = tendermint::PublicKey::from_raw_ed25519(&key.verification_key().to_bytes())
-            .ok_or_else(|| DaError::Celestia("bad ed25519 key".into()))?;
+        let key = ed25519_zebra::SigningKey::from(seed);
+        let public =
+            tendermint::PublicKey::from_raw_ed25519(&<[u8; 32]>::from(key.verification_key()))
+                .ok_or_else(|| DaError::Celestia("bad ed25519 key".into()))?;
         let info = validator::Info::new(public, POWER.into());
         let address = info.address;
         let validators = ValidatorSet::new(vec![info.clone()], Some(info));

@@ -152,7 +152,7 @@ pub fn check(
 
 /// Verify each transaction's signature over its raw body. All are checked in one ed25519 batch
 /// first; only if the batch fails is each checked alone, to find the bad ones. Verification
-/// follows ZIP-215 (`ed25519-consensus`): batch and single checks accept exactly the same
+/// follows ZIP-215 (`ed25519-zebra`): batch and single checks accept exactly the same
 /// signatures, so a transaction's validity never depends on what it was batched with, and
 /// every node agrees on it.
 pub fn verify_signatures<T: Borrow<CheckedTx>>(txs: &[T]) -> Vec<bool> {
@@ -169,14 +169,13 @@ pub fn verify_batch(txs: &[&CheckedTx]) -> bool {
     if txs.is_empty() {
         return false;
     }
-    let mut batch = ed25519_consensus::batch::Verifier::new();
+    let mut batch = ed25519_zebra::batch::Verifier::new();
     for t in txs {
-        let Ok(signature) = ed25519_consensus::Signature::try_from(t.signed.signature.as_ref())
-        else {
+        let Ok(signature) = ed25519_zebra::Signature::try_from(t.signed.signature.as_ref()) else {
             return false;
         };
         batch.queue((
-            ed25519_consensus::VerificationKeyBytes::from(t.sender()),
+            ed25519_zebra::VerificationKeyBytes::from(t.sender()),
             signature,
             t.signed.body.as_ref(),
         ));
@@ -186,10 +185,10 @@ pub fn verify_batch(txs: &[&CheckedTx]) -> bool {
 }
 
 fn verify_one(t: &CheckedTx) -> bool {
-    let Ok(key) = ed25519_consensus::VerificationKey::try_from(t.sender()) else {
+    let Ok(key) = ed25519_zebra::VerificationKey::try_from(t.sender()) else {
         return false;
     };
-    let Ok(signature) = ed25519_consensus::Signature::try_from(t.signed.signature.as_ref()) else {
+    let Ok(signature) = ed25519_zebra::Signature::try_from(t.signed.signature.as_ref()) else {
         return false;
     };
     key.verify(&signature, &t.signed.body).is_ok()
