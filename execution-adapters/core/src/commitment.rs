@@ -277,7 +277,8 @@ mod tests {
     /// (everything deleted).
     #[test]
     fn the_batch_path_matches_on_a_leaf_root_and_an_emptied_tree() {
-        let histories: [&[&[(&str, Option<&str>)]]; 3] = [
+        type Step<'a> = &'a [(&'a str, Option<&'a str>)];
+        let histories: [&[Step<'_>]; 3] = [
             &[&[("a", Some("1"))], &[("b", Some("2")), ("a", Some("1"))]],
             &[
                 &[("a", Some("1")), ("b", Some("2"))],
