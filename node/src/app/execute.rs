@@ -16,6 +16,7 @@ use babel_proto::v1;
 use jmt::storage::TreeUpdateBatch;
 
 use crate::{
+    metrics::Phase,
     params::block_env,
     store::{StateWrite, Store},
 };
@@ -166,7 +167,7 @@ fn with_roots(
     block: BlockExecution,
 ) -> Result<Executed, ExecError> {
     let start = Instant::now();
-    let (state_roots, trees) = tracing::info_span!("block", phase = "tree", height)
+    let (state_roots, trees) = tracing::info_span!("block", phase = Phase::Tree.as_str(), height)
         .in_scope(|| update_trees(store, genesis, height, &block.changes))?;
     let tree_elapsed = start.elapsed();
     Ok(Executed {
