@@ -13,7 +13,10 @@ use std::path::Path;
 
 use babel_proto::v1;
 use prost::Message;
-use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
+    IteratorMode, Options, WriteBatch,
+};
 
 pub use da::DaRecord;
 pub use error::StoreError;
@@ -84,7 +87,49 @@ impl Cf {
             Cf::TreeValues => "tree_values",
         }
     }
+
+    /// Whether the column family is read by key, often for keys it does not hold (a new
+    /// transaction's hash, a fresh account): a Bloom filter answers those misses without
+    /// reading a table block. The others are read by height, by prefix or by iteration.
+    fn point_lookups(self) -> bool {
+        matches!(
+            self,
+            Cf::BlockHashes | Cf::TxIndex | Cf::Receipts | Cf::State | Cf::Mempool | Cf::TreeNodes
+        )
+    }
+
+    /// Whether values are protobuf records worth compressing (hashes and tree nodes are not).
+    fn compressible(self) -> bool {
+        matches!(
+            self,
+            Cf::Blocks | Cf::Certificates | Cf::Receipts | Cf::Proposals | Cf::Mempool
+        )
+    }
+
+    fn options(self, cache: &Cache) -> Options {
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(cache);
+        if self.point_lookups() {
+            table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+        }
+        let mut opts = Options::default();
+        opts.set_block_based_table_factory(&table);
+        opts.set_compression_type(if self.compressible() {
+            DBCompressionType::Lz4
+        } else {
+            DBCompressionType::None
+        });
+        opts
+    }
 }
+
+/// Table blocks cached in memory, shared by every column family.
+const BLOCK_CACHE_BYTES: usize = 128 << 20;
+/// Memtables of all column families together; past this the largest is flushed, so the
+/// store's memory stays bounded however many column families are written.
+const MEMTABLES_BYTES: usize = 512 << 20;
+/// About 1 % false positives.
+const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
 const META_LATEST_HEIGHT: &[u8] = b"latest_height";
 const META_GENESIS_HASH: &[u8] = b"genesis_hash";
@@ -129,6 +174,59 @@ pub struct CommitBatch {
     pub trees: Vec<(u64, jmt::storage::TreeUpdateBatch)>,
 }
 
+impl CommitBatch {
+    /// At least the bytes of this height's `WriteBatch`, so that it is allocated once: grown
+    /// by doubling, a full block's batch (tens of MiB, mostly tree nodes) was copied and its
+    /// fresh pages zeroed several times over. Reserved pages that stay unwritten cost nothing.
+    fn write_bytes(&self) -> usize {
+        // A record's tag, column family and two length varints.
+        const ENTRY: usize = 16;
+        // A node's key: a rollup, a version and a nibble path (a count and at most 32 bytes).
+        const NODE_KEY: usize = 8 + 8 + 8 + 4 + 32;
+        // A node in borsh: an internal node is 16 child tags, 49 bytes per child at most and
+        // two counts; a leaf is two hashes.
+        let node = |n: &jmt::storage::Node| match n {
+            jmt::storage::Node::Internal(i) => 1 + 16 + 16 + 49 * i.children_sorted().count(),
+            jmt::storage::Node::Leaf(_) => 1 + 64,
+            jmt::storage::Node::Null => 1,
+        };
+        let value = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, Vec::len);
+        let header = self.block.encoded_len() + self.certificate.encoded_len() + 4 * (ENTRY + 32);
+        // Index entry and pending-set deletion per transaction.
+        let txs = self.tx_hashes.len() * 2 * (ENTRY + 32 + 12);
+        let receipts: usize = self
+            .receipts
+            .iter()
+            .map(|(_, r)| ENTRY + 32 + r.encoded_len())
+            .sum();
+        let state: usize = self
+            .state
+            .iter()
+            .map(|w| ENTRY + 8 + w.key.len() + value(&w.value))
+            .sum();
+        let trees: usize = self
+            .trees
+            .iter()
+            .map(|(_, t)| {
+                let values: usize = t
+                    .node_batch
+                    .values()
+                    .values()
+                    .map(|v| ENTRY + 48 + 1 + value(v))
+                    .sum();
+                let nodes: usize = t
+                    .node_batch
+                    .nodes()
+                    .values()
+                    .map(|n| ENTRY + NODE_KEY + node(n))
+                    .sum();
+                nodes + values
+            })
+            .sum();
+        header + txs + receipts + state + trees
+    }
+}
+
 /// A remembered pending transaction: its hash and, if it still decodes, the transaction.
 pub type PendingTx = ([u8; 32], Option<v1::SignedTransaction>);
 
@@ -154,10 +252,11 @@ impl Store {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        opts.set_db_write_buffer_size(MEMTABLES_BYTES);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let cfs = Cf::ALL
             .iter()
-            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf.options(&cache)));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         Ok(Self {
             db,
@@ -255,8 +354,16 @@ impl Store {
                 got: height,
             });
         }
+        let wb = self.commit_write(height, batch)?;
+        // Synced: a decided height is acknowledged to consensus only after it is on disk.
+        self.db.write_opt(wb, &synced())?;
+        Ok(())
+    }
+
+    /// Everything that committing `batch` at `height` writes, as one `WriteBatch`.
+    fn commit_write(&self, height: u64, batch: &CommitBatch) -> Result<WriteBatch, StoreError> {
         let key = height.to_be_bytes();
-        let mut wb = WriteBatch::default();
+        let mut wb = WriteBatch::with_capacity_bytes(batch.write_bytes());
         wb.put_cf(self.cf(Cf::Blocks)?, key, batch.block.encode_to_vec());
         wb.put_cf(
             self.cf(Cf::Certificates)?,
@@ -264,17 +371,31 @@ impl Store {
             batch.certificate.encode_to_vec(),
         );
         wb.put_cf(self.cf(Cf::BlockHashes)?, batch.block_hash, key);
+        // Records keyed by transaction hash go in in hash order: RocksDB's memtable inserts a
+        // run of ascending keys near the previous one instead of searching from the top for
+        // each random hash (in block order they were the costliest part of the commit).
+        let mut located = Vec::with_capacity(batch.tx_hashes.len());
         for (index, hash) in batch.tx_hashes.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| StoreError::TooManyTransactions)?;
+            located.push((hash, index));
+        }
+        // Stable, so that a hash repeated in a block keeps its last index, as before.
+        located.sort_by_key(|(hash, _)| *hash);
+        for (hash, index) in &located {
             wb.put_cf(
                 self.cf(Cf::TxIndex)?,
                 hash,
-                encode_location(TxLocation { height, index }),
+                encode_location(TxLocation {
+                    height,
+                    index: *index,
+                }),
             );
             // Committed, so no longer pending: gone with the same atomic write.
             wb.delete_cf(self.cf(Cf::Mempool)?, hash);
         }
-        for (hash, receipt) in &batch.receipts {
+        let mut receipts: Vec<&([u8; 32], v1::Receipt)> = batch.receipts.iter().collect();
+        receipts.sort_by_key(|(hash, _)| hash);
+        for (hash, receipt) in receipts {
             wb.put_cf(self.cf(Cf::Receipts)?, hash, receipt.encode_to_vec());
         }
         for write in &batch.state {
@@ -294,9 +415,7 @@ impl Store {
             self.write_referenced(&mut wb, &header.da_refs)?;
         }
         wb.put_cf(self.cf(Cf::Meta)?, META_LATEST_HEIGHT, key);
-        // Synced: a decided height is acknowledged to consensus only after it is on disk.
-        self.db.write_opt(wb, &synced())?;
-        Ok(())
+        Ok(wb)
     }
 
     /// The block committed at `height`.
@@ -475,7 +594,10 @@ impl Store {
         }
         let cf = self.cf(Cf::Mempool)?;
         let mut wb = WriteBatch::default();
-        for (hash, tx) in txs {
+        // In hash order, for the memtable (see `commit`).
+        let mut sorted: Vec<&([u8; 32], &v1::SignedTransaction)> = txs.iter().collect();
+        sorted.sort_unstable_by_key(|(hash, _)| hash);
+        for (hash, tx) in sorted {
             wb.put_cf(cf, hash, tx.encode_to_vec());
         }
         self.db.write(wb)?;

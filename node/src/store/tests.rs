@@ -247,3 +247,82 @@ fn pending_transactions_are_remembered_until_committed() {
         .collect();
     assert_eq!(left, vec![hashes[2]]);
 }
+
+#[test]
+fn a_commit_write_batch_fits_the_space_reserved_for_it() {
+    // A height like a full block's: many transactions, and tree updates of hundreds of keys
+    // (fresh leaves and internal nodes with many children), on top of an earlier version.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // The rollup's tree at genesis (version 0), which height 1 updates.
+    let genesis_key = b"genesis".to_vec();
+    let (_, genesis) = babel_execution::commitment::update_tree(
+        &store.tree(7),
+        0,
+        [(genesis_key.as_slice(), Some(&genesis_key))],
+    )
+    .unwrap();
+    let mut wb = WriteBatch::default();
+    store.write_tree(&mut wb, 7, &genesis).unwrap();
+    store.db.write(wb).unwrap();
+    for height in 1..=2u64 {
+        let (block, block_hash) = block(height, 300);
+        let tx_hashes: Vec<[u8; 32]> = (0..300u32)
+            .map(|i| {
+                let mut h = [height as u8; 32];
+                h[..4].copy_from_slice(&i.to_be_bytes());
+                h
+            })
+            .collect();
+        let changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..600u32)
+            .map(|i| {
+                let key = [&height.to_be_bytes()[..], &i.to_be_bytes()].concat();
+                (key, Some(vec![i as u8; 40]))
+            })
+            .collect();
+        let reader = store.tree(7);
+        let (_, tree) = babel_execution::commitment::update_tree(
+            &reader,
+            height,
+            changes.iter().map(|(k, v)| (k.as_slice(), v.as_ref())),
+        )
+        .unwrap();
+        let batch = CommitBatch {
+            certificate: v1::CommitCertificate {
+                height,
+                round: 0,
+                block_hash: block_hash.to_vec().into(),
+                signatures: vec![],
+            },
+            receipts: tx_hashes
+                .iter()
+                .map(|h| (*h, v1::Receipt::default()))
+                .collect(),
+            tx_hashes,
+            state: changes
+                .iter()
+                .map(|(key, value)| StateWrite {
+                    rollup_id: 7,
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            block,
+            block_hash,
+            trees: vec![(7, tree)],
+        };
+        let written = store.commit_write(height, &batch).unwrap().size_in_bytes();
+        let reserved = batch.write_bytes();
+        assert!(
+            written <= reserved,
+            "{written} bytes in {reserved} reserved"
+        );
+        // An upper bound, but a close one.
+        assert!(
+            2 * reserved < 3 * written,
+            "{reserved} reserved for {written}"
+        );
+        store.commit(&batch).unwrap();
+    }
+    assert_eq!(store.latest_height().unwrap(), Some(2));
+}

@@ -23,12 +23,19 @@ pub struct RollupTree<'a> {
 }
 
 fn node_key(rollup: RollupId, key: &NodeKey) -> Result<Vec<u8>, StoreError> {
-    let mut out = rollup.to_be_bytes().to_vec();
-    borsh::to_writer(&mut out, key).map_err(|_| StoreError::Corrupt {
+    let mut out = Vec::new();
+    put_node_key(&mut out, rollup, key)?;
+    Ok(out)
+}
+
+/// Write the store key of `key` in `rollup`'s tree into `out` (cleared first).
+fn put_node_key(out: &mut Vec<u8>, rollup: RollupId, key: &NodeKey) -> Result<(), StoreError> {
+    out.clear();
+    out.extend_from_slice(&rollup.to_be_bytes());
+    borsh::to_writer(&mut *out, key).map_err(|_| StoreError::Corrupt {
         what: "tree node key",
         height: key.version(),
-    })?;
-    Ok(out)
+    })
 }
 
 fn value_key(rollup: RollupId, key_hash: &KeyHash, version: Version) -> [u8; 48] {
@@ -55,21 +62,29 @@ impl Store {
         rollup: RollupId,
         batch: &TreeUpdateBatch,
     ) -> Result<(), StoreError> {
+        // The batch copies each record, so one key and one value buffer serve them all.
+        let (mut key_buf, mut value_buf) = (Vec::new(), Vec::new());
         let nodes: &ColumnFamily = self.cf(Cf::TreeNodes)?;
         for (key, node) in batch.node_batch.nodes() {
-            let bytes = borsh::to_vec(node).map_err(|_| StoreError::Corrupt {
+            put_node_key(&mut key_buf, rollup, key)?;
+            value_buf.clear();
+            borsh::to_writer(&mut value_buf, node).map_err(|_| StoreError::Corrupt {
                 what: "tree node",
                 height: key.version(),
             })?;
-            wb.put_cf(nodes, node_key(rollup, key)?, bytes);
+            wb.put_cf(nodes, &key_buf, &value_buf);
         }
         let values = self.cf(Cf::TreeValues)?;
         for ((version, key_hash), value) in batch.node_batch.values() {
-            let encoded = match value {
-                Some(v) => [&[1u8][..], v].concat(),
-                None => vec![0],
-            };
-            wb.put_cf(values, value_key(rollup, key_hash, *version), encoded);
+            value_buf.clear();
+            match value {
+                Some(v) => {
+                    value_buf.push(1);
+                    value_buf.extend_from_slice(v);
+                }
+                None => value_buf.push(0),
+            }
+            wb.put_cf(values, value_key(rollup, key_hash, *version), &value_buf);
         }
         Ok(())
     }
