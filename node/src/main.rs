@@ -112,6 +112,9 @@ struct BenchArgs {
     /// Metrics and health port of the first validator of the started network.
     #[arg(long, default_value_t = 26760)]
     ops_port: u16,
+    /// Port of the DA server (`babel da serve`) the started network shares.
+    #[arg(long, default_value_t = 26690)]
+    da_port: u16,
     /// Transactions to send.
     #[arg(long, default_value_t = 100_000)]
     txs: usize,
@@ -389,6 +392,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 p2p_port: args.p2p_port,
                 grpc_port: args.grpc_port,
                 ops_port: args.ops_port,
+                da_port: args.da_port,
                 txs: args.txs,
                 senders: args.senders,
                 batch: args.batch,

@@ -107,7 +107,7 @@ fn spawn_babel(args: &[&str], log: &Path, env: &[(&str, &str)]) -> anyhow::Resul
 }
 
 /// Point every home's config at the DA server on `port`, with a new random token; returns it.
-fn share_da(homes: &[Home], port: u16) -> anyhow::Result<String> {
+pub fn share_da(homes: &[Home], port: u16) -> anyhow::Result<String> {
     use rand::RngCore as _;
     let mut secret = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut secret);

@@ -224,6 +224,11 @@ fn e2e_bench_runs_the_wasm_token_workload() {
         .unwrap_or_else(|| panic!("{report}"));
     assert!(cpu_us > 0.0, "{report}");
     assert!(line("peak memory").contains(" MiB"), "{report}");
+    // Memory is sampled from the first submission on, so the trace starts at 0 s.
+    assert!(
+        line("memory over run").trim().starts_with("0 s "),
+        "{report}"
+    );
 
     // Against a running network there is no token: refused before anything is sent.
     let out = babel(&[

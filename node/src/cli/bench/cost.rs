@@ -2,8 +2,15 @@
 //! peak memory (from `/proc`, Linux only), and the first validator's time per phase of the
 //! transaction and block path (from its `/metrics`), each divided by the finalized
 //! transactions. Sampled just before the first submission and after the last finalization.
+//! Resident memory is also traced through the run, to show whether it stays flat under load.
 
-use std::{collections::BTreeMap, fmt, net::SocketAddr, time::Duration};
+use std::{
+    collections::BTreeMap,
+    fmt,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use crate::{metrics::Phase, ops::http_get};
 
@@ -12,6 +19,8 @@ use crate::{metrics::Phase, ops::http_get};
 pub(super) struct Probe {
     /// The validators' process ids.
     pub(super) pids: Vec<u32>,
+    /// The DA server's process id, if the bench started one.
+    pub(super) da_pid: Option<u32>,
     /// The first validator's metrics server.
     pub(super) ops: SocketAddr,
 }
@@ -21,6 +30,8 @@ pub(super) struct Probe {
 pub(super) struct Sample {
     /// CPU time (user + system) per validator, if `/proc` has it.
     cpu: Vec<Option<Duration>>,
+    /// The DA server's CPU time.
+    da_cpu: Option<Duration>,
     /// Seconds spent per phase (the histograms' sums), and in store writes, on validator 0.
     phases: BTreeMap<String, f64>,
 }
@@ -30,6 +41,8 @@ pub(super) struct Sample {
 pub struct Costs {
     /// CPU time per validator, per transaction.
     pub cpu: Vec<Option<Duration>>,
+    /// The DA server's CPU time per transaction.
+    pub da_cpu: Option<Duration>,
     /// Peak resident memory per validator, in bytes.
     pub peak_rss: Vec<Option<u64>>,
     /// Validator 0's time per phase, per transaction, in path order (`store write` last).
@@ -43,32 +56,37 @@ impl Probe {
     /// Read the validators' CPU times and validator 0's metrics.
     pub(super) fn sample(&self) -> Sample {
         let ticks = clock_ticks();
-        let cpu = self
-            .pids
-            .iter()
-            .map(|pid| Some(cpu_time(&read_proc(*pid, "stat")?, ticks?)))
-            .map(Option::flatten)
-            .collect();
+        let cpu_of = |pid: u32| cpu_time(&read_proc(pid, "stat")?, ticks?);
+        let cpu = self.pids.iter().map(|pid| cpu_of(*pid)).collect();
+        let da_cpu = self.da_pid.and_then(cpu_of);
         let phases = http_get(self.ops, "/metrics")
             .ok()
             .map(|(_, body)| phase_sums(&body))
             .unwrap_or_default();
-        Sample { cpu, phases }
+        Sample {
+            cpu,
+            da_cpu,
+            phases,
+        }
     }
 
     /// The costs between `before` and `after`, over `txs` transactions.
     pub(super) fn costs(&self, before: &Sample, after: &Sample, txs: usize) -> Costs {
         let per_tx = |seconds: f64| Duration::from_secs_f64(seconds.max(0.0) / txs.max(1) as f64);
+        let spent = |b: Option<Duration>, a: Option<Duration>| {
+            Some(per_tx(a?.saturating_sub(b?).as_secs_f64()))
+        };
         let cpu = before
             .cpu
             .iter()
             .zip(&after.cpu)
-            .map(|(b, a)| Some(per_tx((*a)?.saturating_sub((*b)?).as_secs_f64())))
+            .map(|(b, a)| spent(*b, *a))
             .collect();
+        let da_cpu = spent(before.da_cpu, after.da_cpu);
         let peak_rss = self
             .pids
             .iter()
-            .map(|pid| peak_rss(&read_proc(*pid, "status")?))
+            .map(|pid| status_bytes(&read_proc(*pid, "status")?, "VmHWM:"))
             .collect();
         let names = Phase::ALL.iter().map(|p| p.as_str()).chain([STORE_WRITE]);
         let phases = names
@@ -79,9 +97,120 @@ impl Probe {
             .collect();
         Costs {
             cpu,
+            da_cpu,
             peak_rss,
             phases,
         }
+    }
+
+    /// Each validator's resident memory now, in bytes.
+    fn rss(&self) -> Vec<Option<u64>> {
+        self.pids
+            .iter()
+            .map(|pid| status_bytes(&read_proc(*pid, "status")?, "VmRSS:"))
+            .collect()
+    }
+
+    /// Record every validator's resident memory now and then every `every`, until the
+    /// returned watch is finished.
+    pub(super) fn watch_memory(&self, every: Duration) -> MemoryWatch {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let probe = self.clone();
+        let task = {
+            let samples = samples.clone();
+            let start = Instant::now();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                loop {
+                    ticks.tick().await;
+                    let rss = probe.rss();
+                    samples
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((start.elapsed(), rss));
+                }
+            })
+        };
+        MemoryWatch { task, samples }
+    }
+}
+
+/// Time since sampling began, and each validator's resident bytes then.
+type MemorySample = (Duration, Vec<Option<u64>>);
+
+/// Resident memory being sampled in the background (see [`Probe::watch_memory`]).
+#[derive(Debug)]
+pub(super) struct MemoryWatch {
+    task: tokio::task::JoinHandle<()>,
+    samples: Arc<Mutex<Vec<MemorySample>>>,
+}
+
+impl MemoryWatch {
+    /// Stop sampling and return what was seen.
+    pub(super) fn finish(self) -> MemoryTrace {
+        self.task.abort();
+        let samples = std::mem::take(&mut *self.samples.lock().unwrap_or_else(|e| e.into_inner()));
+        MemoryTrace { samples }
+    }
+}
+
+/// Resident memory of each validator through a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemoryTrace {
+    /// Time since sampling began, and each validator's resident bytes then.
+    pub samples: Vec<MemorySample>,
+}
+
+/// At most this many points of a memory trace are printed.
+const TRACE_POINTS: usize = 8;
+
+impl MemoryTrace {
+    /// The largest validator's resident bytes at each sample.
+    fn largest(&self) -> Vec<(Duration, u64)> {
+        self.samples
+            .iter()
+            .filter_map(|(at, rss)| Some((*at, rss.iter().flatten().copied().max()?)))
+            .collect()
+    }
+
+    /// How much the largest validator's memory grew over the second half of the run, as a
+    /// fraction of its size at the half-way sample (`None` with fewer than two samples).
+    pub fn second_half_growth(&self) -> Option<f64> {
+        let points = self.largest();
+        let (_, last) = *points.last()?;
+        let (_, mid) = *points.get(points.len().checked_sub(1)? / 2)?;
+        (points.len() >= 2 && mid > 0).then(|| (last as f64 - mid as f64) / mid as f64)
+    }
+}
+
+impl fmt::Display for MemoryTrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let points = self.largest();
+        if points.is_empty() {
+            return write!(f, "memory over run   ? (no samples)");
+        }
+        // Evenly spaced samples, always with the first and the last.
+        let n = points.len();
+        let shown: Vec<String> = (0..TRACE_POINTS.min(n))
+            .map(|k| {
+                let i = if TRACE_POINTS.min(n) == 1 {
+                    0
+                } else {
+                    k * (n - 1) / (TRACE_POINTS.min(n) - 1)
+                };
+                let (at, bytes) = points[i];
+                format!("{} s {} MiB", at.as_secs(), bytes / (1024 * 1024))
+            })
+            .collect();
+        write!(
+            f,
+            "memory over run   {} (largest validator's resident memory)",
+            shown.join(", ")
+        )?;
+        if let Some(growth) = self.second_half_growth() {
+            write!(f, "; second half {:+.1} %", growth * 100.0)?;
+        }
+        Ok(())
     }
 }
 
@@ -111,9 +240,10 @@ fn cpu_time(stat: &str, ticks: u64) -> Option<Duration> {
     ))
 }
 
-/// `VmHWM` (peak resident set) from the text of `/proc/PID/status`, in bytes.
-fn peak_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+/// A memory field of `/proc/PID/status` (`VmHWM:` the peak resident set, `VmRSS:` the
+/// current one), in bytes.
+fn status_bytes(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
@@ -148,11 +278,15 @@ impl fmt::Display for Costs {
             .iter()
             .map(|c| c.as_ref().map_or("?".into(), us))
             .collect();
-        writeln!(
+        write!(
             f,
             "cpu per tx        {} (per validator, user + system)",
             cpu.join(", ")
         )?;
+        match &self.da_cpu {
+            Some(da) => writeln!(f, "; DA server {}", us(da))?,
+            None => writeln!(f)?,
+        }
         let rss: Vec<String> = self
             .peak_rss
             .iter()
@@ -185,10 +319,43 @@ mod tests {
     }
 
     #[test]
-    fn peak_rss_is_vm_hwm_in_bytes() {
+    fn memory_fields_are_read_in_bytes() {
         let status = "Name:\tbabel\nVmPeak:\t  900 kB\nVmHWM:\t  2048 kB\nVmRSS:\t 1024 kB\n";
-        assert_eq!(peak_rss(status), Some(2 * 1024 * 1024));
-        assert_eq!(peak_rss("Name:\tbabel\n"), None);
+        assert_eq!(status_bytes(status, "VmHWM:"), Some(2 * 1024 * 1024));
+        assert_eq!(status_bytes(status, "VmRSS:"), Some(1024 * 1024));
+        assert_eq!(status_bytes("Name:\tbabel\n", "VmHWM:"), None);
+    }
+
+    #[test]
+    fn a_memory_trace_shows_spaced_points_and_the_second_half_growth() {
+        const MIB: u64 = 1024 * 1024;
+        // Twenty samples 10 s apart; the largest validator grows from 100 to 119 MiB.
+        let trace = MemoryTrace {
+            samples: (0..20u64)
+                .map(|i| {
+                    let at = Duration::from_secs(10 * i);
+                    (at, vec![Some((100 + i) * MIB), Some(50 * MIB), None])
+                })
+                .collect(),
+        };
+        // Half-way is sample 9 (109 MiB), the last 119 MiB.
+        let growth = trace.second_half_growth().unwrap();
+        assert!((growth - 10.0 / 109.0).abs() < 1e-9, "{growth}");
+        let text = trace.to_string();
+        assert!(
+            text.starts_with("memory over run   0 s 100 MiB, "),
+            "{text}"
+        );
+        assert!(text.contains("190 s 119 MiB"), "{text}");
+        assert_eq!(text.matches(" MiB").count(), TRACE_POINTS, "{text}");
+        assert!(text.ends_with("second half +9.2 %"), "{text}");
+
+        let one = MemoryTrace {
+            samples: vec![(Duration::ZERO, vec![Some(MIB)])],
+        };
+        assert_eq!(one.second_half_growth(), None);
+        assert!(one.to_string().contains("0 s 1 MiB"));
+        assert!(MemoryTrace::default().to_string().contains("no samples"));
     }
 
     #[test]
@@ -201,13 +368,15 @@ mod tests {
                      babel_store_write_seconds_sum 1.5\n# EOF\n";
         let probe = Probe {
             pids: vec![],
+            da_pid: None,
             ops: "127.0.0.1:1".parse().unwrap(),
         };
-        let sample = |text: &str| Sample {
+        let sample = |text: &str, da: u64| Sample {
             cpu: vec![Some(Duration::from_secs(1)), None],
+            da_cpu: Some(Duration::from_secs(da)),
             phases: phase_sums(text),
         };
-        let costs = probe.costs(&sample(before), &sample(after), 1000);
+        let costs = probe.costs(&sample(before, 1), &sample(after, 3), 1000);
         assert_eq!(
             costs.phases,
             vec![
@@ -217,8 +386,10 @@ mod tests {
             ]
         );
         assert_eq!(costs.cpu, vec![Some(Duration::ZERO), None]);
+        assert_eq!(costs.da_cpu, Some(Duration::from_millis(2)));
         let text = costs.to_string();
         assert!(text.contains("execute 2000.0 µs"), "{text}");
         assert!(text.contains("store write 1000.0 µs"), "{text}");
+        assert!(text.contains("; DA server 2000.0 µs"), "{text}");
     }
 }

@@ -25,13 +25,16 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 use tonic::transport::{Channel, Endpoint};
 
-pub use cost::Costs;
-use cost::Probe;
+pub use cost::{Costs, MemoryTrace};
+use cost::{MemoryWatch, Probe};
+
+/// How often the validators' resident memory is sampled during a run.
+const MEMORY_EVERY: Duration = Duration::from_secs(5);
 pub use workload::Workload;
 use workload::{TxShape, evm_alloc, sign_all, wasm_contracts};
 
 use crate::{
-    cli::devnet::{Process, devnet_params, spawn_validator, stop},
+    cli::devnet::{Process, devnet_params, share_da, spawn_da, spawn_validator, stop},
     grpc::MAX_SUBMIT_BATCH,
     home::{Home, NetworkOptions, create_network},
 };
@@ -55,6 +58,8 @@ pub struct BenchOptions {
     pub grpc_port: u16,
     /// Metrics and health port of the first validator of the started network.
     pub ops_port: u16,
+    /// Port of the DA server that the started network shares.
+    pub da_port: u16,
     /// Transactions to send.
     pub txs: usize,
     /// Distinct senders (each sends `txs / senders` consecutive nonces).
@@ -102,6 +107,9 @@ pub struct Report {
     pub failed_receipts: (usize, usize),
     /// Where the time went (only for a network the bench started).
     pub costs: Option<Costs>,
+    /// The validators' resident memory through the run (only for a network the bench
+    /// started).
+    pub memory: Option<MemoryTrace>,
 }
 
 impl Report {
@@ -157,6 +165,9 @@ impl fmt::Display for Report {
         if let Some(costs) = &self.costs {
             write!(f, "\n{costs}")?;
         }
+        if let Some(memory) = &self.memory {
+            write!(f, "\n{memory}")?;
+        }
         Ok(())
     }
 }
@@ -172,18 +183,20 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         return runtime.block_on(load(opts, &opts.endpoints, 0, None));
     }
     let dir = tempfile::Builder::new().prefix("babel-bench-").tempdir()?;
-    let mut net = start_network(opts, dir.path())?;
+    let (mut net, mut da) = start_network(opts, dir.path())?;
     let endpoints: Vec<String> = (0..opts.validators)
         .map(|i| format!("http://127.0.0.1:{}", opts.grpc_port + i))
         .collect();
     let probe = Probe {
         pids: net.iter().map(|p| p.child.id()).collect(),
+        da_pid: Some(da.id()),
         ops: std::net::SocketAddr::from(([127, 0, 0, 1], opts.ops_port)),
     };
     let result = runtime.block_on(load(opts, &endpoints, 1, Some(&probe)));
     for p in &mut net {
         stop(&mut p.child);
     }
+    stop(&mut da);
     if result.is_err() {
         for p in &net {
             eprintln!("validator log: {}", p.log.display());
@@ -216,7 +229,12 @@ fn check(opts: &BenchOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<Vec<Process>> {
+/// Start the network like `babel devnet` does: a fresh chain, one DA server that every
+/// validator posts to (each block is posted once, by its proposer), and the validators.
+fn start_network(
+    opts: &BenchOptions,
+    dir: &std::path::Path,
+) -> anyhow::Result<(Vec<Process>, std::process::Child)> {
     let keys = sender_keys(opts);
     let homes: Vec<Home> = (0..opts.validators)
         .map(|i| Home::new(dir.join(format!("node-{i}"))))
@@ -239,12 +257,27 @@ fn start_network(opts: &BenchOptions, dir: &std::path::Path) -> anyhow::Result<V
             wasm_contracts: wasm_contracts(&keys)?,
         },
     )?;
+    let token = share_da(&homes, opts.da_port)?;
+    let mut da = spawn_da(&dir.join("da"), opts.da_port, &token)?;
     eprintln!(
-        "starting {} validator(s) in {}",
+        "starting {} validator(s) and a DA server in {}",
         opts.validators,
         dir.display()
     );
-    homes.into_iter().map(spawn_validator).collect()
+    let mut net = Vec::with_capacity(homes.len());
+    for home in homes {
+        match spawn_validator(home) {
+            Ok(p) => net.push(p),
+            Err(e) => {
+                for p in &mut net {
+                    stop(&mut p.child);
+                }
+                stop(&mut da);
+                return Err(e);
+            }
+        }
+    }
+    Ok((net, da))
 }
 
 async fn connect(endpoint: &str) -> anyhow::Result<NodeClient<Channel>> {
@@ -447,6 +480,7 @@ async fn load(
     let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
     let sample = || probe.map(|p| tokio::task::block_in_place(|| p.sample()));
     let before = sample();
+    let memory = probe.map(|p| p.watch_memory(MEMORY_EVERY));
     let started = Instant::now();
     let batches: Vec<(usize, Vec<v1::SignedTransaction>)> = txs
         .chunks(opts.batch)
@@ -528,6 +562,7 @@ async fn load(
         .zip(before)
         .zip(sample())
         .map(|((p, before), after)| p.costs(&before, &after, finalized));
+    let memory = memory.map(MemoryWatch::finish);
     watcher.abort();
     drop(sends);
     let failed_receipts = check_receipts(&mut clients[0], &txs, &stamps).await?;
@@ -560,6 +595,7 @@ async fn load(
         max_block_txs,
         failed_receipts,
         costs,
+        memory,
     })
 }
 
@@ -623,6 +659,7 @@ mod tests {
             p2p_port: 0,
             grpc_port: 0,
             ops_port: 0,
+            da_port: 0,
             txs: 7,
             senders: 3,
             batch: 2,
