@@ -143,6 +143,11 @@ struct BenchArgs {
     /// Seconds to wait for finality after the last submission.
     #[arg(long, default_value_t = 60)]
     finality_timeout_secs: u64,
+    /// Block pacing of the started network (genesis `block_interval_ms`): the least time
+    /// from one decision to the next proposal; 0 proposes as soon as the previous height is
+    /// decided.
+    #[arg(long, default_value_t = 0)]
+    block_interval_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -402,6 +407,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 payload_bytes: args.payload_bytes,
                 seed: args.seed,
                 finality_timeout: std::time::Duration::from_secs(args.finality_timeout_secs),
+                block_interval_ms: args.block_interval_ms,
             })?;
             println!("{report}");
         }

@@ -128,6 +128,10 @@ const BLOCK_CACHE_BYTES: usize = 128 << 20;
 /// Memtables of all column families together; past this the largest is flushed, so the
 /// store's memory stays bounded however many column families are written.
 const MEMTABLES_BYTES: usize = 512 << 20;
+/// Write-ahead log kept on disk at most: past this, the column families whose memtables hold
+/// the oldest log's writes are flushed so it can be deleted. (RocksDB's default, four times
+/// all possible memtables, let the log reach several GiB before anything was flushed.)
+const WAL_BYTES: u64 = 1 << 30;
 /// About 1 % false positives.
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
@@ -253,6 +257,7 @@ impl Store {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_db_write_buffer_size(MEMTABLES_BYTES);
+        opts.set_max_total_wal_size(WAL_BYTES);
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let cfs = Cf::ALL
             .iter()

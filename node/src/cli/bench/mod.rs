@@ -78,6 +78,9 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Give up waiting for finality this long after the last submission.
     pub finality_timeout: Duration,
+    /// Block pacing of the started network (0: a block as soon as the previous one is
+    /// decided).
+    pub block_interval_ms: u64,
 }
 
 /// What a run measured.
@@ -240,8 +243,7 @@ fn start_network(
         .map(|i| Home::new(dir.join(format!("node-{i}"))))
         .collect();
     let params = babel_genesis::ConsensusParams {
-        // No pacing: a block as soon as the previous one is decided.
-        block_interval_ms: 0,
+        block_interval_ms: opts.block_interval_ms,
         ..devnet_params()
     };
     create_network(
@@ -669,6 +671,7 @@ mod tests {
             payload_bytes: 4,
             seed: 1,
             finality_timeout: Duration::from_secs(1),
+            block_interval_ms: 0,
         };
         let shape = TxShape {
             workload: opts.workload,
