@@ -109,6 +109,10 @@ impl Cf {
     fn options(self, cache: &Cache) -> Options {
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(cache);
+        // Index and filter blocks live in the cache too, so their memory is bounded with it
+        // instead of growing with the data; level 0's stay pinned, being read most.
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_pin_l0_filter_and_index_blocks_in_cache(true);
         if self.point_lookups() {
             table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
         }
