@@ -23,16 +23,21 @@ fn block(height: u64, txs: usize) -> (v1::Block, [u8; 32]) {
     )
 }
 
+/// A certificate for `block_hash` at `height` (the store does not check its signatures).
+fn certificate(height: u64, block_hash: [u8; 32]) -> v1::CommitCertificate {
+    v1::CommitCertificate {
+        height,
+        round: 0,
+        block_hash: block_hash.to_vec().into(),
+        signatures: vec![],
+    }
+}
+
 fn batch(height: u64) -> CommitBatch {
     let (block, block_hash) = block(height, 2);
     let tx_hashes = vec![[height as u8; 32], [height as u8 + 100; 32]];
     CommitBatch {
-        certificate: v1::CommitCertificate {
-            height,
-            round: 0,
-            block_hash: block_hash.to_vec().into(),
-            signatures: vec![],
-        },
+        certificate: certificate(height, block_hash),
         receipts: tx_hashes
             .iter()
             .map(|h| {
@@ -288,12 +293,7 @@ fn a_commit_write_batch_fits_the_space_reserved_for_it() {
         )
         .unwrap();
         let batch = CommitBatch {
-            certificate: v1::CommitCertificate {
-                height,
-                round: 0,
-                block_hash: block_hash.to_vec().into(),
-                signatures: vec![],
-            },
+            certificate: certificate(height, block_hash),
             receipts: tx_hashes
                 .iter()
                 .map(|h| (*h, v1::Receipt::default()))

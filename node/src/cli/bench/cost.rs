@@ -83,11 +83,7 @@ impl Probe {
             .map(|(b, a)| spent(*b, *a))
             .collect();
         let da_cpu = spent(before.da_cpu, after.da_cpu);
-        let peak_rss = self
-            .pids
-            .iter()
-            .map(|pid| status_bytes(&read_proc(*pid, "status")?, "VmHWM:"))
-            .collect();
+        let peak_rss = self.memory("VmHWM:");
         let names = Phase::ALL.iter().map(|p| p.as_str()).chain([STORE_WRITE]);
         let phases = names
             .filter_map(|name| {
@@ -103,11 +99,11 @@ impl Probe {
         }
     }
 
-    /// Each validator's resident memory now, in bytes.
-    fn rss(&self) -> Vec<Option<u64>> {
+    /// Each validator's memory `field` of `/proc/PID/status` (see [`status_bytes`]), in bytes.
+    fn memory(&self, field: &str) -> Vec<Option<u64>> {
         self.pids
             .iter()
-            .map(|pid| status_bytes(&read_proc(*pid, "status")?, "VmRSS:"))
+            .map(|pid| status_bytes(&read_proc(*pid, "status")?, field))
             .collect()
     }
 
@@ -123,7 +119,7 @@ impl Probe {
                 let mut ticks = tokio::time::interval(every);
                 loop {
                     ticks.tick().await;
-                    let rss = probe.rss();
+                    let rss = probe.memory("VmRSS:");
                     samples
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -191,12 +187,13 @@ impl fmt::Display for MemoryTrace {
         }
         // Evenly spaced samples, always with the first and the last.
         let n = points.len();
-        let shown: Vec<String> = (0..TRACE_POINTS.min(n))
+        let count = TRACE_POINTS.min(n);
+        let shown: Vec<String> = (0..count)
             .map(|k| {
-                let i = if TRACE_POINTS.min(n) == 1 {
+                let i = if count == 1 {
                     0
                 } else {
-                    k * (n - 1) / (TRACE_POINTS.min(n) - 1)
+                    k * (n - 1) / (count - 1)
                 };
                 let (at, bytes) = points[i];
                 format!("{} s {} MiB", at.as_secs(), bytes / (1024 * 1024))
