@@ -5,6 +5,7 @@
 
 use std::{path::Path, sync::Arc};
 
+use babel_cairo::CairoAdapter;
 use babel_evm::EvmAdapter;
 use babel_execution::{BlockEnv, ExecutionAdapter, Executor};
 use babel_genesis::{Genesis, VmGenesis};
@@ -21,11 +22,10 @@ pub const MAX_BLOCK_GAS: u64 = 200_000_000;
 /// How far ahead of a validator's clock a proposed block's time may be.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 
-/// The executor for `genesis`: every EVM rollup on revm, every WASM rollup on wasmtime,
-/// keeping compiled WASM code in memory only (for tests and tools; a node keeps it on disk,
-/// [`executor_with`]). Cairo rollups have no adapter on this node version; their
-/// transactions are refused at admission and their state roots stay those of their (empty)
-/// genesis trees. Fails only if the WASM engine cannot be built (fatal: the node cannot run).
+/// The executor for `genesis`: every EVM rollup on revm, every WASM rollup on wasmtime, every
+/// Cairo rollup on cairo-vm, keeping compiled WASM code in memory only (for tests and tools; a
+/// node keeps it on disk, [`executor_with`]). Fails only if the WASM engine cannot be built
+/// (fatal: the node cannot run).
 pub fn executor_for(genesis: &Genesis) -> Result<Executor, WasmError> {
     executor_with(genesis, WasmCode::Memory, |adapter| adapter)
 }
@@ -57,7 +57,7 @@ pub fn executor_with(
                 WasmCode::Dir(dir) => WasmAdapter::with_code_dir(dir)?,
                 WasmCode::ReadDir(dir) => WasmAdapter::with_code(CodeDir::read_only(dir)?)?,
             }),
-            VmGenesis::Cairo(_) => continue,
+            VmGenesis::Cairo(_) => Arc::new(CairoAdapter::new()),
         };
         exec = exec.with_rollup(rollup.id, wrap(adapter), rollup.gas_price);
     }

@@ -338,7 +338,7 @@ impl NodeApp {
             proposer: Bytes::copy_from_slice(&proposer.0),
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
             da_refs: match &self.da {
-                Some(link) if link.shared() => {
+                Some(link) if refs::worth_listing(link) => {
                     refs::choose(&self.store, height.0).map_err(app_err)?
                 }
                 _ => Vec::new(),

@@ -20,6 +20,14 @@ const MAX_SCAN: u64 = 1024;
 /// record of, all together.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Whether a proposer lists references now: only while its DA has answered every call for a
+/// follow interval. While the DA is down, a validator holding no record of a post cannot check
+/// it and refuses the proposal, which would cost a round at every height of the outage; the
+/// posts wait and are referenced once the DA is back.
+pub fn worth_listing(link: &DaLink) -> bool {
+    link.shared() && link.reachable_for() >= super::follower::FOLLOW_EVERY
+}
+
 /// References for the header at `height`: this node's records of blocks no committed header
 /// references, lowest first. Only posts at DA heights its follower has read past are listed:
 /// the other validators' followers, as far along, then hold the same records, and need not

@@ -161,6 +161,23 @@ fn a_proposer_lists_recorded_unreferenced_posts_its_follower_has_read_past() {
 }
 
 #[test]
+fn a_proposer_lists_references_only_while_its_da_has_answered_for_a_follow_interval() {
+    let f = fixture();
+    // Nothing has answered yet.
+    assert!(!refs::worth_listing(&f.link));
+    f.link.reached(true);
+    assert!(!refs::worth_listing(&f.link), "answered only just now");
+    std::thread::sleep(super::follower::FOLLOW_EVERY);
+    assert!(refs::worth_listing(&f.link));
+    // One failed call (the DA went down) and the proposer lists none until it answers again
+    // for a whole interval.
+    f.link.reached(false);
+    assert!(!refs::worth_listing(&f.link));
+    f.link.reached(true);
+    assert!(!refs::worth_listing(&f.link));
+}
+
+#[test]
 fn validators_accept_references_they_recorded_or_can_check_on_the_da() {
     let f = fixture();
     commit(&f, 1, 3, Vec::new());

@@ -13,3 +13,4 @@ mod ops;
 mod python;
 mod setup;
 mod support;
+mod three_vm;

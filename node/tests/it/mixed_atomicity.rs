@@ -1,9 +1,11 @@
-//! Property: random call trees over two EVM and two WASM rollups, run by the node's executor
-//! with the real adapters (revm, wasmtime), end exactly where a brute-force model ends.
+//! Property: random call trees over two EVM, two WASM and a Cairo rollup, run by the node's
+//! executor with the real adapters (revm, wasmtime, cairo-vm), end exactly where a
+//! brute-force model ends.
 //!
 //! Each rollup runs the same script interpreter, in Solidity on the EVM rollups
-//! (`Script.sol` in the EVM fixtures) and in WAT on the WASM ones ([`SCRIPT_WAT`]), so one
-//! random script drives frames on both VMs. The model snapshots the whole world before every
+//! (`Script.sol` in the EVM fixtures), in WAT on the WASM ones ([`SCRIPT_WAT`]) and in Cairo on
+//! the Cairo one (`script.cairo` in the Cairo contracts), so one random script drives frames on
+//! all three VMs. The model snapshots the whole world before every
 //! frame and puts it back when the frame fails: all-or-nothing with no journal. It knows only
 //! the interpreters' semantics and the core's rules for refused calls (re-entrancy, unknown
 //! rollups); gas is left to the core's own property test, which models it exactly.
@@ -25,11 +27,13 @@ const EVM_A: u64 = 1;
 const WASM_A: u64 = 2;
 const EVM_B: u64 = 3;
 const WASM_B: u64 = 4;
+const CAIRO: u64 = 5;
+const ROLLUPS: [u64; 5] = [EVM_A, WASM_A, EVM_B, WASM_B, CAIRO];
 /// A rollup no genesis names: calls to it are refused by the core.
 const NOWHERE: u64 = 9;
 const SIGNER: [u8; 32] = [0x3C; 32];
 /// The interpreter's address: on the EVM rollups an account with `Script`'s code, on the WASM
-/// rollups a contract id.
+/// rollups a contract id, on the Cairo rollup the felt of the same number.
 const INTERPRETER: [u8; 20] = [0x5C; 20];
 const KEYS: u8 = 4;
 
@@ -216,6 +220,18 @@ fn genesis() -> Genesis {
         serde_json::json!({ "id": id, "name": format!("wasm-{id}"), "vm": "wasm",
             "initial_state": { "contracts": [ { "id": hex::encode(INTERPRETER), "code": wasm } ] } })
     };
+    let cairo: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!(
+            "{}/../execution-adapters/cairo/contracts/compiled/script.sierra.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let cairo_rollup = serde_json::json!({ "id": CAIRO, "name": "cairo", "vm": "cairo",
+        "initial_state": { "contracts": [
+            { "address": format!("0x{}", hex::encode(cairo_interpreter())), "sierra_class": cairo }
+        ] } });
     let json = serde_json::json!({
         "chain_id": "mixed",
         "genesis_time": "2026-01-01T00:00:00Z",
@@ -223,7 +239,8 @@ fn genesis() -> Genesis {
                              ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key().as_bytes()),
                          "voting_power": 1,
                          "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
-        "rollups": [evm_rollup(EVM_A, 11), wasm_rollup(WASM_A), evm_rollup(EVM_B, 13), wasm_rollup(WASM_B)]
+        "rollups": [evm_rollup(EVM_A, 11), wasm_rollup(WASM_A), evm_rollup(EVM_B, 13), wasm_rollup(WASM_B),
+                    cairo_rollup]
     });
     Genesis::from_json(json.to_string().as_bytes()).unwrap()
 }
@@ -232,13 +249,30 @@ fn is_evm(rollup: u64) -> bool {
     rollup == EVM_A || rollup == EVM_B
 }
 
+/// The interpreter's Cairo address: [`INTERPRETER`] as a 32-byte big-endian felt.
+fn cairo_interpreter() -> [u8; 32] {
+    let mut address = [0; 32];
+    address[12..].copy_from_slice(&INTERPRETER);
+    address
+}
+
 /// The interpreter's storage on every rollup and the logs of a receipt's frames that succeeded
 /// (with their ancestors), in the model's terms.
 fn observed(state: &MemState, receipt: &v1::Receipt) -> World {
     let mut world = World::default();
-    for rollup in [EVM_A, WASM_A, EVM_B, WASM_B] {
+    for rollup in ROLLUPS {
         for k in 0..KEYS {
-            let value = if is_evm(rollup) {
+            let value = if rollup == CAIRO {
+                let key = babel_cairo::state::storage_key(&cairo_interpreter(), &{
+                    let mut slot = [0; 32];
+                    slot[31] = k;
+                    slot
+                });
+                state.get(rollup, &key).unwrap().map(|word| {
+                    assert!(word[..31].iter().all(|b| *b == 0));
+                    word[31]
+                })
+            } else if is_evm(rollup) {
                 let key =
                     babel_evm::state::storage_key(&Address::from(INTERPRETER), &U256::from(k));
                 state.get(rollup, &key).unwrap().map(|word| {
@@ -267,8 +301,11 @@ fn observed(state: &MemState, receipt: &v1::Receipt) -> World {
             return;
         }
         for log in &frame.logs {
-            assert_eq!(log.data.len(), 1);
-            logs.push((frame.rollup_id, log.data[0]));
+            // One byte; a felt (32 bytes) on the Cairo rollup.
+            let (high, d) = log.data.split_at(log.data.len() - 1);
+            assert!(high.len() == 31 * usize::from(frame.rollup_id == CAIRO));
+            assert!(high.iter().all(|b| *b == 0));
+            logs.push((frame.rollup_id, d[0]));
         }
         for child in &frame.children {
             walk(child, logs);
@@ -281,7 +318,17 @@ fn observed(state: &MemState, receipt: &v1::Receipt) -> World {
 }
 
 fn payload(rollup: u64, input: Vec<u8>) -> v1::transaction::Payload {
-    if is_evm(rollup) {
+    if rollup == CAIRO {
+        v1::transaction::Payload::Cairo(v1::CairoCall {
+            contract: cairo_interpreter().to_vec().into(),
+            entrypoint: "call".into(),
+            calldata: babel_cairo::felt::bytes_to_felts(&input)
+                .iter()
+                .map(|f| f.to_bytes_be().to_vec().into())
+                .collect(),
+            class: Default::default(),
+        })
+    } else if is_evm(rollup) {
         v1::transaction::Payload::Evm(v1::EvmCall {
             to: INTERPRETER.to_vec().into(),
             value: Default::default(),
@@ -299,7 +346,7 @@ fn payload(rollup: u64, input: Vec<u8>) -> v1::transaction::Payload {
 
 fn rollup() -> impl Strategy<Value = u64> {
     prop_oneof![
-        4 => prop::sample::select(vec![EVM_A, WASM_A, EVM_B, WASM_B]),
+        5 => prop::sample::select(ROLLUPS.to_vec()),
         1 => Just(NOWHERE),
     ]
 }
@@ -355,11 +402,12 @@ proptest! {
     })]
 
     #[test]
-    fn mixed_evm_and_wasm_call_trees_match_the_all_or_nothing_model(
-        origin in prop::sample::select(vec![EVM_A, WASM_A, EVM_B, WASM_B]),
+    fn mixed_evm_wasm_and_cairo_call_trees_match_the_all_or_nothing_model(
+        origin in prop::sample::select(ROLLUPS.to_vec()),
         script in prop::collection::vec(op(4), 1..6),
     ) {
-        // One chain per thread: the WASM adapter keeps its compiled interpreter across cases.
+        // One chain per thread: the WASM and Cairo adapters keep their compiled interpreters
+        // across cases.
         thread_local!(static CHAIN: Chain = chain());
         CHAIN.with(|chain| {
             let mut state = chain.state.clone();
@@ -385,7 +433,18 @@ proptest! {
             world.logs = expected_logs;
 
             prop_assert_eq!(out.receipt.success, ok, "{:?}", abi::decode_error_message(&out.receipt.output));
-            prop_assert_eq!(out.receipt.output.as_ref(), output.as_slice());
+            // A Cairo transaction answers felts: a successful interpreter's are a ByteArray.
+            let answer = if origin == CAIRO && out.receipt.success {
+                let felts: Vec<_> = out.receipt.output.chunks(32)
+                    .map(|c| babel_cairo::felt::felt_from_bytes(c).unwrap())
+                    .collect();
+                let (bytes, used) = babel_cairo::felt::felts_to_bytes(&felts).unwrap();
+                prop_assert_eq!(used, felts.len());
+                bytes
+            } else {
+                out.receipt.output.to_vec()
+            };
+            prop_assert_eq!(answer, output);
             prop_assert_eq!(seen, world);
             Ok(())
         })?;

@@ -1,0 +1,120 @@
+//! Contract classes: the Sierra a rollup deploys, compiled by the node to CASM and kept ready
+//! to run. Compiling is checked and bounded (size, allowed library functions, bytecode length)
+//! and never panics through: the compiler's own panics are caught and refuse the class.
+
+use std::{collections::HashMap, panic::AssertUnwindSafe, sync::Arc};
+
+use cairo_lang_casm::hints::Hint;
+use cairo_lang_starknet_classes::{
+    allowed_libfuncs::ListSelector,
+    casm_contract_class::{CasmContractClass, CasmContractEntryPoint},
+    contract_class::ContractClass,
+};
+use cairo_vm::{Felt252, types::builtin_name::BuiltinName, types::program::Program};
+
+use crate::limits::{MAX_BYTECODE_FELTS, MAX_CLASS_BYTES};
+
+/// Why a class is refused. Every node gives the same verdict for the same bytes: the
+/// compiler is pinned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClassRefusal {
+    /// Larger than [`MAX_CLASS_BYTES`].
+    #[error("cairo: class larger than {MAX_CLASS_BYTES} bytes")]
+    TooLarge,
+    /// Not a contract class's JSON.
+    #[error("cairo: not a contract class")]
+    Malformed,
+    /// Uses a library function outside the audited list.
+    #[error("cairo: class uses a library function that is not allowed")]
+    Libfunc,
+    /// Does not compile to CASM (or compiles to more than [`MAX_BYTECODE_FELTS`]).
+    #[error("cairo: class does not compile")]
+    Compile,
+    /// Its entry points need a builtin the VM does not run.
+    #[error("cairo: class needs an unknown builtin")]
+    Builtin,
+}
+
+/// An entry point of a compiled class.
+#[derive(Clone, Debug)]
+pub struct EntryPoint {
+    /// Offset of its code in the bytecode.
+    pub offset: usize,
+    /// The builtins it takes, in order.
+    pub builtins: Vec<BuiltinName>,
+}
+
+/// A class compiled and ready to run: what every call of its contracts shares.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The CASM as a cairo-vm program.
+    pub program: Program,
+    /// Length of the bytecode, in felts.
+    pub bytecode_len: usize,
+    /// The hints, by the pc they run at.
+    pub hints: HashMap<usize, Vec<Hint>>,
+    /// External entry points, by selector.
+    pub external: HashMap<Felt252, EntryPoint>,
+    /// The constructor, if the class has one.
+    pub constructor: Option<EntryPoint>,
+}
+
+impl Compiled {
+    /// Compile a class from its JSON (what `starknet-compile` writes).
+    pub fn compile(json: &[u8]) -> Result<Arc<Self>, ClassRefusal> {
+        if json.len() > MAX_CLASS_BYTES {
+            return Err(ClassRefusal::TooLarge);
+        }
+        let class: ContractClass =
+            serde_json::from_slice(json).map_err(|_| ClassRefusal::Malformed)?;
+        // The compiler asserts on some malformed programs instead of returning an error: a
+        // panic there is this class's refusal, not the node's failure.
+        let casm = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            class
+                .validate_version_compatible(ListSelector::ListName("audited".into()))
+                .map_err(|_| ClassRefusal::Libfunc)?;
+            CasmContractClass::from_contract_class(class, false, MAX_BYTECODE_FELTS)
+                .map_err(|_| ClassRefusal::Compile)
+        }))
+        .map_err(|_| ClassRefusal::Compile)??;
+        Self::from_casm(casm).map(Arc::new)
+    }
+
+    fn from_casm(casm: CasmContractClass) -> Result<Self, ClassRefusal> {
+        let entry = |ep: &CasmContractEntryPoint| -> Result<(Felt252, EntryPoint), ClassRefusal> {
+            let builtins = ep
+                .builtins
+                .iter()
+                .map(|name| BuiltinName::from_str(name).ok_or(ClassRefusal::Builtin))
+                .collect::<Result<_, _>>()?;
+            Ok((
+                Felt252::from(&ep.selector),
+                EntryPoint {
+                    offset: ep.offset,
+                    builtins,
+                },
+            ))
+        };
+        let external = casm
+            .entry_points_by_type
+            .external
+            .iter()
+            .map(entry)
+            .collect::<Result<_, _>>()?;
+        let constructor = match casm.entry_points_by_type.constructor.as_slice() {
+            [] => None,
+            [one] => Some(entry(one)?.1),
+            _ => return Err(ClassRefusal::Malformed),
+        };
+        let bytecode_len = casm.bytecode.len();
+        let hints = casm.hints.iter().cloned().collect();
+        let program = Program::try_from(casm).map_err(|_| ClassRefusal::Compile)?;
+        Ok(Self {
+            program,
+            bytecode_len,
+            hints,
+            external,
+            constructor,
+        })
+    }
+}

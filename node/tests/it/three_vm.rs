@@ -1,0 +1,405 @@
+//! One transaction through three VMs, on the node's own executor: a Solidity contract on the
+//! EVM rollup calls the WASM relay, which calls a Cairo contract, and the answer flows back up;
+//! a failure at the Cairo end undoes all three rollups, a caught one keeps only the caller's
+//! side; and an asset locked on the EVM rollup is minted on the Cairo rollup with no bridge,
+//! its supply conserved across rollups whatever happens.
+
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::{SolCall, SolValue, sol};
+use babel_cairo::{
+    Felt252,
+    felt::{bytes_to_felts, caller_felt, selector},
+};
+use babel_execution::{
+    BlockEnv, Executor,
+    state::{MemState, StateView},
+};
+use babel_genesis::Genesis;
+use babel_proto::v1;
+use proptest::{prelude::*, test_runner::Config};
+
+sol! {
+    function lockAndMint(uint64 rollup, bytes token, bytes32 to, uint256 amount) external returns (uint256);
+    function relay(uint64 rollup, bytes target, bytes data) external returns (bytes);
+    function tryRelay(uint64 rollup, bytes target, bytes data) external returns (bool, bytes);
+    function relays() external view returns (uint256);
+    function failedRelays() external view returns (uint256);
+    function locked() external view returns (uint256);
+    function balanceOf(address account) external view returns (uint256);
+    function increment(uint256 by) external returns (uint256);
+}
+
+const EVM: u64 = 1;
+const WASM: u64 = 2;
+const CAIRO: u64 = 3;
+const SIGNER: [u8; 32] = [0x3E; 32];
+const RELAY: [u8; 20] = [0xBB; 20];
+/// The Cairo counter's address at genesis.
+const COUNTER: [u8; 32] = {
+    let mut a = [0; 32];
+    a[31] = 0xC0;
+    a
+};
+const SUPPLY: u64 = 1_000;
+const CAP: u64 = 600;
+
+fn cairo_class(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/../execution-adapters/cairo/contracts/compiled/{name}.sierra.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn genesis() -> Genesis {
+    let relay = wat::parse_str(include_str!(
+        "../../../execution-adapters/wasm/contracts/relay.wat"
+    ))
+    .unwrap();
+    let json = serde_json::json!({
+        "chain_id": "three-vm",
+        "genesis_time": "2026-01-01T00:00:00Z",
+        "validators": [{ "public_key": hex::encode(
+                             ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key().as_bytes()),
+                         "voting_power": 1,
+                         "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
+        "rollups": [
+            { "id": EVM, "name": "evm", "vm": "evm", "initial_state": { "evm_chain_id": 7 } },
+            { "id": WASM, "name": "wasm", "vm": "wasm", "initial_state": { "contracts": [
+                { "id": hex::encode(RELAY), "code": hex::encode(&relay) }
+            ] } },
+            // The counter starts at 10: its one storage variable `value` lives at the
+            // Starknet storage address of its name.
+            { "id": CAIRO, "name": "cairo", "vm": "cairo", "initial_state": { "contracts": [
+                { "address": format!("0x{}", hex::encode(COUNTER)),
+                  "sierra_class": cairo_class("counter"),
+                  "storage": [{ "key": format!("0x{}", hex::encode(selector("value").to_bytes_be())),
+                                "value": format!("0x{:064x}", 10) }] }
+            ] } }
+        ]
+    });
+    Genesis::from_json(json.to_string().as_bytes()).unwrap()
+}
+
+struct World {
+    exec: Executor,
+    state: MemState,
+    nonces: [u64; 4],
+}
+
+fn env() -> BlockEnv {
+    babel_node::params::block_env(5, 1_700_000_000_000)
+}
+
+impl World {
+    fn new() -> Self {
+        let genesis = genesis();
+        let exec = babel_node::params::executor_for(&genesis).unwrap();
+        let mut state = MemState::new();
+        state.apply(&exec.genesis_changes(&genesis).unwrap());
+        Self {
+            exec,
+            state,
+            nonces: [0; 4],
+        }
+    }
+
+    fn send(&mut self, rollup: u64, payload: v1::transaction::Payload) -> v1::Receipt {
+        let nonce = &mut self.nonces[rollup as usize];
+        let tx = v1::Transaction {
+            chain_id: "three-vm".into(),
+            rollup_id: rollup,
+            sender_pubkey: SIGNER.to_vec().into(),
+            nonce: *nonce,
+            gas_limit: 20_000_000,
+            max_fee: 0,
+            payload: Some(payload),
+        };
+        *nonce += 1;
+        let out = self.exec.execute_tx(&self.state, &env(), &tx).unwrap();
+        assert_eq!(out.invalid, None);
+        self.state.apply(&out.changes);
+        out.receipt
+    }
+
+    fn evm(&mut self, to: &[u8], data: Vec<u8>) -> v1::Receipt {
+        self.send(
+            EVM,
+            v1::transaction::Payload::Evm(v1::EvmCall {
+                to: to.to_vec().into(),
+                value: Default::default(),
+                data: data.into(),
+            }),
+        )
+    }
+
+    fn deploy_locker(&mut self) -> Vec<u8> {
+        let json: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../execution-adapters/evm/tests/fixtures/contracts.json"
+        ))
+        .unwrap();
+        let code = json["contracts"]["Locker"]["bytecode"].as_str().unwrap();
+        let mut code = hex::decode(code.trim_start_matches("0x")).unwrap();
+        code.extend(U256::from(SUPPLY).abi_encode());
+        let receipt = self.evm(&[], code);
+        assert!(receipt.success, "deploy Locker: {receipt:?}");
+        receipt.root.unwrap().target.to_vec()
+    }
+
+    fn view<C: SolCall>(&mut self, to: &[u8], call: C) -> C::Return {
+        let receipt = self.evm(to, call.abi_encode());
+        assert!(receipt.success, "{receipt:?}");
+        C::abi_decode_returns(&receipt.output).unwrap()
+    }
+
+    fn cairo(&mut self, contract: &[u8], entrypoint: &str, calldata: Vec<Felt252>) -> v1::Receipt {
+        self.send(
+            CAIRO,
+            v1::transaction::Payload::Cairo(v1::CairoCall {
+                contract: contract.to_vec().into(),
+                entrypoint: entrypoint.into(),
+                calldata: calldata
+                    .iter()
+                    .map(|f| f.to_bytes_be().to_vec().into())
+                    .collect(),
+                class: Default::default(),
+            }),
+        )
+    }
+
+    /// A Cairo view's answer as felts.
+    fn cairo_view(&mut self, contract: &[u8], entrypoint: &str, calldata: Vec<Felt252>) -> Vec<Felt252> {
+        let receipt = self.cairo(contract, entrypoint, calldata);
+        assert!(receipt.success, "{receipt:?}");
+        receipt
+            .output
+            .chunks(32)
+            .map(|c| Felt252::from_bytes_be_slice(c))
+            .collect()
+    }
+
+    /// The WASM relay's count of relays it made.
+    fn wasm_relays(&self) -> u64 {
+        let key = [babel_wasm::state::storage_prefix(&RELAY).as_slice(), b"n"].concat();
+        self.state
+            .get(WASM, &key)
+            .unwrap()
+            .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
+    }
+}
+
+/// The WASM relay's input: rollup (u64 LE) ‖ target length ‖ target ‖ call data.
+fn via_wasm(rollup: u64, target: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut input = rollup.to_le_bytes().to_vec();
+    input.push(u8::try_from(target.len()).unwrap());
+    input.extend(target);
+    input.extend(data);
+    input
+}
+
+fn reason(output: &[u8]) -> Option<String> {
+    babel_execution::abi::decode_error_message(output)
+}
+
+/// EVM → WASM → Cairo `increment(by)`, made by `Locker.relay` or `Locker.tryRelay`.
+fn three_hops(locker: &[u8], by: u64, catch: bool) -> Vec<u8> {
+    let data = via_wasm(CAIRO, &COUNTER, &incrementCall { by: U256::from(by) }.abi_encode());
+    if catch {
+        tryRelayCall {
+            rollup: WASM,
+            target: RELAY.to_vec().into(),
+            data: data.into(),
+        }
+        .abi_encode()
+    } else {
+        relayCall {
+            rollup: WASM,
+            target: RELAY.to_vec().into(),
+            data: data.into(),
+        }
+        .abi_encode()
+    }
+}
+
+#[test]
+fn one_transaction_runs_evm_then_wasm_then_cairo_and_the_answer_flows_back() {
+    let mut w = World::new();
+    let locker = w.deploy_locker();
+    let receipt = w.evm(&locker, three_hops(&locker, 5, false));
+    assert!(receipt.success, "{:?}", reason(&receipt.output));
+    // Cairo answered a uint256 in ABI; WASM and the EVM passed it up unchanged.
+    let answer = relayCall::abi_decode_returns(&receipt.output).unwrap();
+    assert_eq!(U256::abi_decode(&answer).unwrap(), U256::from(15));
+    // The call tree: EVM → WASM → Cairo.
+    let root = receipt.root.as_ref().unwrap();
+    let wasm = &root.children[0];
+    let cairo = &wasm.children[0];
+    assert_eq!((wasm.rollup_id, cairo.rollup_id), (WASM, CAIRO));
+    assert_eq!(cairo.target.as_ref(), COUNTER.as_slice());
+    // Every rollup's side is kept.
+    assert_eq!(w.view(&locker, relaysCall {}), U256::from(1));
+    assert_eq!(w.wasm_relays(), 1);
+    assert_eq!(w.cairo_view(&COUNTER, "get", vec![]), vec![Felt252::from(15u64)]);
+}
+
+#[test]
+fn a_failure_at_the_cairo_end_undoes_all_three_rollups() {
+    let mut w = World::new();
+    let locker = w.deploy_locker();
+    let receipt = w.evm(&locker, three_hops(&locker, 0, false));
+    assert!(!receipt.success);
+    // The Cairo assert's message reaches the client through WASM and the EVM.
+    assert_eq!(reason(&receipt.output).as_deref(), Some("zero increment"));
+    assert_eq!(w.view(&locker, relaysCall {}), U256::ZERO);
+    assert_eq!(w.wasm_relays(), 0);
+    assert_eq!(w.cairo_view(&COUNTER, "get", vec![]), vec![Felt252::from(10u64)]);
+}
+
+#[test]
+fn a_caught_failure_keeps_only_the_caller_side() {
+    let mut w = World::new();
+    let locker = w.deploy_locker();
+    let receipt = w.evm(&locker, three_hops(&locker, 0, true));
+    assert!(receipt.success, "{:?}", reason(&receipt.output));
+    let (ok, why) = tryRelayCall::abi_decode_returns(&receipt.output)
+        .map(|r| (r._0, r._1))
+        .unwrap();
+    assert!(!ok);
+    assert_eq!(reason(&why).as_deref(), Some("zero increment"));
+    assert_eq!(w.view(&locker, relaysCall {}), U256::from(1));
+    assert_eq!(w.view(&locker, failedRelaysCall {}), U256::from(1));
+    assert_eq!(w.wasm_relays(), 0, "the WASM frame failed with the Cairo one");
+    assert_eq!(w.cairo_view(&COUNTER, "get", vec![]), vec![Felt252::from(10u64)]);
+}
+
+/// The bridgeless asset: a Locker on the EVM rollup and the Cairo asset it mints on.
+struct Asset {
+    w: World,
+    locker: Vec<u8>,
+    asset: Vec<u8>,
+    me: Address,
+}
+
+impl Asset {
+    fn new() -> Self {
+        let mut w = World::new();
+        let locker = w.deploy_locker();
+        // Only the Locker, calling from the EVM rollup, may mint.
+        let minter = caller_felt(EVM, &locker);
+        let receipt = w.send(
+            CAIRO,
+            v1::transaction::Payload::Cairo(v1::CairoCall {
+                class: serde_json::to_vec(&cairo_class("asset")).unwrap().into(),
+                calldata: [minter, Felt252::from(CAP), Felt252::ZERO]
+                    .iter()
+                    .map(|f| f.to_bytes_be().to_vec().into())
+                    .collect(),
+                ..Default::default()
+            }),
+        );
+        assert!(receipt.success, "{receipt:?}");
+        let asset = receipt.output.to_vec();
+        let me = babel_evm::sender_address(&SIGNER);
+        Self { w, locker, asset, me }
+    }
+
+    fn lock_and_mint(&mut self, amount: u64) -> v1::Receipt {
+        let call = lockAndMintCall {
+            rollup: CAIRO,
+            token: self.asset.clone().into(),
+            to: B256::with_last_byte(0x42),
+            amount: U256::from(amount),
+        };
+        self.w.evm(&self.locker, call.abi_encode())
+    }
+
+    /// (EVM balance of the signer, EVM locked, Cairo supply, Cairo balance of the recipient).
+    fn books(&mut self) -> (u64, u64, u64, u64) {
+        let balance = self.w.view(&self.locker, balanceOfCall { account: self.me });
+        let locked = self.w.view(&self.locker, lockedCall {});
+        let asset = self.asset.clone();
+        let supply = self.w.cairo_view(&asset, "total_supply", vec![]);
+        let held = self
+            .w
+            .cairo_view(&asset, "balance_of", vec![Felt252::from(0x42u64)]);
+        let low = |f: &[Felt252]| u64::try_from(f[0]).unwrap();
+        (
+            balance.to(),
+            locked.to(),
+            low(&supply),
+            low(&held),
+        )
+    }
+}
+
+#[test]
+fn tokens_locked_on_the_evm_are_minted_on_cairo_in_one_transaction() {
+    let mut a = Asset::new();
+    let receipt = a.lock_and_mint(400);
+    assert!(receipt.success, "{:?}", reason(&receipt.output));
+    assert_eq!(
+        lockAndMintCall::abi_decode_returns(&receipt.output).unwrap(),
+        U256::from(400)
+    );
+    assert_eq!(a.books(), (600, 400, 400, 400));
+    // The Cairo event is in the receipt, under the asset's address.
+    let cairo = &receipt.root.as_ref().unwrap().children[0];
+    assert_eq!(cairo.logs.len(), 1);
+    assert_eq!(cairo.logs[0].address.as_ref(), a.asset.as_slice());
+
+    // Past the cap: the asset refuses, the lock is undone.
+    let receipt = a.lock_and_mint(300);
+    assert_eq!(reason(&receipt.output).as_deref(), Some("over cap"));
+    assert_eq!(a.books(), (600, 400, 400, 400));
+
+    // Minting directly on the Cairo rollup, not through the Locker, is refused.
+    let mint = [
+        alloy_primitives::hex!("e1856ff4").as_slice(),
+        B256::with_last_byte(0x42).as_slice(),
+        &U256::from(1).to_be_bytes::<32>(),
+    ]
+    .concat();
+    let asset = a.asset.clone();
+    let receipt = a.w.cairo(&asset, "call", bytes_to_felts(&mint));
+    assert!(!receipt.success);
+    assert_eq!(reason(&receipt.output).as_deref(), Some("not minter"));
+    assert_eq!(a.books(), (600, 400, 400, 400));
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .map_or(64, |n: u32| (n / 20).max(16))
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: cases(),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xA55E7),
+        ..Config::default()
+    })]
+
+    /// Whatever the amounts (within the balance or not, within the cap or not), what is locked
+    /// on the EVM rollup is exactly what the Cairo rollup minted, and nothing is created or
+    /// lost.
+    #[test]
+    fn supply_is_conserved_across_rollups_in_every_outcome(
+        amounts in prop::collection::vec(0u64..700, 1..6),
+    ) {
+        let mut a = Asset::new();
+        for amount in amounts {
+            let (before, _, supply_before, _) = a.books();
+            let receipt = a.lock_and_mint(amount);
+            // It goes through exactly when the signer holds the amount and the cap allows it.
+            prop_assert_eq!(
+                receipt.success,
+                amount <= before && supply_before + amount <= CAP
+            );
+            let (balance, locked, supply, held) = a.books();
+            prop_assert_eq!(balance + locked, SUPPLY);
+            prop_assert_eq!(locked, supply);
+            prop_assert_eq!(supply, held);
+        }
+    }
+}
