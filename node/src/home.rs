@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use babel_genesis::{
+    CairoContract, CairoGenesis,
     ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis,
     VmGenesis, WasmContract, WasmGenesis,
 };
@@ -119,10 +120,13 @@ pub struct NetworkOptions {
     pub evm_alloc: Vec<EvmAccount>,
     /// Contracts of the WASM rollup (id 2) at genesis.
     pub wasm_contracts: Vec<WasmContract>,
+    /// Contracts of the Cairo rollup (id 3) at genesis.
+    pub cairo_contracts: Vec<CairoContract>,
 }
 
 /// The default genesis of a new network: the given validators (power 1 each), an EVM rollup
-/// with id 1 and a WASM rollup with id 2, with the accounts and contracts `opts` gives.
+/// with id 1, a WASM rollup with id 2 and a Cairo rollup with id 3, with the accounts and
+/// contracts `opts` gives.
 fn new_genesis(
     opts: &NetworkOptions,
     validators: Vec<ValidatorGenesis>,
@@ -151,6 +155,15 @@ fn new_genesis(
                 gas_price: 0,
                 vm: VmGenesis::Wasm(WasmGenesis {
                     contracts: opts.wasm_contracts.clone(),
+                }),
+            },
+            RollupGenesis {
+                id: 3,
+                name: "cairo".into(),
+                namespace: None,
+                gas_price: 0,
+                vm: VmGenesis::Cairo(CairoGenesis {
+                    contracts: opts.cairo_contracts.clone(),
                 }),
             },
         ],

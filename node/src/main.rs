@@ -174,6 +174,7 @@ impl NetworkArgs {
         NetworkOptions {
             evm_alloc: Vec::new(),
             wasm_contracts: Vec::new(),
+            cairo_contracts: Vec::new(),
             chain_id: self.chain_id.clone(),
             p2p_port: self.p2p_port,
             grpc_port: self.grpc_port,

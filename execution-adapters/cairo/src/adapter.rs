@@ -17,8 +17,8 @@ use crate::{
     },
     frame::{Invocation, Invoked, invoke, invoke_entry},
     limits::{
-        LOAD_GAS, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES, MAX_ENTRYPOINT_LEN, SIERRA_GAS_PER_GAS,
-        TX_BASE_GAS, deploy_gas, gas_of,
+        FREE_REASON_BYTES, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES, MAX_ENTRYPOINT_LEN, OUTPUT_GAS_PER_BYTE,
+        SIERRA_GAS_PER_GAS, TX_BASE_GAS, deploy_gas,
     },
     run::Ended,
     state::{CLASS_PREFIX, balance_key, class_hash, class_hash_of_key, class_key, contract_key,
@@ -88,36 +88,49 @@ impl CairoAdapter {
         Self::default()
     }
 
+    /// How many classes this adapter has compiled: at deploy, at genesis, when told of a
+    /// committed class, and (never, unless the node lost its cache) while calling.
+    pub fn compiles(&self) -> u64 {
+        self.classes.compiles()
+    }
+
     /// The frame outcome of `invoked`, metered on `meter`.
     fn outcome(invoked: Invoked, answer: Answer, mut meter: Meter) -> FrameOutcome {
-        let ran = invoked.ran;
-        if !meter.spend(gas_of(ran.sierra_used, ran.steps)) {
+        if !meter.spend(invoked.charged.div_ceil(SIERRA_GAS_PER_GAS)) {
             return failed("cairo: out of gas", meter.limit);
         }
-        match ran.ended {
-            Ended::Returned(felts) => {
-                let output = match answer {
-                    Answer::Felts => felts.iter().flat_map(|f| f.to_bytes_be()).collect(),
-                    Answer::Bytes => match felts_to_bytes(&felts) {
-                        Some((bytes, used)) if used == felts.len() => Bytes::from(bytes),
-                        _ => return failed("cairo: the answer is not a ByteArray", meter.used),
-                    },
-                };
-                FrameOutcome {
-                    success: true,
-                    output,
-                    gas_used: meter.used,
-                    logs: invoked.logs,
-                    created: None,
-                }
-            }
+        let (success, output) = match invoked.ran.ended {
+            Ended::Returned(felts) => match answer {
+                Answer::Felts => (true, felts.iter().flat_map(|f| f.to_bytes_be()).collect()),
+                Answer::Bytes => match felts_to_bytes(&felts) {
+                    Some((bytes, used)) if used == felts.len() => (true, Bytes::from(bytes)),
+                    _ => return failed("cairo: the answer is not a ByteArray", meter.used),
+                },
+            },
             Ended::Panicked(data) => match revert_data(&data) {
-                Some(bytes) => FrameOutcome::failed(bytes.into(), meter.used),
-                None => failed(&panic_message(&data), meter.used),
+                Some(bytes) => (false, Bytes::from(bytes)),
+                None => (false, abi::error_message(&panic_message(&data))),
             },
             // Like an exceptional halt on the EVM: all the frame's gas is gone.
-            Ended::OutOfSteps => failed("cairo: out of steps", meter.limit),
-            Ended::Failed(why) => failed(why, meter.limit),
+            Ended::OutOfSteps => return failed("cairo: out of steps", meter.limit),
+            Ended::Failed(why) => return failed(why, meter.limit),
+        };
+        // A transaction's answer and any failure's reason go into the receipt: paid by the
+        // byte (another rollup's caller pays for an answer it receives, by the core's rule).
+        let recorded = match (success, answer) {
+            (true, Answer::Bytes) => 0,
+            (true, Answer::Felts) => output.len() as u64,
+            (false, _) => (output.len() as u64).saturating_sub(FREE_REASON_BYTES),
+        };
+        if !meter.spend(OUTPUT_GAS_PER_BYTE.saturating_mul(recorded)) {
+            return failed("cairo: out of gas", meter.limit);
+        }
+        FrameOutcome {
+            success,
+            output,
+            gas_used: meter.used,
+            logs: if success { invoked.logs } else { Vec::new() },
+            created: None,
         }
     }
 
@@ -130,11 +143,8 @@ impl CairoAdapter {
         calldata: Vec<Felt252>,
         caller: Felt252,
         answer: Answer,
-        mut meter: Meter,
+        meter: Meter,
     ) -> Result<FrameOutcome, ExecError> {
-        if !meter.spend(LOAD_GAS) {
-            return Ok(failed("cairo: out of gas", meter.used));
-        }
         let call = Invocation {
             address,
             selector: selector(entry),

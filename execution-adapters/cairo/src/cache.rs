@@ -1,33 +1,20 @@
 //! Compiled classes, by class hash: compiled once (at deploy, at genesis, or when a node
-//! starts and finds a committed class it has not compiled), shared by every call.
+//! starts and finds a committed class) and kept for as long as the node runs, so that no
+//! call ever waits for a compile, whichever classes it reaches. Memory grows with the classes
+//! deployed, which every deploy pays for by the byte.
 
 use std::{
-    num::NonZeroUsize,
+    collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-use lru::LruCache;
-
 use crate::class::{ClassRefusal, Compiled};
 
-/// Most compiled classes kept in memory; one evicted is compiled again when next called.
-const CAPACITY: NonZeroUsize = match NonZeroUsize::new(256) {
-    Some(n) => n,
-    None => NonZeroUsize::MIN,
-};
-
 /// The compiled-class cache of one adapter.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Classes {
-    compiled: Mutex<LruCache<[u8; 32], Arc<Compiled>>>,
-}
-
-impl Default for Classes {
-    fn default() -> Self {
-        Self {
-            compiled: Mutex::new(LruCache::new(CAPACITY)),
-        }
-    }
+    compiled: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
+    compiles: std::sync::atomic::AtomicU64,
 }
 
 impl Classes {
@@ -45,12 +32,19 @@ impl Classes {
         if let Some(compiled) = self.get(&hash) {
             return Ok(compiled);
         }
+        self.compiles
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let compiled = Compiled::compile(json)?;
-        self.lock().put(hash, compiled.clone());
+        self.lock().insert(hash, compiled.clone());
         Ok(compiled)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<[u8; 32], Arc<Compiled>>> {
+    /// How many classes this cache has compiled (refused ones included).
+    pub fn compiles(&self) -> u64 {
+        self.compiles.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
         self.compiled.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

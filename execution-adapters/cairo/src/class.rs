@@ -8,11 +8,15 @@ use cairo_lang_casm::hints::Hint;
 use cairo_lang_starknet_classes::{
     allowed_libfuncs::ListSelector,
     casm_contract_class::{CasmContractClass, CasmContractEntryPoint},
-    contract_class::ContractClass,
+    contract_class::{ContractClass, version_id_from_serialized_sierra_program},
 };
 use cairo_vm::{Felt252, types::builtin_name::BuiltinName, types::program::Program};
 
-use crate::limits::{MAX_BYTECODE_FELTS, MAX_CLASS_BYTES};
+use crate::limits::{MAX_BYTECODE_FELTS, MAX_CLASS_BYTES, load_gas};
+
+/// The oldest Sierra minor version accepted (of major version 1): older ones make the compiler
+/// solve their gas and stack layout as linear programs, at a cost the deploy does not pay for.
+pub const MIN_SIERRA_MINOR: usize = 4;
 
 /// Why a class is refused. Every node gives the same verdict for the same bytes: the
 /// compiler is pinned.
@@ -27,6 +31,9 @@ pub enum ClassRefusal {
     /// Uses a library function outside the audited list.
     #[error("cairo: class uses a library function that is not allowed")]
     Libfunc,
+    /// Its Sierra version is older than 1.[`MIN_SIERRA_MINOR`] or newer than the compiler's.
+    #[error("cairo: class of an unsupported Sierra version")]
+    Version,
     /// Does not compile to CASM (or compiles to more than [`MAX_BYTECODE_FELTS`]).
     #[error("cairo: class does not compile")]
     Compile,
@@ -57,6 +64,8 @@ pub struct Compiled {
     pub external: HashMap<Felt252, EntryPoint>,
     /// The constructor, if the class has one.
     pub constructor: Option<EntryPoint>,
+    /// What every call of it pays to load it ([`load_gas`]).
+    pub load_gas: u64,
 }
 
 impl Compiled {
@@ -67,14 +76,25 @@ impl Compiled {
         }
         let class: ContractClass =
             serde_json::from_slice(json).map_err(|_| ClassRefusal::Malformed)?;
+        let (sierra, _) = version_id_from_serialized_sierra_program(&class.sierra_program)
+            .map_err(|_| ClassRefusal::Malformed)?;
+        if sierra.major != 1 || sierra.minor < MIN_SIERRA_MINOR {
+            return Err(ClassRefusal::Version);
+        }
         // The compiler asserts on some malformed programs instead of returning an error: a
         // panic there is this class's refusal, not the node's failure.
         let casm = std::panic::catch_unwind(AssertUnwindSafe(|| {
             class
                 .validate_version_compatible(ListSelector::ListName("audited".into()))
                 .map_err(|_| ClassRefusal::Libfunc)?;
-            CasmContractClass::from_contract_class(class, false, MAX_BYTECODE_FELTS)
-                .map_err(|_| ClassRefusal::Compile)
+            CasmContractClass::from_contract_class(class, false, MAX_BYTECODE_FELTS).map_err(
+                |e| match e {
+                    cairo_lang_starknet_classes::casm_contract_class::StarknetSierraCompilationError::UnsupportedSierraVersion { .. } => {
+                        ClassRefusal::Version
+                    }
+                    _ => ClassRefusal::Compile,
+                },
+            )
         }))
         .map_err(|_| ClassRefusal::Compile)??;
         Self::from_casm(casm).map(Arc::new)
@@ -107,7 +127,8 @@ impl Compiled {
             _ => return Err(ClassRefusal::Malformed),
         };
         let bytecode_len = casm.bytecode.len();
-        let hints = casm.hints.iter().cloned().collect();
+        let hints: HashMap<usize, Vec<Hint>> = casm.hints.iter().cloned().collect();
+        let load_gas = load_gas(bytecode_len, hints.len());
         let program = Program::try_from(casm).map_err(|_| ClassRefusal::Compile)?;
         Ok(Self {
             program,
@@ -115,6 +136,7 @@ impl Compiled {
             hints,
             external,
             constructor,
+            load_gas,
         })
     }
 }

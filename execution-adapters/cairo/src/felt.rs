@@ -72,6 +72,11 @@ fn push_word(out: &mut Vec<u8>, word: &Felt252, len: usize) -> Option<()> {
     high.iter().all(|b| *b == 0).then(|| out.extend_from_slice(low))
 }
 
+/// The felt of short string `text` (at most 31 bytes).
+pub fn short_string_felt(text: &[u8]) -> Felt252 {
+    Felt252::from_bytes_be_slice(text)
+}
+
 /// `felt` as a Cairo short string, if it is one (printable ASCII, at most 31 characters).
 fn short_string(felt: &Felt252) -> Option<String> {
     let be = felt.to_bytes_be();
@@ -80,21 +85,43 @@ fn short_string(felt: &Felt252) -> Option<String> {
         .then(|| String::from_utf8_lossy(&text).into_owned())
 }
 
+/// Longest failure message a receipt keeps, in bytes (a longer one is cut there).
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
 /// A failed frame's panic data as text: the message of a `ByteArray` panic, otherwise each
-/// felt as a short string where it is one and in hex where not, joined by ", ".
+/// felt as a short string where it is one and in hex where not, joined by ", "; at most
+/// [`MAX_MESSAGE_BYTES`].
 pub fn panic_message(data: &[Felt252]) -> String {
-    if let [magic, rest @ ..] = data
+    let mut text = if let [magic, rest @ ..] = data
         && *magic == BYTE_ARRAY_MAGIC
         && let Some((bytes, used)) = felts_to_bytes(rest)
         && used == rest.len()
     {
-        return String::from_utf8_lossy(&bytes).into_owned();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        let mut text = String::new();
+        for (i, felt) in data.iter().enumerate() {
+            if text.len() > MAX_MESSAGE_BYTES {
+                break;
+            }
+            if i > 0 {
+                text.push_str(", ");
+            }
+            match short_string(felt) {
+                Some(s) => text.push_str(&s),
+                None => text.push_str(&format!("{felt:#x}")),
+            }
+        }
+        text
+    };
+    if text.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
     }
-    let parts: Vec<String> = data
-        .iter()
-        .map(|f| short_string(f).unwrap_or_else(|| format!("{f:#x}")))
-        .collect();
-    parts.join(", ")
+    text
 }
 
 /// The felt whose canonical 32-byte big-endian form is `bytes` (`None` for other lengths and
@@ -217,6 +244,16 @@ mod tests {
         data.push(Felt252::ONE);
         assert_eq!(revert_data(&data), None);
         assert_eq!(revert_data(&bytes_to_felts(&abi)), None);
+    }
+
+    #[test]
+    fn long_panic_data_makes_a_bounded_message() {
+        let data = vec![Felt252::from(u64::MAX); 16 * 1024];
+        assert_eq!(panic_message(&data).len(), MAX_MESSAGE_BYTES);
+        let mut text = vec![BYTE_ARRAY_MAGIC];
+        text.extend(bytes_to_felts("é".repeat(1000).as_bytes()));
+        let message = panic_message(&text);
+        assert!(message.len() <= MAX_MESSAGE_BYTES && message.starts_with('é'));
     }
 
     #[test]

@@ -10,8 +10,9 @@ use cairo_vm::Felt252;
 use crate::{
     cache::Classes,
     class::{Compiled, EntryPoint},
-    limits::{MAX_STEPS, SIERRA_GAS_PER_GAS, STEPS_PER_GAS},
-    run::{Ran, run},
+    felt::short_string_felt,
+    limits::{ENTRY_POINT_SIERRA_GAS, GAS_PER_STEP, MAX_STEPS, SIERRA_GAS_PER_GAS},
+    run::{Ended, Ran, run},
     state::{class_key, contract_key},
     syscall::Syscalls,
 };
@@ -38,15 +39,16 @@ pub struct Invocation {
 pub struct Invoked {
     /// How it ended and what it used.
     pub ran: Ran,
+    /// The Sierra gas it costs its caller: loading the class and entering it, then the larger
+    /// of its Sierra gas and its steps ([`GAS_PER_STEP`]), never more than it was given.
+    pub charged: u64,
     /// Its events and those of the calls it made that succeeded (kept only if it succeeded).
     pub logs: Vec<Log>,
 }
 
-/// The most steps a call with `sierra_gas` may take.
+/// The most steps a run with `sierra_gas` may take.
 pub fn max_steps(sierra_gas: u64) -> u64 {
-    (sierra_gas / SIERRA_GAS_PER_GAS)
-        .saturating_mul(STEPS_PER_GAS)
-        .min(MAX_STEPS)
+    (sierra_gas / SIERRA_GAS_PER_GAS / GAS_PER_STEP).min(MAX_STEPS)
 }
 
 /// The compiled class of contract `address`, or why there is none to call.
@@ -101,17 +103,37 @@ pub fn invoke_entry(
     entry: &EntryPoint,
     call: Invocation,
 ) -> Result<Invoked, ExecError> {
+    // Loading and entering the class are paid first; the run gets what is left, plus the
+    // entry cost its compiled code counts on (see `limits::ENTRY_POINT_SIERRA_GAS`).
+    let upfront = class.load_gas.saturating_mul(SIERRA_GAS_PER_GAS);
+    let Some(budget) = call.sierra_gas.checked_sub(upfront) else {
+        return Ok(Invoked {
+            ran: Ran {
+                ended: Ended::Panicked(vec![short_string_felt(b"Out of gas")]),
+                sierra_used: 0,
+                steps: 0,
+            },
+            charged: call.sierra_gas,
+            logs: Vec::new(),
+        });
+    };
+    let steps_bound = max_steps(budget.saturating_sub(ENTRY_POINT_SIERRA_GAS));
     let mut sys = Syscalls::new(classes, host, &call);
-    let ran = run(
-        class,
-        entry,
-        &call.calldata,
-        call.sierra_gas,
-        max_steps(call.sierra_gas),
-        &mut sys,
-    )?;
+    let ran = run(class, entry, &call.calldata, budget, steps_bound, &mut sys)?;
+    let by_steps = ran
+        .steps
+        .saturating_mul(GAS_PER_STEP)
+        .saturating_mul(SIERRA_GAS_PER_GAS);
+    let charged = match ran.ended {
+        // Stopped by the VM: everything it was given is gone.
+        Ended::OutOfSteps | Ended::Failed(_) => call.sierra_gas,
+        _ => upfront
+            .saturating_add(ran.sierra_used.max(by_steps))
+            .min(call.sierra_gas),
+    };
     Ok(Invoked {
         ran,
+        charged,
         logs: sys.into_logs(),
     })
 }

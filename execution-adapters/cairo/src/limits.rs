@@ -5,23 +5,44 @@
 /// charges 100 per Cairo step; cairo-vm runs a step in tens of nanoseconds, against a few
 /// nanoseconds for a unit of EVM gas on revm, so one gas buys about one-tenth of a step.
 pub const SIERRA_GAS_PER_GAS: u64 = 10;
-/// Cairo steps per unit of gas: the bound on steps a frame may take whatever Sierra gas it
-/// reports (hints and the entry code run steps that Sierra gas does not see). A frame pays
-/// the larger of its Sierra gas and its steps at these rates.
-pub const STEPS_PER_GAS: u64 = 1;
-/// Most steps one frame may take, whatever its gas: it bounds the memory one run holds.
-pub const MAX_STEPS: u64 = 10_000_000;
+/// Gas per Cairo step: the floor a frame pays for its steps whatever Sierra gas it reports
+/// (hints and the entry code run steps that Sierra gas does not see), and what bounds the
+/// memory a frame holds (each step writes a cell or two). A frame pays the larger of its
+/// Sierra gas and its steps at these rates.
+pub const GAS_PER_STEP: u64 = 10;
+/// Most steps one frame may take, whatever its gas: what one transaction's gas buys.
+pub const MAX_STEPS: u64 = 3_000_000;
+/// Sierra gas the compiled code of every entry point assumes was paid before it runs (the
+/// compiler's `ENTRY_POINT_COST`): the host charges it and gives the rest.
+pub const ENTRY_POINT_SIERRA_GAS: u64 = 10_000;
 
 /// Gas every Cairo transaction pays first (its intrinsic cost).
 pub const TX_BASE_GAS: u64 = 5_000;
-/// Gas of loading a contract for a call, on top of what it runs: finding and preparing its
-/// compiled class is work the Sierra gas of the call does not see.
-pub const LOAD_GAS: u64 = 2_000;
+/// Gas of loading a contract for a call (any call: a transaction's, another rollup's, or
+/// another Cairo contract's), on top of what it runs: a run starts by loading the class's
+/// whole bytecode into a fresh VM and naming every hint, work in proportion to the class
+/// that its Sierra gas does not see. A base, plus [`LOAD_GAS_PER_FELT`] per felt of
+/// bytecode and [`LOAD_GAS_PER_HINT`] per hinted instruction ([`load_gas`]).
+pub const LOAD_GAS_BASE: u64 = 2_000;
+/// Per felt of a class's bytecode, per call.
+pub const LOAD_GAS_PER_FELT: u64 = 2;
+/// Per hinted instruction of a class, per call.
+pub const LOAD_GAS_PER_HINT: u64 = 10;
 /// Gas of a deploy: a base, plus [`DEPLOY_GAS_PER_BYTE`] per byte of the class (the node
-/// parses, checks and compiles it).
+/// parses, checks, compiles and keeps it).
 pub const DEPLOY_GAS_BASE: u64 = 32_000;
-/// Per byte of a deployed class's JSON.
-pub const DEPLOY_GAS_PER_BYTE: u64 = 20;
+/// Per byte of a deployed class's JSON: a quarter of what the EVM and WASM charge per byte of
+/// code, because a class spells each felt of its program in hex (about 2.2 bytes of JSON per
+/// byte of program, its ABI on top) and compiling it costs the node about a hundredth of
+/// this.
+pub const DEPLOY_GAS_PER_BYTE: u64 = 50;
+/// Gas per byte of a transaction's answer or of a failure's reason past the first
+/// [`FREE_REASON_BYTES`] (the receipt records them), as the core charges a callee's output to
+/// its caller.
+pub const OUTPUT_GAS_PER_BYTE: u64 = 8;
+/// Bytes of a failure's reason a frame does not pay for, so that running out of gas still
+/// leaves a readable reason.
+pub const FREE_REASON_BYTES: u64 = 1_024;
 /// Largest contract class accepted, in bytes of JSON.
 pub const MAX_CLASS_BYTES: usize = 1024 * 1024;
 /// Largest compiled class, in felts of CASM bytecode (Starknet's own bound is 81 290).
@@ -38,27 +59,49 @@ pub const MAX_INNER_DEPTH: u32 = 32;
 /// Most keys and data felts of one event.
 pub const MAX_EVENT_FELTS: usize = 1024;
 
-/// Sierra gas each system call costs before what it does (Starknet's order of magnitude).
+/// Most keys of one event.
+pub const MAX_EVENT_KEYS: usize = 16;
+
+/// Sierra gas each system call costs before what it does; Babel gas ×
+/// [`SIERRA_GAS_PER_GAS`], on the EVM's schedule where there is a like.
 pub mod syscall_gas {
-    /// `storage_read`.
-    pub const STORAGE_READ: u64 = 10_000;
-    /// `storage_write`.
-    pub const STORAGE_WRITE: u64 = 10_000;
-    /// `emit_event`, plus [`PER_FELT`] per key and data felt.
-    pub const EMIT_EVENT: u64 = 10_000;
+    use super::SIERRA_GAS_PER_GAS as R;
+
+    /// `storage_read`: the EVM's cold `SLOAD`.
+    pub const STORAGE_READ: u64 = 2_100 * R;
+    /// `storage_write` of a slot that holds a value or is cleared: the EVM's `SSTORE` of an
+    /// existing slot.
+    pub const STORAGE_WRITE: u64 = 5_000 * R;
+    /// `storage_write` that fills an empty slot (state that every node keeps): the EVM's
+    /// `SSTORE` of a new slot.
+    pub const STORAGE_CREATE: u64 = 20_000 * R;
+    /// `emit_event`, plus [`EVENT_KEY`] per key and [`EVENT_DATA_FELT`] per data felt: the
+    /// EVM's `LOG` (375, 375 per topic, 8 per byte of data).
+    pub const EMIT_EVENT: u64 = 375 * R;
+    /// Per key of an event.
+    pub const EVENT_KEY: u64 = 375 * R;
+    /// Per data felt of an event (32 bytes the receipt records).
+    pub const EVENT_DATA_FELT: u64 = 8 * 32 * R;
     /// `call_contract` (within the rollup or across), before the callee runs.
-    pub const CALL_CONTRACT: u64 = 10_000;
+    pub const CALL_CONTRACT: u64 = 1_000 * R;
     /// `get_execution_info`.
-    pub const GET_EXECUTION_INFO: u64 = 1_000;
-    /// Per felt an event records or a call copies.
-    pub const PER_FELT: u64 = 100;
+    pub const GET_EXECUTION_INFO: u64 = 100 * R;
+    /// Per felt a call copies between frames (calldata in, answer or panic data out).
+    pub const PER_FELT: u64 = 10 * R;
 }
 
 /// Babel gas for `sierra` Sierra gas and `steps` steps: the larger of the two, rounded up.
 pub fn gas_of(sierra: u64, steps: u64) -> u64 {
     sierra
         .div_ceil(SIERRA_GAS_PER_GAS)
-        .max(steps.div_ceil(STEPS_PER_GAS))
+        .max(steps.saturating_mul(GAS_PER_STEP))
+}
+
+/// Gas of loading a class of `bytecode_len` felts with `hints` hinted instructions for a call.
+pub fn load_gas(bytecode_len: usize, hints: usize) -> u64 {
+    LOAD_GAS_BASE
+        .saturating_add(LOAD_GAS_PER_FELT.saturating_mul(bytecode_len as u64))
+        .saturating_add(LOAD_GAS_PER_HINT.saturating_mul(hints as u64))
 }
 
 /// Gas of deploying a class of `len` bytes.

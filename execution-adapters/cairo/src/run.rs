@@ -30,7 +30,8 @@ use cairo_vm::{
 
 use crate::{
     class::{Compiled, EntryPoint},
-    limits::MAX_RETURN_FELTS,
+    felt::short_string_felt,
+    limits::{ENTRY_POINT_SIERRA_GAS, MAX_RETURN_FELTS},
     syscall::Syscalls,
 };
 
@@ -68,8 +69,9 @@ pub struct Ran {
     pub steps: u64,
 }
 
-/// Run `entry` of `class` with `calldata`, `sierra_gas` and at most `max_steps` steps; system
-/// calls go to `sys`. `Err` only for faults that are not the contract's (they stop the block).
+/// Run `entry` of `class` with `calldata`, `sierra_gas` (the entry cost included: the code gets
+/// the rest) and at most `max_steps` steps; system calls go to `sys`. `Err` only for faults
+/// that are not the contract's (they stop the block).
 pub fn run(
     class: &Arc<Compiled>,
     entry: &EntryPoint,
@@ -83,6 +85,13 @@ pub fn run(
         sierra_used: sierra_gas,
         steps: 0,
     };
+    let Some(vm_gas) = sierra_gas.checked_sub(ENTRY_POINT_SIERRA_GAS) else {
+        return Ok(Ran {
+            ended: Ended::Panicked(vec![short_string_felt(b"Out of gas")]),
+            sierra_used: sierra_gas,
+            steps: 0,
+        });
+    };
     let Ok(mut runner) = CairoRunner::new(
         &class.program,
         LayoutName::all_cairo,
@@ -93,7 +102,7 @@ pub fn run(
     ) else {
         return Ok(failed("cairo: the VM could not start"));
     };
-    let Ok(args) = prepare(&mut runner, class, entry, calldata, sierra_gas) else {
+    let Ok(args) = prepare(&mut runner, class, entry, calldata, vm_gas) else {
         return Ok(failed("cairo: the entry point's builtins are not available"));
     };
     let arg_refs: Vec<&CairoArg> = args.iter().collect();
@@ -106,17 +115,31 @@ pub fn run(
         hints: &class.hints,
         sys,
     };
-    let result = runner.run_from_entrypoint(
-        entry.offset,
-        &arg_refs,
-        true,
-        Some(class.bytecode_len + 2),
-        &mut processor,
-    );
+    // cairo-vm asserts on states only a miscompiled program reaches; were one reached, the
+    // run fails like any VM error instead of taking the node down (deterministically: the
+    // same program fails the same way on every node).
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runner.run_from_entrypoint(
+            entry.offset,
+            &arg_refs,
+            true,
+            Some(class.bytecode_len + 2),
+            &mut processor,
+        )
+    }));
     let steps = runner.vm.get_current_step() as u64;
     if let Some(fatal) = processor.sys.fatal.take() {
         return Err(fatal);
     }
+    let result = match result {
+        Ok(result) => result,
+        Err(_) => {
+            return Ok(Ran {
+                steps,
+                ..failed("cairo: execution failed")
+            });
+        }
+    };
     if let Err(e) = result {
         if processor.core.consumed() {
             return Ok(Ran {
@@ -197,10 +220,9 @@ fn results(vm: &VirtualMachine, sierra_gas: u64) -> Option<(u64, Ended)> {
         return None;
     };
     let gas_left = u64::try_from(*gas_left.get_int_ref()?).ok()?;
-    // A panicking entry point can report a little more gas left than it was given (the
-    // compiled code refunds a branch's estimate on the way out); it then used none by Sierra
-    // gas, and pays for its steps instead (see `limits::gas_of`).
-    let used = sierra_gas.saturating_sub(gas_left);
+    // The code may hand back the entry cost it counted on (it was given `sierra_gas` less
+    // that), never more.
+    let used = sierra_gas.checked_sub(gas_left)?;
     let (start, end) = (start.get_relocatable()?, end.get_relocatable()?);
     let len = (end - start).ok().filter(|l| *l <= MAX_RETURN_FELTS)?;
     let data: Vec<Felt252> = vm

@@ -21,12 +21,17 @@ use crate::{
     felt::{BYTE_ARRAY_MAGIC, bytes_to_felts, caller_felt, felts_to_bytes, selector},
     frame::{Invocation, invoke},
     limits::{
-        MAX_CALLDATA_FELTS, MAX_EVENT_FELTS, MAX_INNER_DEPTH, SIERRA_GAS_PER_GAS, STEPS_PER_GAS,
+        MAX_CALLDATA_FELTS, MAX_EVENT_FELTS, MAX_EVENT_KEYS, MAX_INNER_DEPTH, SIERRA_GAS_PER_GAS,
         syscall_gas,
     },
     run::Ended,
     state::storage_key,
 };
+
+/// Native stack a nested run must find free before it starts, else it gets a new segment.
+const STACK_RED_ZONE: usize = 256 * 1024;
+/// The segment a nested run gets when the stack is short.
+const STACK_PER_CALL: usize = 4 * 1024 * 1024;
 
 /// The address whose `xcall` entry point calls another rollup: the short string `'babel'`.
 pub const BABEL_ADDRESS: Felt252 = Felt252::from_hex_unchecked("0x626162656c");
@@ -72,25 +77,20 @@ fn read(vm: &VirtualMachine, at: Relocatable) -> Result<Felt252, HintError> {
     Ok(*vm.get_integer(at)?)
 }
 
-/// The felts of the span `[start, end)` whose pointers are at `at`, at most `limit` of them
-/// (`None` past it).
-fn span(
-    vm: &VirtualMachine,
-    at: Relocatable,
-    limit: usize,
-) -> Result<Option<Vec<Felt252>>, HintError> {
+/// The start and length of the span `[start, end)` whose pointers are at `at`.
+fn span_at(vm: &VirtualMachine, at: Relocatable) -> Result<(Relocatable, usize), HintError> {
     let start = vm.get_relocatable(at)?;
     let end = vm.get_relocatable((at + 1usize)?)?;
-    let len = (end - start)?;
-    if len > limit {
-        return Ok(None);
-    }
-    Ok(Some(
-        vm.get_integer_range(start, len)?
-            .into_iter()
-            .map(|f| *f)
-            .collect(),
-    ))
+    Ok((start, (end - start)?))
+}
+
+/// The `len` felts from `start`.
+fn read_span(vm: &VirtualMachine, start: Relocatable, len: usize) -> Result<Vec<Felt252>, HintError> {
+    Ok(vm
+        .get_integer_range(start, len)?
+        .into_iter()
+        .map(|f| *f)
+        .collect())
 }
 
 /// A new segment holding `felts`, as the two pointers of a span.
@@ -212,12 +212,23 @@ impl<'a> Syscalls<'a> {
         &mut self,
         vm: &mut VirtualMachine,
         request: Relocatable,
-        gas: u64,
+        mut gas: u64,
     ) -> Result<(u64, Response), HintError> {
         let Some(key) = self.slot(vm, request)? else {
             return Ok((gas, Response::Failed(vec![short(b"Unsupported address domain")])));
         };
         let value = read(vm, (request + 2usize)?)?;
+        // Filling an empty slot adds state every node keeps, and costs more.
+        if value != Felt252::ZERO {
+            let empty = match self.host.get(&key) {
+                Ok(old) => old.is_none(),
+                Err(e) => return Err(self.fatal(e)),
+            };
+            let extra = syscall_gas::STORAGE_CREATE - syscall_gas::STORAGE_WRITE;
+            if empty && let Err(failed) = Self::spend(&mut gas, extra) {
+                return Ok((gas, failed));
+            }
+        }
         // Zero is absent, so that clearing a slot frees it.
         let value = (value != Felt252::ZERO).then(|| value.to_bytes_be().to_vec());
         self.host.set(&key, value);
@@ -230,16 +241,19 @@ impl<'a> Syscalls<'a> {
         request: Relocatable,
         mut gas: u64,
     ) -> Result<(u64, Response), HintError> {
-        let (Some(keys), Some(data)) = (
-            span(vm, request, MAX_EVENT_FELTS)?,
-            span(vm, (request + 2usize)?, MAX_EVENT_FELTS)?,
-        ) else {
+        let (keys_at, keys) = span_at(vm, request)?;
+        let (data_at, data) = span_at(vm, (request + 2usize)?)?;
+        if keys > MAX_EVENT_KEYS || data > MAX_EVENT_FELTS {
             return Ok((gas, Response::Failed(vec![short(b"Event too large")])));
-        };
-        let felts = (keys.len() + data.len()) as u64;
-        if let Err(failed) = Self::spend(&mut gas, syscall_gas::PER_FELT.saturating_mul(felts)) {
+        }
+        let cost = syscall_gas::EVENT_KEY
+            .saturating_mul(keys as u64)
+            .saturating_add(syscall_gas::EVENT_DATA_FELT.saturating_mul(data as u64));
+        if let Err(failed) = Self::spend(&mut gas, cost) {
             return Ok((gas, failed));
         }
+        let keys = read_span(vm, keys_at, keys)?;
+        let data = read_span(vm, data_at, data)?;
         self.logs.push(Log {
             address: Bytes::copy_from_slice(&self.address.to_bytes_be()),
             topics: keys
@@ -259,15 +273,15 @@ impl<'a> Syscalls<'a> {
     ) -> Result<(u64, Response), HintError> {
         let address = read(vm, request)?;
         let selector_felt = read(vm, (request + 1usize)?)?;
-        let Some(calldata) = span(vm, (request + 2usize)?, MAX_CALLDATA_FELTS)? else {
+        let (calldata_at, len) = span_at(vm, (request + 2usize)?)?;
+        if len > MAX_CALLDATA_FELTS {
             return Ok((gas, Response::Failed(vec![short(b"Calldata too long")])));
-        };
-        if let Err(failed) = Self::spend(
-            &mut gas,
-            syscall_gas::PER_FELT.saturating_mul(calldata.len() as u64),
-        ) {
+        }
+        if let Err(failed) = Self::spend(&mut gas, syscall_gas::PER_FELT.saturating_mul(len as u64))
+        {
             return Ok((gas, failed));
         }
+        let calldata = read_span(vm, calldata_at, len)?;
         let response = if address == BABEL_ADDRESS {
             self.xcall(vm, selector_felt, &calldata, &mut gas)?
         } else {
@@ -332,33 +346,34 @@ impl<'a> Syscalls<'a> {
             sierra_gas: *gas,
             inner_depth: self.inner_depth + 1,
         };
-        let invoked = match invoke(self.classes, &mut *self.host, call) {
+        // Nested runs use the native stack: make sure each has room, however deep.
+        let invoked = stacker::maybe_grow(STACK_RED_ZONE, STACK_PER_CALL, || {
+            invoke(self.classes, &mut *self.host, call)
+        });
+        let invoked = match invoked {
             Ok(Ok(invoked)) => invoked,
             Ok(Err(why)) => return Ok(Response::Failed(reason(why))),
             Err(e) => return Err(self.fatal(e)),
         };
-        let ran = invoked.ran;
-        let spent = ran
-            .sierra_used
-            .max(ran.steps.saturating_mul(SIERRA_GAS_PER_GAS) / STEPS_PER_GAS);
-        *gas = gas.saturating_sub(spent);
-        Ok(match ran.ended {
-            Ended::Returned(data) => {
-                self.logs.extend(invoked.logs);
-                Response::Ok(new_span(vm, &data)?.to_vec())
-            }
-            failed => {
-                self.host.revert_to(checkpoint);
-                Response::Failed(match failed {
-                    Ended::Panicked(data) => data,
-                    Ended::OutOfSteps => {
-                        *gas = 0;
-                        reason("cairo: out of steps")
-                    }
-                    Ended::Failed(why) => reason(why),
-                    Ended::Returned(_) => Vec::new(),
-                })
-            }
+        *gas = gas.saturating_sub(invoked.charged);
+        let (ok, data) = match invoked.ran.ended {
+            Ended::Returned(data) => (true, data),
+            Ended::Panicked(data) => (false, data),
+            Ended::OutOfSteps => (false, reason("cairo: out of steps")),
+            Ended::Failed(why) => (false, reason(why)),
+        };
+        // The answer (or the reason) is copied into this frame: paid for before it is.
+        let copy = syscall_gas::PER_FELT.saturating_mul(data.len() as u64);
+        if let Err(failed) = Self::spend(gas, copy) {
+            self.host.revert_to(checkpoint);
+            return Ok(failed);
+        }
+        Ok(if ok {
+            self.logs.extend(invoked.logs);
+            Response::Ok(new_span(vm, &data)?.to_vec())
+        } else {
+            self.host.revert_to(checkpoint);
+            Response::Failed(data)
         })
     }
 

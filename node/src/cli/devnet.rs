@@ -157,6 +157,7 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
         let network = NetworkOptions {
             evm_alloc: Vec::new(),
             wasm_contracts: Vec::new(),
+            cairo_contracts: Vec::new(),
             chain_id: "babel-devnet-1".into(),
             p2p_port: opts.p2p_port,
             grpc_port: opts.grpc_port,

@@ -403,3 +403,120 @@ proptest! {
         }
     }
 }
+
+/// A real validator: the counter class deployed by a transaction over gRPC (the node compiles
+/// it), incremented by another, read with `Call`, and its storage proven against the block's
+/// Cairo state root.
+#[test]
+fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
+    use crate::support::{
+        Validator, client, grpc_addr, runtime, testnet_homes, verified_state_proof,
+        wait_finalized, wait_for,
+    };
+    use babel_node::txpath::admission::sign;
+    use std::time::Duration;
+
+    let chain = "babel-cairo";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 1, chain);
+    let mut node = Validator::start(&homes[0], 0);
+    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let key = ed25519_dalek::SigningKey::from_bytes(&SIGNER);
+    let pubkey = key.verifying_key().to_bytes();
+    let felts = |values: &[u64]| -> Vec<bytes::Bytes> {
+        values
+            .iter()
+            .map(|v| Felt252::from(*v).to_bytes_be().to_vec().into())
+            .collect()
+    };
+    let tx = |nonce: u64, call: v1::CairoCall| {
+        sign(
+            &v1::Transaction {
+                chain_id: chain.into(),
+                rollup_id: CAIRO,
+                sender_pubkey: pubkey.to_vec().into(),
+                nonce,
+                gas_limit: 10_000_000,
+                max_fee: 0,
+                payload: Some(v1::transaction::Payload::Cairo(call)),
+            },
+            &key,
+        )
+    };
+    runtime().block_on(async {
+        let mut submitter = client(grpc_addr(&homes[0])).await;
+        let mut submit = async |signed: v1::SignedTransaction| {
+            let r = submitter
+                .submit_transaction(v1::SubmitTransactionRequest {
+                    transaction: Some(signed),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(r.accepted, "{}", r.message);
+            r.hash
+        };
+        let class = serde_json::to_vec(&cairo_class("counter")).unwrap();
+        let hash = submit(tx(
+            0,
+            v1::CairoCall {
+                class: class.into(),
+                calldata: felts(&[7]),
+                ..Default::default()
+            },
+        ))
+        .await;
+        let mut reader = client(grpc_addr(&homes[0])).await;
+        let deployed = wait_finalized(&mut reader, &hash).await.receipt.unwrap();
+        assert!(deployed.success, "{:?}", reason(&deployed.output));
+        let counter = deployed.output.to_vec();
+        assert_eq!(counter.len(), 32);
+        let hash = submit(tx(
+            1,
+            v1::CairoCall {
+                contract: counter.clone().into(),
+                entrypoint: "increment".into(),
+                calldata: felts(&[5]),
+                ..Default::default()
+            },
+        ))
+        .await;
+        let done = wait_finalized(&mut reader, &hash).await;
+        let receipt = done.receipt.unwrap();
+        assert!(receipt.success, "{:?}", reason(&receipt.output));
+        assert_eq!(receipt.output.as_ref(), Felt252::from(12u64).to_bytes_be());
+
+        // Read-only: `get` through `Call`.
+        let call = reader
+            .call(v1::CallRequest {
+                transaction: Some(v1::Transaction {
+                    chain_id: chain.into(),
+                    rollup_id: CAIRO,
+                    sender_pubkey: pubkey.to_vec().into(),
+                    payload: Some(v1::transaction::Payload::Cairo(v1::CairoCall {
+                        contract: counter.clone().into(),
+                        entrypoint: "get".into(),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .receipt
+            .unwrap();
+        assert!(call.success, "{:?}", reason(&call.output));
+        assert_eq!(call.output.as_ref(), Felt252::from(12u64).to_bytes_be());
+
+        // Proven: the counter's `value` slot under the Cairo rollup's root of that block.
+        let key = babel_cairo::state::storage_key(
+            &counter.as_slice().try_into().unwrap(),
+            &selector("value").to_bytes_be(),
+        );
+        let (proof, _, _) = verified_state_proof(&mut reader, CAIRO, &key, done.height).await;
+        assert!(proof.exists);
+        assert_eq!(proof.value.as_ref(), Felt252::from(12u64).to_bytes_be());
+    });
+    node.kill();
+}

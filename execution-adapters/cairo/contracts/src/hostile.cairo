@@ -1,5 +1,5 @@
-//! Entry points that try to exhaust the host: gas, recursion depth, call depth, storage writes
-//! and event size. None of them bounds itself.
+//! Entry points that try to exhaust the host: gas, recursion depth, call depth, storage writes,
+//! event size and answers copied between frames. None of them bounds itself.
 
 #[starknet::interface]
 pub trait IHostile<TContractState> {
@@ -13,6 +13,10 @@ pub trait IHostile<TContractState> {
     fn write_many(ref self: TContractState, n: u64);
     /// Emits one event with key `selector!("Flood")` and exactly `n` data felts (0..n).
     fn emit_many(ref self: TContractState, n: u64);
+    /// Answers `n` felts (0..n).
+    fn answer_many(self: @TContractState, n: u64) -> Array<felt252>;
+    /// Calls its own `answer_many(n)` `times` times, dropping the answers.
+    fn call_answer_many(self: @TContractState, n: u64, times: u64);
 }
 
 #[starknet::contract]
@@ -55,6 +59,23 @@ pub mod Hostile {
                 data.append(i.into());
             }
             emit_event_syscall(array![selector!("Flood")].span(), data.span()).unwrap_syscall();
+        }
+
+        fn answer_many(self: @ContractState, n: u64) -> Array<felt252> {
+            let mut out: Array<felt252> = array![];
+            for i in 0..n {
+                out.append(i.into());
+            }
+            out
+        }
+
+        fn call_answer_many(self: @ContractState, n: u64, times: u64) {
+            for _ in 0..times {
+                call_contract_syscall(
+                    get_contract_address(), selector!("answer_many"), array![n.into()].span(),
+                )
+                    .unwrap_syscall();
+            }
         }
     }
 

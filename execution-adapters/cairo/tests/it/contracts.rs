@@ -153,3 +153,43 @@ fn the_asset_mints_only_for_its_minter_and_never_past_its_cap() {
     let out = chain.call(CAIRO, &other, "call", crate::byte_array(&mint(1)));
     assert_eq!(reason(&out), "not minter");
 }
+
+#[test]
+fn classes_of_unsupported_sierra_versions_are_refused() {
+    for minor in ["0x3", "0x8"] {
+        let mut json: serde_json::Value = serde_json::from_slice(&class("counter")).unwrap();
+        json["sierra_program"][1] = serde_json::json!(minor);
+        let mut chain = Chain::new();
+        let out = chain.run(
+            CAIRO,
+            GAS,
+            Payload::Cairo(v1::CairoCall {
+                class: serde_json::to_vec(&json).unwrap().into(),
+                calldata: vec![word(1u64)],
+                ..Default::default()
+            }),
+        );
+        assert_eq!(reason(&out), "cairo: class of an unsupported Sierra version");
+    }
+}
+
+#[test]
+fn calls_never_compile_a_class_that_was_deployed() {
+    use std::sync::Arc;
+    let adapter = Arc::new(babel_cairo::CairoAdapter::new());
+    let mut chain = Chain::with_cairo(adapter.clone());
+    let counter = chain.deploy(CAIRO, "counter", vec![word(1u64)]);
+    let relay = chain.deploy(CAIRO, "relay", vec![]);
+    let compiled = adapter.compiles();
+    assert_eq!(compiled, 2);
+    for _ in 0..3 {
+        chain.call(CAIRO, &counter, "increment", vec![word(1u64)]);
+        chain.call(
+            CAIRO,
+            &relay,
+            "bump_counter",
+            vec![word(Felt252::from_bytes_be(&counter.as_ref().try_into().unwrap())), word(1u64)],
+        );
+    }
+    assert_eq!(adapter.compiles(), compiled);
+}

@@ -35,12 +35,52 @@ fn deep_recursion_is_stopped_by_gas() {
 fn endless_self_calls_stop_at_the_depth_bound() {
     let mut chain = Chain::new();
     let contract = hostile(&mut chain);
-    let out = chain.call(CAIRO, &contract, "self_call", vec![word(0u64)]);
+    // Enough gas to reach the bound: the innermost call is refused, and every frame above it
+    // fails with that reason (on a test thread's small stack: nested runs grow their own).
+    let out = chain.call_with(CAIRO, 30_000_000, &contract, "self_call", vec![word(0u64)]);
     let why = reason(&out);
+    assert!(why.contains("calls nested too deep"), "{why}");
+}
+
+#[test]
+fn answers_copied_between_frames_are_paid_for() {
+    let mut chain = Chain::new();
+    let contract = hostile(&mut chain);
+    let small = chain.call(CAIRO, &contract, "call_answer_many", vec![word(0u64), word(10u64)]);
+    assert!(small.receipt.success, "{}", reason(&small));
+    let large = chain.call(CAIRO, &contract, "call_answer_many", vec![word(1_000u64), word(10u64)]);
+    assert!(large.receipt.success, "{}", reason(&large));
+    // Ten answers of 1 000 felts: at least the copy charge, whatever the steps cost.
+    let copy = 10 * 1_000 * babel_cairo::limits::syscall_gas::PER_FELT
+        / babel_cairo::limits::SIERRA_GAS_PER_GAS;
     assert!(
-        why.contains("calls nested too deep") || why == "Out of gas",
-        "{why}"
+        large.receipt.gas_used - small.receipt.gas_used >= copy,
+        "{} vs {}",
+        large.receipt.gas_used,
+        small.receipt.gas_used
     );
+    // Dropping huge answers in a loop runs out of gas long before it runs out of memory.
+    let flood = chain.call_with(
+        CAIRO,
+        30_000_000,
+        &contract,
+        "call_answer_many",
+        vec![word(16_000u64), word(1_000_000u64)],
+    );
+    assert!(reason(&flood).contains("Out of gas"), "{}", reason(&flood));
+}
+
+#[test]
+fn every_call_pays_to_load_its_class() {
+    let mut chain = Chain::new();
+    let hostile_contract = hostile(&mut chain);
+    let counter = chain.deploy(CAIRO, "counter", vec![word(1u64)]);
+    // The same small work (a view) on a small and a larger class: the larger costs more.
+    let small = chain.call(CAIRO, &hostile_contract, "recurse", vec![word(0u64)]);
+    let large = chain.call(CAIRO, &counter, "get", vec![]);
+    let floor = babel_cairo::limits::TX_BASE_GAS + babel_cairo::limits::load_gas(4_584, 0);
+    assert!(large.receipt.gas_used >= floor, "{}", large.receipt.gas_used);
+    assert!(large.receipt.gas_used > small.receipt.gas_used);
 }
 
 #[test]
@@ -49,6 +89,14 @@ fn writes_cost_gas_and_a_flood_of_them_runs_out() {
     let contract = hostile(&mut chain);
     let small = chain.call(CAIRO, &contract, "write_many", vec![word(10u64)]);
     assert!(small.receipt.success, "{}", reason(&small));
+    // The same ten slots again: updates, cheaper than filling empty slots.
+    let again = chain.call(CAIRO, &contract, "write_many", vec![word(10u64)]);
+    let fill = babel_cairo::limits::syscall_gas::STORAGE_CREATE
+        - babel_cairo::limits::syscall_gas::STORAGE_WRITE;
+    assert_eq!(
+        small.receipt.gas_used - again.receipt.gas_used,
+        10 * fill / babel_cairo::limits::SIERRA_GAS_PER_GAS
+    );
     let more = chain.call(CAIRO, &contract, "write_many", vec![word(20u64)]);
     assert!(more.receipt.gas_used > small.receipt.gas_used);
     let flood = chain.call(CAIRO, &contract, "write_many", vec![word(1_000_000u64)]);

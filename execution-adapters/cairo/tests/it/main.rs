@@ -96,9 +96,14 @@ pub(crate) struct Chain {
 
 impl Chain {
     pub(crate) fn new() -> Self {
+        Self::with_cairo(Arc::new(CairoAdapter::new()))
+    }
+
+    /// A chain whose first Cairo rollup runs on `adapter`.
+    pub(crate) fn with_cairo(adapter: Arc<CairoAdapter>) -> Self {
         Self {
             exec: Executor::new()
-                .with_rollup(CAIRO, Arc::new(CairoAdapter::new()), 0)
+                .with_rollup(CAIRO, adapter, 0)
                 .with_rollup(CAIRO2, Arc::new(CairoAdapter::new()), 0)
                 .with_rollup(SCRIPT, Arc::new(ScriptAdapter), 0),
             state: MemState::new(),

@@ -257,6 +257,7 @@ fn start_network(
             consensus: params,
             evm_alloc: evm_alloc(&keys),
             wasm_contracts: wasm_contracts(&keys)?,
+            cairo_contracts: Vec::new(),
         },
     )?;
     let token = share_da(&homes, opts.da_port)?;
