@@ -13,9 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use babel_genesis::{
-    CairoContract, CairoGenesis,
-    ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis, Timestamp, ValidatorGenesis,
-    VmGenesis, WasmContract, WasmGenesis,
+    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis,
+    Timestamp, ValidatorGenesis, VmGenesis, WasmContract, WasmGenesis,
 };
 use ed25519_dalek::SigningKey;
 

@@ -12,17 +12,19 @@ use cairo_vm::Felt252;
 use crate::{
     cache::Classes,
     felt::{
-        address_from_target, bytes_to_felts, caller_felt, contract_address, felt_from_bytes, felts_to_bytes,
-        panic_message, revert_data, selector,
+        address_from_target, bytes_to_felts, caller_felt, contract_address, felt_from_bytes,
+        felts_to_bytes, panic_message, revert_data, selector,
     },
     frame::{Invocation, Invoked, invoke, invoke_entry},
     limits::{
-        FREE_REASON_BYTES, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES, MAX_ENTRYPOINT_LEN, OUTPUT_GAS_PER_BYTE,
-        SIERRA_GAS_PER_GAS, TX_BASE_GAS, deploy_gas,
+        FREE_REASON_BYTES, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES, MAX_ENTRYPOINT_LEN,
+        OUTPUT_GAS_PER_BYTE, SIERRA_GAS_PER_GAS, TX_BASE_GAS, deploy_gas,
     },
     run::Ended,
-    state::{CLASS_PREFIX, balance_key, class_hash, class_hash_of_key, class_key, contract_key,
-        deploys_key, storage_key},
+    state::{
+        CLASS_PREFIX, balance_key, class_hash, class_hash_of_key, class_key, contract_key,
+        deploys_key, storage_key,
+    },
 };
 
 /// The entry point other rollups call: `call(input: ByteArray) -> ByteArray`.
@@ -135,6 +137,7 @@ impl CairoAdapter {
     }
 
     /// Call `entry` of contract `address` for the rest of the meter's gas.
+    #[allow(clippy::too_many_arguments)]
     fn call(
         &self,
         host: &mut dyn Host,
@@ -293,9 +296,12 @@ impl ExecutionAdapter for CairoAdapter {
             out.push((class_key(&hash), json));
             out.push((contract_key(&address), hash.to_vec()));
             for slot in &contract.storage {
-                if felt_from_bytes(&slot.key.0).is_none() || felt_from_bytes(&slot.value.0).is_none()
+                if felt_from_bytes(&slot.key.0).is_none()
+                    || felt_from_bytes(&slot.value.0).is_none()
                 {
-                    return Err(refused(format!("contract {name}: a storage slot is not a felt")));
+                    return Err(refused(format!(
+                        "contract {name}: a storage slot is not a felt"
+                    )));
                 }
                 if slot.value.0 != [0; 32] {
                     out.push((storage_key(&address, &slot.key.0), slot.value.0.to_vec()));
@@ -343,7 +349,15 @@ impl ExecutionAdapter for CairoAdapter {
                     return Ok(failed("cairo: bad contract address", meter.used));
                 };
                 let caller = caller_felt(frame.rollup, signer);
-                self.call(host, address, &call.entrypoint, calldata, caller, Answer::Felts, meter)
+                self.call(
+                    host,
+                    address,
+                    &call.entrypoint,
+                    calldata,
+                    caller,
+                    Answer::Felts,
+                    meter,
+                )
             }
             (FrameInput::XCall { target, input }, Caller::Contract { rollup, address }) => {
                 let Some(target) = address_from_target(target) else {
@@ -351,7 +365,15 @@ impl ExecutionAdapter for CairoAdapter {
                 };
                 let caller = caller_felt(*rollup, address);
                 let calldata = bytes_to_felts(input);
-                self.call(host, target, XCALL_ENTRY, calldata, caller, Answer::Bytes, meter)
+                self.call(
+                    host,
+                    target,
+                    XCALL_ENTRY,
+                    calldata,
+                    caller,
+                    Answer::Bytes,
+                    meter,
+                )
             }
             _ => Ok(failed("cairo: not a Cairo call", 0)),
         }

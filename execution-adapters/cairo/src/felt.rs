@@ -69,7 +69,9 @@ pub fn felts_to_bytes(felts: &[Felt252]) -> Option<(Vec<u8>, usize)> {
 fn push_word(out: &mut Vec<u8>, word: &Felt252, len: usize) -> Option<()> {
     let be = word.to_bytes_be();
     let (high, low) = be.split_at(32 - len);
-    high.iter().all(|b| *b == 0).then(|| out.extend_from_slice(low))
+    high.iter()
+        .all(|b| *b == 0)
+        .then(|| out.extend_from_slice(low))
 }
 
 /// The felt of short string `text` (at most 31 bytes).
@@ -239,7 +241,10 @@ mod tests {
         let abi = [0x08, 0xc3, 0x79, 0xa0, 0, 1];
         let mut data = vec![REVERT_MARKER];
         data.extend(bytes_to_felts(&abi));
-        assert_eq!(REVERT_MARKER, Felt252::from_bytes_be_slice(b"babel: revert"));
+        assert_eq!(
+            REVERT_MARKER,
+            Felt252::from_bytes_be_slice(b"babel: revert")
+        );
         assert_eq!(revert_data(&data), Some(abi.to_vec()));
         data.push(Felt252::ONE);
         assert_eq!(revert_data(&data), None);

@@ -60,7 +60,10 @@ pub fn class_of(
     let Some(hash) = host.get(&contract_key(&address.to_bytes_be()))? else {
         return Ok(Err("cairo: no contract"));
     };
-    let hash: [u8; 32] = hash.as_slice().try_into().map_err(|_| corrupt("a contract record"))?;
+    let hash: [u8; 32] = hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| corrupt("a contract record"))?;
     if let Some(compiled) = classes.get(&hash) {
         return Ok(Ok(compiled));
     }
@@ -68,10 +71,13 @@ pub fn class_of(
         .get(&class_key(&hash))?
         .ok_or_else(|| corrupt("a contract's class"))?;
     // It compiled when it was deployed, under the same rules: failing now is the node's.
-    classes.get_or_compile(hash, &json).map(Ok).map_err(|r| ExecError::Adapter {
-        vm: VmKind::Cairo,
-        message: format!("stored class {}: {r}", hex::encode(hash)),
-    })
+    classes
+        .get_or_compile(hash, &json)
+        .map(Ok)
+        .map_err(|r| ExecError::Adapter {
+            vm: VmKind::Cairo,
+            message: format!("stored class {}: {r}", hex::encode(hash)),
+        })
 }
 
 fn corrupt(what: &str) -> ExecError {

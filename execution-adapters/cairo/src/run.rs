@@ -103,7 +103,9 @@ pub fn run(
         return Ok(failed("cairo: the VM could not start"));
     };
     let Ok(args) = prepare(&mut runner, class, entry, calldata, vm_gas) else {
-        return Ok(failed("cairo: the entry point's builtins are not available"));
+        return Ok(failed(
+            "cairo: the entry point's builtins are not available",
+        ));
     };
     let arg_refs: Vec<&CairoArg> = args.iter().collect();
     let mut processor = Processor {
@@ -119,13 +121,15 @@ pub fn run(
     // run fails like any VM error instead of taking the node down (deterministically: the
     // same program fails the same way on every node).
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runner.run_from_entrypoint(
-            entry.offset,
-            &arg_refs,
-            true,
-            Some(class.bytecode_len + 2),
-            &mut processor,
-        )
+        runner
+            .run_from_entrypoint(
+                entry.offset,
+                &arg_refs,
+                true,
+                Some(class.bytecode_len + 2),
+                &mut processor,
+            )
+            .map_err(|e| e.to_string())
     }));
     let steps = runner.vm.get_current_step() as u64;
     if let Some(fatal) = processor.sys.fatal.take() {
@@ -177,9 +181,7 @@ fn prepare(
     sierra_gas: u64,
 ) -> Result<Vec<CairoArg>, VirtualMachineError> {
     runner.initialize_function_runner_cairo_1(&entry.builtins)?;
-    let base = runner
-        .program_base
-        .ok_or(VirtualMachineError::Unexpected)?;
+    let base = runner.program_base.ok_or(VirtualMachineError::Unexpected)?;
     let costs = runner.vm.add_memory_segment();
     let cost_felts: Vec<MaybeRelocatable> = BUILTIN_COSTS
         .iter()

@@ -85,7 +85,11 @@ fn span_at(vm: &VirtualMachine, at: Relocatable) -> Result<(Relocatable, usize),
 }
 
 /// The `len` felts from `start`.
-fn read_span(vm: &VirtualMachine, start: Relocatable, len: usize) -> Result<Vec<Felt252>, HintError> {
+fn read_span(
+    vm: &VirtualMachine,
+    start: Relocatable,
+    len: usize,
+) -> Result<Vec<Felt252>, HintError> {
     Ok(vm
         .get_integer_range(start, len)?
         .into_iter()
@@ -94,7 +98,10 @@ fn read_span(vm: &VirtualMachine, start: Relocatable, len: usize) -> Result<Vec<
 }
 
 /// A new segment holding `felts`, as the two pointers of a span.
-fn new_span(vm: &mut VirtualMachine, felts: &[Felt252]) -> Result<[MaybeRelocatable; 2], HintError> {
+fn new_span(
+    vm: &mut VirtualMachine,
+    felts: &[Felt252],
+) -> Result<[MaybeRelocatable; 2], HintError> {
     let start = vm.add_memory_segment();
     let data: Vec<MaybeRelocatable> = felts.iter().map(MaybeRelocatable::from).collect();
     let end = vm.load_data(start, &data)?;
@@ -180,13 +187,20 @@ impl<'a> Syscalls<'a> {
         Ok(())
     }
 
-    fn slot(&self, vm: &VirtualMachine, request: Relocatable) -> Result<Option<Vec<u8>>, HintError> {
+    fn slot(
+        &self,
+        vm: &VirtualMachine,
+        request: Relocatable,
+    ) -> Result<Option<Vec<u8>>, HintError> {
         let domain = read(vm, request)?;
         if domain != Felt252::ZERO {
             return Ok(None);
         }
         let key = read(vm, (request + 1usize)?)?;
-        Ok(Some(storage_key(&self.address.to_bytes_be(), &key.to_bytes_be())))
+        Ok(Some(storage_key(
+            &self.address.to_bytes_be(),
+            &key.to_bytes_be(),
+        )))
     }
 
     fn storage_read(
@@ -196,12 +210,17 @@ impl<'a> Syscalls<'a> {
         gas: u64,
     ) -> Result<(u64, Response), HintError> {
         let Some(key) = self.slot(vm, request)? else {
-            return Ok((gas, Response::Failed(vec![short(b"Unsupported address domain")])));
+            return Ok((
+                gas,
+                Response::Failed(vec![short(b"Unsupported address domain")]),
+            ));
         };
         let value = match self.host.get(&key) {
             Ok(None) => Felt252::ZERO,
             Ok(Some(bytes)) => crate::felt::felt_from_bytes(&bytes).ok_or_else(|| {
-                self.fatal(ExecError::State("cairo: a stored value is not a felt".into()))
+                self.fatal(ExecError::State(
+                    "cairo: a stored value is not a felt".into(),
+                ))
             })?,
             Err(e) => return Err(self.fatal(e)),
         };
@@ -215,7 +234,10 @@ impl<'a> Syscalls<'a> {
         mut gas: u64,
     ) -> Result<(u64, Response), HintError> {
         let Some(key) = self.slot(vm, request)? else {
-            return Ok((gas, Response::Failed(vec![short(b"Unsupported address domain")])));
+            return Ok((
+                gas,
+                Response::Failed(vec![short(b"Unsupported address domain")]),
+            ));
         };
         let value = read(vm, (request + 2usize)?)?;
         // Filling an empty slot adds state every node keeps, and costs more.
@@ -299,7 +321,9 @@ impl<'a> Syscalls<'a> {
         gas: &mut u64,
     ) -> Result<Response, HintError> {
         if entry != selector("xcall") {
-            return Ok(Response::Failed(reason("babel: unknown system entry point")));
+            return Ok(Response::Failed(reason(
+                "babel: unknown system entry point",
+            )));
         }
         let Some(call) = parse_xcall(calldata) else {
             return Ok(Response::Failed(reason("babel: malformed xcall")));

@@ -168,13 +168,18 @@ impl World {
     }
 
     /// A Cairo view's answer as felts.
-    fn cairo_view(&mut self, contract: &[u8], entrypoint: &str, calldata: Vec<Felt252>) -> Vec<Felt252> {
+    fn cairo_view(
+        &mut self,
+        contract: &[u8],
+        entrypoint: &str,
+        calldata: Vec<Felt252>,
+    ) -> Vec<Felt252> {
         let receipt = self.cairo(contract, entrypoint, calldata);
         assert!(receipt.success, "{receipt:?}");
         receipt
             .output
             .chunks(32)
-            .map(|c| Felt252::from_bytes_be_slice(c))
+            .map(Felt252::from_bytes_be_slice)
             .collect()
     }
 
@@ -202,8 +207,12 @@ fn reason(output: &[u8]) -> Option<String> {
 }
 
 /// EVM → WASM → Cairo `increment(by)`, made by `Locker.relay` or `Locker.tryRelay`.
-fn three_hops(locker: &[u8], by: u64, catch: bool) -> Vec<u8> {
-    let data = via_wasm(CAIRO, &COUNTER, &incrementCall { by: U256::from(by) }.abi_encode());
+fn three_hops(by: u64, catch: bool) -> Vec<u8> {
+    let data = via_wasm(
+        CAIRO,
+        &COUNTER,
+        &incrementCall { by: U256::from(by) }.abi_encode(),
+    );
     if catch {
         tryRelayCall {
             rollup: WASM,
@@ -225,7 +234,7 @@ fn three_hops(locker: &[u8], by: u64, catch: bool) -> Vec<u8> {
 fn one_transaction_runs_evm_then_wasm_then_cairo_and_the_answer_flows_back() {
     let mut w = World::new();
     let locker = w.deploy_locker();
-    let receipt = w.evm(&locker, three_hops(&locker, 5, false));
+    let receipt = w.evm(&locker, three_hops(5, false));
     assert!(receipt.success, "{:?}", reason(&receipt.output));
     // Cairo answered a uint256 in ABI; WASM and the EVM passed it up unchanged.
     let answer = relayCall::abi_decode_returns(&receipt.output).unwrap();
@@ -239,27 +248,33 @@ fn one_transaction_runs_evm_then_wasm_then_cairo_and_the_answer_flows_back() {
     // Every rollup's side is kept.
     assert_eq!(w.view(&locker, relaysCall {}), U256::from(1));
     assert_eq!(w.wasm_relays(), 1);
-    assert_eq!(w.cairo_view(&COUNTER, "get", vec![]), vec![Felt252::from(15u64)]);
+    assert_eq!(
+        w.cairo_view(&COUNTER, "get", vec![]),
+        vec![Felt252::from(15u64)]
+    );
 }
 
 #[test]
 fn a_failure_at_the_cairo_end_undoes_all_three_rollups() {
     let mut w = World::new();
     let locker = w.deploy_locker();
-    let receipt = w.evm(&locker, three_hops(&locker, 0, false));
+    let receipt = w.evm(&locker, three_hops(0, false));
     assert!(!receipt.success);
     // The Cairo assert's message reaches the client through WASM and the EVM.
     assert_eq!(reason(&receipt.output).as_deref(), Some("zero increment"));
     assert_eq!(w.view(&locker, relaysCall {}), U256::ZERO);
     assert_eq!(w.wasm_relays(), 0);
-    assert_eq!(w.cairo_view(&COUNTER, "get", vec![]), vec![Felt252::from(10u64)]);
+    assert_eq!(
+        w.cairo_view(&COUNTER, "get", vec![]),
+        vec![Felt252::from(10u64)]
+    );
 }
 
 #[test]
 fn a_caught_failure_keeps_only_the_caller_side() {
     let mut w = World::new();
     let locker = w.deploy_locker();
-    let receipt = w.evm(&locker, three_hops(&locker, 0, true));
+    let receipt = w.evm(&locker, three_hops(0, true));
     assert!(receipt.success, "{:?}", reason(&receipt.output));
     let (ok, why) = tryRelayCall::abi_decode_returns(&receipt.output)
         .map(|r| (r._0, r._1))
@@ -268,8 +283,15 @@ fn a_caught_failure_keeps_only_the_caller_side() {
     assert_eq!(reason(&why).as_deref(), Some("zero increment"));
     assert_eq!(w.view(&locker, relaysCall {}), U256::from(1));
     assert_eq!(w.view(&locker, failedRelaysCall {}), U256::from(1));
-    assert_eq!(w.wasm_relays(), 0, "the WASM frame failed with the Cairo one");
-    assert_eq!(w.cairo_view(&COUNTER, "get", vec![]), vec![Felt252::from(10u64)]);
+    assert_eq!(
+        w.wasm_relays(),
+        0,
+        "the WASM frame failed with the Cairo one"
+    );
+    assert_eq!(
+        w.cairo_view(&COUNTER, "get", vec![]),
+        vec![Felt252::from(10u64)]
+    );
 }
 
 /// The bridgeless asset: a Locker on the EVM rollup and the Cairo asset it mints on.
@@ -300,7 +322,12 @@ impl Asset {
         assert!(receipt.success, "{receipt:?}");
         let asset = receipt.output.to_vec();
         let me = babel_evm::sender_address(&SIGNER);
-        Self { w, locker, asset, me }
+        Self {
+            w,
+            locker,
+            asset,
+            me,
+        }
     }
 
     fn lock_and_mint(&mut self, amount: u64) -> v1::Receipt {
@@ -315,7 +342,9 @@ impl Asset {
 
     /// (EVM balance of the signer, EVM locked, Cairo supply, Cairo balance of the recipient).
     fn books(&mut self) -> (u64, u64, u64, u64) {
-        let balance = self.w.view(&self.locker, balanceOfCall { account: self.me });
+        let balance = self
+            .w
+            .view(&self.locker, balanceOfCall { account: self.me });
         let locked = self.w.view(&self.locker, lockedCall {});
         let asset = self.asset.clone();
         let supply = self.w.cairo_view(&asset, "total_supply", vec![]);
@@ -323,12 +352,7 @@ impl Asset {
             .w
             .cairo_view(&asset, "balance_of", vec![Felt252::from(0x42u64)]);
         let low = |f: &[Felt252]| u64::try_from(f[0]).unwrap();
-        (
-            balance.to(),
-            locked.to(),
-            low(&supply),
-            low(&held),
-        )
+        (balance.to(), locked.to(), low(&supply), low(&held))
     }
 }
 
@@ -370,7 +394,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .map_or(64, |n: u32| (n / 20).max(16))
+        .map_or(24, |n: u32| (n / 80).max(16))
 }
 
 proptest! {
@@ -410,8 +434,8 @@ proptest! {
 #[test]
 fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
     use crate::support::{
-        Validator, client, grpc_addr, runtime, testnet_homes, verified_state_proof,
-        wait_finalized, wait_for,
+        Validator, client, grpc_addr, runtime, testnet_homes, verified_state_proof, wait_finalized,
+        wait_for,
     };
     use babel_node::txpath::admission::sign;
     use std::time::Duration;

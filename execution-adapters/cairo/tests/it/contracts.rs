@@ -1,10 +1,10 @@
 //! The counter and the asset on one rollup: deploys, constructors, storage, events, views and
 //! failures with their stable reasons.
 
+use babel_cairo::Felt252;
 use babel_cairo::felt::{caller_felt, selector};
 use babel_proto::v1::{self, transaction::Payload};
 use bytes::Bytes;
-use babel_cairo::Felt252;
 
 use crate::{CAIRO, Chain, GAS, SIGNER, class, felts, reason, word};
 
@@ -104,7 +104,7 @@ fn a_class_whose_program_does_not_decode_is_refused_and_changes_nothing() {
     );
     assert!(reason(&out).starts_with("cairo: class"), "{}", reason(&out));
     // Only the signer's nonce moved: no class, no contract, no deploy count.
-    let changed: Vec<_> = out.changes.iter().map(|(key, _)| key.clone()).collect();
+    let changed: Vec<_> = out.changes.keys().cloned().collect();
     assert!(
         changed.iter().all(|(_, k)| k.starts_with(b"babel/nonce/")),
         "{changed:?}"
@@ -169,7 +169,10 @@ fn classes_of_unsupported_sierra_versions_are_refused() {
                 ..Default::default()
             }),
         );
-        assert_eq!(reason(&out), "cairo: class of an unsupported Sierra version");
+        assert_eq!(
+            reason(&out),
+            "cairo: class of an unsupported Sierra version"
+        );
     }
 }
 
@@ -188,7 +191,12 @@ fn calls_never_compile_a_class_that_was_deployed() {
             CAIRO,
             &relay,
             "bump_counter",
-            vec![word(Felt252::from_bytes_be(&counter.as_ref().try_into().unwrap())), word(1u64)],
+            vec![
+                word(Felt252::from_bytes_be(
+                    &counter.as_ref().try_into().unwrap(),
+                )),
+                word(1u64),
+            ],
         );
     }
     assert_eq!(adapter.compiles(), compiled);

@@ -2,9 +2,9 @@
 //! what they make the node store or compute is paid for: endless loops, deep recursion,
 //! endless self-calls, floods of writes and events, huge calldata.
 
+use babel_cairo::Felt252;
 use babel_cairo::limits::{MAX_CALLDATA_FELTS, MAX_EVENT_FELTS};
 use babel_proto::v1::{self, transaction::Payload};
-use babel_cairo::Felt252;
 
 use crate::{CAIRO, Chain, reason, word};
 
@@ -46,9 +46,19 @@ fn endless_self_calls_stop_at_the_depth_bound() {
 fn answers_copied_between_frames_are_paid_for() {
     let mut chain = Chain::new();
     let contract = hostile(&mut chain);
-    let small = chain.call(CAIRO, &contract, "call_answer_many", vec![word(0u64), word(10u64)]);
+    let small = chain.call(
+        CAIRO,
+        &contract,
+        "call_answer_many",
+        vec![word(0u64), word(10u64)],
+    );
     assert!(small.receipt.success, "{}", reason(&small));
-    let large = chain.call(CAIRO, &contract, "call_answer_many", vec![word(1_000u64), word(10u64)]);
+    let large = chain.call(
+        CAIRO,
+        &contract,
+        "call_answer_many",
+        vec![word(1_000u64), word(10u64)],
+    );
     assert!(large.receipt.success, "{}", reason(&large));
     // Ten answers of 1 000 felts: at least the copy charge, whatever the steps cost.
     let copy = 10 * 1_000 * babel_cairo::limits::syscall_gas::PER_FELT
@@ -79,7 +89,11 @@ fn every_call_pays_to_load_its_class() {
     let small = chain.call(CAIRO, &hostile_contract, "recurse", vec![word(0u64)]);
     let large = chain.call(CAIRO, &counter, "get", vec![]);
     let floor = babel_cairo::limits::TX_BASE_GAS + babel_cairo::limits::load_gas(4_584, 0);
-    assert!(large.receipt.gas_used >= floor, "{}", large.receipt.gas_used);
+    assert!(
+        large.receipt.gas_used >= floor,
+        "{}",
+        large.receipt.gas_used
+    );
     assert!(large.receipt.gas_used > small.receipt.gas_used);
 }
 

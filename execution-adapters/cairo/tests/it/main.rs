@@ -10,6 +10,7 @@ mod xcall;
 
 use std::{collections::HashMap, sync::Arc};
 
+use babel_cairo::Felt252;
 use babel_cairo::{CairoAdapter, felt};
 use babel_execution::{
     BlockEnv, Executor, TxExecution,
@@ -18,7 +19,6 @@ use babel_execution::{
 };
 use babel_proto::v1::{self, transaction::Payload};
 use bytes::Bytes;
-use babel_cairo::Felt252;
 
 /// The Cairo rollup of these tests.
 pub(crate) const CAIRO: u64 = 1;

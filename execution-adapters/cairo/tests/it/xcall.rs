@@ -3,8 +3,8 @@
 //! calls between Cairo contracts on one rollup.
 
 use alloy_primitives::U256;
-use babel_execution::test_utils::{Op, encode};
 use babel_cairo::Felt252;
+use babel_execution::test_utils::{Op, encode};
 
 use crate::{CAIRO, CAIRO2, Chain, SCRIPT, byte_array, felts, reason, word};
 
@@ -38,7 +38,12 @@ fn a_cairo_contract_calls_one_on_another_rollup_in_solidity_abi() {
     let mut chain = Chain::new();
     let relay = chain.deploy(CAIRO, "relay", vec![]);
     let counter = chain.deploy(CAIRO2, "counter", vec![word(10u64)]);
-    let out = chain.call(CAIRO, &relay, "relay", relay_args(CAIRO2, &counter, &increment(5)));
+    let out = chain.call(
+        CAIRO,
+        &relay,
+        "relay",
+        relay_args(CAIRO2, &counter, &increment(5)),
+    );
     assert!(out.receipt.success, "{}", reason(&out));
     assert_eq!(answer(&out, 0), U256::from(15).to_be_bytes::<32>());
     // The callee's event is the transaction's, under the callee's address.
@@ -53,7 +58,12 @@ fn a_callee_failure_fails_the_relay_with_the_callee_revert_data_and_undoes_both(
     let mut chain = Chain::new();
     let relay = chain.deploy(CAIRO, "relay", vec![]);
     let counter = chain.deploy(CAIRO2, "counter", vec![word(10u64)]);
-    let out = chain.call(CAIRO, &relay, "relay", relay_args(CAIRO2, &counter, &increment(0)));
+    let out = chain.call(
+        CAIRO,
+        &relay,
+        "relay",
+        relay_args(CAIRO2, &counter, &increment(0)),
+    );
     // The callee's reason reaches the transaction's receipt unchanged.
     assert_eq!(reason(&out), "zero increment");
     let get = chain.call(CAIRO2, &counter, "get", vec![]);
@@ -65,8 +75,16 @@ fn a_caught_callee_failure_keeps_only_the_caller_side() {
     let mut chain = Chain::new();
     let relay = chain.deploy(CAIRO, "relay", vec![]);
     // The script callee writes, then fails.
-    let script = encode(&[Op::Write(b"k".to_vec(), Some(b"v".to_vec())), Op::Fail(b"no".to_vec())]);
-    let out = chain.call(CAIRO, &relay, "try_relay", relay_args(SCRIPT, b"script", &script));
+    let script = encode(&[
+        Op::Write(b"k".to_vec(), Some(b"v".to_vec())),
+        Op::Fail(b"no".to_vec()),
+    ]);
+    let out = chain.call(
+        CAIRO,
+        &relay,
+        "try_relay",
+        relay_args(SCRIPT, b"script", &script),
+    );
     assert!(out.receipt.success, "{}", reason(&out));
     // (false, revert bytes)
     assert_eq!(felts(&out)[0], Felt252::ZERO);
@@ -76,8 +94,16 @@ fn a_caught_callee_failure_keeps_only_the_caller_side() {
     assert_eq!(felts(&attempts), vec![Felt252::ONE]);
 
     // A succeeding callee's writes are kept, and its answer comes back.
-    let script = encode(&[Op::Write(b"k".to_vec(), Some(b"v".to_vec())), Op::Return(b"yes".to_vec())]);
-    let out = chain.call(CAIRO, &relay, "try_relay", relay_args(SCRIPT, b"script", &script));
+    let script = encode(&[
+        Op::Write(b"k".to_vec(), Some(b"v".to_vec())),
+        Op::Return(b"yes".to_vec()),
+    ]);
+    let out = chain.call(
+        CAIRO,
+        &relay,
+        "try_relay",
+        relay_args(SCRIPT, b"script", &script),
+    );
     assert_eq!(felts(&out)[0], Felt252::ONE);
     assert_eq!(answer(&out, 1), b"yes");
     assert_eq!(chain.state_get(SCRIPT, b"k"), Some(b"v".to_vec()));
@@ -90,17 +116,33 @@ fn a_call_goes_through_cairo_to_a_third_rollup_and_back() {
     // calls the script rollup; the script's answer comes back through both.
     let first = chain.deploy(CAIRO, "relay", vec![]);
     let second = chain.deploy(CAIRO2, "relay", vec![]);
-    let script = encode(&[Op::Write(b"k".to_vec(), Some(b"v".to_vec())), Op::Return(b"deep".to_vec())]);
+    let script = encode(&[
+        Op::Write(b"k".to_vec(), Some(b"v".to_vec())),
+        Op::Return(b"deep".to_vec()),
+    ]);
     let forward = alloy_sol_types::SolCall::abi_encode(&forward_call(SCRIPT, b"script", &script));
-    let out = chain.call(CAIRO, &first, "relay", relay_args(CAIRO2, &second, &forward));
+    let out = chain.call(
+        CAIRO,
+        &first,
+        "relay",
+        relay_args(CAIRO2, &second, &forward),
+    );
     assert!(out.receipt.success, "{}", reason(&out));
     assert_eq!(answer(&out, 0), b"deep");
     assert_eq!(chain.state_get(SCRIPT, b"k"), Some(b"v".to_vec()));
 
     // The third rollup fails: nothing is kept anywhere, and its revert data comes back.
-    let script = encode(&[Op::Write(b"k2".to_vec(), Some(b"v".to_vec())), Op::Fail(b"deep no".to_vec())]);
+    let script = encode(&[
+        Op::Write(b"k2".to_vec(), Some(b"v".to_vec())),
+        Op::Fail(b"deep no".to_vec()),
+    ]);
     let forward = alloy_sol_types::SolCall::abi_encode(&forward_call(SCRIPT, b"script", &script));
-    let out = chain.call(CAIRO, &first, "relay", relay_args(CAIRO2, &second, &forward));
+    let out = chain.call(
+        CAIRO,
+        &first,
+        "relay",
+        relay_args(CAIRO2, &second, &forward),
+    );
     assert!(!out.receipt.success);
     assert_eq!(out.receipt.output.as_ref(), b"deep no");
     assert_eq!(chain.state_get(SCRIPT, b"k2"), None);
@@ -123,16 +165,32 @@ fn cairo_contracts_call_each_other_on_one_rollup() {
     let mut chain = Chain::new();
     let counter = chain.deploy(CAIRO, "counter", vec![word(1u64)]);
     let relay = chain.deploy(CAIRO, "relay", vec![]);
-    let out = chain.call(CAIRO, &relay, "bump_counter", vec![word(Felt252::from_bytes_be(
-        &counter.as_ref().try_into().unwrap(),
-    )), word(4u64)]);
+    let out = chain.call(
+        CAIRO,
+        &relay,
+        "bump_counter",
+        vec![
+            word(Felt252::from_bytes_be(
+                &counter.as_ref().try_into().unwrap(),
+            )),
+            word(4u64),
+        ],
+    );
     assert!(out.receipt.success, "{}", reason(&out));
     assert_eq!(felts(&out), vec![Felt252::from(5u64)]);
     // A failing inner call fails the caller (the dispatcher does not catch it), and its write
     // is undone.
-    let out = chain.call(CAIRO, &relay, "bump_counter", vec![word(Felt252::from_bytes_be(
-        &counter.as_ref().try_into().unwrap(),
-    )), word(0u64)]);
+    let out = chain.call(
+        CAIRO,
+        &relay,
+        "bump_counter",
+        vec![
+            word(Felt252::from_bytes_be(
+                &counter.as_ref().try_into().unwrap(),
+            )),
+            word(0u64),
+        ],
+    );
     assert!(reason(&out).contains("zero increment"), "{}", reason(&out));
     let get = chain.call(CAIRO, &counter, "get", vec![]);
     assert_eq!(felts(&get), vec![Felt252::from(5u64)]);
