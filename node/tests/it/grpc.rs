@@ -64,9 +64,10 @@ fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
         assert_eq!(status.chain_id, "babel-grpc");
         assert!(status.height >= 3);
         assert_eq!(status.validators.len(), 1);
-        assert_eq!(status.rollups.len(), 2);
+        assert_eq!(status.rollups.len(), 3);
         assert_eq!(status.rollups[0].vm, "evm");
         assert_eq!(status.rollups[1].vm, "wasm");
+        assert_eq!(status.rollups[2].vm, "cairo");
 
         let first = client
             .get_block(v1::GetBlockRequest { height: 1 })
