@@ -544,3 +544,124 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
     });
     node.kill();
 }
+
+/// Four validators: hostile Cairo entry points (an endless loop, endless self-calls, deep
+/// recursion, a flood of writes, answers dropped in a loop) each end in a failed receipt that
+/// used its gas, the network keeps deciding, and every validator holds the same Cairo state.
+#[test]
+fn e2e_hostile_cairo_calls_fail_and_four_validators_keep_deciding_and_agree() {
+    use crate::support::{
+        Validator, client, grpc_addr, runtime, testnet_homes, verified_state_proof, wait_finalized,
+        wait_for,
+    };
+    use babel_node::txpath::admission::sign;
+    use std::time::Duration;
+
+    let chain = "babel-cairo-hostile";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 4, chain);
+    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
+    assert!(wait_for(Duration::from_secs(60), || nodes
+        .iter()
+        .all(|n| n.logged_height() >= 2)));
+    let key = ed25519_dalek::SigningKey::from_bytes(&SIGNER);
+    let pubkey = key.verifying_key().to_bytes();
+    let felts = |values: &[u64]| -> Vec<bytes::Bytes> {
+        values
+            .iter()
+            .map(|v| Felt252::from(*v).to_bytes_be().to_vec().into())
+            .collect()
+    };
+    let tx = |nonce: u64, gas_limit: u64, call: v1::CairoCall| {
+        sign(
+            &v1::Transaction {
+                chain_id: chain.into(),
+                rollup_id: CAIRO,
+                sender_pubkey: pubkey.to_vec().into(),
+                nonce,
+                gas_limit,
+                max_fee: 0,
+                payload: Some(v1::transaction::Payload::Cairo(call)),
+            },
+            &key,
+        )
+    };
+    let deploy = |name: &str, calldata| v1::CairoCall {
+        class: serde_json::to_vec(&cairo_class(name)).unwrap().into(),
+        calldata,
+        ..Default::default()
+    };
+    let call = |contract: &[u8], entrypoint: &str, calldata| v1::CairoCall {
+        contract: contract.to_vec().into(),
+        entrypoint: entrypoint.into(),
+        calldata,
+        ..Default::default()
+    };
+    runtime().block_on(async {
+        let mut node = client(grpc_addr(&homes[0])).await;
+        let mut submit = async |signed: v1::SignedTransaction| -> (v1::Receipt, u64, Vec<u8>) {
+            let r = node
+                .submit_transaction(v1::SubmitTransactionRequest {
+                    transaction: Some(signed),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(r.accepted, "{}", r.message);
+            let mut reader = client(grpc_addr(&homes[0])).await;
+            let done = wait_finalized(&mut reader, &r.hash).await;
+            (done.receipt.unwrap(), done.height, r.hash.to_vec())
+        };
+        let (hostile, _, _) = submit(tx(0, 10_000_000, deploy("hostile", Vec::new()))).await;
+        assert!(hostile.success, "{:?}", reason(&hostile.output));
+        let hostile = hostile.output.to_vec();
+        let (counter, _, _) = submit(tx(1, 10_000_000, deploy("counter", felts(&[1])))).await;
+        assert!(counter.success, "{:?}", reason(&counter.output));
+        let counter = counter.output.to_vec();
+
+        let attacks = [
+            ("spin", felts(&[]), "Out of gas"),
+            ("self_call", felts(&[0]), "calls nested too deep"),
+            ("recurse", felts(&[100_000_000]), "Out of gas"),
+            ("write_many", felts(&[1_000_000]), "Out of gas"),
+            (
+                "call_answer_many",
+                felts(&[16_000, 1_000_000]),
+                "Out of gas",
+            ),
+        ];
+        for (nonce, (entrypoint, calldata, why)) in (2..).zip(attacks) {
+            let (receipt, _, _) =
+                submit(tx(nonce, 30_000_000, call(&hostile, entrypoint, calldata))).await;
+            assert!(!receipt.success, "{entrypoint}");
+            let reason = reason(&receipt.output).unwrap_or_default();
+            assert!(reason.contains(why), "{entrypoint}: {reason}");
+        }
+        let (done, height, last) =
+            submit(tx(7, 10_000_000, call(&counter, "increment", felts(&[4])))).await;
+        assert!(done.success, "{:?}", reason(&done.output));
+
+        // Every validator proves the same counter value under its own header's Cairo root.
+        let key = babel_cairo::state::storage_key(
+            &counter.as_slice().try_into().unwrap(),
+            &selector("value").to_bytes_be(),
+        );
+        let mut at_height = Vec::new();
+        for home in &homes {
+            let mut reader = client(grpc_addr(home)).await;
+            wait_finalized(&mut reader, &last).await;
+            let (proof, _, _) = verified_state_proof(&mut reader, CAIRO, &key, height).await;
+            assert_eq!(proof.value.as_ref(), Felt252::from(5u64).to_bytes_be());
+            at_height.push(proof.state_root);
+        }
+        assert!(at_height.windows(2).all(|w| w[0] == w[1]), "{at_height:?}");
+    });
+    // And the network keeps deciding.
+    let now = nodes.iter().map(Validator::logged_height).max().unwrap();
+    assert!(wait_for(Duration::from_secs(60), || nodes
+        .iter()
+        .all(|n| n.logged_height() >= now + 3)));
+    for n in &mut nodes {
+        n.kill();
+    }
+}
