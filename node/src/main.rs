@@ -130,8 +130,9 @@ struct BenchArgs {
     /// Offered load in transactions per second (default: as fast as the network accepts).
     #[arg(long)]
     rate: Option<u64>,
-    /// What to send: evm-transfer (value transfers) or wasm-transfer (calls of a WASM token
-    /// contract at genesis; only on the bench's own network).
+    /// What to send: evm-transfer (value transfers), wasm-transfer (calls of a WASM token
+    /// contract at genesis) or three-vm (an EVM contract calling a WASM relay calling a Cairo
+    /// counter, all at genesis); the last two only on the bench's own network.
     #[arg(long, default_value_t = babel_node::cli::bench::Workload::EvmTransfer)]
     workload: babel_node::cli::bench::Workload,
     /// Calldata bytes per EVM transfer (gas limit grows to match).

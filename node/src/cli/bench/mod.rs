@@ -31,7 +31,7 @@ use cost::{MemoryWatch, Probe};
 /// How often the validators' resident memory is sampled during a run.
 const MEMORY_EVERY: Duration = Duration::from_secs(5);
 pub use workload::Workload;
-use workload::{TxShape, evm_alloc, sign_all, wasm_contracts};
+use workload::{TxShape, cairo_contracts, evm_alloc, sign_all, wasm_contracts};
 
 use crate::{
     cli::devnet::{Process, devnet_params, share_da, spawn_da, spawn_validator, stop},
@@ -218,9 +218,10 @@ fn check(opts: &BenchOptions) -> anyhow::Result<()> {
     if opts.batch == 0 || opts.batch > MAX_SUBMIT_BATCH {
         bail!("--batch must be between 1 and {MAX_SUBMIT_BATCH}");
     }
-    if opts.workload == Workload::WasmTransfer && !opts.endpoints.is_empty() {
+    if opts.workload != Workload::EvmTransfer && !opts.endpoints.is_empty() {
         bail!(
-            "--workload wasm-transfer needs the bench's own network (its genesis holds the token)"
+            "--workload {} needs the bench's own network (its genesis holds the contracts)",
+            opts.workload
         );
     }
     if opts.rate == Some(0) {
@@ -255,9 +256,9 @@ fn start_network(
             ops_port: opts.ops_port,
             force: false,
             consensus: params,
-            evm_alloc: evm_alloc(&keys),
+            evm_alloc: evm_alloc(&keys)?,
             wasm_contracts: wasm_contracts(&keys)?,
-            cairo_contracts: Vec::new(),
+            cairo_contracts: cairo_contracts()?,
         },
     )?;
     let token = share_da(&homes, opts.da_port)?;

@@ -1,9 +1,12 @@
-//! What `babel bench` sends: EVM value transfers, or transfers of a WASM token.
+//! What `babel bench` sends: EVM value transfers, transfers of a WASM token, or transactions
+//! through three VMs.
 
 use std::{fmt, str::FromStr};
 
 use alloy_primitives::U256;
-use babel_genesis::{EvmAccount, Hex, WasmContract, WasmStorageEntry};
+use alloy_sol_types::{SolCall, sol};
+use anyhow::Context as _;
+use babel_genesis::{CairoContract, EvmAccount, Hex, WasmContract, WasmStorageEntry};
 use babel_proto::v1;
 use ed25519_dalek::SigningKey;
 
@@ -19,6 +22,10 @@ pub enum Workload {
     /// at genesis on the bench's own network) to distinct recipients: a contract call with
     /// two storage reads and two writes each.
     WasmTransfer,
+    /// One transaction through three VMs: the EVM `Locker` relays to the WASM relay, which
+    /// calls the Cairo counter's `increment(1)` in Solidity ABI, and the answer flows back
+    /// (all three at genesis on the bench's own network).
+    ThreeVm,
 }
 
 impl Workload {
@@ -27,6 +34,7 @@ impl Workload {
         match self {
             Self::EvmTransfer => "evm",
             Self::WasmTransfer => "wasm",
+            Self::ThreeVm => "evm",
         }
     }
 }
@@ -38,8 +46,9 @@ impl FromStr for Workload {
         match s {
             "evm-transfer" => Ok(Self::EvmTransfer),
             "wasm-transfer" => Ok(Self::WasmTransfer),
+            "three-vm" => Ok(Self::ThreeVm),
             other => Err(format!(
-                "unknown workload {other:?} (evm-transfer or wasm-transfer)"
+                "unknown workload {other:?} (evm-transfer, wasm-transfer or three-vm)"
             )),
         }
     }
@@ -50,6 +59,7 @@ impl fmt::Display for Workload {
         f.write_str(match self {
             Self::EvmTransfer => "evm-transfer",
             Self::WasmTransfer => "wasm-transfer",
+            Self::ThreeVm => "three-vm",
         })
     }
 }
@@ -69,9 +79,37 @@ fn token_code() -> anyhow::Result<Vec<u8>> {
     ))?)
 }
 
-/// Genesis accounts funding every sender on the EVM rollup.
-pub(super) fn evm_alloc(keys: &[SigningKey]) -> Vec<EvmAccount> {
-    keys.iter()
+sol! {
+    function relay(uint64 rollup, bytes target, bytes data) external returns (bytes);
+    function increment(uint256 by) external returns (uint256);
+}
+
+/// Rollup ids of the bench's network (the default genesis).
+const WASM_ROLLUP: u64 = 2;
+const CAIRO_ROLLUP: u64 = 3;
+/// Where the three-VM workload's contracts are: the EVM `Locker`, the WASM relay and the Cairo
+/// counter (a felt of 32 bytes).
+const LOCKER: [u8; 20] = [0x10; 20];
+const RELAY: [u8; 20] = [0xBB; 20];
+const COUNTER: [u8; 32] = {
+    let mut a = [0; 32];
+    a[31] = 0xC0;
+    a
+};
+/// Gas limit of a three-VM transaction: the EVM frame, two xcalls, the WASM relay and the
+/// Cairo counter (about 150 000 in all), with room to spare.
+const THREE_VM_GAS: u64 = 400_000;
+
+/// Genesis accounts funding every sender on the EVM rollup, and the `Locker` contract.
+pub(super) fn evm_alloc(keys: &[SigningKey]) -> anyhow::Result<Vec<EvmAccount>> {
+    let fixtures: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../../execution-adapters/evm/tests/fixtures/contracts.json"
+    ))?;
+    let locker = fixtures["contracts"]["Locker"]["deployedBytecode"]
+        .as_str()
+        .context("the Locker fixture")?;
+    let mut alloc: Vec<EvmAccount> = keys
+        .iter()
         .map(|key| EvmAccount {
             address: babel_evm::sender_address(key.verifying_key().as_bytes()),
             balance: U256::from(10u64).pow(U256::from(24u64)),
@@ -79,10 +117,43 @@ pub(super) fn evm_alloc(keys: &[SigningKey]) -> Vec<EvmAccount> {
             code: Hex(Vec::new()),
             storage: Vec::new(),
         })
-        .collect()
+        .collect();
+    alloc.push(EvmAccount {
+        address: LOCKER.into(),
+        balance: U256::ZERO,
+        nonce: 0,
+        code: Hex(hex::decode(locker.trim_start_matches("0x"))?),
+        storage: Vec::new(),
+    });
+    Ok(alloc)
 }
 
-/// The WASM token at genesis, with a balance for every sender.
+/// The Cairo counter at genesis.
+pub(super) fn cairo_contracts() -> anyhow::Result<Vec<CairoContract>> {
+    Ok(vec![CairoContract {
+        address: COUNTER.into(),
+        sierra_class: serde_json::from_str(include_str!(
+            "../../../../execution-adapters/cairo/contracts/compiled/counter.sierra.json"
+        ))?,
+        storage: Vec::new(),
+    }])
+}
+
+/// The three-VM workload's call data for the `Locker`.
+fn three_vm_call() -> Vec<u8> {
+    let mut via_wasm = CAIRO_ROLLUP.to_le_bytes().to_vec();
+    via_wasm.push(32);
+    via_wasm.extend(COUNTER);
+    via_wasm.extend(incrementCall { by: U256::from(1) }.abi_encode());
+    relayCall {
+        rollup: WASM_ROLLUP,
+        target: RELAY.to_vec().into(),
+        data: via_wasm.into(),
+    }
+    .abi_encode()
+}
+
+/// The WASM token at genesis, with a balance for every sender, and the relay.
 pub(super) fn wasm_contracts(keys: &[SigningKey]) -> anyhow::Result<Vec<WasmContract>> {
     let storage = keys
         .iter()
@@ -91,11 +162,20 @@ pub(super) fn wasm_contracts(keys: &[SigningKey]) -> anyhow::Result<Vec<WasmCont
             value: Hex(TOKEN_BALANCE.to_le_bytes().to_vec()),
         })
         .collect();
-    Ok(vec![WasmContract {
-        id: Hex(TOKEN.to_vec()),
-        code: Hex(token_code()?),
-        storage,
-    }])
+    Ok(vec![
+        WasmContract {
+            id: Hex(TOKEN.to_vec()),
+            code: Hex(token_code()?),
+            storage,
+        },
+        WasmContract {
+            id: Hex(RELAY.to_vec()),
+            code: Hex(wat::parse_str(include_str!(
+                "../../../../execution-adapters/wasm/contracts/relay.wat"
+            ))?),
+            storage: Vec::new(),
+        },
+    ])
 }
 
 /// The account receiving transfer `i`: distinct for every transfer, so each writes a new key.
@@ -127,6 +207,7 @@ pub(super) fn sign_all(
     count: usize,
 ) -> Vec<v1::SignedTransaction> {
     let per_sender = count.div_ceil(keys.len().max(1));
+    let three_vm = three_vm_call();
     let mut out = Vec::with_capacity(count);
     'all: for nonce in 0..per_sender as u64 {
         for key in keys {
@@ -142,6 +223,14 @@ pub(super) fn sign_all(
                         to: to.to_vec().into(),
                         value: shape.value.to_be_bytes().to_vec().into(),
                         data: vec![0xAB; shape.payload_bytes].into(),
+                    }),
+                ),
+                Workload::ThreeVm => (
+                    THREE_VM_GAS,
+                    v1::transaction::Payload::Evm(v1::EvmCall {
+                        to: LOCKER.to_vec().into(),
+                        value: Default::default(),
+                        data: three_vm.clone().into(),
                     }),
                 ),
                 Workload::WasmTransfer => (
