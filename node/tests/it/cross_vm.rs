@@ -2,12 +2,9 @@
 //! Solidity token (EVM, rollup 1) deposits into a WASM vault (rollup 2) that decodes the
 //! Solidity ABI, all or nothing; and re-entering the WASM rollup through the EVM is refused.
 
+use crate::world::World;
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::{SolCall, SolValue, sol};
-use babel_execution::{
-    BlockEnv, Executor,
-    state::{MemState, StateView},
-};
 use babel_genesis::Genesis;
 use babel_proto::v1;
 
@@ -62,84 +59,16 @@ fn genesis() -> Genesis {
     Genesis::from_json(json.to_string().as_bytes()).unwrap()
 }
 
-struct World {
-    exec: Executor,
-    state: MemState,
-    nonces: [u64; 3],
+/// The world of [`genesis`], with the signer's transactions.
+fn world() -> World {
+    World::new(&genesis(), SIGNER, 5_000_000, EVM)
 }
 
-fn env() -> BlockEnv {
-    babel_node::params::block_env(5, 1_700_000_000_000)
-}
-
-impl World {
-    fn new() -> Self {
-        let genesis = genesis();
-        let exec = babel_node::params::executor_for(&genesis).unwrap();
-        let mut state = MemState::new();
-        state.apply(&exec.genesis_changes(&genesis).unwrap());
-        Self {
-            exec,
-            state,
-            nonces: [0; 3],
-        }
-    }
-
-    fn send(&mut self, rollup: u64, payload: v1::transaction::Payload) -> v1::Receipt {
-        let nonce = &mut self.nonces[rollup as usize];
-        let tx = v1::Transaction {
-            chain_id: "cross-vm".into(),
-            rollup_id: rollup,
-            sender_pubkey: SIGNER.to_vec().into(),
-            nonce: *nonce,
-            gas_limit: 5_000_000,
-            max_fee: 0,
-            payload: Some(payload),
-        };
-        *nonce += 1;
-        let out = self.exec.execute_tx(&self.state, &env(), &tx).unwrap();
-        assert_eq!(out.invalid, None);
-        self.state.apply(&out.changes);
-        out.receipt
-    }
-
-    fn evm(&mut self, to: &[u8], data: Vec<u8>) -> v1::Receipt {
-        self.send(
-            EVM,
-            v1::transaction::Payload::Evm(v1::EvmCall {
-                to: to.to_vec().into(),
-                value: Default::default(),
-                data: data.into(),
-            }),
-        )
-    }
-
-    fn deploy_evm(&mut self, name: &str, args: Vec<u8>) -> Vec<u8> {
-        let json: serde_json::Value = serde_json::from_str(include_str!(
-            "../../../execution-adapters/evm/tests/fixtures/contracts.json"
-        ))
-        .unwrap();
-        let code = json["contracts"][name]["bytecode"].as_str().unwrap();
-        let mut code = hex::decode(code.trim_start_matches("0x")).unwrap();
-        code.extend(args);
-        let receipt = self.evm(&[], code);
-        assert!(receipt.success, "deploy {name}: {receipt:?}");
-        receipt.root.unwrap().target.to_vec()
-    }
-
-    fn view<C: SolCall>(&mut self, to: &[u8], call: C) -> C::Return {
-        let receipt = self.evm(to, call.abi_encode());
-        assert!(receipt.success, "{receipt:?}");
-        C::abi_decode_returns(&receipt.output).unwrap()
-    }
-
-    fn vault_u64(&self, key: &[u8]) -> u64 {
-        let full = [babel_wasm::state::storage_prefix(&VAULT).as_slice(), key].concat();
-        self.state
-            .get(WASM, &full)
-            .unwrap()
-            .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
-    }
+/// A `u64` (little-endian) of the WASM vault's storage.
+fn vault_u64(w: &World, key: &[u8]) -> u64 {
+    let full = [babel_wasm::state::storage_prefix(&VAULT).as_slice(), key].concat();
+    w.get(WASM, &full)
+        .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
 }
 
 fn revert_reason(output: &[u8]) -> Option<String> {
@@ -148,7 +77,7 @@ fn revert_reason(output: &[u8]) -> Option<String> {
 
 #[test]
 fn a_solidity_token_deposits_into_a_wasm_vault_all_or_nothing() {
-    let mut w = World::new();
+    let mut w = world();
     let token = w.deploy_evm("Token", U256::from(1_000).abi_encode());
     let me = babel_evm::sender_address(&SIGNER);
     let vault = Address::from_slice(&VAULT);
@@ -164,8 +93,8 @@ fn a_solidity_token_deposits_into_a_wasm_vault_all_or_nothing() {
     assert!(receipt.success, "{:?}", revert_reason(&receipt.output));
     let credited = depositToCall::abi_decode_returns(&receipt.output).unwrap();
     assert_eq!(credited, U256::from(300));
-    assert_eq!(w.vault_u64(&account_key), 300);
-    assert_eq!(w.vault_u64(b"t"), 300);
+    assert_eq!(vault_u64(&w, &account_key), 300);
+    assert_eq!(vault_u64(&w, b"t"), 300);
     let child = &receipt.root.as_ref().unwrap().children[0];
     assert_eq!(
         (child.rollup_id, child.target.as_ref()),
@@ -185,7 +114,7 @@ fn a_solidity_token_deposits_into_a_wasm_vault_all_or_nothing() {
         revert_reason(&receipt.output).as_deref(),
         Some("vault cap reached")
     );
-    assert_eq!(w.vault_u64(b"t"), 300);
+    assert_eq!(vault_u64(&w, b"t"), 300);
     assert_eq!(w.view(&token, lockedCall {}), U256::from(300));
 
     // Caught: the token undoes its lock and counts the failure; the vault is unchanged.
@@ -199,12 +128,12 @@ fn a_solidity_token_deposits_into_a_wasm_vault_all_or_nothing() {
     assert!(!tryDepositToCall::abi_decode_returns(&receipt.output).unwrap());
     assert_eq!(w.view(&token, failedDepositsCall {}), U256::from(1));
     assert_eq!(w.view(&token, lockedCall {}), U256::from(300));
-    assert_eq!(w.vault_u64(b"t"), 300);
+    assert_eq!(vault_u64(&w, b"t"), 300);
 }
 
 #[test]
 fn wasm_to_evm_back_to_wasm_is_refused_as_reentrant() {
-    let mut w = World::new();
+    let mut w = world();
     let evm_vault = w.deploy_evm("Vault", U256::from(1_000).abi_encode());
     // WASM relay → EVM Vault.callBack → back into the WASM rollup: refused.
     let back = callBackCall {
@@ -234,7 +163,7 @@ fn wasm_to_evm_back_to_wasm_is_refused_as_reentrant() {
     assert!(!receipt.success);
     let why = revert_reason(&receipt.output).unwrap_or_default();
     assert!(why.contains("reentrant"), "{why:?}");
-    assert_eq!(w.vault_u64(b"t"), 0, "nothing of the refused call ran");
+    assert_eq!(vault_u64(&w, b"t"), 0, "nothing of the refused call ran");
 }
 
 /// A real validator: a WASM vault deployed by transaction over gRPC, a Solidity token

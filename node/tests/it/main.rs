@@ -14,3 +14,4 @@ mod python;
 mod setup;
 mod support;
 mod three_vm;
+mod world;

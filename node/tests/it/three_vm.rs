@@ -10,11 +10,9 @@ use babel_cairo::{
     Felt252,
     felt::{bytes_to_felts, caller_felt, selector},
 };
-use babel_execution::{
-    BlockEnv, Executor,
-    state::{MemState, StateView},
-};
 use babel_genesis::Genesis;
+
+use crate::world::World;
 use babel_proto::v1;
 use proptest::{prelude::*, test_runner::Config};
 
@@ -81,116 +79,53 @@ fn genesis() -> Genesis {
     Genesis::from_json(json.to_string().as_bytes()).unwrap()
 }
 
-struct World {
-    exec: Executor,
-    state: MemState,
-    nonces: [u64; 4],
+/// The world of [`genesis`], with the signer's transactions.
+fn world() -> World {
+    World::new(&genesis(), SIGNER, 20_000_000, EVM)
 }
 
-fn env() -> BlockEnv {
-    babel_node::params::block_env(5, 1_700_000_000_000)
+/// Deploy the `Locker` with the signer holding its whole supply; its address.
+fn deploy_locker(w: &mut World) -> Vec<u8> {
+    w.deploy_evm("Locker", U256::from(SUPPLY).abi_encode())
 }
 
-impl World {
-    fn new() -> Self {
-        let genesis = genesis();
-        let exec = babel_node::params::executor_for(&genesis).unwrap();
-        let mut state = MemState::new();
-        state.apply(&exec.genesis_changes(&genesis).unwrap());
-        Self {
-            exec,
-            state,
-            nonces: [0; 4],
-        }
-    }
+/// Call `entrypoint` of the Cairo contract `contract`.
+fn cairo(w: &mut World, contract: &[u8], entrypoint: &str, calldata: Vec<Felt252>) -> v1::Receipt {
+    w.send(
+        CAIRO,
+        v1::transaction::Payload::Cairo(v1::CairoCall {
+            contract: contract.to_vec().into(),
+            entrypoint: entrypoint.into(),
+            calldata: calldata
+                .iter()
+                .map(|f| f.to_bytes_be().to_vec().into())
+                .collect(),
+            class: Default::default(),
+        }),
+    )
+}
 
-    fn send(&mut self, rollup: u64, payload: v1::transaction::Payload) -> v1::Receipt {
-        let nonce = &mut self.nonces[rollup as usize];
-        let tx = v1::Transaction {
-            chain_id: "three-vm".into(),
-            rollup_id: rollup,
-            sender_pubkey: SIGNER.to_vec().into(),
-            nonce: *nonce,
-            gas_limit: 20_000_000,
-            max_fee: 0,
-            payload: Some(payload),
-        };
-        *nonce += 1;
-        let out = self.exec.execute_tx(&self.state, &env(), &tx).unwrap();
-        assert_eq!(out.invalid, None);
-        self.state.apply(&out.changes);
-        out.receipt
-    }
+/// A Cairo view's answer as felts.
+fn cairo_view(
+    w: &mut World,
+    contract: &[u8],
+    entrypoint: &str,
+    calldata: Vec<Felt252>,
+) -> Vec<Felt252> {
+    let receipt = cairo(w, contract, entrypoint, calldata);
+    assert!(receipt.success, "{receipt:?}");
+    receipt
+        .output
+        .chunks(32)
+        .map(Felt252::from_bytes_be_slice)
+        .collect()
+}
 
-    fn evm(&mut self, to: &[u8], data: Vec<u8>) -> v1::Receipt {
-        self.send(
-            EVM,
-            v1::transaction::Payload::Evm(v1::EvmCall {
-                to: to.to_vec().into(),
-                value: Default::default(),
-                data: data.into(),
-            }),
-        )
-    }
-
-    fn deploy_locker(&mut self) -> Vec<u8> {
-        let json: serde_json::Value = serde_json::from_str(include_str!(
-            "../../../execution-adapters/evm/tests/fixtures/contracts.json"
-        ))
-        .unwrap();
-        let code = json["contracts"]["Locker"]["bytecode"].as_str().unwrap();
-        let mut code = hex::decode(code.trim_start_matches("0x")).unwrap();
-        code.extend(U256::from(SUPPLY).abi_encode());
-        let receipt = self.evm(&[], code);
-        assert!(receipt.success, "deploy Locker: {receipt:?}");
-        receipt.root.unwrap().target.to_vec()
-    }
-
-    fn view<C: SolCall>(&mut self, to: &[u8], call: C) -> C::Return {
-        let receipt = self.evm(to, call.abi_encode());
-        assert!(receipt.success, "{receipt:?}");
-        C::abi_decode_returns(&receipt.output).unwrap()
-    }
-
-    fn cairo(&mut self, contract: &[u8], entrypoint: &str, calldata: Vec<Felt252>) -> v1::Receipt {
-        self.send(
-            CAIRO,
-            v1::transaction::Payload::Cairo(v1::CairoCall {
-                contract: contract.to_vec().into(),
-                entrypoint: entrypoint.into(),
-                calldata: calldata
-                    .iter()
-                    .map(|f| f.to_bytes_be().to_vec().into())
-                    .collect(),
-                class: Default::default(),
-            }),
-        )
-    }
-
-    /// A Cairo view's answer as felts.
-    fn cairo_view(
-        &mut self,
-        contract: &[u8],
-        entrypoint: &str,
-        calldata: Vec<Felt252>,
-    ) -> Vec<Felt252> {
-        let receipt = self.cairo(contract, entrypoint, calldata);
-        assert!(receipt.success, "{receipt:?}");
-        receipt
-            .output
-            .chunks(32)
-            .map(Felt252::from_bytes_be_slice)
-            .collect()
-    }
-
-    /// The WASM relay's count of relays it made.
-    fn wasm_relays(&self) -> u64 {
-        let key = [babel_wasm::state::storage_prefix(&RELAY).as_slice(), b"n"].concat();
-        self.state
-            .get(WASM, &key)
-            .unwrap()
-            .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
-    }
+/// The WASM relay's count of relays it made.
+fn wasm_relays(w: &World) -> u64 {
+    let key = [babel_wasm::state::storage_prefix(&RELAY).as_slice(), b"n"].concat();
+    w.get(WASM, &key)
+        .map_or(0, |v| u64::from_le_bytes(v.try_into().unwrap()))
 }
 
 /// The WASM relay's input: rollup (u64 LE) ‖ target length ‖ target ‖ call data.
@@ -232,8 +167,8 @@ fn three_hops(by: u64, catch: bool) -> Vec<u8> {
 
 #[test]
 fn one_transaction_runs_evm_then_wasm_then_cairo_and_the_answer_flows_back() {
-    let mut w = World::new();
-    let locker = w.deploy_locker();
+    let mut w = world();
+    let locker = deploy_locker(&mut w);
     let receipt = w.evm(&locker, three_hops(5, false));
     assert!(receipt.success, "{:?}", reason(&receipt.output));
     // Cairo answered a uint256 in ABI; WASM and the EVM passed it up unchanged.
@@ -247,33 +182,33 @@ fn one_transaction_runs_evm_then_wasm_then_cairo_and_the_answer_flows_back() {
     assert_eq!(cairo.target.as_ref(), COUNTER.as_slice());
     // Every rollup's side is kept.
     assert_eq!(w.view(&locker, relaysCall {}), U256::from(1));
-    assert_eq!(w.wasm_relays(), 1);
+    assert_eq!(wasm_relays(&w), 1);
     assert_eq!(
-        w.cairo_view(&COUNTER, "get", vec![]),
+        cairo_view(&mut w, &COUNTER, "get", vec![]),
         vec![Felt252::from(15u64)]
     );
 }
 
 #[test]
 fn a_failure_at_the_cairo_end_undoes_all_three_rollups() {
-    let mut w = World::new();
-    let locker = w.deploy_locker();
+    let mut w = world();
+    let locker = deploy_locker(&mut w);
     let receipt = w.evm(&locker, three_hops(0, false));
     assert!(!receipt.success);
     // The Cairo assert's message reaches the client through WASM and the EVM.
     assert_eq!(reason(&receipt.output).as_deref(), Some("zero increment"));
     assert_eq!(w.view(&locker, relaysCall {}), U256::ZERO);
-    assert_eq!(w.wasm_relays(), 0);
+    assert_eq!(wasm_relays(&w), 0);
     assert_eq!(
-        w.cairo_view(&COUNTER, "get", vec![]),
+        cairo_view(&mut w, &COUNTER, "get", vec![]),
         vec![Felt252::from(10u64)]
     );
 }
 
 #[test]
 fn a_caught_failure_keeps_only_the_caller_side() {
-    let mut w = World::new();
-    let locker = w.deploy_locker();
+    let mut w = world();
+    let locker = deploy_locker(&mut w);
     let receipt = w.evm(&locker, three_hops(0, true));
     assert!(receipt.success, "{:?}", reason(&receipt.output));
     let (ok, why) = tryRelayCall::abi_decode_returns(&receipt.output)
@@ -284,12 +219,12 @@ fn a_caught_failure_keeps_only_the_caller_side() {
     assert_eq!(w.view(&locker, relaysCall {}), U256::from(1));
     assert_eq!(w.view(&locker, failedRelaysCall {}), U256::from(1));
     assert_eq!(
-        w.wasm_relays(),
+        wasm_relays(&w),
         0,
         "the WASM frame failed with the Cairo one"
     );
     assert_eq!(
-        w.cairo_view(&COUNTER, "get", vec![]),
+        cairo_view(&mut w, &COUNTER, "get", vec![]),
         vec![Felt252::from(10u64)]
     );
 }
@@ -304,8 +239,8 @@ struct Asset {
 
 impl Asset {
     fn new() -> Self {
-        let mut w = World::new();
-        let locker = w.deploy_locker();
+        let mut w = world();
+        let locker = deploy_locker(&mut w);
         // Only the Locker, calling from the EVM rollup, may mint.
         let minter = caller_felt(EVM, &locker);
         let receipt = w.send(
@@ -347,10 +282,13 @@ impl Asset {
             .view(&self.locker, balanceOfCall { account: self.me });
         let locked = self.w.view(&self.locker, lockedCall {});
         let asset = self.asset.clone();
-        let supply = self.w.cairo_view(&asset, "total_supply", vec![]);
-        let held = self
-            .w
-            .cairo_view(&asset, "balance_of", vec![Felt252::from(0x42u64)]);
+        let supply = cairo_view(&mut self.w, &asset, "total_supply", vec![]);
+        let held = cairo_view(
+            &mut self.w,
+            &asset,
+            "balance_of",
+            vec![Felt252::from(0x42u64)],
+        );
         let low = |f: &[Felt252]| u64::try_from(f[0]).unwrap();
         (balance.to(), locked.to(), low(&supply), low(&held))
     }
@@ -367,9 +305,9 @@ fn tokens_locked_on_the_evm_are_minted_on_cairo_in_one_transaction() {
     );
     assert_eq!(a.books(), (600, 400, 400, 400));
     // The Cairo event is in the receipt, under the asset's address.
-    let cairo = &receipt.root.as_ref().unwrap().children[0];
-    assert_eq!(cairo.logs.len(), 1);
-    assert_eq!(cairo.logs[0].address.as_ref(), a.asset.as_slice());
+    let minted = &receipt.root.as_ref().unwrap().children[0];
+    assert_eq!(minted.logs.len(), 1);
+    assert_eq!(minted.logs[0].address.as_ref(), a.asset.as_slice());
 
     // Past the cap: the asset refuses, the lock is undone.
     let receipt = a.lock_and_mint(300);
@@ -384,7 +322,7 @@ fn tokens_locked_on_the_evm_are_minted_on_cairo_in_one_transaction() {
     ]
     .concat();
     let asset = a.asset.clone();
-    let receipt = a.w.cairo(&asset, "call", bytes_to_felts(&mint));
+    let receipt = cairo(&mut a.w, &asset, "call", bytes_to_felts(&mint));
     assert!(!receipt.success);
     assert_eq!(reason(&receipt.output).as_deref(), Some("not minter"));
     assert_eq!(a.books(), (600, 400, 400, 400));
