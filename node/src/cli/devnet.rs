@@ -241,9 +241,10 @@ async fn monitor(
         for p in processes.iter_mut() {
             if let Some(status) = p.child.try_wait()? {
                 bail!(
-                    "validator {} exited ({status}); see {}",
+                    "validator {} exited ({status}); see {}; its log ends:\n{}",
                     p.home.root().display(),
-                    p.log.display()
+                    p.log.display(),
+                    log_tail(&p.log, LOG_TAIL_BYTES)
                 );
             }
         }
@@ -252,6 +253,31 @@ async fn monitor(
         if duration.is_some_and(|d| started.elapsed() >= d) {
             return Ok(());
         }
+    }
+}
+
+/// How much of a validator's log an exit report quotes.
+const LOG_TAIL_BYTES: u64 = 2048;
+
+/// The last `bytes` of the log at `path` (from its first whole line), however long the log.
+fn log_tail(path: &std::path::Path, bytes: u64) -> String {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let mut tail = Vec::new();
+    if file
+        .seek(SeekFrom::Start(len.saturating_sub(bytes)))
+        .is_err()
+        || file.read_to_end(&mut tail).is_err()
+    {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&tail);
+    match (len > bytes, text.find('\n')) {
+        (true, Some(cut)) => text[cut + 1..].to_string(),
+        _ => text.into_owned(),
     }
 }
 
@@ -268,4 +294,24 @@ pub fn stop(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exit_report_quotes_the_end_of_the_log_from_a_whole_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("node.log");
+        let lines: String = (0..1000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&log, &lines).unwrap();
+        let tail = log_tail(&log, 64);
+        assert!(tail.starts_with("line "), "{tail:?}");
+        assert!(tail.ends_with("line 999\n"));
+        assert!(tail.len() <= 64);
+        std::fs::write(&log, "short\n").unwrap();
+        assert_eq!(log_tail(&log, 64), "short\n");
+        assert_eq!(log_tail(&dir.path().join("missing"), 64), "");
+    }
 }
