@@ -242,8 +242,26 @@ impl Application for MemApp {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// Listen ports for tests come from below the kernel's ephemeral range (32768 and up on
+/// Linux): a port the kernel handed out as free is also where it puts the next outgoing
+/// connection's source port, so a node started a moment later could find it taken.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A port on 127.0.0.1 that was free a moment ago, below the ephemeral range. Each test
+/// process starts at its own offset (from its pid) so that parallel tests rarely try the
+/// same ports.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let start = std::process::id().wrapping_mul(7_919);
+    for _ in 0..span {
+        let offset = start.wrapping_add(NEXT.fetch_add(13, Ordering::Relaxed)) % span;
+        let port = TEST_PORTS.start + offset as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

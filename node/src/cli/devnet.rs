@@ -260,7 +260,7 @@ async fn monitor(
 const LOG_TAIL_BYTES: u64 = 2048;
 
 /// The last `bytes` of the log at `path` (from its first whole line), however long the log.
-fn log_tail(path: &std::path::Path, bytes: u64) -> String {
+pub fn log_tail(path: &std::path::Path, bytes: u64) -> String {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let Ok(mut file) = std::fs::File::open(path) else {
         return String::new();

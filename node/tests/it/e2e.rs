@@ -160,7 +160,7 @@ fn e2e_four_validators_survive_repeated_kill9_and_catch_up() {
             .collect::<Vec<_>>()
     );
     for n in &mut nodes {
-        assert!(n.exited().is_none(), "a validator exited: {:?}", n.log);
+        assert!(n.exited().is_none(), "{}", n.report());
         n.kill();
     }
     assert_consistent(&homes, target);

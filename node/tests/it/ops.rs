@@ -247,7 +247,7 @@ fn e2e_metrics_move_with_blocks_and_reflection_serves_v1alpha() {
     assert!(reflected["services"]["grpc.health.v1.Health"].is_array());
 
     for (i, n) in nodes.iter_mut().enumerate() {
-        assert_eq!(n.exited(), None, "validator {i} exited; log {:?}", n.log);
+        assert_eq!(n.exited(), None, "validator {i}: {}", n.report());
         n.kill();
     }
 }
@@ -455,9 +455,9 @@ fn e2e_block_phases_are_exported_as_spans_when_configured() {
         wait_for(Duration::from_secs(60), || {
             phases(&collector).is_superset(&["build", "execute", "commit"].map(String::from).into())
         }),
-        "phases exported: {:?}; log {:?}",
+        "phases exported: {:?}; {}",
         phases(&collector),
-        node.log
+        node.report()
     );
     let spans = collector.0.lock().unwrap().clone();
     // Only the node's own spans, by default: not the engine's, one per network message.

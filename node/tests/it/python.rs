@@ -174,7 +174,7 @@ fn e2e_python_grpc_client_finalizes_on_four_validators() {
         .args(["--endpoints", &endpoints.join(",")])
         .args(["--count", &COUNT.to_string(), "--timeout", "120"]));
     for (i, n) in nodes.iter_mut().enumerate() {
-        assert_eq!(n.exited(), None, "validator {i} exited; log {:?}", n.log);
+        assert_eq!(n.exited(), None, "validator {i}: {}", n.report());
     }
     assert!(out.status.success(), "client.py failed: {}", text(&out));
     eprintln!("client.py finished in {:?}", started.elapsed());

@@ -92,6 +92,17 @@ impl Validator {
         babel_node::cli::devnet::logged_height(&self.log)
     }
 
+    /// For a failed assertion: whether the process still runs, and the end of its log (which
+    /// lives in a temporary directory the test removes).
+    pub(crate) fn report(&mut self) -> String {
+        let status = match self.exited() {
+            Some(status) => format!("exited ({status})"),
+            None => "running".to_string(),
+        };
+        let tail = babel_node::cli::devnet::log_tail(&self.log, 4096);
+        format!("validator {status}; end of its log:\n{tail}")
+    }
+
     pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child
             .as_mut()
