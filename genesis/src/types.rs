@@ -62,7 +62,7 @@ impl Default for ConsensusParams {
             block_interval_ms: 0,
             max_block_bytes: 4 * 1024 * 1024,
             max_block_txs: 20_000,
-            max_tx_bytes: 128 * 1024,
+            max_tx_bytes: 512 * 1024,
         }
     }
 }

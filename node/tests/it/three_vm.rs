@@ -479,6 +479,23 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
         let (proof, _, _) = verified_state_proof(&mut reader, CAIRO, &key, done.height).await;
         assert!(proof.exists);
         assert_eq!(proof.value.as_ref(), Felt252::from(12u64).to_bytes_be());
+
+        // A class of the usual size (the asset's JSON is larger than 128 KiB) fits in one
+        // deploy transaction under the default genesis.
+        let class = serde_json::to_vec(&cairo_class("asset")).unwrap();
+        assert!(class.len() > 128 * 1024, "{}", class.len());
+        let hash = submit(tx(
+            2,
+            v1::CairoCall {
+                class: class.into(),
+                calldata: felts(&[1, 1_000, 0]),
+                ..Default::default()
+            },
+        ))
+        .await;
+        let deployed = wait_finalized(&mut reader, &hash).await.receipt.unwrap();
+        assert!(deployed.success, "{:?}", reason(&deployed.output));
+        assert_eq!(deployed.output.len(), 32);
     });
     node.kill();
 }
