@@ -2,6 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+use anyhow::Context as _;
 use babel_genesis::Genesis;
 use babel_node::{
     cli::devnet::DevnetOptions,
@@ -244,7 +245,9 @@ struct DevnetArgs {
 
 #[derive(Subcommand, Debug)]
 enum TxCommand {
-    /// Sign an EVM call with the home's key and submit it over gRPC.
+    /// Sign a call or deploy with the home's key and submit it over gRPC. The origin rollup's
+    /// VM (from the genesis) decides which arguments apply: EVM `--to`/`--data`; WASM
+    /// `--to`/`--method`/`--data`, or `--code`; Cairo `--to`/`--method`/`--felts`, or `--code`.
     Send {
         /// Home directory whose key signs (and whose gRPC server is used by default).
         #[arg(long, env = "BABEL_HOME")]
@@ -258,12 +261,22 @@ enum TxCommand {
         /// The sender's nonce on that rollup (0 for its first transaction).
         #[arg(long)]
         nonce: u64,
-        /// Callee address, 20 bytes hex; omit to create a contract.
+        /// Callee, hex: an EVM address (20 bytes; omit to create a contract from --data), a WASM
+        /// contract id or a Cairo contract address (1–32 bytes).
         #[arg(long, value_parser = parse_hex, default_value = "")]
         to: HexArg,
-        /// Calldata, hex.
+        /// EVM calldata (or init code), or WASM input; hex.
         #[arg(long, value_parser = parse_hex, default_value = "")]
         data: HexArg,
+        /// WASM method or Cairo entry point.
+        #[arg(long, default_value = "")]
+        method: String,
+        /// Cairo calldata: comma-separated felts, decimal or 0x hex.
+        #[arg(long, value_delimiter = ',')]
+        felts: Vec<String>,
+        /// File holding a WASM module or a Cairo class (Sierra JSON) to deploy.
+        #[arg(long)]
+        code: Option<PathBuf>,
         /// Gas budget.
         #[arg(long, default_value_t = 1_000_000)]
         gas_limit: u64,
@@ -363,17 +376,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             nonce,
             to,
             data,
+            method,
+            felts,
+            code,
             gas_limit,
             max_fee,
             wait,
         }) => {
+            let code = code
+                .map(|path| {
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                })
+                .transpose()?;
             let opts = babel_node::cli::tx::SendOptions {
                 home: Home::new(home),
                 node,
                 rollup,
                 nonce,
-                to: to.0,
-                data: data.0,
+                call: babel_node::cli::tx::CallArgs {
+                    to: to.0,
+                    data: data.0,
+                    method,
+                    felts,
+                    code,
+                },
                 gas_limit,
                 max_fee,
                 wait,

@@ -234,7 +234,7 @@ async fn submit_and_finalize(client: &mut NodeClient<tonic::transport::Channel>)
         RejectReason::UnknownRollup,
     );
     rejected(
-        submit(client, sign(&evm_tx(&key, chain, 1, 3, 200 * 1024), &key)).await,
+        submit(client, sign(&evm_tx(&key, chain, 1, 3, 600 * 1024), &key)).await,
         RejectReason::TooLarge,
     );
     let other = SigningKey::from_bytes(&[8; 32]);

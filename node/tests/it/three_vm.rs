@@ -497,6 +497,47 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
         assert!(deployed.success, "{:?}", reason(&deployed.output));
         assert_eq!(deployed.output.len(), 32);
     });
+
+    // The same through `babel tx send`, signed by the home's key: deploy, then call.
+    let home = homes[0].to_str().unwrap();
+    let class = format!(
+        "{}/../execution-adapters/cairo/contracts/compiled/counter.sierra.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let send = |args: &[&str]| {
+        let mut all = vec!["tx", "send", "--home", home, "--rollup", "3", "--wait"];
+        all.extend_from_slice(args);
+        let out = crate::support::babel(&all);
+        assert!(out.status.success(), "{}", crate::support::stderr(&out));
+        let text = crate::support::stdout(&out);
+        let output = text
+            .split_once("succeeded gas_used ")
+            .and_then(|(_, rest)| rest.split_once(" output 0x"))
+            .map(|(_, hex)| hex.lines().next().unwrap_or_default().to_string());
+        output.unwrap_or_else(|| panic!("no successful receipt in {text}"))
+    };
+    let address = send(&[
+        "--nonce",
+        "0",
+        "--code",
+        &class,
+        "--felts",
+        "7",
+        "--gas-limit",
+        "10000000",
+    ]);
+    assert_eq!(address.len(), 64, "{address}");
+    let value = send(&[
+        "--nonce",
+        "1",
+        "--to",
+        &address,
+        "--method",
+        "increment",
+        "--felts",
+        "0x5",
+    ]);
+    assert_eq!(value, format!("{:064x}", 12));
     node.kill();
 }
 
