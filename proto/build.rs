@@ -17,8 +17,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc);
     config.bytes(["."]);
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(out_dir.join("babel_descriptor.bin"))
-        .compile_with_config(config, &protos, &["."])?;
+    config.file_descriptor_set_path(out_dir.join("babel_descriptor.bin"));
+    // The same messages either way; the `grpc` feature adds the service stubs.
+    if std::env::var_os("CARGO_FEATURE_GRPC").is_some() {
+        tonic_prost_build::configure()
+            .file_descriptor_set_path(out_dir.join("babel_descriptor.bin"))
+            .compile_with_config(config, &protos, &["."])?;
+    } else {
+        config.compile_protos(&protos, &["."])?;
+    }
     Ok(())
 }

@@ -9,70 +9,60 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use malachitebft_app_channel::app::types::core::{
-    NilOrVal, Round, SignedMessage, ValidatorProof, VoteExtensionScope, VoteType,
+    NilOrVal, SignedMessage, ValidatorProof, VoteExtensionScope, VoteType,
 };
 use malachitebft_signing::{Error, Signer, VerificationResult, Verifier};
 use malachitebft_signing_ed25519::{PrivateKey, PublicKey, Signature};
 
-use crate::{Address, BabelContext, BlockHash, Height, Proposal, Vote};
+use babel_settlement::signing;
 
-fn push_common(out: &mut Vec<u8>, domain: &[u8], chain_id: &str, height: Height, round: Round) {
-    out.extend_from_slice(domain);
-    out.extend_from_slice(&(chain_id.len() as u32).to_be_bytes());
-    out.extend_from_slice(chain_id.as_bytes());
-    out.extend_from_slice(&height.0.to_be_bytes());
-    out.extend_from_slice(&round.as_i64().to_be_bytes());
-}
+use crate::{Address, BabelContext, BlockHash, Proposal, Vote};
 
-fn push_value(out: &mut Vec<u8>, value: &NilOrVal<BlockHash>) {
+fn value_hash(value: &NilOrVal<BlockHash>) -> Option<&[u8; 32]> {
     match value {
-        NilOrVal::Nil => out.push(0),
-        NilOrVal::Val(hash) => {
-            out.push(1);
-            out.extend_from_slice(&hash.0);
-        }
+        NilOrVal::Nil => None,
+        NilOrVal::Val(hash) => Some(&hash.0),
     }
 }
 
-/// Bytes a validator signs for a vote.
+/// Bytes a validator signs for a vote (the layout light clients check, see `babel-settlement`).
 pub fn vote_sign_bytes(chain_id: &str, vote: &Vote) -> Vec<u8> {
-    let mut out = Vec::with_capacity(96);
-    let domain: &[u8] = match vote.vote_type {
-        VoteType::Prevote => b"babel/prevote/v1",
-        VoteType::Precommit => b"babel/precommit/v1",
+    let domain = match vote.vote_type {
+        VoteType::Prevote => signing::PREVOTE,
+        VoteType::Precommit => signing::PRECOMMIT,
     };
-    push_common(&mut out, domain, chain_id, vote.height, vote.round);
-    push_value(&mut out, &vote.value);
-    out.extend_from_slice(&vote.validator.0);
-    out
+    signing::vote_bytes(
+        domain,
+        chain_id,
+        vote.height.0,
+        vote.round.as_i64(),
+        value_hash(&vote.value),
+        &vote.validator.0,
+    )
 }
 
 /// Bytes a proposer signs for a proposal.
 pub fn proposal_sign_bytes(chain_id: &str, proposal: &Proposal) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    push_common(
-        &mut out,
+    let mut out = signing::message_prefix(
         b"babel/proposal/v1",
         chain_id,
-        proposal.height,
-        proposal.round,
+        proposal.height.0,
+        proposal.round.as_i64(),
+        Some(&proposal.value.0),
     );
-    push_value(&mut out, &NilOrVal::Val(proposal.value));
     out.extend_from_slice(&proposal.pol_round.as_i64().to_be_bytes());
     out.extend_from_slice(&proposal.proposer.0);
     out
 }
 
 fn extension_sign_bytes(chain_id: &str, scope: &VoteExtensionScope<BabelContext>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(96);
-    push_common(
-        &mut out,
+    let mut out = signing::message_prefix(
         b"babel/vote-extension/v1",
         chain_id,
-        scope.height,
-        scope.round,
+        scope.height.0,
+        scope.round.as_i64(),
+        Some(&scope.value_id.0),
     );
-    push_value(&mut out, &NilOrVal::Val(scope.value_id));
     out.extend_from_slice(&scope.validator_address.0);
     out
 }

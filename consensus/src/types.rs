@@ -4,7 +4,6 @@ use std::{fmt, sync::Arc};
 
 use malachitebft_app_channel::app::types::core::{self as mc, VotingPower};
 use malachitebft_signing_ed25519::PublicKey;
-use sha2::{Digest, Sha256};
 
 use crate::{BabelContext, ConsensusError};
 
@@ -42,10 +41,7 @@ pub struct Address(pub [u8; 20]);
 impl Address {
     /// Address of a public key.
     pub fn from_public_key(key: &PublicKey) -> Self {
-        let digest = Sha256::digest(key.as_bytes());
-        let mut out = [0u8; 20];
-        out.copy_from_slice(&digest[..20]);
-        Self(out)
+        Self(babel_settlement::signing::address(key.as_bytes()))
     }
 
     /// Parse 20 raw bytes.

@@ -82,6 +82,7 @@ fn block() -> (
         chain_id: CHAIN.into(),
         height: 9,
         tx_root: babel_proto::tx_root(&signed).to_vec().into(),
+        tx_count: signed.len() as u64,
         ..Default::default()
     };
     let hash = babel_proto::block_hash(&header);

@@ -1,5 +1,6 @@
-//! Hashes that identify transactions and blocks.
+//! Hashes that identify transactions and blocks, and the Merkle roots a header commits to.
 
+use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -21,20 +22,124 @@ pub fn block_hash(header: &v1::Header) -> [u8; 32] {
     Sha256::digest(header.encode_to_vec()).into()
 }
 
-/// Commitment to a block's transactions: `sha256("babel/tx-root/v1" || n as u64 BE || tx_hash_1
-/// || ... || tx_hash_n)`.
+/// Commitment to a block's transactions: the RFC 6962 Merkle root (see [`merkle_root`]) over
+/// their hashes, in block order.
 pub fn tx_root(txs: &[v1::SignedTransaction]) -> [u8; 32] {
-    let mut hasher = Sha256::new().chain_update(b"babel/tx-root/v1");
-    hasher.update((txs.len() as u64).to_be_bytes());
-    for tx in txs {
-        hasher.update(tx_hash(tx));
+    let leaves: Vec<[u8; 32]> = txs.iter().map(tx_hash).collect();
+    merkle_root(&leaves)
+}
+
+/// The leaf a receipt contributes to a block's `results_root`: `sha256(tx_hash || encoded
+/// receipt)`, so a receipt proof also names the transaction it belongs to.
+pub fn receipt_leaf(tx_hash: &[u8; 32], receipt: &v1::Receipt) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(tx_hash)
+        .chain_update(receipt.encode_to_vec())
+        .finalize()
+        .into()
+}
+
+/// Commitment to a block's results: the RFC 6962 Merkle root over [`receipt_leaf`] of each
+/// transaction, in block order.
+pub fn results_root(txs: &[v1::SignedTransaction], receipts: &[v1::Receipt]) -> [u8; 32] {
+    let leaves: Vec<[u8; 32]> = txs
+        .iter()
+        .zip(receipts)
+        .map(|(tx, receipt)| receipt_leaf(&tx_hash(tx), receipt))
+        .collect();
+    merkle_root(&leaves)
+}
+
+fn merkle_tree(leaves: &[[u8; 32]]) -> MemoryBackedTree<Sha256, [u8; 32]> {
+    let mut tree = MemoryBackedTree::new();
+    for leaf in leaves {
+        tree.push(*leaf);
     }
-    hasher.finalize().into()
+    tree
+}
+
+/// The Merkle Tree Hash of RFC 6962 (section 2.1) over `leaves`, with SHA-256: a leaf hashes
+/// as `sha256(0x00 || leaf)`, an inner node as `sha256(0x01 || left || right)`, and no leaves
+/// as `sha256("")`. Any Certificate Transparency library checks its proofs.
+pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+    merkle_tree(leaves)
+        .root()
+        .as_bytes()
+        .as_slice()
+        .try_into()
+        .unwrap_or([0; 32])
+}
+
+/// The RFC 6962 audit path of leaf `index` among `leaves` (the sibling hashes from the leaf up,
+/// 32 bytes each), or `None` when there is no such leaf.
+pub fn merkle_proof(leaves: &[[u8; 32]], index: usize) -> Option<Vec<u8>> {
+    (index < leaves.len()).then(|| {
+        merkle_tree(leaves)
+            .prove_inclusion(index)
+            .as_bytes()
+            .to_vec()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leaf(i: u8) -> [u8; 32] {
+        [i; 32]
+    }
+
+    /// The tree hash written out from RFC 6962 section 2.1, independently of the crate.
+    fn rfc6962(leaves: &[[u8; 32]]) -> [u8; 32] {
+        match leaves.len() {
+            0 => Sha256::digest(b"").into(),
+            1 => Sha256::new()
+                .chain_update([0])
+                .chain_update(leaves[0])
+                .finalize()
+                .into(),
+            n => {
+                let k = n.next_power_of_two() / 2;
+                Sha256::new()
+                    .chain_update([1])
+                    .chain_update(rfc6962(&leaves[..k]))
+                    .chain_update(rfc6962(&leaves[k..]))
+                    .finalize()
+                    .into()
+            }
+        }
+    }
+
+    #[test]
+    fn merkle_root_is_the_rfc6962_tree_hash() {
+        for n in 0..40u8 {
+            let leaves: Vec<[u8; 32]> = (0..n).map(leaf).collect();
+            assert_eq!(merkle_root(&leaves), rfc6962(&leaves), "{n} leaves");
+        }
+    }
+
+    #[test]
+    fn every_leaf_has_a_proof_that_verifies_and_only_for_its_index() {
+        for n in 1..20u8 {
+            let leaves: Vec<[u8; 32]> = (0..n).map(leaf).collect();
+            let root = ct_merkle::RootHash::<Sha256>::new(merkle_root(&leaves).into(), n.into());
+            for i in 0..n {
+                let proof = ct_merkle::InclusionProof::<Sha256>::try_from_bytes(
+                    merkle_proof(&leaves, i.into()).unwrap(),
+                )
+                .unwrap();
+                assert!(root.verify_inclusion(&leaf(i), i.into(), &proof).is_ok());
+                if n > 1 {
+                    let other = (i + 1) % n;
+                    assert!(
+                        root.verify_inclusion(&leaf(i), other.into(), &proof)
+                            .is_err()
+                    );
+                }
+            }
+            assert!(merkle_proof(&leaves, n.into()).is_none());
+        }
+    }
 
     #[test]
     fn tx_hash_covers_body_and_signature() {

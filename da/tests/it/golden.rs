@@ -52,6 +52,7 @@ fn the_documented_golden_vectors_are_what_the_layout_writes_and_reads() {
         parent_hash: vec![0x44; 32].into(),
         proposer: vec![0x55; 20].into(),
         tx_root: babel_proto::tx_root(&signed).to_vec().into(),
+        tx_count: signed.len() as u64,
         ..Default::default()
     };
     let hash = babel_proto::block_hash(&header);

@@ -23,7 +23,6 @@ use babel_genesis::Genesis;
 use babel_proto::v1;
 use bytes::Bytes;
 use prost::Message;
-use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
 use crate::{
@@ -191,7 +190,7 @@ impl Executor {
     ) -> Result<BlockExecution, ExecError> {
         let run = self.run_block(base, env, txs, false)?;
         Ok(BlockExecution {
-            results_root: results_root(txs, &run.receipts),
+            results_root: babel_proto::results_root(txs, &run.receipts),
             receipts: run.receipts,
             changes: run.changes,
             invalid: run.invalid,
@@ -216,7 +215,7 @@ impl Executor {
             run.kept.iter().map(|&i| candidates[i].clone()).collect();
         Ok(BuiltBlock {
             execution: BlockExecution {
-                results_root: results_root(&txs, &run.receipts),
+                results_root: babel_proto::results_root(&txs, &run.receipts),
                 receipts: run.receipts,
                 changes: run.changes,
                 invalid: Vec::new(),
@@ -710,19 +709,4 @@ fn log_to_proto(log: &crate::Log) -> v1::Log {
         topics: log.topics.clone(),
         data: log.data.clone(),
     }
-}
-
-/// Commitment to a block's results: sha256 over, per transaction in order,
-/// `sha256(tx_hash || encoded receipt)`. Flat for now; it becomes a Merkle root when receipt
-/// inclusion proofs are served.
-pub fn results_root(txs: &[v1::SignedTransaction], receipts: &[v1::Receipt]) -> [u8; 32] {
-    let mut outer = Sha256::new();
-    outer.update((receipts.len() as u64).to_be_bytes());
-    for (tx, receipt) in txs.iter().zip(receipts) {
-        let mut inner = Sha256::new();
-        inner.update(babel_proto::tx_hash(tx));
-        inner.update(receipt.encode_to_vec());
-        outer.update(inner.finalize());
-    }
-    outer.finalize().into()
 }

@@ -36,7 +36,7 @@ mod types;
 
 pub use adapter::{ExecutionAdapter, Host};
 pub use error::ExecError;
-pub use executor::{BlockExecution, BuiltBlock, Executor, TxExecution, results_root};
+pub use executor::{BlockExecution, BuiltBlock, Executor, TxExecution};
 pub use journal::{Checkpoint, Journal};
 pub use types::{
     BlockEnv, Caller, Frame, FrameInput, FrameOutcome, Log, RollupId, VmKind, XCall, XResult,

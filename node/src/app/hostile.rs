@@ -157,6 +157,7 @@ fn random_bytes_and_random_transactions_never_crash_the_node() {
         );
         if let Some(h) = block.header.as_mut() {
             h.tx_root = babel_proto::tx_root(&block.txs).to_vec().into();
+            h.tx_count = block.txs.len() as u64;
         }
         received(&f, &good, &block.encode_to_vec())
     });

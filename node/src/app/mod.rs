@@ -337,6 +337,7 @@ impl NodeApp {
             parent_hash: Bytes::copy_from_slice(&parent_hash),
             proposer: Bytes::copy_from_slice(&proposer.0),
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
+            tx_count: txs.len() as u64,
             da_refs: match &self.da {
                 Some(link) if refs::worth_listing(link) => {
                     refs::choose(&self.store, height.0).map_err(app_err)?
@@ -405,8 +406,13 @@ impl NodeApp {
         if let Err(reason) = self.check_txs(h.height, &block.txs)? {
             return Ok(Verdict::invalid(Refusal::Transactions, reason));
         }
-        if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs) {
-            return Ok(Verdict::invalid(Refusal::TxRoot, "tx root mismatch"));
+        if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs)
+            || h.tx_count != block.txs.len() as u64
+        {
+            return Ok(Verdict::invalid(
+                Refusal::TxRoot,
+                "tx root or count mismatch",
+            ));
         }
         // Like the clock, a decided block's references need no check of this node's: more
         // than 2/3 checked them.

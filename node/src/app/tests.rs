@@ -81,6 +81,7 @@ pub(super) fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1
     let mut block = f.app.build_block(Height(height), f.proposer).unwrap();
     let header = block.header.as_mut().unwrap();
     header.tx_root = babel_proto::tx_root(&txs).to_vec().into();
+    header.tx_count = txs.len() as u64;
     // Blocks with transactions no honest proposer would include may not execute at all.
     if let Ok(executed) = execute(
         &f.app.store,

@@ -390,7 +390,7 @@ fn the_same_block_gives_the_same_changes_receipts_and_results_root() {
     let mut other = a.receipts.clone();
     other[3].gas_used += 1;
     assert_ne!(
-        babel_execution::results_root(&txs, &other),
+        babel_proto::results_root(&txs, &other),
         a.results_root,
         "the results root commits to every receipt"
     );

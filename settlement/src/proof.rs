@@ -1,0 +1,99 @@
+//! Inclusion proofs against a header: rollup state (Jellyfish Merkle), transactions and
+//! receipts (RFC 6962).
+
+use babel_proto::v1;
+use ct_merkle::{InclusionProof, RootHash};
+use sha2::Sha256;
+
+use crate::VerifyError;
+
+/// Check that `key` of rollup `rollup_id` holds `value` (or, with `None`, is absent) in the
+/// state `header` commits to. `proof` is a borsh-encoded jmt `SparseMerkleProof<Sha256>` of
+/// `sha256(key)`, as `GetStateProof` serves it.
+pub fn verify_state(
+    header: &v1::Header,
+    rollup_id: u64,
+    key: &[u8],
+    value: Option<&[u8]>,
+    proof: &[u8],
+) -> Result<(), VerifyError> {
+    let root = header
+        .state_roots
+        .iter()
+        .find(|r| r.rollup_id == rollup_id)
+        .ok_or(VerifyError::UnknownRollup(rollup_id))?;
+    let root: [u8; 32] = root
+        .root
+        .as_ref()
+        .try_into()
+        .map_err(|_| VerifyError::MalformedProof("state root is not 32 bytes".into()))?;
+    let proof: jmt::proof::SparseMerkleProof<Sha256> =
+        borsh::from_slice(proof).map_err(|e| VerifyError::MalformedProof(e.to_string()))?;
+    proof
+        .verify(
+            jmt::RootHash(root),
+            jmt::KeyHash::with::<Sha256>(key),
+            value,
+        )
+        .map_err(|_| VerifyError::RootMismatch("state root"))
+}
+
+/// Check that `tx` is transaction `index` of the block `header` describes; `proof` is the RFC
+/// 6962 audit path `GetTransactionProof` serves.
+pub fn verify_transaction(
+    header: &v1::Header,
+    index: u64,
+    tx: &v1::SignedTransaction,
+    proof: &[u8],
+) -> Result<(), VerifyError> {
+    let leaf = babel_proto::tx_hash(tx);
+    verify_leaf(
+        &header.tx_root,
+        "tx_root",
+        leaf,
+        index,
+        header.tx_count,
+        proof,
+    )
+}
+
+/// Check that `receipt` is the receipt of `tx`, transaction `index` of the block `header`
+/// describes; `proof` is the RFC 6962 audit path `GetReceiptProof` serves.
+pub fn verify_receipt(
+    header: &v1::Header,
+    index: u64,
+    tx: &v1::SignedTransaction,
+    receipt: &v1::Receipt,
+    proof: &[u8],
+) -> Result<(), VerifyError> {
+    let leaf = babel_proto::receipt_leaf(&babel_proto::tx_hash(tx), receipt);
+    verify_leaf(
+        &header.results_root,
+        "results_root",
+        leaf,
+        index,
+        header.tx_count,
+        proof,
+    )
+}
+
+fn verify_leaf(
+    root: &[u8],
+    which: &'static str,
+    leaf: [u8; 32],
+    index: u64,
+    count: u64,
+    proof: &[u8],
+) -> Result<(), VerifyError> {
+    if index >= count {
+        return Err(VerifyError::IndexOutOfRange { index, count });
+    }
+    let root: [u8; 32] = root
+        .try_into()
+        .map_err(|_| VerifyError::MalformedProof(format!("{which} is not 32 bytes")))?;
+    let proof = InclusionProof::<Sha256>::try_from_bytes(proof.to_vec())
+        .map_err(|e| VerifyError::MalformedProof(format!("{e:?}")))?;
+    RootHash::<Sha256>::new(root.into(), count)
+        .verify_inclusion(&leaf, index, &proof)
+        .map_err(|_| VerifyError::RootMismatch(which))
+}
