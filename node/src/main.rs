@@ -48,6 +48,9 @@ enum Command {
     /// Rebuild every rollup's state from the DA layer alone, checking every block's
     /// certificate against the genesis validators and every state root against re-execution.
     Replay(ReplayArgs),
+    /// Check a proof as a light client: trusting only a genesis file, the header must be final
+    /// under a certificate of more than 2/3 of the voting power and the claim proven against it.
+    Verify(VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,6 +90,52 @@ struct ReplayArgs {
     /// Default: a temporary directory, deleted afterwards.
     #[arg(long)]
     data: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// Genesis file whose chain id and validators are trusted.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Ask this node for the proof over gRPC, e.g. http://127.0.0.1:9090.
+    #[arg(long, required_unless_present = "file", conflicts_with = "file")]
+    endpoint: Option<String>,
+    /// Verify a proof saved earlier with --save instead.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Also write the proof fetched from --endpoint to this file.
+    #[arg(long, requires = "endpoint")]
+    save: Option<PathBuf>,
+    #[command(subcommand)]
+    claim: VerifyClaim,
+}
+
+#[derive(Subcommand, Debug)]
+enum VerifyClaim {
+    /// A rollup's state key holds a value, or is absent.
+    State {
+        /// Rollup id.
+        #[arg(long)]
+        rollup: u64,
+        /// State key, hex.
+        #[arg(long, value_parser = parse_hex)]
+        key: HexArg,
+        /// Height (0: the node's latest).
+        #[arg(long, default_value_t = 0)]
+        height: u64,
+    },
+    /// A transaction is committed, at its index in its block.
+    Tx {
+        /// Transaction hash, 32 bytes hex.
+        #[arg(long, value_parser = parse_hex)]
+        hash: HexArg,
+    },
+    /// A committed transaction's receipt.
+    Receipt {
+        /// Transaction hash, 32 bytes hex.
+        #[arg(long, value_parser = parse_hex)]
+        hash: HexArg,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -438,6 +487,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 block_interval_ms: args.block_interval_ms,
             })?;
             println!("{report}");
+        }
+        Command::Verify(args) => {
+            use babel_node::cli::verify::{Claim, Proof, fetch, trusted, verify};
+            let genesis = Genesis::load(&args.genesis)?;
+            let hash = |h: HexArg| -> anyhow::Result<[u8; 32]> {
+                h.0.try_into().map_err(|h: Vec<u8>| {
+                    anyhow::anyhow!("--hash must be 32 bytes, got {}", h.len())
+                })
+            };
+            let claim = match args.claim {
+                VerifyClaim::State {
+                    rollup,
+                    key,
+                    height,
+                } => Claim::State {
+                    rollup,
+                    key: key.0,
+                    height,
+                },
+                VerifyClaim::Tx { hash: h } => Claim::Transaction { hash: hash(h)? },
+                VerifyClaim::Receipt { hash: h } => Claim::Receipt { hash: hash(h)? },
+            };
+            let proof = match (&args.endpoint, &args.file) {
+                (Some(endpoint), _) => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(fetch(endpoint, &claim))?,
+                (None, Some(file)) => {
+                    let bytes = std::fs::read(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    Proof::decode(&claim, &bytes).with_context(|| {
+                        format!("{} is not a proof of this kind", file.display())
+                    })?
+                }
+                (None, None) => anyhow::bail!("give --endpoint or --file"),
+            };
+            if let Some(save) = &args.save {
+                std::fs::write(save, proof.encode())
+                    .with_context(|| format!("writing {}", save.display()))?;
+            }
+            let validators = trusted(&genesis)?;
+            let verdict = verify(&validators, &claim, &proof).context("invalid proof")?;
+            println!("{verdict}");
         }
         Command::Status(args) => tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -80,7 +80,18 @@ impl ValidatorSet {
     }
 }
 
-/// Check that `certificate` makes `header` final under `validators`; returns the block hash.
+/// What a valid certificate establishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finality {
+    /// The final block's hash.
+    pub block_hash: [u8; 32],
+    /// Voting power of the validators whose precommits the certificate carries.
+    pub signed_power: u64,
+    /// Voting power of the whole set.
+    pub total_power: u64,
+}
+
+/// Check that `certificate` makes `header` final under `validators`.
 ///
 /// Checked in this order, the first failure reported: the header's chain, the certificate's
 /// height, the hash it signs, then each signature (known signer, once, valid over the
@@ -89,7 +100,7 @@ pub fn verify_commit(
     validators: &ValidatorSet,
     header: &v1::Header,
     certificate: &v1::CommitCertificate,
-) -> Result<[u8; 32], VerifyError> {
+) -> Result<Finality, VerifyError> {
     if header.chain_id != validators.chain_id {
         return Err(VerifyError::WrongChain {
             expected: validators.chain_id.clone(),
@@ -147,5 +158,9 @@ pub fn verify_commit(
             total: validators.total,
         });
     }
-    Ok(hash)
+    Ok(Finality {
+        block_hash: hash,
+        signed_power: signed,
+        total_power: validators.total,
+    })
 }

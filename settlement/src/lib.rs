@@ -21,6 +21,6 @@ mod error;
 mod proof;
 pub mod signing;
 
-pub use commit::{Validator, ValidatorSet, verify_commit};
+pub use commit::{Finality, Validator, ValidatorSet, verify_commit};
 pub use error::VerifyError;
 pub use proof::{verify_receipt, verify_state, verify_transaction};

@@ -43,6 +43,7 @@ use crate::{
 };
 
 mod layer;
+mod proofs;
 mod server;
 mod streams;
 
@@ -353,55 +354,6 @@ impl NodeService {
         })
     }
 
-    /// A state value with its proof against the rollup's root in the header at a height.
-    fn prove(
-        &self,
-        request: v1::GetStateProofRequest,
-    ) -> Result<v1::GetStateProofResponse, Status> {
-        if self.genesis.rollup(request.rollup_id).is_none() {
-            return Err(Status::not_found(format!(
-                "rollup {} does not exist",
-                request.rollup_id
-            )));
-        }
-        let latest = self.latest()?;
-        let height = if request.height == 0 {
-            latest
-        } else {
-            request.height
-        };
-        if height == 0 || height > latest {
-            return Err(Status::not_found(format!(
-                "no block at height {height} (latest is {latest})"
-            )));
-        }
-        let header = self
-            .store
-            .block(height)
-            .map_err(internal)?
-            .and_then(|b| b.header)
-            .ok_or_else(|| Status::internal(format!("block {height} missing")))?;
-        let state_root = header
-            .state_roots
-            .iter()
-            .find(|r| r.rollup_id == request.rollup_id)
-            .map(|r| r.root.clone())
-            .ok_or_else(|| Status::internal("header lacks the rollup's state root"))?;
-        let (value, proof) = babel_execution::commitment::prove(
-            &self.store.tree(request.rollup_id),
-            height,
-            &request.key,
-        )
-        .map_err(internal)?;
-        Ok(v1::GetStateProofResponse {
-            height,
-            exists: value.is_some(),
-            value: value.unwrap_or_default().into(),
-            state_root,
-            proof: borsh::to_vec(&proof).map_err(internal)?.into(),
-        })
-    }
-
     fn latest(&self) -> Result<u64, Status> {
         Ok(self.store.latest_height().map_err(internal)?.unwrap_or(0))
     }
@@ -581,7 +533,26 @@ impl Node for NodeService {
         request: Request<v1::GetStateProofRequest>,
     ) -> Result<Response<v1::GetStateProofResponse>, Status> {
         let request = request.into_inner();
-        self.query(move |service| service.prove(request)).await
+        self.query(move |service| service.prove_state(request))
+            .await
+    }
+
+    async fn get_transaction_proof(
+        &self,
+        request: Request<v1::GetTransactionProofRequest>,
+    ) -> Result<Response<v1::GetTransactionProofResponse>, Status> {
+        let hash = proofs::tx_hash_of(&request.into_inner())?;
+        self.query(move |service| service.prove_transaction(&hash))
+            .await
+    }
+
+    async fn get_receipt_proof(
+        &self,
+        request: Request<v1::GetTransactionProofRequest>,
+    ) -> Result<Response<v1::GetReceiptProofResponse>, Status> {
+        let hash = proofs::tx_hash_of(&request.into_inner())?;
+        self.query(move |service| service.prove_receipt(&hash))
+            .await
     }
 
     async fn status(

@@ -135,10 +135,9 @@ fn an_honest_certificate_verifies_and_every_tampering_is_refused_with_its_reason
     let vals = set(&keys, &[1, 1, 1, 1]);
     let b = block(5, [7; 32]);
     let cert = certify(&b.header, &keys[..3]);
-    assert_eq!(
-        verify_commit(&vals, &b.header, &cert),
-        Ok(babel_proto::block_hash(&b.header))
-    );
+    let finality = verify_commit(&vals, &b.header, &cert).unwrap();
+    assert_eq!(finality.block_hash, babel_proto::block_hash(&b.header));
+    assert_eq!((finality.signed_power, finality.total_power), (3, 4));
 
     // Every header field changed breaks the signed hash (or the chain check first).
     let edits: Vec<(&str, fn(&mut v1::Header))> = vec![

@@ -1,0 +1,221 @@
+//! Settlement on a real network: proofs served by four validators verify with the light-client
+//! verifier, in this process and through `babel verify` in another; the parts every validator
+//! derives from the chain are byte-identical; a tampered proof is refused with its reason.
+
+use std::time::Duration;
+
+use babel_proto::v1;
+use ed25519_dalek::SigningKey;
+use prost::Message as _;
+
+use crate::{
+    grpc::{evm_tx, submit},
+    support::{
+        Validator, babel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
+        wait_finalized, wait_for,
+    },
+};
+
+#[test]
+fn e2e_proofs_from_four_validators_verify_in_a_separate_process_and_tampering_is_refused() {
+    let chain = "babel-settle";
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet_homes(dir.path(), 4, chain);
+    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
+    assert!(
+        wait_for(Duration::from_secs(60), || nodes
+            .iter()
+            .all(|n| n.logged_height() >= 2)),
+        "{}",
+        nodes[0].report()
+    );
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let sender = key.verifying_key().to_bytes();
+    let genesis = homes[0].join("genesis.json");
+    let genesis = genesis.to_str().unwrap();
+
+    let (hash, height) = runtime().block_on(async {
+        let mut c = client(grpc_addr(&homes[0])).await;
+        let mut last = None;
+        for nonce in 0..5 {
+            let tx = babel_node::txpath::admission::sign(&evm_tx(&key, chain, 1, nonce, 4), &key);
+            let r = submit(&mut c, tx).await;
+            assert!(r.accepted, "{}", r.message);
+            last = Some(r.hash);
+        }
+        let hash = last.unwrap();
+        let done = wait_finalized(&mut c, &hash).await;
+        (hash.to_vec(), done.height)
+    });
+    let hash_hex = hex::encode(&hash);
+    let nonce_key = hex::encode(babel_execution::state::nonce_key(&sender));
+
+    // Every validator serves the same header, transaction, value and Merkle paths once it has
+    // the block (certificates may carry different sets of precommits: each verifies).
+    runtime().block_on(async {
+        let mut seen: Option<(Vec<u8>, Vec<u8>, Vec<u8>)> = None;
+        for home in &homes {
+            let mut c = client(grpc_addr(home)).await;
+            let mut tx = None;
+            for _ in 0..100 {
+                if let Ok(r) = c
+                    .get_transaction_proof(v1::GetTransactionProofRequest {
+                        hash: hash.clone().into(),
+                    })
+                    .await
+                {
+                    tx = Some(r.into_inner());
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let tx = tx.expect("every validator commits the block");
+            let receipt = c
+                .get_receipt_proof(v1::GetTransactionProofRequest {
+                    hash: hash.clone().into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let state = c
+                .get_state_proof(v1::GetStateProofRequest {
+                    rollup_id: 1,
+                    key: babel_execution::state::nonce_key(&sender).to_vec().into(),
+                    height,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let strip_tx = v1::GetTransactionProofResponse {
+                certificate: None,
+                ..tx
+            };
+            let strip_receipt = v1::GetReceiptProofResponse {
+                certificate: None,
+                ..receipt
+            };
+            let strip_state = v1::GetStateProofResponse {
+                certificate: None,
+                ..state
+            };
+            let parts = (
+                strip_tx.encode_to_vec(),
+                strip_receipt.encode_to_vec(),
+                strip_state.encode_to_vec(),
+            );
+            match &seen {
+                None => seen = Some(parts),
+                Some(first) => assert!(*first == parts, "{home:?} serves other proof bytes"),
+            }
+        }
+    });
+
+    // `babel verify` in another process, against each validator, for each kind of claim.
+    for home in &homes {
+        let endpoint = format!("http://{}", grpc_addr(home));
+        for claim in [
+            vec!["tx", "--hash", &hash_hex],
+            vec!["receipt", "--hash", &hash_hex],
+            vec!["state", "--rollup", "1", "--key", &nonce_key],
+        ] {
+            let mut args = vec!["verify", "--genesis", genesis, "--endpoint", &endpoint];
+            args.extend(claim.iter().copied());
+            let out = babel(&args);
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+            let text = stdout(&out);
+            assert!(text.starts_with("valid: "), "{text}");
+            assert!(text.contains("final: precommits of"), "{text}");
+        }
+    }
+    let endpoint = format!("http://{}", grpc_addr(&homes[1]));
+    let state_at = |key: &str| {
+        let out = babel(&[
+            "verify",
+            "--genesis",
+            genesis,
+            "--endpoint",
+            &endpoint,
+            "state",
+            "--rollup",
+            "1",
+            "--key",
+            key,
+            "--height",
+            &height.to_string(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    // The sender's nonce after five transactions, and a key nobody wrote.
+    assert!(state_at(&nonce_key).contains(&format!("holds 0x{}", hex::encode(5u64.to_be_bytes()))));
+    assert!(state_at("00ff00ff").contains("is absent"));
+
+    // Saved to a file, verified from it; one byte of the Merkle path changed, refused.
+    let saved = dir.path().join("receipt.proof");
+    let saved_str = saved.to_str().unwrap();
+    let out = babel(&[
+        "verify",
+        "--genesis",
+        genesis,
+        "--endpoint",
+        &endpoint,
+        "--save",
+        saved_str,
+        "receipt",
+        "--hash",
+        &hash_hex,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let from_file = |path: &str| {
+        babel(&[
+            "verify",
+            "--genesis",
+            genesis,
+            "--file",
+            path,
+            "receipt",
+            "--hash",
+            &hash_hex,
+        ])
+    };
+    assert!(from_file(saved_str).status.success());
+    let mut proof =
+        v1::GetReceiptProofResponse::decode(std::fs::read(&saved).unwrap().as_slice()).unwrap();
+    let tampered = dir.path().join("tampered.proof");
+    let mut receipt = proof.receipt.clone().unwrap();
+    receipt.gas_used += 1;
+    proof.receipt = Some(receipt);
+    std::fs::write(&tampered, proof.encode_to_vec()).unwrap();
+    let out = from_file(tampered.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("proof does not match the header's results_root"),
+        "{}",
+        stderr(&out)
+    );
+    // A genesis with another validator set does not trust the certificate.
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(homes[0].join("genesis.json")).unwrap()).unwrap();
+    other["validators"][0]["voting_power"] = 10.into();
+    let other_path = dir.path().join("other-genesis.json");
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let out = babel(&[
+        "verify",
+        "--genesis",
+        other_path.to_str().unwrap(),
+        "--file",
+        saved_str,
+        "receipt",
+        "--hash",
+        &hash_hex,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("voting power, more than two thirds needed"),
+        "{}",
+        stderr(&out)
+    );
+    for n in &mut nodes {
+        n.kill();
+    }
+}
