@@ -140,7 +140,8 @@ fn an_honest_certificate_verifies_and_every_tampering_is_refused_with_its_reason
     assert_eq!((finality.signed_power, finality.total_power), (3, 4));
 
     // Every header field changed breaks the signed hash (or the chain check first).
-    let edits: Vec<(&str, fn(&mut v1::Header))> = vec![
+    type Edit = fn(&mut v1::Header);
+    let edits: Vec<(&str, Edit)> = vec![
         ("height", |h| h.height += 1),
         ("time_ms", |h| h.time_ms += 1),
         ("parent_hash", |h| h.parent_hash = vec![9; 32].into()),
