@@ -196,7 +196,17 @@ fn e2e_proofs_from_four_validators_verify_in_a_separate_process_and_tampering_is
     // A genesis with another validator set does not trust the certificate.
     let mut other: serde_json::Value =
         serde_json::from_slice(&std::fs::read(homes[0].join("genesis.json")).unwrap()).unwrap();
-    other["validators"][0]["voting_power"] = 10.into();
+    // A fifth validator, who signed nothing, holding most of the power.
+    let mut stranger = other["validators"][0].clone();
+    stranger["name"] = "stranger".into();
+    stranger["voting_power"] = 10.into();
+    stranger["public_key"] = format!(
+        "0x{}",
+        hex::encode(SigningKey::from_bytes(&[99; 32]).verifying_key().to_bytes())
+    )
+    .into();
+    stranger["p2p_address"] = "/ip4/127.0.0.1/tcp/1".into();
+    other["validators"].as_array_mut().unwrap().push(stranger);
     let other_path = dir.path().join("other-genesis.json");
     std::fs::write(&other_path, other.to_string()).unwrap();
     let out = babel(&[
