@@ -10,3 +10,20 @@ pub mod replay;
 pub mod status;
 pub mod tx;
 pub mod verify;
+
+/// A gRPC client of the node at `endpoint` (`http://host:port`); connecting and every call
+/// give up after `timeout`.
+pub async fn node_client(
+    endpoint: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<babel_proto::v1::node_client::NodeClient<tonic::transport::Channel>> {
+    use anyhow::Context as _;
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+        .with_context(|| format!("bad endpoint {endpoint:?}"))?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {endpoint}"))?;
+    Ok(babel_proto::v1::node_client::NodeClient::new(channel))
+}

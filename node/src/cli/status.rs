@@ -4,22 +4,15 @@
 use std::{fmt::Write as _, time::Duration};
 
 use anyhow::Context as _;
-use babel_proto::v1::{self, node_client::NodeClient};
-use tonic::transport::Endpoint;
+use babel_proto::v1;
 
 /// How long connecting and asking may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Ask the node at `endpoint` (`http://host:port`) for its status.
 pub async fn fetch(endpoint: &str) -> anyhow::Result<v1::StatusResponse> {
-    let channel = Endpoint::from_shared(endpoint.to_owned())
-        .with_context(|| format!("bad endpoint {endpoint:?}"))?
-        .connect_timeout(TIMEOUT)
-        .timeout(TIMEOUT)
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {endpoint}"))?;
-    let status = NodeClient::new(channel)
+    let status = super::node_client(endpoint, TIMEOUT)
+        .await?
         .status(v1::StatusRequest {})
         .await
         .with_context(|| format!("Status from {endpoint}"))?

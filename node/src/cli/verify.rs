@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use babel_genesis::Genesis;
-use babel_proto::v1::{self, node_client::NodeClient};
+use babel_proto::v1;
 use babel_settlement::{Finality, Validator, ValidatorSet, VerifyError};
 use prost::Message as _;
-use tonic::transport::Endpoint;
 
 /// How long connecting and asking may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -85,14 +84,7 @@ pub fn trusted(genesis: &Genesis) -> Result<ValidatorSet, VerifyError> {
 
 /// Ask the node at `endpoint` for the proof of `claim`.
 pub async fn fetch(endpoint: &str, claim: &Claim) -> anyhow::Result<Proof> {
-    let channel = Endpoint::from_shared(endpoint.to_owned())
-        .with_context(|| format!("bad endpoint {endpoint:?}"))?
-        .connect_timeout(TIMEOUT)
-        .timeout(TIMEOUT)
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {endpoint}"))?;
-    let mut client = NodeClient::new(channel);
+    let mut client = super::node_client(endpoint, TIMEOUT).await?;
     let ask = |hash: &[u8; 32]| v1::GetTransactionProofRequest {
         hash: hash.to_vec().into(),
     };

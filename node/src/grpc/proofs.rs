@@ -16,6 +16,13 @@ pub(super) fn tx_hash_of(request: &v1::GetTransactionProofRequest) -> Result<[u8
         .map_err(|_| Status::invalid_argument("hash must be 32 bytes"))
 }
 
+/// The RFC 6962 audit path of leaf `index`, which `locate` found inside the block.
+fn audit_path(leaves: &[[u8; 32]], index: usize) -> Result<bytes::Bytes, Status> {
+    babel_proto::merkle_proof(leaves, index)
+        .map(Into::into)
+        .ok_or_else(|| Status::internal("no proof for an index inside the block"))
+}
+
 /// A committed block and where one transaction is in it.
 struct Located {
     height: u64,
@@ -126,13 +133,11 @@ impl NodeService {
     ) -> Result<v1::GetTransactionProofResponse, Status> {
         let found = self.locate(hash)?;
         let leaves: Vec<[u8; 32]> = found.block.txs.iter().map(babel_proto::tx_hash).collect();
-        let proof = babel_proto::merkle_proof(&leaves, found.index)
-            .ok_or_else(|| Status::internal("no proof for an index inside the block"))?;
         Ok(v1::GetTransactionProofResponse {
             height: found.height,
             index: found.index as u64,
+            proof: audit_path(&leaves, found.index)?,
             transaction: found.block.txs.get(found.index).cloned(),
-            proof: proof.into(),
             header: Some(found.header),
             certificate: Some(found.certificate),
         })
@@ -158,14 +163,12 @@ impl NodeService {
                 receipt = Some(stored);
             }
         }
-        let proof = babel_proto::merkle_proof(&leaves, found.index)
-            .ok_or_else(|| Status::internal("no proof for an index inside the block"))?;
         Ok(v1::GetReceiptProofResponse {
             height: found.height,
             index: found.index as u64,
+            proof: audit_path(&leaves, found.index)?,
             transaction: found.block.txs.get(found.index).cloned(),
             receipt,
-            proof: proof.into(),
             header: Some(found.header),
             certificate: Some(found.certificate),
         })

@@ -49,6 +49,14 @@ fn cairo_class(name: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// Calldata felts as a `CairoCall` carries them: 32 big-endian bytes each.
+fn felts(values: &[u64]) -> Vec<bytes::Bytes> {
+    values
+        .iter()
+        .map(|v| Felt252::from(*v).to_bytes_be().to_vec().into())
+        .collect()
+}
+
 fn genesis() -> Genesis {
     let relay = wat::parse_str(include_str!(
         "../../../execution-adapters/wasm/contracts/relay.wat"
@@ -385,12 +393,6 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
     assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
     let key = ed25519_dalek::SigningKey::from_bytes(&SIGNER);
     let pubkey = key.verifying_key().to_bytes();
-    let felts = |values: &[u64]| -> Vec<bytes::Bytes> {
-        values
-            .iter()
-            .map(|v| Felt252::from(*v).to_bytes_be().to_vec().into())
-            .collect()
-    };
     let tx = |nonce: u64, call: v1::CairoCall| {
         sign(
             &v1::Transaction {
@@ -562,12 +564,6 @@ fn e2e_hostile_cairo_calls_fail_and_four_validators_keep_deciding_and_agree() {
         .all(|n| n.logged_height() >= 2)));
     let key = ed25519_dalek::SigningKey::from_bytes(&SIGNER);
     let pubkey = key.verifying_key().to_bytes();
-    let felts = |values: &[u64]| -> Vec<bytes::Bytes> {
-        values
-            .iter()
-            .map(|v| Felt252::from(*v).to_bytes_be().to_vec().into())
-            .collect()
-    };
     let tx = |nonce: u64, gas_limit: u64, call: v1::CairoCall| {
         sign(
             &v1::Transaction {
