@@ -17,8 +17,8 @@ use crate::{
     },
     frame::{Invocation, Invoked, invoke, invoke_entry},
     limits::{
-        FREE_REASON_BYTES, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES, MAX_ENTRYPOINT_LEN,
-        OUTPUT_GAS_PER_BYTE, SIERRA_GAS_PER_GAS, TX_BASE_GAS, deploy_gas,
+        DEPLOY_GAS_PER_FELT, FREE_REASON_BYTES, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES,
+        MAX_ENTRYPOINT_LEN, OUTPUT_GAS_PER_BYTE, SIERRA_GAS_PER_GAS, deploy_gas, tx_gas,
     },
     run::Ended,
     state::{
@@ -77,6 +77,12 @@ enum Answer {
     Felts,
     /// Another rollup's: a `ByteArray`'s bytes.
     Bytes,
+}
+
+/// Intrinsic gas of a transaction's call: its bytes besides a class.
+fn call_gas(call: &CairoCall) -> u64 {
+    let words: usize = call.calldata.iter().map(|w| w.len()).sum();
+    tx_gas(words + call.contract.len() + call.entrypoint.len())
 }
 
 /// Calldata felts from 32-byte big-endian words.
@@ -176,10 +182,14 @@ impl CairoAdapter {
             return Ok(failed("cairo: out of gas", meter.used));
         }
         let hash = class_hash(&call.class);
-        let class = match self.classes.get_or_compile(hash, &call.class) {
+        let class = match self.classes.get_or_stage(hash, &call.class) {
             Ok(class) => class,
             Err(refusal) => return Ok(failed(&refusal.to_string(), meter.used)),
         };
+        let felts = DEPLOY_GAS_PER_FELT.saturating_mul(class.bytecode_len as u64);
+        if !meter.spend(felts) {
+            return Ok(failed("cairo: out of gas", meter.used));
+        }
         let count_key = deploys_key(&signer);
         let count = host
             .get(&count_key)?
@@ -259,9 +269,10 @@ impl ExecutionAdapter for CairoAdapter {
     fn min_gas(&self, payload: &Payload) -> u64 {
         match payload {
             Payload::Cairo(call) if !call.class.is_empty() => {
-                TX_BASE_GAS.saturating_add(deploy_gas(call.class.len()))
+                call_gas(call).saturating_add(deploy_gas(call.class.len()))
             }
-            _ => TX_BASE_GAS,
+            Payload::Cairo(call) => call_gas(call),
+            _ => 0,
         }
     }
 
@@ -291,7 +302,7 @@ impl ExecutionAdapter for CairoAdapter {
                 .map_err(|e| refused(format!("contract {name}: {e}")))?;
             let hash = class_hash(&json);
             self.classes
-                .get_or_compile(hash, &json)
+                .get_or_stage(hash, &json)
                 .map_err(|r| refused(format!("contract {name}: {r}")))?;
             out.push((class_key(&hash), json));
             out.push((contract_key(&address), hash.to_vec()));
@@ -336,7 +347,7 @@ impl ExecutionAdapter for CairoAdapter {
         };
         match (&frame.input, &frame.caller) {
             (FrameInput::Transaction(Payload::Cairo(call)), Caller::Account(signer)) => {
-                if !meter.spend(TX_BASE_GAS) {
+                if !meter.spend(call_gas(call)) {
                     return Ok(failed("cairo: out of gas", meter.used));
                 }
                 let Some(calldata) = felts_of(&call.calldata) else {
@@ -386,7 +397,7 @@ impl ExecutionAdapter for CairoAdapter {
     fn committed(&self, changes: &[(&[u8], Option<&Vec<u8>>)]) {
         for (key, value) in changes {
             if let (Some(hash), Some(json)) = (class_hash_of_key(key), value)
-                && let Err(refusal) = self.classes.get_or_compile(hash, json)
+                && let Err(refusal) = self.classes.commit(hash, json)
             {
                 tracing::warn!(hash = %hex::encode(hash), "committed class does not compile: {refusal}");
             }

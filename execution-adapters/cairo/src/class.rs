@@ -1,18 +1,18 @@
 //! Contract classes: the Sierra a rollup deploys, compiled by the node to CASM and kept ready
-//! to run. Compiling is checked and bounded (size, allowed library functions, bytecode length)
-//! and never panics through: the compiler's own panics are caught and refuse the class.
+//! to run. Compiling is checked and bounded (size, program length and shape, allowed library
+//! functions: [`crate::sierra`]; bytecode length) and never panics through: the compiler's
+//! own panics are caught and refuse the class.
 
 use std::{collections::HashMap, panic::AssertUnwindSafe, sync::Arc};
 
 use cairo_lang_casm::hints::Hint;
 use cairo_lang_starknet_classes::{
-    allowed_libfuncs::ListSelector,
     casm_contract_class::{CasmContractClass, CasmContractEntryPoint},
     contract_class::{ContractClass, version_id_from_serialized_sierra_program},
 };
 use cairo_vm::{Felt252, types::builtin_name::BuiltinName, types::program::Program};
 
-use crate::limits::{MAX_BYTECODE_FELTS, MAX_CLASS_BYTES, load_gas};
+use crate::limits::{MAX_BYTECODE_FELTS, MAX_CLASS_BYTES, MAX_SIERRA_FELTS, load_gas};
 
 /// The oldest Sierra minor version accepted (of major version 1): older ones make the compiler
 /// solve their gas and stack layout as linear programs, at a cost the deploy does not pay for.
@@ -28,6 +28,12 @@ pub enum ClassRefusal {
     /// Not a contract class's JSON.
     #[error("cairo: not a contract class")]
     Malformed,
+    /// Its Sierra program is longer than [`MAX_SIERRA_FELTS`] once decompressed.
+    #[error("cairo: Sierra program longer than {MAX_SIERRA_FELTS} felts")]
+    ProgramTooLong,
+    /// Its Sierra program declares more than the node compiles ([`crate::sierra`]).
+    #[error("cairo: Sierra program beyond the compiler's bounds")]
+    Shape,
     /// Uses a library function outside the audited list.
     #[error("cairo: class uses a library function that is not allowed")]
     Libfunc,
@@ -74,8 +80,11 @@ impl Compiled {
         if json.len() > MAX_CLASS_BYTES {
             return Err(ClassRefusal::TooLarge);
         }
-        let class: ContractClass =
+        let mut class: ContractClass =
             serde_json::from_slice(json).map_err(|_| ClassRefusal::Malformed)?;
+        // Names for debugging and the ABI change nothing compiled.
+        class.sierra_program_debug_info = None;
+        class.abi = None;
         let (sierra, _) = version_id_from_serialized_sierra_program(&class.sierra_program)
             .map_err(|_| ClassRefusal::Malformed)?;
         if sierra.major != 1 || sierra.minor < MIN_SIERRA_MINOR {
@@ -84,9 +93,7 @@ impl Compiled {
         // The compiler asserts on some malformed programs instead of returning an error: a
         // panic there is this class's refusal, not the node's failure.
         let casm = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            class
-                .validate_version_compatible(ListSelector::ListName("audited".into()))
-                .map_err(|_| ClassRefusal::Libfunc)?;
+            crate::sierra::check(&class)?;
             CasmContractClass::from_contract_class(class, false, MAX_BYTECODE_FELTS).map_err(
                 |e| match e {
                     cairo_lang_starknet_classes::casm_contract_class::StarknetSierraCompilationError::UnsupportedSierraVersion { .. } => {

@@ -71,8 +71,10 @@ pub fn class_of(
         .get(&class_key(&hash))?
         .ok_or_else(|| corrupt("a contract's class"))?;
     // It compiled when it was deployed, under the same rules: failing now is the node's.
+    // Staged, not kept: the state read may be a deploy earlier in this block (or in a
+    // simulation) that never commits.
     classes
-        .get_or_compile(hash, &json)
+        .get_or_stage(hash, &json)
         .map(Ok)
         .map_err(|r| ExecError::Adapter {
             vm: VmKind::Cairo,

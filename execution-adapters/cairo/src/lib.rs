@@ -1,7 +1,7 @@
 //! Babel's Cairo execution adapter: Cairo 1 contract classes on `cairo-vm`.
 //!
-//! Rollups deploy Sierra classes; the node compiles each to CASM once ([`class`]) and keeps it
-//! by class hash ([`cache`]). A call runs an entry point on a fresh cairo-vm runner ([`run`])
+//! Rollups deploy Sierra classes; the node checks each ([`sierra`]), compiles it to CASM once
+//! ([`class`]) and keeps it by class hash once it is committed ([`cache`]). A call runs an entry point on a fresh cairo-vm runner ([`run`])
 //! whose hint processor handles Starknet-style system calls over the transaction's journal
 //! ([`syscall`]): storage, events, calls to contracts on the same rollup, and synchronous calls
 //! to any rollup through the reserved address `'babel'`. Bytes cross the VM boundary as a
@@ -15,6 +15,7 @@ pub mod felt;
 pub mod frame;
 pub mod limits;
 pub mod run;
+pub mod sierra;
 pub mod state;
 pub mod syscall;
 

@@ -16,8 +16,11 @@ pub const MAX_STEPS: u64 = 3_000_000;
 /// compiler's `ENTRY_POINT_COST`): the host charges it and gives the rest.
 pub const ENTRY_POINT_SIERRA_GAS: u64 = 10_000;
 
-/// Gas every Cairo transaction pays first (its intrinsic cost).
+/// Gas every Cairo transaction pays first, before [`TX_GAS_PER_BYTE`] (its intrinsic cost).
 pub const TX_BASE_GAS: u64 = 5_000;
+/// Gas per byte a transaction carries besides a class (calldata, entry point, contract):
+/// every node receives, stores and posts them. The EVM's 16 per non-zero byte of calldata.
+pub const TX_GAS_PER_BYTE: u64 = 16;
 /// Gas of loading a contract for a call (any call: a transaction's, another rollup's, or
 /// another Cairo contract's), on top of what it runs: a run starts by loading the class's
 /// whole bytecode into a fresh VM and naming every hint, work in proportion to the class
@@ -29,13 +32,19 @@ pub const LOAD_GAS_PER_FELT: u64 = 2;
 /// Per hinted instruction of a class, per call.
 pub const LOAD_GAS_PER_HINT: u64 = 10;
 /// Gas of a deploy: a base, plus [`DEPLOY_GAS_PER_BYTE`] per byte of the class (the node
-/// parses, checks, compiles and keeps it).
+/// parses, checks and compiles it, and keeps it in state), plus [`DEPLOY_GAS_PER_FELT`] per
+/// felt of the bytecode it compiles to (which the node keeps in memory).
 pub const DEPLOY_GAS_BASE: u64 = 32_000;
-/// Per byte of a deployed class's JSON: a quarter of what the EVM and WASM charge per byte of
-/// code, because a class spells each felt of its program in hex (about 2.2 bytes of JSON per
-/// byte of program, its ABI on top) and compiling it costs the node about a hundredth of
-/// this.
-pub const DEPLOY_GAS_PER_BYTE: u64 = 50;
+/// Per byte of a deployed class's JSON: half of what the EVM and WASM charge per byte of
+/// code, because a class spells each felt of its program in hex (about 1.5 bytes of JSON per
+/// byte of program, its ABI on top); compiling it costs the node about a hundredth of this
+/// (docs/BENCHMARKS.md), the work bounded by [`MAX_SIERRA_FELTS`] and the checks of
+/// `class::check_program`.
+pub const DEPLOY_GAS_PER_BYTE: u64 = 100;
+/// Per felt of a deployed class's compiled bytecode, paid once the class compiles: a few
+/// kilobytes of Sierra can compile to a hundred thousand felts, held in memory (about a
+/// hundred bytes each as a loaded program) for as long as the node runs.
+pub const DEPLOY_GAS_PER_FELT: u64 = 100;
 /// Gas per byte of a transaction's answer or of a failure's reason past the first
 /// [`FREE_REASON_BYTES`] (the receipt records them), as the core charges a callee's output to
 /// its caller.
@@ -45,6 +54,10 @@ pub const OUTPUT_GAS_PER_BYTE: u64 = 8;
 pub const FREE_REASON_BYTES: u64 = 1_024;
 /// Largest contract class accepted, in bytes of JSON.
 pub const MAX_CLASS_BYTES: usize = 1024 * 1024;
+/// Longest Sierra program a class may carry, in felts once decompressed (the largest class
+/// here has 40 092). Bounds what the node decompresses and compiles before the class is known
+/// to be sound.
+pub const MAX_SIERRA_FELTS: usize = 200_000;
 /// Largest compiled class, in felts of CASM bytecode (Starknet's own bound is 81 290).
 pub const MAX_BYTECODE_FELTS: usize = 100_000;
 /// Longest entrypoint name a transaction may call.
@@ -104,9 +117,17 @@ pub fn load_gas(bytecode_len: usize, hints: usize) -> u64 {
         .saturating_add(LOAD_GAS_PER_HINT.saturating_mul(hints as u64))
 }
 
-/// Gas of deploying a class of `len` bytes.
+/// Gas of deploying a class of `len` bytes, before it compiles (then
+/// [`DEPLOY_GAS_PER_FELT`] per felt of bytecode follows).
 pub fn deploy_gas(len: usize) -> u64 {
     DEPLOY_GAS_PER_BYTE
         .saturating_mul(len as u64)
         .saturating_add(DEPLOY_GAS_BASE)
+}
+
+/// Intrinsic gas of a transaction carrying `bytes` bytes besides a class.
+pub fn tx_gas(bytes: usize) -> u64 {
+    TX_GAS_PER_BYTE
+        .saturating_mul(bytes as u64)
+        .saturating_add(TX_BASE_GAS)
 }

@@ -18,7 +18,7 @@ use crate::{
     engine::engine,
     limits::{
         DEPLOY_GAS_BASE, DEPLOY_GAS_PER_BYTE, FUEL_PER_GAS, INSTANTIATE_GAS, MAX_CONTRACT_ID_LEN,
-        MAX_METHOD_LEN, MAX_MODULE_BYTES, TX_BASE_GAS, compile_gas, load_gas,
+        MAX_METHOD_LEN, MAX_MODULE_BYTES, compile_gas, load_gas, tx_gas,
     },
     module::{self, Refusal},
     runtime::{FrameInfo, Guest, Ran, Stop, linker, run},
@@ -75,6 +75,11 @@ impl Meter {
         let burnt = fuel.saturating_sub(left).div_ceil(FUEL_PER_GAS);
         self.used = self.used.saturating_add(burnt).min(self.limit);
     }
+}
+
+/// Intrinsic gas of a transaction's call: its bytes besides a module.
+fn call_gas(call: &WasmCall) -> u64 {
+    tx_gas(call.input.len() + call.method.len() + call.contract.len())
 }
 
 /// A failed frame with a stable reason (Solidity `Error(string)` encoded, as the EVM's
@@ -372,10 +377,11 @@ impl ExecutionAdapter for WasmAdapter {
 
     fn min_gas(&self, payload: &Payload) -> u64 {
         match payload {
-            Payload::Wasm(call) if !call.code.is_empty() => TX_BASE_GAS
+            Payload::Wasm(call) if !call.code.is_empty() => call_gas(call)
                 .saturating_add(DEPLOY_GAS_BASE)
                 .saturating_add(DEPLOY_GAS_PER_BYTE.saturating_mul(call.code.len() as u64)),
-            _ => TX_BASE_GAS,
+            Payload::Wasm(call) => call_gas(call),
+            _ => 0,
         }
     }
 
@@ -440,7 +446,7 @@ impl ExecutionAdapter for WasmAdapter {
         };
         match (&frame.input, &frame.caller) {
             (FrameInput::Transaction(Payload::Wasm(call)), Caller::Account(signer)) => {
-                if !meter.spend(TX_BASE_GAS) {
+                if !meter.spend(call_gas(call)) {
                     return Ok(failed("wasm: out of gas", meter.used));
                 }
                 if !call.code.is_empty() {

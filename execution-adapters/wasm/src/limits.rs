@@ -68,8 +68,18 @@ pub const MAX_LOG_BYTES: usize = 64 * 1024;
 /// Largest return or revert data, in bytes.
 pub const MAX_RETURN_BYTES: usize = 256 * 1024;
 
-/// Gas every WASM transaction pays first (its intrinsic cost).
+/// Gas every WASM transaction pays first, before [`TX_GAS_PER_BYTE`] (its intrinsic cost).
 pub const TX_BASE_GAS: u64 = 5_000;
+/// Gas per byte a transaction carries besides a module (its input, method and contract id):
+/// every node receives, stores and posts them. The EVM's 16 per non-zero byte of calldata.
+pub const TX_GAS_PER_BYTE: u64 = 16;
+
+/// Intrinsic gas of a transaction carrying `bytes` bytes besides a module.
+pub fn tx_gas(bytes: usize) -> u64 {
+    TX_GAS_PER_BYTE
+        .saturating_mul(bytes as u64)
+        .saturating_add(TX_BASE_GAS)
+}
 /// Longest export name a transaction may call.
 pub const MAX_METHOD_LEN: usize = 64;
 

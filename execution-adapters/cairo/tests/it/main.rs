@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod classes;
 mod contracts;
 mod hostile;
 mod xcall;
@@ -27,7 +28,7 @@ pub(crate) const CAIRO2: u64 = 2;
 /// A script rollup (the core's test adapter) to call and be called by.
 pub(crate) const SCRIPT: u64 = 3;
 pub(crate) const SIGNER: [u8; 32] = [7; 32];
-pub(crate) const GAS: u64 = 10_000_000;
+pub(crate) const GAS: u64 = 30_000_000;
 
 /// A committed test contract's class JSON.
 pub(crate) fn class(name: &str) -> Vec<u8> {
