@@ -34,8 +34,8 @@ pub enum ClassRefusal {
     /// Its Sierra program declares more than the node compiles ([`crate::sierra`]).
     #[error("cairo: Sierra program beyond the compiler's bounds")]
     Shape,
-    /// Uses a library function outside the audited list.
-    #[error("cairo: class uses a library function that is not allowed")]
+    /// Uses a library function outside the audited list, or a circuit's.
+    #[error("cairo: class uses a library function or type that is not allowed")]
     Libfunc,
     /// Its Sierra version is older than 1.[`MIN_SIERRA_MINOR`] or newer than the compiler's.
     #[error("cairo: class of an unsupported Sierra version")]
