@@ -10,6 +10,12 @@ pub const SIERRA_GAS_PER_GAS: u64 = 10;
 /// memory a frame holds (each step writes a cell or two). A frame pays the larger of its
 /// Sierra gas and its steps at these rates.
 pub const GAS_PER_STEP: u64 = 10;
+/// Steps a field square root hint counts for (about 3.3 µs in cairo-vm, docs/BENCHMARKS.md),
+/// on top of its own: hints run in a step, whatever they compute.
+pub const FIELD_SQRT_STEPS: u64 = 100;
+/// Steps a random curve point hint counts for (square roots until one exists, about 115 µs a
+/// try).
+pub const RANDOM_EC_POINT_STEPS: u64 = 3_000;
 /// Most steps one frame may take, whatever its gas: what one transaction's gas buys.
 pub const MAX_STEPS: u64 = 3_000_000;
 /// Sierra gas the compiled code of every entry point assumes was paid before it runs (the

@@ -98,6 +98,29 @@ fn every_call_pays_to_load_its_class() {
 }
 
 #[test]
+fn the_hash_behind_each_storage_address_is_paid_at_babel_s_rate() {
+    // Each slot of a `Map` is addressed by a Pedersen hash, charged from Babel's builtin cost
+    // table (8 times the compiler's schedule): the ten writes past the first ten cost that
+    // much more than their storage writes.
+    let mut chain = Chain::new();
+    let contract = hostile(&mut chain);
+    chain.call(CAIRO, &contract, "write_many", vec![word(20u64)]);
+    let ten = chain.call(CAIRO, &contract, "write_many", vec![word(10u64)]);
+    let twenty = chain.call(CAIRO, &contract, "write_many", vec![word(20u64)]);
+    let per_write = (twenty.receipt.gas_used - ten.receipt.gas_used) / 10;
+    let (write, pedersen) = (
+        babel_cairo::limits::syscall_gas::STORAGE_WRITE,
+        babel_cairo::run::BUILTIN_COSTS[0],
+    );
+    let sierra = babel_cairo::limits::SIERRA_GAS_PER_GAS;
+    assert!(
+        per_write >= (write + pedersen) / sierra,
+        "{per_write} < {}",
+        (write + pedersen) / sierra
+    );
+}
+
+#[test]
 fn writes_cost_gas_and_a_flood_of_them_runs_out() {
     let mut chain = Chain::new();
     let contract = hostile(&mut chain);
