@@ -11,7 +11,7 @@
 //! [`MAX_FUNCTIONS`], [`MAX_VARS_PER_STATEMENT`]) before specializing; then, with the types
 //! specialized once, type sizes ([`MAX_TYPE_FELTS`]) and the cells live at each statement
 //! ([`MAX_LIVE_CELLS`], [`MAX_TOTAL_LIVE_CELLS`]) before compiling. Every bound here is
-//! consensus; the classes here sit two orders of magnitude below each.
+//! consensus; the test classes sit well below each (docs/CAIRO_ABI.md).
 
 use std::collections::HashMap;
 
