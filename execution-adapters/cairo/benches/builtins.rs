@@ -3,6 +3,9 @@
 //! `babel_cairo::limits::HINT_STEPS` in steps): the bare operation of the field and curve
 //! crate cairo-vm runs, as its builtin runners and hint processor run it.
 
+// Constant inputs only; criterion's macros generate undocumented items.
+#![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
+
 use babel_cairo::limits::{GAS_PER_STEP, SIERRA_GAS_PER_GAS};
 use criterion::{Criterion, criterion_group, criterion_main};
 use starknet_types_core::{
