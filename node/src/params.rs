@@ -3,9 +3,9 @@
 //! transaction path, the application, the servers) import these; this module imports none of
 //! them.
 
-use std::{path::Path, sync::Arc};
+use std::{collections::BTreeMap, path::Path, sync::Arc};
 
-use babel_cairo::CairoAdapter;
+use babel_cairo::{CairoAdapter, Committed};
 use babel_evm::EvmAdapter;
 use babel_execution::{BlockEnv, ExecutionAdapter, Executor};
 use babel_genesis::{Genesis, VmGenesis};
@@ -27,37 +27,70 @@ pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 /// node keeps it on disk, [`executor_with`]). Fails only if the WASM engine cannot be built
 /// (fatal: the node cannot run).
 pub fn executor_for(genesis: &Genesis) -> Result<Executor, WasmError> {
-    executor_with(genesis, WasmCode::Memory, |adapter| adapter)
+    executor_with(genesis, Code::Memory, |adapter| adapter)
 }
 
-/// Where an executor's WASM adapters keep compiled code.
+/// Where an executor's adapters keep compiled code.
 #[derive(Clone, Copy, Debug)]
-pub enum WasmCode<'a> {
+pub enum Code<'a> {
     /// In memory only (tests, tools).
     Memory,
-    /// Also in this directory, for good (block execution).
-    Dir(&'a Path),
-    /// Read from this directory, never added to (clients' read-only calls).
-    ReadDir(&'a Path),
+    /// Block execution: compiled WASM code also in `wasm`, for good; committed Cairo classes
+    /// in `cairo`.
+    Blocks {
+        /// The directory of compiled WASM code.
+        wasm: &'a Path,
+        /// Each Cairo rollup's committed classes.
+        cairo: &'a CairoClasses,
+    },
+    /// Clients' read-only calls: compiled WASM code read from `wasm`, never added to; the
+    /// committed Cairo classes block execution keeps in `cairo`, read.
+    Queries {
+        /// The directory of compiled WASM code.
+        wasm: &'a Path,
+        /// Each Cairo rollup's committed classes.
+        cairo: &'a CairoClasses,
+    },
 }
 
-/// [`executor_for`] keeping compiled WASM code as `code` says, with every adapter passed
-/// through `wrap` (to observe it).
+/// Each Cairo rollup's committed classes, compiled: the executor that runs blocks keeps them
+/// and the one that runs clients' calls reads them, so that no call compiles a committed
+/// class.
+pub type CairoClasses = BTreeMap<u64, Committed>;
+
+/// An empty [`CairoClasses`] for every Cairo rollup of `genesis`.
+pub fn cairo_classes(genesis: &Genesis) -> CairoClasses {
+    genesis
+        .rollups
+        .iter()
+        .filter(|r| matches!(r.vm, VmGenesis::Cairo(_)))
+        .map(|r| (r.id, Committed::default()))
+        .collect()
+}
+
+/// [`executor_for`] keeping compiled code as `code` says, with every adapter passed through
+/// `wrap` (to observe it).
 pub fn executor_with(
     genesis: &Genesis,
-    code: WasmCode<'_>,
+    code: Code<'_>,
     wrap: impl Fn(Arc<dyn ExecutionAdapter>) -> Arc<dyn ExecutionAdapter>,
 ) -> Result<Executor, WasmError> {
     let mut exec = Executor::new();
     for rollup in &genesis.rollups {
+        // Built from the same genesis, `cairo` has every Cairo rollup.
+        let committed = |cairo: &CairoClasses| cairo.get(&rollup.id).cloned().unwrap_or_default();
         let adapter: Arc<dyn ExecutionAdapter> = match &rollup.vm {
             VmGenesis::Evm(evm) => Arc::new(EvmAdapter::new(evm.evm_chain_id)),
             VmGenesis::Wasm(_) => Arc::new(match code {
-                WasmCode::Memory => WasmAdapter::new()?,
-                WasmCode::Dir(dir) => WasmAdapter::with_code_dir(dir)?,
-                WasmCode::ReadDir(dir) => WasmAdapter::with_code(CodeDir::read_only(dir)?)?,
+                Code::Memory => WasmAdapter::new()?,
+                Code::Blocks { wasm, .. } => WasmAdapter::with_code_dir(wasm)?,
+                Code::Queries { wasm, .. } => WasmAdapter::with_code(CodeDir::read_only(wasm)?)?,
             }),
-            VmGenesis::Cairo(_) => Arc::new(CairoAdapter::new()),
+            VmGenesis::Cairo(_) => Arc::new(match code {
+                Code::Memory => CairoAdapter::new(),
+                Code::Blocks { cairo, .. } => CairoAdapter::for_blocks(committed(cairo)),
+                Code::Queries { cairo, .. } => CairoAdapter::for_queries(committed(cairo)),
+            }),
         };
         exec = exec.with_rollup(rollup.id, wrap(adapter), rollup.gas_price);
     }

@@ -17,7 +17,7 @@ use crate::{
     keys, logging,
     metrics::{Metrics, TimedAdapter},
     ops::{self, OpsState},
-    params::{WasmCode, executor_with},
+    params::{Code, cairo_classes, executor_with},
     store::Store,
     txpath::{
         SharedPool, TxPool,
@@ -119,15 +119,22 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     // Blocks run on adapters that time each VM's frames; admission and clients' read-only
     // calls on plain ones, so that a client cannot move the VM metrics.
     let code_dir = home.wasm_code();
+    let cairo = cairo_classes(&genesis);
     let executor = Arc::new(executor_with(
         &genesis,
-        WasmCode::Dir(&code_dir),
+        Code::Blocks {
+            wasm: &code_dir,
+            cairo: &cairo,
+        },
         |adapter| Arc::new(TimedAdapter::new(adapter, metrics.clone())),
     )?);
     // Clients' calls may deploy (to estimate gas): what they compile stays in memory.
     let query_executor = Arc::new(executor_with(
         &genesis,
-        WasmCode::ReadDir(&code_dir),
+        Code::Queries {
+            wasm: &code_dir,
+            cairo: &cairo,
+        },
         |adapter| adapter,
     )?);
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;

@@ -10,15 +10,16 @@ use bytes::Bytes;
 use cairo_vm::Felt252;
 
 use crate::{
-    cache::Classes,
+    cache::{Classes, Committed},
     felt::{
         address_from_target, bytes_to_felts, caller_felt, contract_address, felt_from_bytes,
         felts_to_bytes, panic_message, revert_data, selector,
     },
     frame::{Invocation, Invoked, invoke, invoke_entry},
     limits::{
-        DEPLOY_GAS_PER_FELT, FREE_REASON_BYTES, MAX_CALLDATA_FELTS, MAX_CLASS_BYTES,
-        MAX_ENTRYPOINT_LEN, OUTPUT_GAS_PER_BYTE, SIERRA_GAS_PER_GAS, deploy_gas, tx_gas,
+        DEPLOY_GAS_PER_FELT, DEPLOY_GAS_PER_UNIT, FREE_REASON_BYTES, MAX_CALLDATA_FELTS,
+        MAX_CLASS_BYTES, MAX_ENTRYPOINT_LEN, OUTPUT_GAS_PER_BYTE, SIERRA_GAS_PER_GAS, deploy_gas,
+        tx_gas,
     },
     run::Ended,
     state::{
@@ -91,9 +92,24 @@ fn felts_of(words: &[Bytes]) -> Option<Vec<Felt252>> {
 }
 
 impl CairoAdapter {
-    /// A new adapter with an empty class cache.
+    /// A new adapter that runs blocks, with an empty class cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An adapter that runs blocks, keeping the classes that commit in `committed`.
+    pub fn for_blocks(committed: Committed) -> Self {
+        Self {
+            classes: Classes::for_blocks(committed),
+        }
+    }
+
+    /// An adapter that runs clients' simulations, reading the classes an adapter that runs
+    /// blocks keeps in `committed` (so that no call of a committed contract compiles).
+    pub fn for_queries(committed: Committed) -> Self {
+        Self {
+            classes: Classes::for_queries(committed),
+        }
     }
 
     /// How many classes this adapter has compiled: at deploy, at genesis, when told of a
@@ -182,8 +198,14 @@ impl CairoAdapter {
             return Ok(failed("cairo: out of gas", meter.used));
         }
         let hash = class_hash(&call.class);
-        let class = match self.classes.get_or_stage(hash, &call.class) {
-            Ok(class) => class,
+        // The compile work is paid before the compiler runs: a deploy that cannot pay it
+        // compiles nothing.
+        let paid = self.classes.get_or_stage(hash, &call.class, |work| {
+            meter.spend(DEPLOY_GAS_PER_UNIT.saturating_mul(work))
+        });
+        let class = match paid {
+            Ok(Some(class)) => class,
+            Ok(None) => return Ok(failed("cairo: out of gas", meter.used)),
             Err(refusal) => return Ok(failed(&refusal.to_string(), meter.used)),
         };
         let felts = DEPLOY_GAS_PER_FELT.saturating_mul(class.bytecode_len as u64);
@@ -302,7 +324,7 @@ impl ExecutionAdapter for CairoAdapter {
                 .map_err(|e| refused(format!("contract {name}: {e}")))?;
             let hash = class_hash(&json);
             self.classes
-                .get_or_stage(hash, &json)
+                .get_or_stage(hash, &json, |_| true)
                 .map_err(|r| refused(format!("contract {name}: {r}")))?;
             out.push((class_key(&hash), json));
             out.push((contract_key(&address), hash.to_vec()));
@@ -402,5 +424,6 @@ impl ExecutionAdapter for CairoAdapter {
                 tracing::warn!(hash = %hex::encode(hash), "committed class does not compile: {refusal}");
             }
         }
+        self.classes.end_commit();
     }
 }

@@ -72,11 +72,26 @@ pub struct Compiled {
     pub constructor: Option<EntryPoint>,
     /// What every call of it pays to load it ([`load_gas`]).
     pub load_gas: u64,
+    /// Its compile work ([`Checked::work`]).
+    pub work: u64,
+}
+
+/// A class that passed every check before compiling, and what compiling it takes.
+#[derive(Debug)]
+pub struct Checked {
+    class: ContractClass,
+    /// Units of compile work (`sierra::check`), which a deploy pays for before compiling.
+    pub work: u64,
 }
 
 impl Compiled {
     /// Compile a class from its JSON (what `starknet-compile` writes).
     pub fn compile(json: &[u8]) -> Result<Arc<Self>, ClassRefusal> {
+        Self::build(Self::check(json)?)
+    }
+
+    /// Parse and check a class from its JSON, short of compiling it.
+    pub fn check(json: &[u8]) -> Result<Checked, ClassRefusal> {
         if json.len() > MAX_CLASS_BYTES {
             return Err(ClassRefusal::TooLarge);
         }
@@ -90,10 +105,14 @@ impl Compiled {
         if sierra.major != 1 || sierra.minor < MIN_SIERRA_MINOR {
             return Err(ClassRefusal::Version);
         }
-        // The compiler asserts on some malformed programs instead of returning an error: a
-        // panic there is this class's refusal, not the node's failure.
-        let casm = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            crate::sierra::check(&class)?;
+        let work = guarded(|| crate::sierra::check(&class))?;
+        Ok(Checked { class, work })
+    }
+
+    /// Compile a checked class.
+    pub fn build(checked: Checked) -> Result<Arc<Self>, ClassRefusal> {
+        let Checked { class, work } = checked;
+        let casm = guarded(|| {
             CasmContractClass::from_contract_class(class, false, MAX_BYTECODE_FELTS).map_err(
                 |e| match e {
                     cairo_lang_starknet_classes::casm_contract_class::StarknetSierraCompilationError::UnsupportedSierraVersion { .. } => {
@@ -102,9 +121,10 @@ impl Compiled {
                     _ => ClassRefusal::Compile,
                 },
             )
-        }))
-        .map_err(|_| ClassRefusal::Compile)??;
-        Self::from_casm(casm).map(Arc::new)
+        })?;
+        let mut compiled = Self::from_casm(casm)?;
+        compiled.work = work;
+        Ok(Arc::new(compiled))
     }
 
     fn from_casm(casm: CasmContractClass) -> Result<Self, ClassRefusal> {
@@ -144,6 +164,13 @@ impl Compiled {
             external,
             constructor,
             load_gas,
+            work: 0,
         })
     }
+}
+
+/// `f`, with a panic of the compiler's (it asserts on some malformed programs instead of
+/// returning an error) as this class's refusal, not the node's failure.
+fn guarded<T>(f: impl FnOnce() -> Result<T, ClassRefusal>) -> Result<T, ClassRefusal> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|_| ClassRefusal::Compile)?
 }

@@ -20,5 +20,6 @@ pub mod state;
 pub mod syscall;
 
 pub use adapter::{CairoAdapter, XCALL_ENTRY};
+pub use cache::Committed;
 pub use cairo_vm::Felt252;
 pub use class::ClassRefusal;

@@ -38,15 +38,21 @@ pub const LOAD_GAS_PER_FELT: u64 = 2;
 /// Per hinted instruction of a class, per call.
 pub const LOAD_GAS_PER_HINT: u64 = 10;
 /// Gas of a deploy: a base, plus [`DEPLOY_GAS_PER_BYTE`] per byte of the class (the node
-/// parses, checks and compiles it, and keeps it in state), plus [`DEPLOY_GAS_PER_FELT`] per
-/// felt of the bytecode it compiles to (which the node keeps in memory).
+/// parses and checks it, and keeps it in state), plus [`DEPLOY_GAS_PER_UNIT`] per unit of
+/// compile work before it compiles, plus [`DEPLOY_GAS_PER_FELT`] per felt of the bytecode it
+/// compiles to (which the node keeps in memory).
 pub const DEPLOY_GAS_BASE: u64 = 32_000;
 /// Per byte of a deployed class's JSON: half of what the EVM and WASM charge per byte of
 /// code, because a class spells each felt of its program in hex (about 1.5 bytes of JSON per
 /// byte of program, its ABI on top); compiling it costs the node about a hundredth of this
 /// (docs/BENCHMARKS.md), the work bounded by [`MAX_SIERRA_FELTS`] and the checks of
-/// `class::check_program`.
+/// [`crate::sierra`].
 pub const DEPLOY_GAS_PER_BYTE: u64 = 100;
+/// Per unit of compile work (`sierra::check`: the references and cells the compiler holds,
+/// summed over statements, and the constants it lays out), paid before the compiler runs: a
+/// small program can keep many values live across many statements, work its bytes do not
+/// pay for (docs/BENCHMARKS.md).
+pub const DEPLOY_GAS_PER_UNIT: u64 = 2;
 /// Per felt of a deployed class's compiled bytecode, paid once the class compiles: a few
 /// kilobytes of Sierra can compile to a hundred thousand felts, held in memory (about a
 /// hundred bytes each as a loaded program) for as long as the node runs.
@@ -105,6 +111,9 @@ pub mod syscall_gas {
     pub const CALL_CONTRACT: u64 = 1_000 * R;
     /// `get_execution_info`.
     pub const GET_EXECUTION_INFO: u64 = 100 * R;
+    /// `send_message_to_l1`, before the message's own cost (`babel_execution::gas::
+    /// message_cost` of its bytes: the destination's 32, then 32 per payload felt).
+    pub const SEND_MESSAGE: u64 = 100 * R;
     /// Per felt a call copies between frames (calldata in, answer or panic data out).
     pub const PER_FELT: u64 = 10 * R;
 }

@@ -400,7 +400,8 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
                 rollup_id: CAIRO,
                 sender_pubkey: pubkey.to_vec().into(),
                 nonce,
-                gas_limit: 10_000_000,
+                // A deploy of the counter class pays about 13.5 M for its bytes alone.
+                gas_limit: 30_000_000,
                 max_fee: 0,
                 payload: Some(v1::transaction::Payload::Cairo(call)),
             },
@@ -526,7 +527,7 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
         "--felts",
         "7",
         "--gas-limit",
-        "10000000",
+        "30000000",
     ]);
     assert_eq!(address.len(), 64, "{address}");
     let value = send(&[
