@@ -136,6 +136,18 @@ enum VerifyClaim {
         #[arg(long, value_parser = parse_hex)]
         hash: HexArg,
     },
+    /// A message in a rollup's outgoing-message log: who emitted it, when, and its payload.
+    Message {
+        /// Rollup id.
+        #[arg(long)]
+        rollup: u64,
+        /// The message's index in the rollup's log (from 0).
+        #[arg(long)]
+        index: u64,
+        /// Height (0: the node's latest).
+        #[arg(long, default_value_t = 0)]
+        height: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -508,6 +520,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 VerifyClaim::Tx { hash: h } => Claim::Transaction { hash: hash(h)? },
                 VerifyClaim::Receipt { hash: h } => Claim::Receipt { hash: hash(h)? },
+                VerifyClaim::Message {
+                    rollup,
+                    index,
+                    height,
+                } => Claim::Message {
+                    rollup,
+                    index,
+                    height,
+                },
             };
             let proof = match (&args.endpoint, &args.file) {
                 (Some(endpoint), _) => tokio::runtime::Builder::new_current_thread()

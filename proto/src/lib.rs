@@ -6,6 +6,7 @@
 //! an incompatible change goes into `babel.v2`, never into `v1`.
 
 mod hash;
+pub mod message;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
 

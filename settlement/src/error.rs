@@ -59,6 +59,9 @@ pub enum VerifyError {
     /// The proof does not lead from the value to the header's root.
     #[error("proof does not match the header's {0}")]
     RootMismatch(&'static str),
+    /// A proven outgoing message does not decode, or is not the one asked for.
+    #[error("malformed message: {0}")]
+    MalformedMessage(String),
     /// The index is not in the block.
     #[error("index {index} is outside the block's {count} transactions")]
     IndexOutOfRange {

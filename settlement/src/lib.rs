@@ -12,7 +12,10 @@
 //! - [`verify_transaction`] checks a transaction is at index `i` of the block (an RFC 6962
 //!   inclusion proof under `tx_root`);
 //! - [`verify_receipt`] checks a transaction's receipt (an RFC 6962 proof under
-//!   `results_root`).
+//!   `results_root`);
+//! - [`verify_message`] checks a message a contract emitted for consumers outside the chain
+//!   (an L1 bridge, say): rollups keep their outgoing-message log in their state, so this is a
+//!   state proof of the message's key, decoded.
 //!
 //! Every refusal is a [`VerifyError`] saying exactly what did not hold.
 
@@ -23,4 +26,4 @@ pub mod signing;
 
 pub use commit::{Finality, Validator, ValidatorSet, verify_commit};
 pub use error::VerifyError;
-pub use proof::{verify_receipt, verify_state, verify_transaction};
+pub use proof::{verify_message, verify_receipt, verify_state, verify_transaction};

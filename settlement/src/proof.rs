@@ -1,8 +1,9 @@
-//! Inclusion proofs against a header: rollup state (Jellyfish Merkle), transactions and
-//! receipts (RFC 6962).
+//! Inclusion proofs against a header: rollup state (Jellyfish Merkle) and the outgoing messages
+//! kept in it, transactions and receipts (RFC 6962).
 
-use babel_proto::v1;
+use babel_proto::{message::message_key, v1};
 use ct_merkle::{InclusionProof, RootHash};
+use prost::Message as _;
 use sha2::Sha256;
 
 use crate::VerifyError;
@@ -36,6 +37,29 @@ pub fn verify_state(
             value,
         )
         .map_err(|_| VerifyError::RootMismatch("state root"))
+}
+
+/// Check that message `index` of rollup `rollup_id`'s outgoing-message log is stored as `value`
+/// in the state `header` commits to (a state proof of `babel_proto::message::message_key`, as
+/// `GetStateProof` serves it), and return the message: who emitted it, at which height, and
+/// its payload.
+pub fn verify_message(
+    header: &v1::Header,
+    rollup_id: u64,
+    index: u64,
+    value: &[u8],
+    proof: &[u8],
+) -> Result<v1::OutgoingMessage, VerifyError> {
+    verify_state(header, rollup_id, &message_key(index), Some(value), proof)?;
+    let message = v1::OutgoingMessage::decode(value)
+        .map_err(|e| VerifyError::MalformedMessage(e.to_string()))?;
+    if message.index != index {
+        return Err(VerifyError::MalformedMessage(format!(
+            "stored as message {index}, it says it is message {}",
+            message.index
+        )));
+    }
+    Ok(message)
 }
 
 /// Check that `tx` is transaction `index` of the block `header` describes; `proof` is the RFC

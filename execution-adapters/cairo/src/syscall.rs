@@ -1,6 +1,7 @@
 //! Starknet-style system calls, handled as blockifier's syscall hint processor does, over the
 //! transaction's journal: storage reads and writes, events, calls to contracts on this rollup
-//! and, through the reserved address `'babel'`, synchronous calls to any rollup.
+//! and, through the reserved address `'babel'`, synchronous calls to any rollup; and
+//! `send_message_to_l1`, which appends to the rollup's outgoing-message log.
 //!
 //! A system call's request sits at the system pointer: its selector (the call's name as a
 //! short string), the caller's Sierra gas, then its fields; the response follows: gas left, a
@@ -8,7 +9,7 @@
 //! felts. Each call costs [`syscall_gas`] first; a call the gas cannot pay for fails with
 //! `'Out of gas'`, and the contract panics (or handles it).
 
-use babel_execution::{ExecError, Host, Log, XCall};
+use babel_execution::{ExecError, Host, Log, XCall, gas::message_cost};
 use bytes::Bytes;
 use cairo_vm::{
     Felt252,
@@ -148,6 +149,8 @@ impl<'a> Syscalls<'a> {
             (4, syscall_gas::CALL_CONTRACT)
         } else if name == short(b"GetExecutionInfo") {
             (0, syscall_gas::GET_EXECUTION_INFO)
+        } else if name == short(b"SendMessageToL1") {
+            (3, syscall_gas::SEND_MESSAGE)
         } else {
             // Its request's length is unknown, so no response can be written: the frame
             // fails.
@@ -161,6 +164,7 @@ impl<'a> Syscalls<'a> {
                 n if n == short(b"StorageWrite") => self.storage_write(vm, request, left)?,
                 n if n == short(b"EmitEvent") => self.emit_event(vm, request, left)?,
                 n if n == short(b"CallContract") => self.call_contract(vm, request, left)?,
+                n if n == short(b"SendMessageToL1") => self.send_message(vm, request, left)?,
                 _ => self.execution_info(vm, left)?,
             },
         };
@@ -284,6 +288,37 @@ impl<'a> Syscalls<'a> {
                 .collect(),
             data: data.iter().flat_map(|d| d.to_bytes_be()).collect(),
         });
+        Ok((gas, Response::Ok(Vec::new())))
+    }
+
+    /// `send_message_to_l1(to_address, payload)`: the message's payload is the destination's
+    /// 32 bytes, then each payload felt's 32 (big-endian).
+    fn send_message(
+        &mut self,
+        vm: &mut VirtualMachine,
+        request: Relocatable,
+        mut gas: u64,
+    ) -> Result<(u64, Response), HintError> {
+        let to = read(vm, request)?;
+        let (payload_at, len) = span_at(vm, (request + 1usize)?)?;
+        let bytes = len.saturating_add(1).saturating_mul(32);
+        let Some(cost) = message_cost(32, bytes) else {
+            return Ok((gas, Response::Failed(vec![short(b"Message too long")])));
+        };
+        if let Err(failed) = Self::spend(&mut gas, cost.saturating_mul(SIERRA_GAS_PER_GAS)) {
+            return Ok((gas, failed));
+        }
+        let felts = read_span(vm, payload_at, len)?;
+        let payload: Vec<u8> = std::iter::once(&to)
+            .chain(&felts)
+            .flat_map(|f| f.to_bytes_be())
+            .collect();
+        if let Err(e) = self
+            .host
+            .emit_message(&self.address.to_bytes_be(), &payload)
+        {
+            return Err(self.fatal(e));
+        }
         Ok((gas, Response::Ok(Vec::new())))
     }
 
@@ -473,4 +508,135 @@ fn parse_xcall(calldata: &[Felt252]) -> Option<XCall> {
         input: input.into(),
         gas_limit: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use babel_execution::{BlockEnv, Checkpoint, Journal, XResult};
+    use babel_proto::{
+        message::{MESSAGE_COUNT_KEY, message_key},
+        v1,
+    };
+    use prost::Message as _;
+
+    use super::*;
+
+    /// A rollup's state in a map, for one frame's system calls.
+    #[derive(Default)]
+    struct MapHost {
+        state: BTreeMap<Vec<u8>, Vec<u8>>,
+        env: Option<BlockEnv>,
+    }
+
+    impl Host for MapHost {
+        fn env(&self) -> &BlockEnv {
+            self.env.as_ref().unwrap()
+        }
+        fn rollup(&self) -> u64 {
+            1
+        }
+        fn depth(&self) -> u32 {
+            0
+        }
+        fn origin(&self) -> (u64, [u8; 32]) {
+            (1, [0; 32])
+        }
+        fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+            Ok(self.state.get(key).cloned())
+        }
+        fn set(&mut self, key: &[u8], value: Option<Vec<u8>>) {
+            match value {
+                Some(v) => self.state.insert(key.to_vec(), v),
+                None => self.state.remove(key),
+            };
+        }
+        fn checkpoint(&mut self) -> Checkpoint {
+            Journal::new().checkpoint()
+        }
+        fn revert_to(&mut self, _: Checkpoint) {}
+        fn xcall(&mut self, _: &[u8], _: XCall) -> Result<XResult, ExecError> {
+            unreachable!("no call here")
+        }
+    }
+
+    /// Run `send_message_to_l1(to, payload)` with `gas` Sierra gas: the gas left and whether
+    /// it failed, as the response says.
+    fn send(host: &mut MapHost, to: u64, payload: &[Felt252], gas: u64) -> (u64, bool) {
+        let classes = Classes::default();
+        let call = Invocation {
+            address: Felt252::from(0xC0u64),
+            selector: Felt252::ZERO,
+            calldata: Vec::new(),
+            caller: Felt252::ZERO,
+            sierra_gas: gas,
+            inner_depth: 0,
+        };
+        let mut vm = VirtualMachine::new(false, false);
+        let request = vm.add_memory_segment();
+        let data = vm.add_memory_segment();
+        let felts: Vec<MaybeRelocatable> = payload.iter().map(MaybeRelocatable::from).collect();
+        let end = vm.load_data(data, &felts).unwrap();
+        let fields: Vec<MaybeRelocatable> = vec![
+            short(b"SendMessageToL1").into(),
+            Felt252::from(gas).into(),
+            Felt252::from(to).into(),
+            data.into(),
+            end.into(),
+        ];
+        vm.load_data(request, &fields).unwrap();
+        let mut syscalls = Syscalls::new(&classes, host, &call);
+        syscalls.call(&mut vm, request).unwrap();
+        let left = read(&vm, (request + 5usize).unwrap()).unwrap();
+        let failed = read(&vm, (request + 6usize).unwrap()).unwrap();
+        (u64::try_from(left).unwrap(), failed == Felt252::ONE)
+    }
+
+    #[test]
+    fn send_message_to_l1_appends_to_the_rollup_s_log_at_its_price() {
+        let mut host = MapHost {
+            env: Some(BlockEnv {
+                height: 9,
+                time_ms: 0,
+                max_tx_gas: 0,
+            }),
+            ..MapHost::default()
+        };
+        let payload = [Felt252::from(5u64), Felt252::from(6u64)];
+        let gas = 10_000_000;
+        let (left, failed) = send(&mut host, 0xE7, &payload, gas);
+        assert!(!failed);
+        let cost =
+            syscall_gas::SEND_MESSAGE + message_cost(32, 3 * 32).unwrap() * SIERRA_GAS_PER_GAS;
+        assert_eq!(left, gas - cost);
+        let stored = host.state.get(&message_key(0)[..]).unwrap();
+        let message = v1::OutgoingMessage::decode(stored.as_slice()).unwrap();
+        assert_eq!(message.height, 9);
+        assert_eq!(
+            message.sender.as_ref(),
+            Felt252::from(0xC0u64).to_bytes_be()
+        );
+        let expected: Vec<u8> = [Felt252::from(0xE7u64), payload[0], payload[1]]
+            .iter()
+            .flat_map(|f| f.to_bytes_be())
+            .collect();
+        assert_eq!(message.payload.as_ref(), expected);
+        assert_eq!(
+            host.state.get(MESSAGE_COUNT_KEY),
+            Some(&1u64.to_be_bytes().to_vec())
+        );
+
+        // Without the gas, or too long: the call fails and nothing is appended.
+        assert!(send(&mut host, 1, &payload, cost - 1).1);
+        assert!(send(&mut host, 1, &vec![Felt252::ONE; 128], gas).1);
+        assert_eq!(
+            host.state.get(MESSAGE_COUNT_KEY),
+            Some(&1u64.to_be_bytes().to_vec())
+        );
+        assert!(
+            !send(&mut host, 1, &vec![Felt252::ONE; 127], gas).1,
+            "127 felts fit"
+        );
+    }
 }

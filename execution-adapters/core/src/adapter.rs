@@ -4,7 +4,10 @@
 use std::fmt;
 
 use babel_genesis::RollupGenesis;
-use babel_proto::v1::transaction::Payload;
+use babel_proto::{
+    message::{MESSAGE_COUNT_KEY, decode_message_count, encode_message, message_key},
+    v1::{self, transaction::Payload},
+};
 
 use crate::{
     BlockEnv, Checkpoint, ExecError, Frame, FrameOutcome, RollupId, VmKind, XCall, XResult,
@@ -37,6 +40,30 @@ pub trait Host {
     /// the charge for the callee's output included (see [`crate::gas`]). A failed or refused
     /// callee is a normal result (`success = false`, its changes reverted); `Err` is fatal.
     fn xcall(&mut self, caller: &[u8], call: XCall) -> Result<XResult, ExecError>;
+
+    /// Append a message from contract `sender` (this rollup's address format) to this
+    /// rollup's outgoing-message log, in its state (`babel_proto::message`), and return its
+    /// index. The adapter charges [`message_cost`](crate::gas::message_cost) first and never
+    /// passes a payload longer than [`MAX_MESSAGE_BYTES`](crate::gas::MAX_MESSAGE_BYTES).
+    /// Undone with the frame's other writes if it fails. `Err` is fatal (a malformed count in
+    /// state).
+    fn emit_message(&mut self, sender: &[u8], payload: &[u8]) -> Result<u64, ExecError> {
+        let stored = self.get(MESSAGE_COUNT_KEY)?;
+        let index = decode_message_count(stored.as_deref())
+            .ok_or_else(|| ExecError::State("the outgoing-message count is malformed".into()))?;
+        let message = v1::OutgoingMessage {
+            index,
+            height: self.env().height,
+            sender: sender.to_vec().into(),
+            payload: payload.to_vec().into(),
+        };
+        self.set(&message_key(index), Some(encode_message(&message)));
+        self.set(
+            MESSAGE_COUNT_KEY,
+            Some(index.saturating_add(1).to_be_bytes().to_vec()),
+        );
+        Ok(index)
+    }
 }
 
 /// A virtual machine that runs one rollup's frames over the journal.

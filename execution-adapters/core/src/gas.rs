@@ -35,6 +35,25 @@ pub const MAX_XCALL_DEPTH: u32 = 64;
 /// long target.
 pub const MAX_XCALL_TARGET_LEN: usize = 32;
 
+/// Gas of emitting an outgoing message ([`Host::emit_message`](crate::Host::emit_message)),
+/// besides its bytes: two state writes (the message and the rollup's count), as the EVM
+/// charges a new storage slot and an update.
+pub const MESSAGE_BASE_GAS: u64 = 25_000;
+/// Gas per byte of an outgoing message's payload and sender: the bytes stay in the rollup's
+/// state for good, at what the EVM charges per byte of deployed code.
+pub const MESSAGE_GAS_PER_BYTE: u64 = 200;
+/// Longest payload of an outgoing message, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4_096;
+
+/// What emitting a message of `payload_len` bytes from a `sender_len`-byte address costs, or
+/// `None` if the payload is longer than [`MAX_MESSAGE_BYTES`] (the frame fails).
+pub fn message_cost(sender_len: usize, payload_len: usize) -> Option<u64> {
+    (payload_len <= MAX_MESSAGE_BYTES).then(|| {
+        let bytes = (payload_len as u64).saturating_add(sender_len as u64);
+        MESSAGE_BASE_GAS.saturating_add(MESSAGE_GAS_PER_BYTE.saturating_mul(bytes))
+    })
+}
+
 /// The most gas a caller with `available` gas left can forward: all but one 64th.
 pub fn forwardable(available: u64) -> u64 {
     available - available / 64
@@ -73,5 +92,12 @@ mod tests {
         assert_eq!(xcall_overhead(usize::MAX, usize::MAX), u64::MAX);
         assert_eq!(xcall_output_cost(1_000), 8_000);
         assert_eq!(xcall_output_cost(usize::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn a_message_pays_for_its_bytes_and_has_a_bound() {
+        assert_eq!(message_cost(20, 100), Some(25_000 + 200 * 120));
+        assert!(message_cost(32, MAX_MESSAGE_BYTES).is_some());
+        assert_eq!(message_cost(32, MAX_MESSAGE_BYTES + 1), None);
     }
 }

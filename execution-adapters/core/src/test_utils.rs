@@ -1,6 +1,7 @@
 //! Test helpers: an in-memory [`ExecutionAdapter`] that runs little scripts.
 //!
-//! A script is a list of [`Op`]s: write a key, burn gas, emit a log, call another rollup with a
+//! A script is a list of [`Op`]s: write a key, burn gas, emit a log or an outgoing message,
+//! call another rollup with a
 //! script of its own (catching its failure or not), repeat ops, fail, or return bytes. Scripts
 //! travel as JSON in the `input` of a `WasmCall` payload (top level) or of an
 //! [`XCall`](crate::XCall). Gas: every op costs [`OP_GAS`] each time it runs, `Burn(n)` costs
@@ -29,6 +30,8 @@ pub enum Op {
     Burn(u64),
     /// Emit a log with this data.
     Log(Vec<u8>),
+    /// Append this payload to the rollup's outgoing-message log (from `script`).
+    Message(Vec<u8>),
     /// Call `rollup` with `script`, offering at most `gas`. A failed callee fails this frame
     /// too unless `catch`.
     Call {
@@ -207,6 +210,9 @@ impl Run<'_> {
                 topics: Vec::new(),
                 data: Bytes::copy_from_slice(data),
             }),
+            Op::Message(payload) => {
+                self.host.emit_message(b"script", payload)?;
+            }
             Op::Call {
                 rollup,
                 script,

@@ -66,4 +66,10 @@ impl<'h> Shared<'h> {
         let result = self.host.borrow_mut().xcall(caller, call);
         result.map_err(|e| self.fault(e))
     }
+
+    /// Append an outgoing message from contract `sender`; its index.
+    pub(crate) fn emit_message(&self, sender: &[u8], payload: &[u8]) -> Result<u64, HostFault> {
+        let result = self.host.borrow_mut().emit_message(sender, payload);
+        result.map_err(|e| self.fault(e))
+    }
 }

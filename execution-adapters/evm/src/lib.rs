@@ -6,8 +6,10 @@
 //!   committing; a successful frame's state diff is written into the journal.
 //! - The precompile at [`XCALL_ADDRESS`] speaks `xcall(uint64 rollup, bytes target, bytes
 //!   input) returns (bytes)`; a failed callee makes it revert with the callee's revert data.
+//! - The precompile at [`MESSAGE_ADDRESS`] speaks `sendMessage(bytes payload) returns (uint64
+//!   index)`: it appends to the rollup's outgoing-message log (settlement's messages).
 //! - An inspector keeps the journal's checkpoints in step with EVM call frames, so an xcall
-//!   made inside a sub-call that reverts is undone with it.
+//!   or a message made inside a sub-call that reverts is undone with it.
 //! - Addresses: a transaction signer (ed25519 key) is `keccak256(key)[12..]`; a contract on
 //!   another rollup calling in appears as [`xcaller_address`]. State layout: [`state`].
 //!
@@ -25,5 +27,5 @@ mod precompile;
 pub mod state;
 
 pub use adapter::{EvmAdapter, SPEC};
-pub use precompile::{XCALL_ADDRESS, xcallCall};
+pub use precompile::{MESSAGE_ADDRESS, XCALL_ADDRESS, sendMessageCall, xcallCall};
 pub use state::{sender_address, xcaller_address};

@@ -1,4 +1,5 @@
-//! The cross-rollup call precompile at [`XCALL_ADDRESS`], beside Ethereum's standard ones.
+//! The cross-rollup call precompile at [`XCALL_ADDRESS`] and the outgoing-message precompile
+//! at [`MESSAGE_ADDRESS`], beside Ethereum's standard ones.
 //!
 //! Solidity ABI: `xcall(uint64 rollup, bytes target, bytes input) returns (bytes)`. It calls
 //! `target` on rollup `rollup` synchronously with all the gas the CALL forwarded, less the
@@ -18,7 +19,10 @@
 //! in the call tree.
 
 use alloy_sol_types::{SolCall, abi::AbiDecoderConfig, sol};
-use babel_execution::{XCall, abi, gas::xcall_overhead};
+use babel_execution::{
+    XCall, abi,
+    gas::{message_cost, xcall_overhead},
+};
 use revm::{
     context_interface::{Cfg, ContextTr},
     handler::{EthPrecompiles, PrecompileProvider, precompile_output_to_interpreter_result},
@@ -32,25 +36,44 @@ use crate::host::Shared;
 /// Address of the cross-rollup call precompile.
 pub const XCALL_ADDRESS: Address = address!("0x000000000000000000000000000000000000BABE");
 
+/// Address of the outgoing-message precompile.
+///
+/// Solidity ABI: `sendMessage(bytes payload) returns (uint64 index)`. It appends `payload`
+/// from the calling contract to the rollup's outgoing-message log (kept in the rollup's state,
+/// provable with a state proof; `babel_proto::message`) and returns its index. It costs
+/// [`message_cost`] of the payload and the 20-byte sender, and is undone if the calling frame
+/// reverts. The same rules as `xcall` for the call itself: a plain `CALL` without value,
+/// strictly encoded calldata, and a call whose gas cannot cover the cost its calldata's length
+/// implies is refused, using all its gas, before the calldata is read. A payload longer than
+/// [`MAX_MESSAGE_BYTES`](babel_execution::gas::MAX_MESSAGE_BYTES) is refused the same way.
+pub const MESSAGE_ADDRESS: Address = address!("0x000000000000000000000000000000000000BABF");
+
 sol! {
     /// The precompile's interface.
     function xcall(uint64 rollup, bytes target, bytes input) external returns (bytes);
+    /// The outgoing-message precompile's interface.
+    function sendMessage(bytes payload) external returns (uint64 index);
 }
+
+/// The most bytes of strictly encoded `sendMessage` calldata that are not payload: the
+/// selector, an offset, a length and at most 31 bytes of padding.
+const MESSAGE_HEAD: usize = 4 + 2 * 32 + 31;
 
 /// The most bytes of strictly encoded `xcall` calldata that are neither target nor input: the
 /// selector, the rollup, two offsets, two lengths, and at most 31 bytes of padding after each
 /// of target and input.
 const CALLDATA_HEAD: usize = 4 + 5 * 32 + 2 * 31;
 
-/// The addresses of Ethereum's precompiles at `spec` plus [`XCALL_ADDRESS`] (computed once
-/// per adapter: every frame needs them warm).
+/// The addresses of Ethereum's precompiles at `spec` plus [`XCALL_ADDRESS`] and
+/// [`MESSAGE_ADDRESS`] (computed once per adapter: every frame needs them warm).
 pub(crate) fn warm_set(spec: SpecId) -> AddressSet {
     let mut warm = EthPrecompiles::new(spec).warm_addresses().clone();
     warm.insert(XCALL_ADDRESS);
+    warm.insert(MESSAGE_ADDRESS);
     warm
 }
 
-/// Ethereum's precompiles plus [`XCALL_ADDRESS`].
+/// Ethereum's precompiles plus [`XCALL_ADDRESS`] and [`MESSAGE_ADDRESS`].
 pub(crate) struct Precompiles<'s, 'h> {
     standard: EthPrecompiles,
     warm: &'s AddressSet,
@@ -74,6 +97,62 @@ impl<'s, 'h> Precompiles<'s, 'h> {
             abi::error_message(&format!("babel: {why}")).into(),
             inputs.reservoir,
         )
+    }
+
+    /// Append an outgoing message; `Err` carries a fatal host failure.
+    fn message<CTX: ContextTr>(
+        &mut self,
+        context: &mut CTX,
+        inputs: &CallInputs,
+    ) -> Result<PrecompileOutput, String> {
+        if inputs.scheme != CallScheme::Call || inputs.is_static {
+            return Ok(Self::refuse(
+                inputs,
+                "sendMessage must be a plain CALL (not STATICCALL, DELEGATECALL or CALLCODE)",
+                0,
+            ));
+        }
+        if inputs.call_value() != U256::ZERO {
+            return Ok(Self::refuse(inputs, "sendMessage carries no value", 0));
+        }
+        // As for xcall: what the calldata's length implies is paid before it is read.
+        let least = message_cost(20, inputs.input.len().saturating_sub(MESSAGE_HEAD));
+        if least.is_none_or(|c| inputs.gas_limit < c) {
+            return Ok(Self::refuse(
+                inputs,
+                "out of gas for sendMessage, or a payload above the bound",
+                inputs.gas_limit,
+            ));
+        }
+        let decoded = sendMessageCall::abi_decode_with_config(
+            &inputs.input.as_bytes(context),
+            AbiDecoderConfig::new().strict(true),
+        );
+        let Ok(call) = decoded else {
+            return Ok(Self::refuse(
+                inputs,
+                "sendMessage input is not strictly encoded sendMessage(bytes)",
+                inputs.gas_limit,
+            ));
+        };
+        let cost = message_cost(20, call.payload.len()).filter(|c| *c <= inputs.gas_limit);
+        let Some(cost) = cost else {
+            return Ok(Self::refuse(
+                inputs,
+                "out of gas for sendMessage, or a payload above the bound",
+                inputs.gas_limit,
+            ));
+        };
+        let index = self
+            .shared
+            .emit_message(inputs.caller.as_slice(), &call.payload)
+            .map_err(|e| e.0)?;
+        let encoded = sendMessageCall::abi_encode_returns(&index);
+        Ok(PrecompileOutput::new(
+            cost,
+            encoded.into(),
+            inputs.reservoir,
+        ))
     }
 
     /// Run an xcall; `Err` carries a fatal host failure (parked in the shared host).
@@ -154,14 +233,21 @@ where
         context: &mut CTX,
         inputs: &CallInputs,
     ) -> Result<Option<InterpreterResult>, String> {
-        if inputs.bytecode_address == XCALL_ADDRESS {
-            let output = self.xcall(context, inputs)?;
-            return Ok(Some(precompile_output_to_interpreter_result(
-                output,
-                inputs.gas_limit,
-            )));
-        }
-        <EthPrecompiles as PrecompileProvider<CTX>>::run(&mut self.standard, context, inputs)
+        let output = if inputs.bytecode_address == XCALL_ADDRESS {
+            self.xcall(context, inputs)?
+        } else if inputs.bytecode_address == MESSAGE_ADDRESS {
+            self.message(context, inputs)?
+        } else {
+            return <EthPrecompiles as PrecompileProvider<CTX>>::run(
+                &mut self.standard,
+                context,
+                inputs,
+            );
+        };
+        Ok(Some(precompile_output_to_interpreter_result(
+            output,
+            inputs.gas_limit,
+        )))
     }
 
     fn warm_addresses(&self) -> &AddressSet {

@@ -32,6 +32,7 @@ pub(crate) const FUNCTIONS: &[(&str, &[Ty], &[Ty])] = &[
     ("set_return", &[I32, I32], &[]),
     ("revert", &[I32, I32], &[]),
     ("xcall", &[I64, I32, I32, I32, I32, I64], &[I32]),
+    ("send_message", &[I32, I32], &[I64]),
     ("return_data_len", &[], &[I32]),
     ("return_data_copy", &[I32], &[]),
     ("gas_left", &[], &[I64]),

@@ -14,7 +14,10 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use babel_execution::{ExecError, Host, Log, RollupId, XCall, XResult};
+use babel_execution::{
+    ExecError, Host, Log, RollupId, XCall, XResult,
+    gas::{MAX_MESSAGE_BYTES, message_cost},
+};
 use bytes::Bytes;
 use wasmtime::{Caller, Engine, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
@@ -34,6 +37,8 @@ pub(crate) enum Request {
     Get(Vec<u8>),
     Set(Vec<u8>, Option<Vec<u8>>),
     XCall(Bytes, XCall),
+    /// An outgoing message from this contract.
+    Message(Bytes, Vec<u8>),
 }
 
 /// The answer.
@@ -42,6 +47,8 @@ pub(crate) enum Response {
     Value(Option<Vec<u8>>),
     Done,
     XResult(XResult),
+    /// An outgoing message's index.
+    Index(u64),
     /// The host failed (a fatal error, kept by [`run`]): the guest stops.
     Failed,
 }
@@ -369,6 +376,30 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<Guest>, WasmError> {
         },
     )
     .map_err(err)?;
+    l.func_wrap_async(
+        m,
+        "send_message",
+        |mut c: Caller<'_, Guest>, (p, n): (i32, i32)| {
+            Box::new(async move {
+                charge(&mut c, HOST_CALL_GAS)?;
+                // Paid for by its length before a byte is read.
+                let me = c.data().info.contract.clone();
+                let len = usize::try_from(n).unwrap_or(usize::MAX);
+                let Some(cost) = message_cost(me.len(), len) else {
+                    return Err(Exit::Fault("wasm: message longer than 4096 bytes").into());
+                };
+                charge(&mut c, cost)?;
+                let payload = read(&mut c, p, n, MAX_MESSAGE_BYTES)?;
+                let mailbox = c.data().mailbox.clone();
+                let Response::Index(index) = ask(mailbox, Request::Message(me, payload)).await?
+                else {
+                    return Err(Exit::Host.into());
+                };
+                Ok(index as i64)
+            })
+        },
+    )
+    .map_err(err)?;
     l.func_wrap(m, "return_data_len", |mut c: Caller<'_, Guest>| {
         charge(&mut c, HOST_CALL_GAS)?;
         Ok(len_i32(c.data().return_data.len()))
@@ -427,6 +458,7 @@ fn serve(host: &mut dyn Host, request: Request, fatal: &mut Option<ExecError>) -
             Ok(Response::Done)
         }
         Request::XCall(me, call) => host.xcall(&me, call).map(Response::XResult),
+        Request::Message(me, payload) => host.emit_message(&me, &payload).map(Response::Index),
     };
     result.unwrap_or_else(|e| {
         *fatal = Some(e);

@@ -1,13 +1,13 @@
 //! `babel verify`: check a proof as a light client would, trusting only a genesis file (its
 //! chain id and validators): the header must be final under a certificate of more than two
-//! thirds of the voting power, and the claimed state value, transaction or receipt must be
-//! proven against it. The proof comes from a node over gRPC or from a file saved earlier.
+//! thirds of the voting power, and the claimed state value, transaction, receipt or outgoing
+//! message must be proven against it. The proof comes from a node over gRPC or from a file saved earlier.
 
 use std::time::Duration;
 
 use anyhow::bail;
 use babel_genesis::Genesis;
-use babel_proto::v1;
+use babel_proto::{message::message_key, v1};
 use babel_settlement::{Finality, Validator, ValidatorSet, VerifyError};
 use prost::Message as _;
 
@@ -36,6 +36,16 @@ pub enum Claim {
         /// Transaction hash.
         hash: [u8; 32],
     },
+    /// Message `index` of rollup `rollup`'s outgoing-message log at `height` (0: the node's
+    /// latest): a state proof of its key.
+    Message {
+        /// Rollup id.
+        rollup: u64,
+        /// Index in the log.
+        index: u64,
+        /// Height; 0 asks the node for its latest.
+        height: u64,
+    },
 }
 
 /// A proof as a node serves it.
@@ -62,7 +72,9 @@ impl Proof {
     /// Decode a proof of the kind `claim` needs.
     pub fn decode(claim: &Claim, bytes: &[u8]) -> anyhow::Result<Self> {
         Ok(match claim {
-            Claim::State { .. } => Self::State(v1::GetStateProofResponse::decode(bytes)?),
+            Claim::State { .. } | Claim::Message { .. } => {
+                Self::State(v1::GetStateProofResponse::decode(bytes)?)
+            }
             Claim::Transaction { .. } => {
                 Self::Transaction(v1::GetTransactionProofResponse::decode(bytes)?)
             }
@@ -89,6 +101,20 @@ pub async fn fetch(endpoint: &str, claim: &Claim) -> anyhow::Result<Proof> {
         hash: hash.to_vec().into(),
     };
     Ok(match claim {
+        Claim::Message {
+            rollup,
+            index,
+            height,
+        } => Proof::State(
+            client
+                .get_state_proof(v1::GetStateProofRequest {
+                    rollup_id: *rollup,
+                    key: message_key(*index).to_vec().into(),
+                    height: *height,
+                })
+                .await?
+                .into_inner(),
+        ),
         Claim::State {
             rollup,
             key,
@@ -200,6 +226,43 @@ pub fn verify(validators: &ValidatorSet, claim: &Claim, proof: &Proof) -> anyhow
                 },
                 receipt.gas_used,
                 hex::encode(&receipt.output),
+                final_at(&finality, header.height)
+            ))
+        }
+        (
+            Claim::Message {
+                rollup,
+                index,
+                height,
+            },
+            Proof::State(p),
+        ) => {
+            let (header, certificate) = parts(&p.header, &p.certificate)?;
+            if *height != 0 && header.height != *height {
+                bail!("the proof is for height {}, not {height}", header.height);
+            }
+            let finality = babel_settlement::verify_commit(validators, header, certificate)?;
+            if !p.exists {
+                babel_settlement::verify_state(
+                    header,
+                    *rollup,
+                    &message_key(*index),
+                    None,
+                    &p.proof,
+                )?;
+                bail!(
+                    "rollup {rollup} has no message {index} at height {} (the proof of its \
+                     absence holds)",
+                    header.height
+                );
+            }
+            let message =
+                babel_settlement::verify_message(header, *rollup, *index, &p.value, &p.proof)?;
+            Ok(format!(
+                "valid: message {index} of rollup {rollup}, emitted at height {} by 0x{}: 0x{}\n  {}",
+                message.height,
+                hex::encode(&message.sender),
+                hex::encode(&message.payload),
                 final_at(&finality, header.height)
             ))
         }

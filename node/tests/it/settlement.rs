@@ -1,9 +1,11 @@
-//! Settlement on a real network: proofs served by four validators verify with the light-client
-//! verifier, in this process and through `babel verify` in another; the parts every validator
-//! derives from the chain are byte-identical; a tampered proof is refused with its reason.
+//! Settlement on a real network: proofs served by four validators (state, transactions,
+//! receipts and an outgoing message a contract emitted) verify with the light-client verifier,
+//! in this process and through `babel verify` in another; the parts every validator derives
+//! from the chain are byte-identical; a tampered proof is refused with its reason.
 
 use std::time::Duration;
 
+use alloy_sol_types::SolCall as _;
 use babel_proto::v1;
 use ed25519_dalek::SigningKey;
 use prost::Message as _;
@@ -38,7 +40,20 @@ fn e2e_proofs_from_four_validators_verify_in_a_separate_process_and_tampering_is
         let mut c = client(grpc_addr(&homes[0])).await;
         let mut last = None;
         for nonce in 0..5 {
-            let tx = babel_node::txpath::admission::sign(&evm_tx(&key, chain, 1, nonce, 4), &key);
+            let mut tx = evm_tx(&key, chain, 1, nonce, 4);
+            if nonce == 4 {
+                // The last one emits an outgoing message through the precompile.
+                tx.payload = Some(v1::transaction::Payload::Evm(v1::EvmCall {
+                    to: babel_evm::MESSAGE_ADDRESS.to_vec().into(),
+                    data: babel_evm::sendMessageCall {
+                        payload: b"to L1".to_vec().into(),
+                    }
+                    .abi_encode()
+                    .into(),
+                    ..Default::default()
+                }));
+            }
+            let tx = babel_node::txpath::admission::sign(&tx, &key);
             let r = submit(&mut c, tx).await;
             assert!(r.accepted, "{}", r.message);
             last = Some(r.hash);
@@ -146,6 +161,39 @@ fn e2e_proofs_from_four_validators_verify_in_a_separate_process_and_tampering_is
         assert!(out.status.success(), "{}", stderr(&out));
         stdout(&out)
     };
+    // The message the last transaction emitted, proven from every validator; no second one.
+    let emitter = hex::encode(babel_evm::sender_address(&sender));
+    for home in &homes {
+        let endpoint = format!("http://{}", grpc_addr(home));
+        let message = |index: &str| {
+            babel(&[
+                "verify",
+                "--genesis",
+                genesis,
+                "--endpoint",
+                &endpoint,
+                "message",
+                "--rollup",
+                "1",
+                "--index",
+                index,
+            ])
+        };
+        let out = message("0");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let expected = format!(
+            "valid: message 0 of rollup 1, emitted at height {height} by 0x{emitter}: 0x{}",
+            hex::encode(b"to L1")
+        );
+        assert!(stdout(&out).starts_with(&expected), "{}", stdout(&out));
+        let out = message("1");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("has no message 1"),
+            "{}",
+            stderr(&out)
+        );
+    }
     // The sender's nonce after five transactions, and a key nobody wrote.
     assert!(state_at(&nonce_key).contains(&format!("holds 0x{}", hex::encode(5u64.to_be_bytes()))));
     assert!(state_at("00ff00ff").contains("is absent"));

@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use babel_proto::message::{encode_message, message_key};
 use babel_proto::v1;
 use babel_settlement::{
-    Validator, ValidatorSet, VerifyError, signing, verify_commit, verify_receipt, verify_state,
-    verify_transaction,
+    Validator, ValidatorSet, VerifyError, signing, verify_commit, verify_message, verify_receipt,
+    verify_state, verify_transaction,
 };
 use ed25519_dalek::{Signer as _, SigningKey};
 use jmt::{Sha256Jmt, mock::MockTreeStore};
@@ -50,16 +51,26 @@ fn receipts(n: u8) -> Vec<v1::Receipt> {
 
 /// A rollup tree holding `key_i → value_i` for `i < n`, its root and proof of `key`.
 fn state(n: u32, key: &[u8]) -> ([u8; 32], Vec<u8>) {
+    tree(
+        (0..n).map(|i| {
+            (
+                format!("key_{i}").into_bytes(),
+                format!("value_{i}").into_bytes(),
+            )
+        }),
+        key,
+    )
+}
+
+/// A rollup tree holding `pairs`, its root and proof of `key`.
+fn tree(pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>, key: &[u8]) -> ([u8; 32], Vec<u8>) {
     let store = MockTreeStore::default();
     let tree = Sha256Jmt::new(&store);
     let (root, batch) = tree
         .put_value_set(
-            (0..n).map(|i| {
-                (
-                    jmt::KeyHash::with::<sha2::Sha256>(format!("key_{i}")),
-                    Some(format!("value_{i}").into_bytes()),
-                )
-            }),
+            pairs
+                .into_iter()
+                .map(|(k, v)| (jmt::KeyHash::with::<sha2::Sha256>(k), Some(v))),
             0,
         )
         .unwrap();
@@ -348,6 +359,63 @@ fn state_proofs_verify_presence_and_absence_and_refuse_tampering() {
         verify_state(&b.header, 2, b"key_42", Some(b"value_42"), &present),
         Err(VerifyError::UnknownRollup(2))
     );
+}
+
+#[test]
+fn message_proofs_verify_and_refuse_another_message_or_index() {
+    let message = |index: u64, payload: &str| v1::OutgoingMessage {
+        index,
+        height: 4,
+        sender: vec![0xC0; 20].into(),
+        payload: payload.as_bytes().to_vec().into(),
+    };
+    // Messages 0..3, and under key 3 one that says it is message 7.
+    let mut pairs: Vec<_> = (0..3)
+        .map(|i| {
+            (
+                message_key(i).to_vec(),
+                encode_message(&message(i, "to L1")),
+            )
+        })
+        .collect();
+    pairs.push((
+        message_key(3).to_vec(),
+        encode_message(&message(7, "misplaced")),
+    ));
+    let (root, proof_1) = tree(pairs.clone(), &message_key(1));
+    let b = block(1, root);
+    let value = encode_message(&message(1, "to L1"));
+    assert_eq!(
+        verify_message(&b.header, 1, 1, &value, &proof_1),
+        Ok(message(1, "to L1"))
+    );
+    // Another payload, or the same message claimed at another index, does not verify.
+    let forged = encode_message(&message(1, "to L2"));
+    assert_eq!(
+        verify_message(&b.header, 1, 1, &forged, &proof_1),
+        Err(VerifyError::RootMismatch("state root"))
+    );
+    assert_eq!(
+        verify_message(&b.header, 1, 2, &value, &proof_1),
+        Err(VerifyError::RootMismatch("state root"))
+    );
+    // Stored bytes that are not a message, or name another index, are refused as such.
+    let (_, proof_3) = tree(pairs, &message_key(3));
+    assert!(matches!(
+        verify_message(
+            &b.header,
+            1,
+            3,
+            &encode_message(&message(7, "misplaced")),
+            &proof_3
+        ),
+        Err(VerifyError::MalformedMessage(_))
+    ));
+    let (root, proof) = tree([(message_key(0).to_vec(), vec![0xFF; 3])], &message_key(0));
+    assert!(matches!(
+        verify_message(&block(1, root).header, 1, 0, &[0xFF; 3], &proof),
+        Err(VerifyError::MalformedMessage(_))
+    ));
 }
 
 #[test]

@@ -5,5 +5,6 @@
 
 mod atomicity;
 mod limits;
+mod messages;
 mod model;
 mod support;

@@ -4,7 +4,8 @@
 //! The model snapshots the *whole* state before every frame and restores the snapshot when the
 //! frame fails: all-or-nothing by brute force, with no journal. It shares only the documented
 //! constants and rules (op cost, xcall overhead, 63/64 forwarding, the charge for a callee's
-//! output, depth bound, re-entrancy rule) and the texts of refused calls.
+//! output, depth bound, re-entrancy rule), the outgoing-message log's layout, and the texts of
+//! refused calls.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,10 @@ use babel_execution::{
     gas::{MAX_XCALL_DEPTH, forwardable, xcall_output_cost, xcall_overhead},
     state::{MemState, nonce_key},
     test_utils::{OP_GAS, Op, encode},
+};
+use babel_proto::{
+    message::{MESSAGE_COUNT_KEY, decode_message_count, encode_message, message_key},
+    v1,
 };
 use proptest::{prelude::*, test_runner::Config};
 
@@ -67,6 +72,21 @@ fn model_ops(
                 world.remove(&(rollup, k.clone()));
             }
             Op::Burn(_) | Op::Log(_) => {}
+            Op::Message(payload) => {
+                let count_key = (rollup, MESSAGE_COUNT_KEY.to_vec());
+                let index = decode_message_count(world.get(&count_key).map(Vec::as_slice)).unwrap();
+                let message = v1::OutgoingMessage {
+                    index,
+                    height: 1,
+                    sender: b"script".to_vec().into(),
+                    payload: payload.clone().into(),
+                };
+                world.insert(
+                    (rollup, message_key(index).to_vec()),
+                    encode_message(&message),
+                );
+                world.insert(count_key, (index + 1).to_be_bytes().to_vec());
+            }
             Op::Call {
                 rollup: target,
                 script,
@@ -127,6 +147,7 @@ fn op(depth: u32) -> BoxedStrategy<Op> {
         1 => Just(Op::Fail(b"fail".to_vec())),
         1 => Just(Op::Return(b"ok".to_vec())),
         1 => Just(Op::Log(b"log".to_vec())),
+        1 => Just(Op::Message(b"msg".to_vec())),
     ];
     if depth == 0 {
         return leaf.boxed();

@@ -6,5 +6,6 @@
 mod frames;
 mod genesis;
 mod limits;
+mod messages;
 mod support;
 mod xcall;

@@ -90,6 +90,13 @@ pub fn xcall(rollup: u64, target: &[u8], input: &[u8], gas: u64) -> Result<Vec<u
     sys::xcall(rollup, target, input, gas)
 }
 
+/// Appends `payload` (at most 4 096 bytes) from this contract to the rollup's outgoing-message
+/// log, for consumers outside the chain, who prove it with a state proof; its index in the
+/// log. Undone if this frame fails.
+pub fn send_message(payload: &[u8]) -> u64 {
+    sys::send_message(payload)
+}
+
 /// Gas left to this frame.
 pub fn gas_left() -> u64 {
     sys::gas_left()

@@ -38,6 +38,7 @@ mod raw {
             input_len: i32,
             gas: i64,
         ) -> i32;
+        pub(super) fn send_message(ptr: *const u8, len: i32) -> i64;
         pub(super) fn return_data_len() -> i32;
         pub(super) fn return_data_copy(ptr: *mut u8);
         pub(super) fn gas_left() -> i64;
@@ -154,6 +155,10 @@ pub(crate) fn xcall(
         raw::return_data_copy(p)
     });
     if ok == 1 { Ok(data) } else { Err(data) }
+}
+
+pub(crate) fn send_message(payload: &[u8]) -> u64 {
+    unsafe { raw::send_message(payload.as_ptr(), payload.len() as i32) as u64 }
 }
 
 pub(crate) fn gas_left() -> u64 {

@@ -30,6 +30,8 @@ pub struct TestHost {
     pub signer: [u8; 32],
     /// Logs emitted so far: topics and data.
     pub logs: Vec<(Vec<[u8; 32]>, Vec<u8>)>,
+    /// Outgoing messages sent so far (their index is their place here).
+    pub messages: Vec<Vec<u8>>,
     /// Gas the contract is told is left.
     pub gas_left: u64,
     /// Block height.
@@ -53,6 +55,7 @@ impl Default for TestHost {
             origin_rollup: 1,
             signer: [0x11; 32],
             logs: Vec::new(),
+            messages: Vec::new(),
             gas_left: 10_000_000,
             block_height: 1,
             block_time_ms: 1_700_000_000_000,
@@ -81,13 +84,13 @@ pub fn reset() {
 struct Reverted(Vec<u8>);
 
 /// Runs `entry` with `input` as call data, as the node runs a frame: its output, or its revert
-/// data, in which case its storage writes and logs are undone. A panic is a trap, as on the
+/// data, in which case its storage writes, logs and messages are undone. A panic is a trap, as on the
 /// node (`Error("wasm: unreachable")`).
 pub fn call(input: &[u8], entry: impl FnOnce()) -> Result<Vec<u8>, Vec<u8>> {
-    let (storage, logs) = with_host(|host| {
+    let (storage, logs, messages) = with_host(|host| {
         host.input = input.to_vec();
         host.output.clear();
-        (host.storage.clone(), host.logs.len())
+        (host.storage.clone(), host.logs.len(), host.messages.len())
     });
     let outcome = panic::catch_unwind(panic::AssertUnwindSafe(entry));
     with_host(|host| match outcome {
@@ -95,6 +98,7 @@ pub fn call(input: &[u8], entry: impl FnOnce()) -> Result<Vec<u8>, Vec<u8>> {
         Err(payload) => {
             host.storage = storage;
             host.logs.truncate(logs);
+            host.messages.truncate(messages);
             Err(match payload.downcast::<Reverted>() {
                 Ok(reverted) => reverted.0,
                 Err(_) => crate::abi::error("wasm: unreachable"),
@@ -210,6 +214,13 @@ pub(crate) mod raw {
             h.return_data = data;
         });
         i32::from(ok)
+    }
+    pub(crate) unsafe fn send_message(ptr: *const u8, n: i32) -> i64 {
+        let payload = slice(ptr, n).to_vec();
+        with_host(|h| {
+            h.messages.push(payload);
+            h.messages.len() as i64 - 1
+        })
     }
     pub(crate) unsafe fn return_data_len() -> i32 {
         with_host(|h| len(&h.return_data))
