@@ -7,6 +7,7 @@ mod code;
 mod contracts;
 mod execution;
 mod hostile;
+mod messages;
 mod pool;
 mod sdk;
 
