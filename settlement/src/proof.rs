@@ -59,6 +59,12 @@ pub fn verify_message(
             message.index
         )));
     }
+    if message.height > header.height {
+        return Err(VerifyError::MalformedMessage(format!(
+            "it says it was emitted at height {}, after the header's {}",
+            message.height, header.height
+        )));
+    }
     Ok(message)
 }
 

@@ -51,8 +51,9 @@ pub const DEPLOY_GAS_PER_BYTE: u64 = 100;
 /// Per unit of compile work (`sierra::check`: the references and cells the compiler holds,
 /// summed over statements, and the constants it lays out), paid before the compiler runs: a
 /// small program can keep many values live across many statements, work its bytes do not
-/// pay for (docs/BENCHMARKS.md).
-pub const DEPLOY_GAS_PER_UNIT: u64 = 2;
+/// pay for. The compiler spends about 12 ns per unit (docs/BENCHMARKS.md), 2.4 gas at the
+/// block budget's 5 ns per gas.
+pub const DEPLOY_GAS_PER_UNIT: u64 = 3;
 /// Per felt of a deployed class's compiled bytecode, paid once the class compiles: a few
 /// kilobytes of Sierra can compile to a hundred thousand felts, held in memory (about a
 /// hundred bytes each as a loaded program) for as long as the node runs.

@@ -604,7 +604,7 @@ mod tests {
             ..MapHost::default()
         };
         let payload = [Felt252::from(5u64), Felt252::from(6u64)];
-        let gas = 10_000_000;
+        let gas = 100_000_000;
         let (left, failed) = send(&mut host, 0xE7, &payload, gas);
         assert!(!failed);
         let cost =

@@ -251,9 +251,14 @@ pub fn verify(validators: &ValidatorSet, claim: &Claim, proof: &Proof) -> anyhow
                     &p.proof,
                 )?;
                 bail!(
-                    "rollup {rollup} has no message {index} at height {} (the proof of its \
-                     absence holds)",
-                    header.height
+                    "rollup {rollup} had no message {index} as of height {} ({}; the proof of \
+                     its absence holds there, a later height may hold it)",
+                    header.height,
+                    if *height == 0 {
+                        "the height the node chose"
+                    } else {
+                        "the height asked for"
+                    }
                 );
             }
             let message =

@@ -189,7 +189,7 @@ fn e2e_proofs_from_four_validators_verify_in_a_separate_process_and_tampering_is
         let out = message("1");
         assert_eq!(out.status.code(), Some(1));
         assert!(
-            stderr(&out).contains("has no message 1"),
+            stderr(&out).contains("had no message 1 as of height"),
             "{}",
             stderr(&out)
         );

@@ -411,6 +411,19 @@ fn message_proofs_verify_and_refuse_another_message_or_index() {
         ),
         Err(VerifyError::MalformedMessage(_))
     ));
+    // One that says it was emitted after the header that proves it (the header is at 9).
+    let late = v1::OutgoingMessage {
+        height: 10,
+        ..message(0, "late")
+    };
+    let (root, proof) = tree(
+        [(message_key(0).to_vec(), encode_message(&late))],
+        &message_key(0),
+    );
+    assert!(matches!(
+        verify_message(&block(1, root).header, 1, 0, &encode_message(&late), &proof),
+        Err(VerifyError::MalformedMessage(_))
+    ));
     let (root, proof) = tree([(message_key(0).to_vec(), vec![0xFF; 3])], &message_key(0));
     assert!(matches!(
         verify_message(&block(1, root).header, 1, 0, &[0xFF; 3], &proof),

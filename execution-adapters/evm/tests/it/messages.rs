@@ -21,6 +21,7 @@ sol! {
     function send(bytes payload) external returns (uint64 index);
     function sendAndUndo(bytes payload) external returns (bool);
     function sendStatic(bytes payload) external view returns (bool ok);
+    function sendByDelegate(bytes payload) external returns (bool ok);
     function sendWithGas(bytes payload, uint256 gas_) external returns (bool ok, uint256 used);
 }
 
@@ -84,7 +85,7 @@ fn a_contract_sends_numbered_messages_into_its_rollup_s_state() {
 }
 
 #[test]
-fn a_reverted_sub_call_or_a_static_call_sends_nothing() {
+fn a_reverted_sub_call_a_static_call_or_a_delegatecall_sends_nothing() {
     let (mut w, outbox) = outbox();
     let undo = w.send(
         1,
@@ -107,6 +108,21 @@ fn a_reverted_sub_call_or_a_static_call_sends_nothing() {
         },
     );
     assert!(!ok, "a static call may not send");
+    assert_eq!(count(&w), 0);
+
+    let delegated = w.send(
+        1,
+        Some(outbox),
+        sendByDelegateCall {
+            payload: evm_bytes(b"as my caller"),
+        }
+        .abi_encode(),
+    );
+    assert!(delegated.success, "{delegated:?}");
+    assert!(
+        !sendByDelegateCall::abi_decode_returns(&delegated.output).unwrap(),
+        "a DELEGATECALL may not send"
+    );
     assert_eq!(count(&w), 0);
 }
 
@@ -146,4 +162,32 @@ fn a_message_costs_its_bytes_and_is_refused_without_the_gas_or_past_the_bound() 
     let (ok, _) = try_with(&mut w, &vec![1u8; MAX_MESSAGE_BYTES + 1], 2_000_000);
     assert!(!ok);
     assert_eq!(count(&w), 1);
+}
+
+#[test]
+fn a_contract_on_another_rollup_sends_under_its_xcall_alias() {
+    let mut w = World::new();
+    let vault = w.deploy(2, "Vault", crate::support::args(U256::from(500)));
+    let receipt = w.send(
+        2,
+        Some(vault),
+        crate::support::callBackCall {
+            rollup: 1,
+            target: MESSAGE_ADDRESS,
+            data: sendMessageCall {
+                payload: evm_bytes(b"from two"),
+            }
+            .abi_encode()
+            .into(),
+        }
+        .abi_encode(),
+    );
+    assert!(receipt.success, "{receipt:?}");
+    let sent = message(&w, 0).unwrap();
+    assert_eq!(sent.payload.as_ref(), b"from two");
+    assert_eq!(
+        sent.sender.as_ref(),
+        babel_evm::xcaller_address(2, vault.as_slice()).as_slice(),
+        "rollup 1's log names the caller as rollup 1 knows it"
+    );
 }
