@@ -13,11 +13,9 @@ use std::{
 };
 
 use babel_proto::v1;
-use babel_settlement::{
-    Validator, ValidatorSet, signing, verify_commit, verify_state, verify_transaction,
-};
+use babel_settlement::{Validator, ValidatorSet, verify_commit, verify_state, verify_transaction};
 use criterion::{Criterion, criterion_group};
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use jmt::{KeyHash, Sha256Jmt, mock::MockTreeStore};
 use prost::Message as _;
 use sha2::Sha256;
@@ -77,30 +75,7 @@ fn certificates(c: &mut Criterion) {
         )
         .unwrap();
         let header = header([0; 32], &[]);
-        let hash = babel_proto::block_hash(&header);
-        let certificate = v1::CommitCertificate {
-            height: header.height,
-            round: 0,
-            block_hash: hash.to_vec().into(),
-            signatures: keys
-                .iter()
-                .map(|k| {
-                    let address = signing::address(&k.verifying_key().to_bytes());
-                    let bytes = signing::vote_bytes(
-                        signing::PRECOMMIT,
-                        CHAIN,
-                        header.height,
-                        0,
-                        Some(&hash),
-                        &address,
-                    );
-                    v1::CommitSignature {
-                        validator: address.to_vec().into(),
-                        signature: k.sign(&bytes).to_bytes().to_vec().into(),
-                    }
-                })
-                .collect(),
-        };
+        let certificate = babel_settlement::test_utils::certify(CHAIN, &header, 0, &keys);
         let size = certificate.encoded_len() + header.encoded_len();
         measure(
             c,

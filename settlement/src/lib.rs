@@ -23,6 +23,8 @@ mod commit;
 mod error;
 mod proof;
 pub mod signing;
+#[cfg(feature = "test-utils")]
+pub mod test_utils;
 
 pub use commit::{Finality, Validator, ValidatorSet, verify_commit};
 pub use error::VerifyError;

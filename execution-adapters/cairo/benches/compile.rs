@@ -16,9 +16,8 @@ use std::{
 use babel_cairo::{
     class::Compiled,
     limits::{DEPLOY_GAS_PER_UNIT, deploy_gas},
+    test_utils::{class_of, held},
 };
-use cairo_lang_sierra::ProgramParser;
-use cairo_lang_starknet_classes::contract_class::{ContractClass, ContractEntryPoints};
 use criterion::{Criterion, criterion_group};
 
 /// Name, bytes of JSON, compile work and mean compile time of each case.
@@ -32,45 +31,19 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// A class whose program copies a struct of 128 felts `copies` times and holds the copies
-/// while `churn` pairs of statements copy and drop one more, then drops them all.
-fn held(copies: usize, churn: usize) -> Vec<u8> {
-    let info = "[storable: true, drop: true, dup: true, zero_sized: false]";
-    let felts = vec!["[0]"; 128].join(", ");
-    let mut text = format!(
-        "type [0] = felt252 {info};\ntype [1] = Struct<ut@S, {felts}> {info};\n\
-         libfunc [0] = dup<[1]>;\nlibfunc [1] = drop<[1]>;\n"
-    );
-    for i in 0..copies {
-        text += &format!("[0]([{i}]) -> ([{i}], [{}]);\n", i + 1);
-    }
-    let spare = copies + 1;
-    for _ in 0..churn {
-        text += &format!("[0]([0]) -> ([0], [{spare}]);\n[1]([{spare}]) -> ();\n");
-    }
-    for i in 0..=copies {
-        text += &format!("[1]([{i}]) -> ();\n");
-    }
-    text += "return();\n[0]@0([0]: [1]) -> ();\n";
-    let program = ProgramParser::new().parse(&text).unwrap();
-    let class = ContractClass::new(
-        &program,
-        ContractEntryPoints::default(),
-        None,
-        Default::default(),
-    )
-    .unwrap();
-    serde_json::to_vec(&class).unwrap()
+/// [`held`] as a class's JSON.
+fn held_class(copies: usize, churn: usize) -> Vec<u8> {
+    serde_json::to_vec(&class_of(&held(copies, churn))).unwrap()
 }
 
 fn compile(c: &mut Criterion) {
     let cases = [
         ("counter".to_string(), fixture("counter")),
         ("asset".to_string(), fixture("asset")),
-        ("126 copies held".to_string(), held(126, 0)),
+        ("126 copies held".to_string(), held_class(126, 0)),
         (
             "100 copies held over 400 statements".to_string(),
-            held(100, 200),
+            held_class(100, 200),
         ),
     ];
     let mut group = c.benchmark_group("cairo compile");

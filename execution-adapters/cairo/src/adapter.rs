@@ -324,7 +324,7 @@ impl ExecutionAdapter for CairoAdapter {
                 .map_err(|e| refused(format!("contract {name}: {e}")))?;
             let hash = class_hash(&json);
             self.classes
-                .get_or_stage(hash, &json, |_| true)
+                .get_or_compile(hash, &json)
                 .map_err(|r| refused(format!("contract {name}: {r}")))?;
             out.push((class_key(&hash), json));
             out.push((contract_key(&address), hash.to_vec()));

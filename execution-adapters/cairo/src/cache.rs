@@ -25,7 +25,7 @@ use std::{
     },
 };
 
-use crate::class::{ClassRefusal, Compiled};
+use crate::class::{Checked, ClassRefusal, Compiled};
 
 /// Most classes staged between two commits by the adapter that runs blocks. Past this the
 /// oldest is dropped: a block paying for this many deploys (32 000 gas each at least) is
@@ -131,6 +131,23 @@ impl Classes {
         if !pay(checked.work) {
             return Ok(None);
         }
+        self.stage(hash, checked).map(Some)
+    }
+
+    /// [`Classes::get_or_stage`] of a class already paid for: one in state (genesis, or a
+    /// deploy's earlier in the block) that this cache lacks.
+    pub fn get_or_compile(
+        &self,
+        hash: [u8; 32],
+        json: &[u8],
+    ) -> Result<Arc<Compiled>, ClassRefusal> {
+        match self.get(&hash) {
+            Some(compiled) => Ok(compiled),
+            None => self.stage(hash, Compiled::check(json)?),
+        }
+    }
+
+    fn stage(&self, hash: [u8; 32], checked: Checked) -> Result<Arc<Compiled>, ClassRefusal> {
         self.compiles.fetch_add(1, Ordering::Relaxed);
         let compiled = Compiled::build(checked)?;
         let mut staged = lock(&self.staged);
@@ -138,7 +155,7 @@ impl Classes {
             staged.pop_front();
         }
         staged.push_back((hash, compiled.clone()));
-        Ok(Some(compiled))
+        Ok(compiled)
     }
 
     /// Keep the class of hash `hash` for good: it is in committed state. Compiled from `json`

@@ -73,15 +73,13 @@ pub fn class_of(
     // It compiled when it was deployed, under the same rules: failing now is the node's.
     // Staged, not kept: the state read may be a deploy earlier in this block (or in a
     // simulation) that never commits.
-    let stored = |why: String| ExecError::Adapter {
-        vm: VmKind::Cairo,
-        message: format!("stored class {}: {why}", hex::encode(hash)),
-    };
     classes
-        .get_or_stage(hash, &json, |_| true)
-        .map_err(|r| stored(r.to_string()))?
+        .get_or_compile(hash, &json)
         .map(Ok)
-        .ok_or_else(|| stored("compile refused".into()))
+        .map_err(|r| ExecError::Adapter {
+            vm: VmKind::Cairo,
+            message: format!("stored class {}: {r}", hex::encode(hash)),
+        })
 }
 
 fn corrupt(what: &str) -> ExecError {

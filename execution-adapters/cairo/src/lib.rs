@@ -18,6 +18,8 @@ pub mod run;
 pub mod sierra;
 pub mod state;
 pub mod syscall;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use adapter::{CairoAdapter, XCALL_ENTRY};
 pub use cache::Committed;

@@ -432,47 +432,17 @@ fn live_units(
 
 #[cfg(test)]
 mod tests {
-    use cairo_lang_sierra::ProgramParser;
-    use cairo_lang_starknet_classes::contract_class::ContractEntryPoints;
-
     use super::*;
-
-    const INFO: &str = "[storable: true, drop: true, dup: true, zero_sized: false]";
+    use crate::test_utils::{INFO, class_of, held};
 
     /// `check` of the program `text` (Sierra's text form), as a class with no entry points.
     fn verdict(text: &str) -> Result<u64, ClassRefusal> {
-        let program = ProgramParser::new().parse(text).unwrap();
-        let class = ContractClass::new(
-            &program,
-            ContractEntryPoints::default(),
-            None,
-            Default::default(),
-        )
-        .unwrap();
-        check(&class)
-    }
-
-    /// A program that duplicates a struct of 128 felts `dups` times, then drops every copy.
-    /// (Types, library functions and functions are named by their index, as a class has them.)
-    fn duplicates(dups: usize) -> String {
-        let felts = vec!["[0]"; 128].join(", ");
-        let mut text = format!(
-            "type [0] = felt252 {INFO};\ntype [1] = Struct<ut@S, {felts}> {INFO};\n\
-             libfunc [0] = dup<[1]>;\nlibfunc [1] = drop<[1]>;\n"
-        );
-        for i in 0..dups {
-            text += &format!("[0]([{i}]) -> ([{i}], [{}]);\n", i + 1);
-        }
-        for i in 0..=dups {
-            text += &format!("[1]([{i}]) -> ();\n");
-        }
-        text += "return();\n[0]@0([0]: [1]) -> ();\n";
-        text
+        check(&class_of(text))
     }
 
     #[test]
     fn a_program_within_the_bounds_passes() {
-        verdict(&duplicates(10)).unwrap();
+        verdict(&held(10, 0)).unwrap();
     }
 
     #[test]
@@ -482,26 +452,11 @@ mod tests {
         let per_copy = 129;
         let dups = usize::try_from(MAX_LIVE_UNITS).unwrap() / per_copy;
         assert_eq!(
-            verdict(&duplicates(dups + 1)).unwrap_err(),
+            verdict(&held(dups + 1, 0)).unwrap_err(),
             ClassRefusal::Shape
         );
-        let work = verdict(&duplicates(dups - 1)).unwrap();
+        let work = verdict(&held(dups - 1, 0)).unwrap();
         assert!(work > 1_000_000, "the work of {} copies: {work}", dups - 1);
-    }
-
-    /// A struct of 128 felts copied `copies` times and held while `churn` pairs of statements
-    /// copy and drop one more, then everything dropped.
-    fn held(copies: usize, churn: usize) -> String {
-        let mut text = duplicates(copies);
-        let tail = text.split_off(text.find("[1]([0]) -> ();").unwrap());
-        for _ in 0..churn {
-            text += &format!(
-                "[0]([0]) -> ([0], [{}]);\n[1]([{}]) -> ();\n",
-                copies + 1,
-                copies + 1
-            );
-        }
-        text + &tail
     }
 
     #[test]

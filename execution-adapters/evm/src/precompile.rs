@@ -99,21 +99,44 @@ impl<'s, 'h> Precompiles<'s, 'h> {
         )
     }
 
+    /// The refusal of a call to precompile `name` that is not a plain `CALL` without value
+    /// (a static context forbids writes; DELEGATECALL and CALLCODE would act for the caller's
+    /// caller; value cannot cross into the host), using none of its gas.
+    fn not_plain(inputs: &CallInputs, name: &str) -> Option<PrecompileOutput> {
+        if inputs.scheme != CallScheme::Call || inputs.is_static {
+            let why =
+                format!("{name} must be a plain CALL (not STATICCALL, DELEGATECALL or CALLCODE)");
+            return Some(Self::refuse(inputs, &why, 0));
+        }
+        (inputs.call_value() != U256::ZERO)
+            .then(|| Self::refuse(inputs, &format!("{name} carries no value"), 0))
+    }
+
+    /// The calldata strictly decoded as `C` (no trailing bytes or gaps, so a bound checked
+    /// against the calldata's length held for all of it), or the refusal using all the gas.
+    fn strict<C: SolCall, CTX: ContextTr>(
+        context: &mut CTX,
+        inputs: &CallInputs,
+    ) -> Result<C, PrecompileOutput> {
+        C::abi_decode_with_config(
+            &inputs.input.as_bytes(context),
+            AbiDecoderConfig::new().strict(true),
+        )
+        .map_err(|_| {
+            let name = C::SIGNATURE.split('(').next().unwrap_or_default();
+            let why = format!("{name} input is not strictly encoded {}", C::SIGNATURE);
+            Self::refuse(inputs, &why, inputs.gas_limit)
+        })
+    }
+
     /// Append an outgoing message; `Err` carries a fatal host failure.
     fn message<CTX: ContextTr>(
         &mut self,
         context: &mut CTX,
         inputs: &CallInputs,
     ) -> Result<PrecompileOutput, String> {
-        if inputs.scheme != CallScheme::Call || inputs.is_static {
-            return Ok(Self::refuse(
-                inputs,
-                "sendMessage must be a plain CALL (not STATICCALL, DELEGATECALL or CALLCODE)",
-                0,
-            ));
-        }
-        if inputs.call_value() != U256::ZERO {
-            return Ok(Self::refuse(inputs, "sendMessage carries no value", 0));
+        if let Some(refused) = Self::not_plain(inputs, "sendMessage") {
+            return Ok(refused);
         }
         // As for xcall: what the calldata's length implies is paid before it is read.
         let least = message_cost(20, inputs.input.len().saturating_sub(MESSAGE_HEAD));
@@ -124,16 +147,9 @@ impl<'s, 'h> Precompiles<'s, 'h> {
                 inputs.gas_limit,
             ));
         }
-        let decoded = sendMessageCall::abi_decode_with_config(
-            &inputs.input.as_bytes(context),
-            AbiDecoderConfig::new().strict(true),
-        );
-        let Ok(call) = decoded else {
-            return Ok(Self::refuse(
-                inputs,
-                "sendMessage input is not strictly encoded sendMessage(bytes)",
-                inputs.gas_limit,
-            ));
+        let call = match Self::strict::<sendMessageCall, _>(context, inputs) {
+            Ok(call) => call,
+            Err(refused) => return Ok(refused),
         };
         let cost = message_cost(20, call.payload.len()).filter(|c| *c <= inputs.gas_limit);
         let Some(cost) = cost else {
@@ -161,15 +177,8 @@ impl<'s, 'h> Precompiles<'s, 'h> {
         context: &mut CTX,
         inputs: &CallInputs,
     ) -> Result<PrecompileOutput, String> {
-        if inputs.scheme != CallScheme::Call || inputs.is_static {
-            return Ok(Self::refuse(
-                inputs,
-                "xcall must be a plain CALL (not STATICCALL, DELEGATECALL or CALLCODE)",
-                0,
-            ));
-        }
-        if inputs.call_value() != U256::ZERO {
-            return Ok(Self::refuse(inputs, "xcall carries no value", 0));
+        if let Some(refused) = Self::not_plain(inputs, "xcall") {
+            return Ok(refused);
         }
         // Target and input fill all of the calldata but its head, and the overhead charges
         // them per byte: the core would refuse this call out of gas once it had them. Refused
@@ -183,17 +192,9 @@ impl<'s, 'h> Precompiles<'s, 'h> {
                 inputs.gas_limit,
             ));
         }
-        // Strict: no trailing bytes or gaps, so the check above held for all of the calldata.
-        let decoded = xcallCall::abi_decode_with_config(
-            &inputs.input.as_bytes(context),
-            AbiDecoderConfig::new().strict(true),
-        );
-        let Ok(call) = decoded else {
-            return Ok(Self::refuse(
-                inputs,
-                "xcall input is not strictly encoded xcall(uint64,bytes,bytes)",
-                inputs.gas_limit,
-            ));
+        let call = match Self::strict::<xcallCall, _>(context, inputs) {
+            Ok(call) => call,
+            Err(refused) => return Ok(refused),
         };
         let result = self
             .shared

@@ -150,6 +150,20 @@ fn parts<'a>(
     ))
 }
 
+/// The header of a state proof, final under `validators`, at `height` if it is not 0.
+fn final_state<'a>(
+    validators: &ValidatorSet,
+    p: &'a v1::GetStateProofResponse,
+    height: u64,
+) -> anyhow::Result<(&'a v1::Header, Finality)> {
+    let (header, certificate) = parts(&p.header, &p.certificate)?;
+    if height != 0 && header.height != height {
+        bail!("the proof is for height {}, not {height}", header.height);
+    }
+    let finality = babel_settlement::verify_commit(validators, header, certificate)?;
+    Ok((header, finality))
+}
+
 fn final_at(finality: &Finality, height: u64) -> String {
     format!(
         "at height {height}, block 0x{}, final: precommits of {} of {} voting power",
@@ -175,11 +189,7 @@ pub fn verify(validators: &ValidatorSet, claim: &Claim, proof: &Proof) -> anyhow
             },
             Proof::State(p),
         ) => {
-            let (header, certificate) = parts(&p.header, &p.certificate)?;
-            if *height != 0 && header.height != *height {
-                bail!("the proof is for height {}, not {height}", header.height);
-            }
-            let finality = babel_settlement::verify_commit(validators, header, certificate)?;
+            let (header, finality) = final_state(validators, p, *height)?;
             let value = p.exists.then_some(p.value.as_ref());
             babel_settlement::verify_state(header, *rollup, key, value, &p.proof)?;
             let what = match value {
@@ -237,11 +247,7 @@ pub fn verify(validators: &ValidatorSet, claim: &Claim, proof: &Proof) -> anyhow
             },
             Proof::State(p),
         ) => {
-            let (header, certificate) = parts(&p.header, &p.certificate)?;
-            if *height != 0 && header.height != *height {
-                bail!("the proof is for height {}, not {height}", header.height);
-            }
-            let finality = babel_settlement::verify_commit(validators, header, certificate)?;
+            let (header, finality) = final_state(validators, p, *height)?;
             if !p.exists {
                 babel_settlement::verify_state(
                     header,

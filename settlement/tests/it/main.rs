@@ -6,10 +6,10 @@
 use babel_proto::message::{encode_message, message_key};
 use babel_proto::v1;
 use babel_settlement::{
-    Validator, ValidatorSet, VerifyError, signing, verify_commit, verify_message, verify_receipt,
+    Validator, ValidatorSet, VerifyError, verify_commit, verify_message, verify_receipt,
     verify_state, verify_transaction,
 };
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use jmt::{Sha256Jmt, mock::MockTreeStore};
 
 const CHAIN: &str = "babel-settle-1";
@@ -114,30 +114,7 @@ fn block(n: u8, state_root: [u8; 32]) -> Block {
 
 /// A certificate for `header` signed by `signers` at round 1.
 fn certify(header: &v1::Header, signers: &[SigningKey]) -> v1::CommitCertificate {
-    let hash = babel_proto::block_hash(header);
-    v1::CommitCertificate {
-        height: header.height,
-        round: 1,
-        block_hash: hash.to_vec().into(),
-        signatures: signers
-            .iter()
-            .map(|k| {
-                let address = signing::address(&k.verifying_key().to_bytes());
-                let bytes = signing::vote_bytes(
-                    signing::PRECOMMIT,
-                    CHAIN,
-                    header.height,
-                    1,
-                    Some(&hash),
-                    &address,
-                );
-                v1::CommitSignature {
-                    validator: address.to_vec().into(),
-                    signature: k.sign(&bytes).to_bytes().to_vec().into(),
-                }
-            })
-            .collect(),
-    }
+    babel_settlement::test_utils::certify(CHAIN, header, 1, signers)
 }
 
 #[test]
