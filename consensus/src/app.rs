@@ -33,11 +33,14 @@ pub enum Refusal {
     TxRoot,
     /// Re-executing the block gives other roots than its header claims.
     Execution,
+    /// The block's certificate of its parent is missing, not committed to by its header, or
+    /// does not hold.
+    Certificate,
 }
 
 impl Refusal {
     /// Every kind, in label order.
-    pub const ALL: [Refusal; 8] = [
+    pub const ALL: [Refusal; 9] = [
         Refusal::Header,
         Refusal::Clock,
         Refusal::Proposer,
@@ -46,6 +49,7 @@ impl Refusal {
         Refusal::Transactions,
         Refusal::TxRoot,
         Refusal::Execution,
+        Refusal::Certificate,
     ];
 
     /// The kind as a metric label value.
@@ -59,6 +63,7 @@ impl Refusal {
             Refusal::Transactions => "transactions",
             Refusal::TxRoot => "tx_root",
             Refusal::Execution => "execution",
+            Refusal::Certificate => "certificate",
         }
     }
 }

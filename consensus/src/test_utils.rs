@@ -146,7 +146,7 @@ impl Application for MemApp {
         };
         Ok(v1::Block {
             header: Some(header),
-            txs: Vec::new(),
+            ..Default::default()
         })
     }
 

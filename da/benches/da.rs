@@ -128,6 +128,7 @@ fn bench(c: &mut Criterion) {
         let block = BlockRef {
             header: &header,
             certificate: &certificate,
+            last_certificate: None,
             block_hash: &hash,
             txs: &txs,
         };

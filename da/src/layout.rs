@@ -38,6 +38,8 @@ pub struct BlockRef<'a> {
     pub header: &'a Header,
     /// Its commit certificate.
     pub certificate: &'a CommitCertificate,
+    /// The certificate of its parent it carries (none at height 1).
+    pub last_certificate: Option<&'a CommitCertificate>,
     /// sha256 of the encoded header.
     pub block_hash: &'a [u8],
     /// The block's transactions in order, each with its rollup id.
@@ -124,6 +126,7 @@ pub fn post_block(
         tx_count: u32::try_from(block.txs.len())
             .map_err(|_| DaError::Inconsistent("more than 2^32 transactions".into()))?,
         blobs: refs,
+        last_certificate: block.last_certificate.cloned(),
     };
     let head = Blob::new(
         namespaces.sequencer,
@@ -316,6 +319,7 @@ mod tests {
         let block = BlockRef {
             header: &h,
             certificate: &cert,
+            last_certificate: None,
             block_hash: &hash,
             txs: &txs,
         };
@@ -345,6 +349,7 @@ mod tests {
         let block = BlockRef {
             header: &h,
             certificate: &cert,
+            last_certificate: None,
             block_hash: &hash,
             txs: &txs,
         };
@@ -363,6 +368,7 @@ mod tests {
         let block = BlockRef {
             header: &h,
             certificate: &cert,
+            last_certificate: None,
             block_hash: &hash,
             txs: &[],
         };
@@ -383,6 +389,7 @@ mod tests {
             certificate: None,
             tx_count,
             blobs: listed,
+            last_certificate: None,
         }
     }
 

@@ -138,6 +138,7 @@ fn main() {
                     pool,
                     executor,
                 )
+                .expect("the validators make a light-client set")
             })
             .collect();
         let node = rt.block_on(run(&cfgs, apps, heights, |a: &NodeApp| {

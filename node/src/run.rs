@@ -156,6 +156,7 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         pool.clone(),
         executor,
     )
+    .context("the genesis validators")?
     .notify_commits(committed_tx)
     .observe(metrics.clone(), health.clone())
     .with_da(da.clone());

@@ -22,6 +22,14 @@ pub fn block_hash(header: &v1::Header) -> [u8; 32] {
     Sha256::digest(header.encode_to_vec()).into()
 }
 
+/// Commitment to a block's `last_certificate`: `sha256` of its protobuf encoding, or empty
+/// when the block has none (height 1).
+pub fn certificate_hash(certificate: Option<&v1::CommitCertificate>) -> prost::bytes::Bytes {
+    certificate.map_or_else(prost::bytes::Bytes::new, |c| {
+        prost::bytes::Bytes::copy_from_slice(&Sha256::digest(c.encode_to_vec()))
+    })
+}
+
 /// Commitment to a block's transactions: the RFC 6962 Merkle root (see [`merkle_root`]) over
 /// their hashes, in block order.
 pub fn tx_root(txs: &[v1::SignedTransaction]) -> [u8; 32] {
@@ -176,5 +184,32 @@ mod tests {
         h2.time_ms = 1;
         assert_ne!(block_hash(&h), block_hash(&h2));
         assert_eq!(block_hash(&h), block_hash(&h.clone()));
+    }
+
+    #[test]
+    fn the_header_commits_to_its_last_certificate() {
+        assert!(certificate_hash(None).is_empty());
+        let cert = v1::CommitCertificate {
+            height: 4,
+            round: 0,
+            block_hash: vec![7; 32].into(),
+            signatures: vec![v1::CommitSignature {
+                validator: vec![1; 20].into(),
+                signature: vec![2; 64].into(),
+            }],
+        };
+        let mut other = cert.clone();
+        other.signatures[0].signature = vec![3; 64].into();
+        assert_eq!(certificate_hash(Some(&cert)).len(), 32);
+        assert_ne!(certificate_hash(Some(&cert)), certificate_hash(Some(&other)));
+        let h = v1::Header {
+            chain_id: "c".into(),
+            height: 5,
+            last_certificate_hash: certificate_hash(Some(&cert)),
+            ..Default::default()
+        };
+        let mut h2 = h.clone();
+        h2.last_certificate_hash = certificate_hash(Some(&other));
+        assert_ne!(block_hash(&h), block_hash(&h2));
     }
 }

@@ -307,6 +307,7 @@ mod tests {
                 body: vec![3; 40].into(),
                 signature: vec![4; 64].into(),
             }],
+            last_certificate: None,
         }
         .encode_to_vec()
     }

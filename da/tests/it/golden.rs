@@ -75,6 +75,7 @@ fn the_documented_golden_vectors_are_what_the_layout_writes_and_reads() {
     let block = BlockRef {
         header: &header,
         certificate: &certificate,
+        last_certificate: None,
         block_hash: &hash,
         txs: &txs,
     };

@@ -108,7 +108,7 @@ fn mutated_blocks_are_judged_and_never_crash_the_node() {
         };
         let block = v1::Block {
             header: Some(header),
-            txs: good.txs.clone(),
+            ..good.clone()
         };
         received(&f, &good, &block.encode_to_vec())
     });

@@ -55,6 +55,8 @@ pub struct NodeApp {
     genesis: Arc<Genesis>,
     chain_id: String,
     validators: ValidatorSet,
+    /// The same validators, as the light-client verifier checks certificates against them.
+    trusted: Arc<babel_settlement::ValidatorSet>,
     pool: SharedPool,
     committed: Option<tokio::sync::watch::Sender<u64>>,
     executor: Arc<Executor>,
@@ -68,15 +70,17 @@ pub struct NodeApp {
 
 impl NodeApp {
     /// An application over `store` for `genesis`, proposing from `pool`, executing with
-    /// `executor`.
+    /// `executor`. Refused when `validators` do not make a set the light-client verifier
+    /// accepts.
     pub fn new(
         store: Arc<Store>,
         genesis: Arc<Genesis>,
         validators: ValidatorSet,
         pool: SharedPool,
         executor: Arc<Executor>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, babel_settlement::VerifyError> {
+        Ok(Self {
+            trusted: Arc::new(light_client_set(&genesis.chain_id, &validators)?),
             store,
             chain_id: genesis.chain_id.clone(),
             genesis,
@@ -88,7 +92,7 @@ impl NodeApp {
             metrics: Metrics::new(),
             health: Health::new(Duration::MAX),
             da: None,
-        }
+        })
     }
 
     /// Reference posts on `link` in proposed headers, and check the references of others'
@@ -275,22 +279,24 @@ impl NodeApp {
         Ok(block.header)
     }
 
-    fn parent(&self, height: u64) -> Result<([u8; 32], u64), ConsensusError> {
-        match self.header_at(height.saturating_sub(1))? {
-            Some(h) => Ok((babel_proto::block_hash(&h), h.time_ms)),
-            None => Ok(([0; 32], 0)),
-        }
-    }
-
     /// Build the block for `height` (see [`Application::build_block`]).
     fn propose(&self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError> {
-        let (parent_hash, parent_time) = self.parent(height.0)?;
+        let (parent_hash, parent_time) = link(self.header_at(height.0.saturating_sub(1))?.as_ref());
+        // The parent's certificate as this node collected it: once this block is decided, the
+        // one every node keeps.
+        let last_certificate = match height.0 {
+            0 | 1 => None,
+            h => Some(self.store.certificate(h - 1).map_err(app_err)?.ok_or_else(|| {
+                ConsensusError::Application(format!("certificate {} missing from store", h - 1))
+            })?),
+        };
         let store = &self.store;
         let max_bytes = self
             .genesis
             .consensus
             .max_block_bytes
-            .saturating_sub(HEADER_MARGIN_BYTES);
+            .saturating_sub(HEADER_MARGIN_BYTES)
+            .saturating_sub(last_certificate.as_ref().map_or(0, |c| c.encoded_len() as u64));
         let candidates: Vec<v1::SignedTransaction> = self
             .pool
             .lock()
@@ -338,6 +344,7 @@ impl NodeApp {
             proposer: Bytes::copy_from_slice(&proposer.0),
             tx_root: Bytes::copy_from_slice(&babel_proto::tx_root(&txs)),
             tx_count: txs.len() as u64,
+            last_certificate_hash: babel_proto::certificate_hash(last_certificate.as_ref()),
             da_refs: match &self.da {
                 Some(link) if refs::worth_listing(link) => {
                     refs::choose(&self.store, height.0).map_err(app_err)?
@@ -351,6 +358,7 @@ impl NodeApp {
         Ok(v1::Block {
             header: Some(header),
             txs,
+            last_certificate,
         })
     }
 
@@ -372,7 +380,8 @@ impl NodeApp {
                 format!("height {} but next is {expected}", h.height),
             ));
         }
-        let (parent_hash, parent_time) = self.parent(h.height)?;
+        let parent = self.header_at(h.height.saturating_sub(1))?;
+        let (parent_hash, parent_time) = link(parent.as_ref());
         if h.parent_hash.as_ref() != parent_hash {
             return Ok(Verdict::invalid(
                 Refusal::Header,
@@ -402,6 +411,9 @@ impl NodeApp {
                 Refusal::Header,
                 "proposer is not a validator",
             ));
+        }
+        if let Err(reason) = self.check_last_certificate(block, parent.as_ref()) {
+            return Ok(Verdict::invalid(Refusal::Certificate, reason));
         }
         if let Err(reason) = self.check_txs(h.height, &block.txs)? {
             return Ok(Verdict::invalid(Refusal::Transactions, reason));
@@ -435,6 +447,35 @@ impl NodeApp {
         }
         self.remember(block_hash, executed);
         Ok(Verdict::valid())
+    }
+
+    /// Whether `block` carries a certificate of `parent` (none at height 1) that its header
+    /// commits to and more than 2/3 of the validators' power signed. Any such certificate
+    /// will do: the one the decided block carries is the one every node keeps.
+    fn check_last_certificate(
+        &self,
+        block: &v1::Block,
+        parent: Option<&v1::Header>,
+    ) -> Result<(), String> {
+        let carried = block.last_certificate.as_ref();
+        let committed = block
+            .header
+            .as_ref()
+            .map(|h| &h.last_certificate_hash)
+            .ok_or("no header")?;
+        if *committed != babel_proto::certificate_hash(carried) {
+            return Err("the header does not commit to the block's last certificate".into());
+        }
+        match (carried, parent) {
+            (None, None) => Ok(()),
+            (Some(_), None) => Err("a certificate at height 1".into()),
+            (None, Some(_)) => Err("no certificate of the parent".into()),
+            (Some(certificate), Some(parent)) => {
+                babel_settlement::verify_commit(&self.trusted, parent, certificate)
+                    .map(|_| ())
+                    .map_err(|e| format!("the parent's certificate: {e}"))
+            }
+        }
     }
 
     /// Commit a decided block (see [`Application::commit`]).
@@ -531,6 +572,28 @@ impl NodeApp {
         }
         Ok(())
     }
+}
+
+/// `validators`, as the light-client verifier checks certificates of `chain_id` against them.
+fn light_client_set(
+    chain_id: &str,
+    validators: &ValidatorSet,
+) -> Result<babel_settlement::ValidatorSet, babel_settlement::VerifyError> {
+    babel_settlement::ValidatorSet::new(
+        chain_id,
+        validators
+            .validators()
+            .iter()
+            .map(|v| babel_settlement::Validator {
+                public_key: *v.public_key.as_bytes(),
+                power: v.voting_power,
+            }),
+    )
+}
+
+/// The hash and time of `parent` (32 zero bytes and 0 before height 1).
+fn link(parent: Option<&v1::Header>) -> ([u8; 32], u64) {
+    parent.map_or(([0; 32], 0), |h| (babel_proto::block_hash(h), h.time_ms))
 }
 
 fn app_err(e: StoreError) -> ConsensusError {

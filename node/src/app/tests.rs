@@ -43,7 +43,7 @@ fn fixture_with(rollup: serde_json::Value) -> Fixture {
     let executor = Arc::new(executor_for(&genesis).unwrap());
     ensure_genesis_state(&store, &executor, &genesis).unwrap();
     Fixture {
-        app: NodeApp::new(store, genesis, validators, pool, executor),
+        app: NodeApp::new(store, genesis, validators, pool, executor).unwrap(),
         proposer,
         _dir: dir,
     }
@@ -111,12 +111,7 @@ fn verdict_as(f: &mut Fixture, block: &v1::Block, origin: BlockOrigin) -> Verdic
 fn commit(f: &mut Fixture, block: v1::Block) {
     let hash = babel_proto::block_hash(block.header.as_ref().unwrap());
     let height = block.header.as_ref().unwrap().height;
-    let cert = v1::CommitCertificate {
-        height,
-        round: 0,
-        block_hash: hash.to_vec().into(),
-        signatures: vec![],
-    };
+    let cert = babel_consensus::test_utils::certificate(CHAIN, height, hash, &[[9; 32]]);
     f.app.commit(block, cert).unwrap();
 }
 
@@ -640,4 +635,103 @@ fn a_deploy_the_wasm_compiler_would_refuse_fails_its_receipt_and_the_block_commi
         Some("wasm: too many br_table targets")
     );
     assert!(receipt(&hashes[1]).success);
+}
+
+/// `block` with its last certificate replaced by `carried`, and the header committing to it
+/// when `rehash`.
+fn carrying(
+    block: &v1::Block,
+    carried: Option<v1::CommitCertificate>,
+    rehash: bool,
+) -> v1::Block {
+    let mut block = block.clone();
+    if rehash {
+        block.header.as_mut().unwrap().last_certificate_hash =
+            babel_proto::certificate_hash(carried.as_ref());
+    }
+    block.last_certificate = carried;
+    block
+}
+
+#[test]
+fn a_block_carries_a_certificate_of_its_parent_that_holds() {
+    let mut f = fixture();
+    let first = f.app.build_block(Height(1), f.proposer).unwrap();
+    assert_eq!(first.last_certificate, None);
+    assert!(verdict(&mut f, &first).is_valid());
+    let parent = first.header.clone().unwrap();
+    // A block at height 1 has no parent to certify.
+    let early = carrying(&first, Some(v1::CommitCertificate::default()), true);
+    let v = verdict(&mut f, &early);
+    assert_eq!(v.refusal(), Some(Refusal::Certificate), "{v:?}");
+    assert!(v.reason().contains("a certificate at height 1"), "{v:?}");
+    commit(&mut f, first);
+
+    let second = f.app.build_block(Height(2), f.proposer).unwrap();
+    assert_eq!(
+        second.last_certificate,
+        f.app.store.certificate(1).unwrap(),
+        "the proposer carries the certificate it collected"
+    );
+    assert!(verdict(&mut f, &second).is_valid());
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let stranger = SigningKey::from_bytes(&[10; 32]);
+    let certify = |header: &v1::Header, round: u32, signers: &[SigningKey]| {
+        babel_settlement::test_utils::certify(CHAIN, header, round, signers)
+    };
+    // The validator's precommit, signed by someone else.
+    let mut forged = certify(&parent, 0, std::slice::from_ref(&key));
+    forged.signatures[0].signature = certify(&parent, 0, std::slice::from_ref(&stranger))
+        .signatures[0]
+        .signature
+        .clone();
+    let mut other_block = parent.clone();
+    other_block.time_ms += 1;
+    let refused = [
+        // Swapped after the header was hashed.
+        (carrying(&second, None, false), "does not commit"),
+        (carrying(&second, None, true), "no certificate of the parent"),
+        (
+            carrying(&second, Some(forged), true),
+            "the parent's certificate: bad signature",
+        ),
+        (
+            carrying(
+                &second,
+                Some(certify(&other_block, 0, std::slice::from_ref(&key))),
+                true,
+            ),
+            "the parent's certificate: certificate signs block",
+        ),
+        (
+            carrying(&second, Some(certify(&parent, 0, &[])), true),
+            "more than two thirds needed",
+        ),
+        (
+            carrying(&second, Some(certify(&parent, 0, &[stranger])), true),
+            "signature by unknown validator",
+        ),
+    ];
+    for (block, why) in refused {
+        let v = verdict(&mut f, &block);
+        assert_eq!(v.refusal(), Some(Refusal::Certificate), "{why}: {v:?}");
+        assert!(
+            v.reason().to_lowercase().contains(&why.to_lowercase()),
+            "{why}: {v:?}"
+        );
+    }
+
+    // Precommits of a later round: as valid, and different bytes from what this node keeps.
+    let later = certify(&parent, 2, &[key]);
+    assert_ne!(Some(&later), f.app.store.certificate(1).unwrap().as_ref());
+    let second = carrying(&second, Some(later.clone()), true);
+    // The header changed, so its roots are the ones a proposer would sign.
+    assert!(verdict(&mut f, &second).is_valid());
+    commit(&mut f, second);
+    assert_eq!(
+        f.app.store.certificate(1).unwrap(),
+        Some(later),
+        "the certificate the decided block carries is the one kept"
+    );
+    assert!(f.app.decided(Height(2)).unwrap().is_some());
 }

@@ -246,6 +246,8 @@ fn apply(
         block: v1::Block {
             header: Some(header.clone()),
             txs: txs.to_vec(),
+            // The DA read checked that the header commits to it.
+            last_certificate: blob.message.last_certificate.clone(),
         },
         block_hash: babel_proto::block_hash(header),
         certificate: certificate.clone(),

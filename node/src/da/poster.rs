@@ -244,6 +244,7 @@ impl Poster {
         let block = BlockRef {
             header,
             certificate,
+            last_certificate: block.last_certificate.as_ref(),
             block_hash: &hash,
             txs: &txs,
         };

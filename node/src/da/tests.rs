@@ -81,7 +81,7 @@ fn commit(f: &Fixture, from: u64, to: u64, da_refs: Vec<v1::DaReference>) {
                 ),
                 block: v1::Block {
                     header: Some(header),
-                    txs: Vec::new(),
+                    ..Default::default()
                 },
                 ..Default::default()
             })
@@ -110,6 +110,7 @@ fn post_with(f: &Fixture, height: u64, certificate: v1::CommitCertificate) -> v1
         BlockRef {
             header: &header,
             certificate: &certificate,
+            last_certificate: block.last_certificate.as_ref(),
             block_hash: &hash,
             txs: &txs,
         },

@@ -49,6 +49,13 @@ pub fn header_of<'a>(
         .certificate
         .as_ref()
         .ok_or_else(|| invalid("header blob without a certificate"))?;
+    if header.last_certificate_hash
+        != babel_proto::certificate_hash(blob.message.last_certificate.as_ref())
+    {
+        return Err(invalid(
+            "the header does not commit to the blob's last certificate",
+        ));
+    }
     Ok((header, babel_proto::block_hash(header), certificate))
 }
 

@@ -40,6 +40,13 @@ pub enum StoreError {
         /// The height.
         height: u64,
     },
+    /// A block carries a certificate that is not for its parent: the application let through
+    /// a block it should have refused, never expected.
+    #[error("block {height} carries a certificate that is not its parent's")]
+    ForeignCertificate {
+        /// Height of the block.
+        height: u64,
+    },
     /// More than `u32::MAX` transactions in a block.
     #[error("too many transactions in one block")]
     TooManyTransactions,

@@ -380,6 +380,25 @@ impl Store {
             batch.certificate.encode_to_vec(),
         );
         wb.put_cf(self.cf(Cf::BlockHashes)?, batch.block_hash, key);
+        // The certificate of the parent this block carries replaces the one this node
+        // collected, so every node keeps (and serves) the same one.
+        if let Some(parent) = &batch.block.last_certificate {
+            let at = height.checked_sub(1).filter(|h| *h > 0);
+            let held = match at {
+                Some(at) => self.block_hash_at(at)?,
+                None => None,
+            };
+            match (at, held) {
+                (Some(at), Some(held)) if parent.height == at && parent.block_hash == held[..] => {
+                    wb.put_cf(
+                        self.cf(Cf::Certificates)?,
+                        at.to_be_bytes(),
+                        parent.encode_to_vec(),
+                    );
+                }
+                _ => return Err(StoreError::ForeignCertificate { height }),
+            }
+        }
         // Records keyed by transaction hash go in in hash order: RocksDB's memtable inserts a
         // run of ascending keys near the previous one instead of searching from the top for
         // each random hash (in block order they were the costliest part of the commit).
@@ -434,7 +453,8 @@ impl Store {
             .transpose()
     }
 
-    /// The commit certificate of the block at `height`.
+    /// The commit certificate of the block at `height`: once height + 1 is committed, the one
+    /// that block carries (the same on every node); until then, the one this node collected.
     pub fn certificate(&self, height: u64) -> Result<Option<v1::CommitCertificate>, StoreError> {
         self.get(Cf::Certificates, &height.to_be_bytes())?
             .map(|b| decode(&b, "certificate"))

@@ -18,6 +18,7 @@ fn block(height: u64, txs: usize) -> (v1::Block, [u8; 32]) {
         v1::Block {
             header: Some(header),
             txs,
+            last_certificate: None,
         },
         hash,
     )
@@ -96,6 +97,52 @@ fn commit_survives_reopen() {
     );
     assert_eq!(store.state(8, b"k").unwrap(), None);
     assert_eq!(store.block(3).unwrap(), None);
+}
+
+#[test]
+fn the_certificate_a_block_carries_replaces_its_parents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b1 = batch(1);
+    store.commit(&b1).unwrap();
+    // Another set of precommits for the same block, as the next proposer collected them.
+    let mut carried = b1.certificate.clone();
+    carried.round = 3;
+    carried.signatures.push(v1::CommitSignature {
+        validator: vec![5; 20].into(),
+        signature: vec![6; 64].into(),
+    });
+    // A certificate of another block, or of another height, is never stored.
+    for wrong in [
+        certificate(1, [9; 32]),
+        certificate(2, b1.block_hash),
+        certificate(0, b1.block_hash),
+    ] {
+        let mut b2 = batch(2);
+        b2.block.last_certificate = Some(wrong);
+        assert!(matches!(
+            store.commit(&b2),
+            Err(StoreError::ForeignCertificate { height: 2 })
+        ));
+    }
+    assert_eq!(store.certificate(1).unwrap(), Some(b1.certificate.clone()));
+    assert_eq!(store.latest_height().unwrap(), Some(1));
+    let mut b2 = batch(2);
+    b2.block.last_certificate = Some(carried.clone());
+    store.commit(&b2).unwrap();
+    assert_eq!(store.certificate(1).unwrap(), Some(carried));
+    assert_eq!(store.block_hash_at(1).unwrap(), Some(b1.block_hash));
+    // The tip keeps the certificate this node collected.
+    assert_eq!(store.certificate(2).unwrap(), Some(b2.certificate.clone()));
+    // A block at height 1 has no parent to carry a certificate of.
+    let dir = tempfile::tempdir().unwrap();
+    let other = Store::open(dir.path()).unwrap();
+    let mut first = batch(1);
+    first.block.last_certificate = Some(b1.certificate.clone());
+    assert!(matches!(
+        other.commit(&first),
+        Err(StoreError::ForeignCertificate { height: 1 })
+    ));
 }
 
 #[test]

@@ -137,6 +137,7 @@ fn e2e_a_proposer_lying_about_a_state_root_is_never_decided() {
                 pool,
                 executor,
             )
+            .unwrap()
         })
         .collect();
     let liar_address = cfgs[3]
