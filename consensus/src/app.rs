@@ -68,6 +68,9 @@ impl Refusal {
     }
 }
 
+/// Most bytes of a refusal's reason: a reason may quote a proposer's bytes, and is logged.
+pub const MAX_REASON_BYTES: usize = 256;
+
 /// Whether a block may be decided and, when not, why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -84,8 +87,19 @@ impl Verdict {
     }
 
     /// An invalid block, the kind of refusal and why.
+    /// Reasons are logged and may quote what a proposer sent: cut to at most
+    /// [`MAX_REASON_BYTES`].
     pub fn invalid(kind: Refusal, reason: impl Into<String>) -> Self {
-        Self::Invalid(kind, reason.into())
+        let mut reason = reason.into();
+        if reason.len() > MAX_REASON_BYTES {
+            let mut end = MAX_REASON_BYTES;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+            reason.push('…');
+        }
+        Self::Invalid(kind, reason)
     }
 
     /// Whether the block may be decided.
@@ -181,4 +195,19 @@ pub trait Application: Send + 'static {
         &self,
         height: Height,
     ) -> Result<Option<(v1::Block, v1::CommitCertificate)>, ConsensusError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_quoting_a_proposer_is_cut_at_a_char_boundary() {
+        let long = format!("chain id {:?}", "é".repeat(10_000));
+        let v = Verdict::invalid(Refusal::Header, long);
+        let reason = v.reason();
+        assert!(reason.len() <= MAX_REASON_BYTES + '…'.len_utf8(), "{}", reason.len());
+        assert!(reason.starts_with("chain id \"éé") && reason.ends_with('…'));
+        assert_eq!(Verdict::invalid(Refusal::Clock, "short").reason(), "short");
+    }
 }

@@ -91,6 +91,18 @@ pub struct Finality {
     pub total_power: u64,
 }
 
+/// Hex of `bytes` for an error message, cut after 32 bytes: what a certificate carries is
+/// anyone's to make, and errors get logged.
+fn quote(bytes: &[u8]) -> String {
+    const SHOWN: usize = 32;
+    match bytes.get(..SHOWN) {
+        Some(head) if bytes.len() > SHOWN => {
+            format!("{}… ({} bytes)", hex::encode(head), bytes.len())
+        }
+        _ => hex::encode(bytes),
+    }
+}
+
 /// Check that `certificate` makes `header` final under `validators`.
 ///
 /// Checked in this order, the first failure reported: the header's chain, the certificate's
@@ -117,13 +129,13 @@ pub fn verify_commit(
     if certificate.block_hash.as_ref() != hash {
         return Err(VerifyError::BlockHashMismatch {
             header: hex::encode(hash),
-            certified: hex::encode(&certificate.block_hash),
+            certified: quote(&certificate.block_hash),
         });
     }
     let mut seen = BTreeSet::new();
     let mut signed: u64 = 0;
     for sig in &certificate.signatures {
-        let name = hex::encode(&sig.validator);
+        let name = quote(&sig.validator);
         let Some((key, power)) = <[u8; 20]>::try_from(sig.validator.as_ref())
             .ok()
             .and_then(|a| validators.by_address.get(&a).map(|v| (a, v)))

@@ -10,14 +10,16 @@ use proptest::{
     test_runner::{Config, RngSeed, TestCaseResult, TestRunner},
 };
 
-use super::tests::{Fixture, block_with, fixture, transfer};
+use super::tests::{Fixture, block_with, commit, fixture, transfer};
 use super::*;
 use crate::txpath::admission::sign;
 
-/// The one-validator chain of the app tests and a valid block at height 1 holding eight
-/// transfers from four senders.
+/// The one-validator chain of the app tests and a valid block at height 2 (so it carries a
+/// certificate of its parent) holding eight transfers from four senders.
 fn honest() -> (Fixture, v1::Block) {
     let mut f = fixture();
+    let first = block_with(&mut f, Vec::new());
+    commit(&mut f, first);
     let txs = (1..=4u8)
         .flat_map(|sender| {
             let key = SigningKey::from_bytes(&[sender; 32]);
@@ -40,7 +42,7 @@ fn received(f: &Fixture, honest_block: &v1::Block, bytes: &[u8]) -> TestCaseResu
     let Some(header) = block.header.as_ref() else {
         return Ok(());
     };
-    if header.height != 1 {
+    if header.height != 2 {
         return Ok(());
     }
     let _ = babel_proto::block_hash(header);

@@ -108,7 +108,7 @@ fn verdict_as(f: &mut Fixture, block: &v1::Block, origin: BlockOrigin) -> Verdic
     f.app.validate_block(block, origin).unwrap()
 }
 
-fn commit(f: &mut Fixture, block: v1::Block) {
+pub(super) fn commit(f: &mut Fixture, block: v1::Block) {
     let hash = babel_proto::block_hash(block.header.as_ref().unwrap());
     let height = block.header.as_ref().unwrap().height;
     let cert = babel_consensus::test_utils::certificate(CHAIN, height, hash, &[[9; 32]]);

@@ -64,11 +64,14 @@ fn header(f: &Fixture, height: u64, da_refs: Vec<v1::DaReference>) -> v1::Header
     }
 }
 
-/// Commit empty blocks `from..=to` (the first with `da_refs`).
+/// Commit empty blocks `from..=to` (the first with `da_refs`), each carrying its parent's
+/// certificate.
 fn commit(f: &Fixture, from: u64, to: u64, da_refs: Vec<v1::DaReference>) {
     let mut da_refs = Some(da_refs);
     for height in from..=to {
-        let header = header(f, height, da_refs.take().unwrap_or_default());
+        let mut header = header(f, height, da_refs.take().unwrap_or_default());
+        let last_certificate = f.store.certificate(height - 1).unwrap();
+        header.last_certificate_hash = babel_proto::certificate_hash(last_certificate.as_ref());
         let hash = babel_proto::block_hash(&header);
         f.store
             .commit(&CommitBatch {
@@ -81,7 +84,8 @@ fn commit(f: &Fixture, from: u64, to: u64, da_refs: Vec<v1::DaReference>) {
                 ),
                 block: v1::Block {
                     header: Some(header),
-                    ..Default::default()
+                    txs: Vec::new(),
+                    last_certificate,
                 },
                 ..Default::default()
             })
@@ -102,6 +106,12 @@ fn post(f: &Fixture, height: u64) -> v1::DaReference {
 /// Post the committed block at `height` with `certificate`.
 fn post_with(f: &Fixture, height: u64, certificate: v1::CommitCertificate) -> v1::DaReference {
     let block = f.store.block(height).unwrap().unwrap();
+    post_block(f, block, certificate)
+}
+
+/// Post `block` with `certificate`.
+fn post_block(f: &Fixture, block: v1::Block, certificate: v1::CommitCertificate) -> v1::DaReference {
+    let height = block.header.as_ref().unwrap().height;
     let header = block.header.unwrap();
     let hash = babel_proto::block_hash(&header);
     let txs = with_rollups(&block.txs);
@@ -220,6 +230,20 @@ fn validators_refuse_forged_repeated_misordered_and_premature_references() {
     // A real post of the block, but its certificate is not the validators'.
     let uncertified = post_with(&f, 2, v1::CommitCertificate::default());
     refused(&[uncertified], "certificate does not hold");
+    // A real post of the block, but it carries another certificate of the parent than its
+    // header commits to, or none.
+    let certified = f.store.certificate(2).unwrap().unwrap();
+    let block = f.store.block(2).unwrap().unwrap();
+    let mut other = block.last_certificate.clone().unwrap();
+    other.round = 1;
+    for carried in [Some(other), None] {
+        let carrying = v1::Block {
+            last_certificate: carried,
+            ..block.clone()
+        };
+        let post = post_block(&f, carrying, certified.clone());
+        refused(&[post], "does not commit to the blob's certificate of its parent");
+    }
     // A block referenced by a committed header is not referenced again.
     commit(&f, 4, 4, vec![one.clone()]);
     let err = check(&f, 5, &[one]).unwrap_err();

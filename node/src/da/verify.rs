@@ -49,11 +49,13 @@ pub fn header_of<'a>(
         .certificate
         .as_ref()
         .ok_or_else(|| invalid("header blob without a certificate"))?;
-    if header.last_certificate_hash
-        != babel_proto::certificate_hash(blob.message.last_certificate.as_ref())
+    // The rule validators apply: a block past the first carries its parent's certificate.
+    let carried = blob.message.last_certificate.as_ref();
+    if carried.is_some() != (header.height > 1)
+        || header.last_certificate_hash != babel_proto::certificate_hash(carried)
     {
         return Err(invalid(
-            "the header does not commit to the blob's last certificate",
+            "the header does not commit to the blob's certificate of its parent",
         ));
     }
     Ok((header, babel_proto::block_hash(header), certificate))

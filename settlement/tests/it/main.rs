@@ -232,6 +232,23 @@ fn an_honest_certificate_verifies_and_every_tampering_is_refused_with_its_reason
         verify_commit(&vals, &b.header, &certify(&b.header, &[stranger])),
         Err(VerifyError::UnknownValidator(_))
     ));
+    // Oversized fields are refused, and the error quotes only their start.
+    let mut huge = cert.clone();
+    huge.signatures[0].validator = vec![0xAB; 1 << 20].into();
+    match verify_commit(&vals, &b.header, &huge) {
+        Err(VerifyError::UnknownValidator(name)) => {
+            assert!(name.len() < 100 && name.ends_with("(1048576 bytes)"), "{name}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut huge = cert.clone();
+    huge.block_hash = vec![0xCD; 1 << 20].into();
+    match verify_commit(&vals, &b.header, &huge) {
+        Err(e @ VerifyError::BlockHashMismatch { .. }) => {
+            assert!(e.to_string().len() < 300, "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
     // A validator's power changed: the same three signers are no longer enough.
     let heavier = set(&keys, &[1, 1, 1, 4]);
     assert_eq!(
