@@ -206,7 +206,11 @@ mod tests {
         let long = format!("chain id {:?}", "é".repeat(10_000));
         let v = Verdict::invalid(Refusal::Header, long);
         let reason = v.reason();
-        assert!(reason.len() <= MAX_REASON_BYTES + '…'.len_utf8(), "{}", reason.len());
+        assert!(
+            reason.len() <= MAX_REASON_BYTES + '…'.len_utf8(),
+            "{}",
+            reason.len()
+        );
         assert!(reason.starts_with("chain id \"éé") && reason.ends_with('…'));
         assert_eq!(Verdict::invalid(Refusal::Clock, "short").reason(), "short");
     }

@@ -201,7 +201,10 @@ mod tests {
         let mut other = cert.clone();
         other.signatures[0].signature = vec![3; 64].into();
         assert_eq!(certificate_hash(Some(&cert)).len(), 32);
-        assert_ne!(certificate_hash(Some(&cert)), certificate_hash(Some(&other)));
+        assert_ne!(
+            certificate_hash(Some(&cert)),
+            certificate_hash(Some(&other))
+        );
         let h = v1::Header {
             chain_id: "c".into(),
             height: 5,

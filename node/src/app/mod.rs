@@ -279,24 +279,32 @@ impl NodeApp {
         Ok(block.header)
     }
 
+    /// The certificate of `height - 1` this node collected (none at height 1): what a block it
+    /// proposes at `height` carries, and once that block is decided, the one every node keeps.
+    fn parent_certificate(
+        &self,
+        height: u64,
+    ) -> Result<Option<v1::CommitCertificate>, ConsensusError> {
+        let Some(parent) = height.checked_sub(1).filter(|h| *h > 0) else {
+            return Ok(None);
+        };
+        let certificate = self.store.certificate(parent).map_err(app_err)?;
+        certificate.map(Some).ok_or_else(|| {
+            ConsensusError::Application(format!("certificate {parent} missing from store"))
+        })
+    }
+
     /// Build the block for `height` (see [`Application::build_block`]).
     fn propose(&self, height: Height, proposer: Address) -> Result<v1::Block, ConsensusError> {
         let (parent_hash, parent_time) = link(self.header_at(height.0.saturating_sub(1))?.as_ref());
-        // The parent's certificate as this node collected it: once this block is decided, the
-        // one every node keeps.
-        let last_certificate = match height.0 {
-            0 | 1 => None,
-            h => Some(self.store.certificate(h - 1).map_err(app_err)?.ok_or_else(|| {
-                ConsensusError::Application(format!("certificate {} missing from store", h - 1))
-            })?),
-        };
+        let last_certificate = self.parent_certificate(height.0)?;
         let store = &self.store;
         let max_bytes = self
             .genesis
             .consensus
             .max_block_bytes
             .saturating_sub(HEADER_MARGIN_BYTES)
-            .saturating_sub(last_certificate.as_ref().map_or(0, |c| c.encoded_len() as u64));
+            .saturating_sub(last_certificate.as_ref().map_or(0, |c| c.encoded_len()) as u64);
         let candidates: Vec<v1::SignedTransaction> = self
             .pool
             .lock()

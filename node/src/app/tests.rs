@@ -639,11 +639,7 @@ fn a_deploy_the_wasm_compiler_would_refuse_fails_its_receipt_and_the_block_commi
 
 /// `block` with its last certificate replaced by `carried`, and the header committing to it
 /// when `rehash`.
-fn carrying(
-    block: &v1::Block,
-    carried: Option<v1::CommitCertificate>,
-    rehash: bool,
-) -> v1::Block {
+fn carrying(block: &v1::Block, carried: Option<v1::CommitCertificate>, rehash: bool) -> v1::Block {
     let mut block = block.clone();
     if rehash {
         block.header.as_mut().unwrap().last_certificate_hash =
@@ -690,7 +686,10 @@ fn a_block_carries_a_certificate_of_its_parent_that_holds() {
     let refused = [
         // Swapped after the header was hashed.
         (carrying(&second, None, false), "does not commit"),
-        (carrying(&second, None, true), "no certificate of the parent"),
+        (
+            carrying(&second, None, true),
+            "no certificate of the parent",
+        ),
         (
             carrying(&second, Some(forged), true),
             "the parent's certificate: bad signature",

@@ -110,7 +110,11 @@ fn post_with(f: &Fixture, height: u64, certificate: v1::CommitCertificate) -> v1
 }
 
 /// Post `block` with `certificate`.
-fn post_block(f: &Fixture, block: v1::Block, certificate: v1::CommitCertificate) -> v1::DaReference {
+fn post_block(
+    f: &Fixture,
+    block: v1::Block,
+    certificate: v1::CommitCertificate,
+) -> v1::DaReference {
     let height = block.header.as_ref().unwrap().height;
     let header = block.header.unwrap();
     let hash = babel_proto::block_hash(&header);
@@ -242,7 +246,10 @@ fn validators_refuse_forged_repeated_misordered_and_premature_references() {
             ..block.clone()
         };
         let post = post_block(&f, carrying, certified.clone());
-        refused(&[post], "does not commit to the blob's certificate of its parent");
+        refused(
+            &[post],
+            "does not commit to the blob's certificate of its parent",
+        );
     }
     // A block referenced by a committed header is not referenced again.
     commit(&f, 4, 4, vec![one.clone()]);

@@ -237,7 +237,10 @@ fn an_honest_certificate_verifies_and_every_tampering_is_refused_with_its_reason
     huge.signatures[0].validator = vec![0xAB; 1 << 20].into();
     match verify_commit(&vals, &b.header, &huge) {
         Err(VerifyError::UnknownValidator(name)) => {
-            assert!(name.len() < 100 && name.ends_with("(1048576 bytes)"), "{name}");
+            assert!(
+                name.len() < 100 && name.ends_with("(1048576 bytes)"),
+                "{name}"
+            );
         }
         other => panic!("{other:?}"),
     }
