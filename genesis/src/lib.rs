@@ -10,6 +10,10 @@
 //! so two files that differ only in formatting or in whether a default namespace is spelled out
 //! have the same hash.
 
+/// The rollup id of the rollup registry: a system rollup whose state lists every rollup (and
+/// that no genesis or registration may take).
+pub const REGISTRY_ROLLUP_ID: RollupId = 0;
+
 mod error;
 mod namespace;
 mod types;
@@ -18,7 +22,7 @@ mod validate;
 pub use error::GenesisError;
 pub use namespace::{NAMESPACE_ID_LEN, Namespace};
 pub use types::{
-    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, Hex,
-    RollupGenesis, RollupId, StorageSlot, Timestamp, ValidatorGenesis, VmGenesis, VmKind,
+    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, Governance,
+    Hex, RollupGenesis, RollupId, StorageSlot, Timestamp, ValidatorGenesis, VmGenesis, VmKind,
     WasmContract, WasmGenesis, WasmStorageEntry,
 };

@@ -30,6 +30,30 @@ pub struct Genesis {
     /// Rollups sequenced from height 1.
     #[serde(default)]
     pub rollups: Vec<RollupGenesis>,
+    /// Who may register and update rollups by transaction; nobody when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<Governance>,
+}
+
+/// The keys that approve registering and updating rollups on a running chain, and how many of
+/// them must approve each change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Governance {
+    /// ed25519 public keys, 32 bytes hex each, distinct.
+    pub keys: Vec<Hex>,
+    /// Approvals each change needs: 1 to `keys.len()`.
+    pub threshold: u32,
+}
+
+impl Governance {
+    /// Most governance keys a genesis may list.
+    pub const MAX_KEYS: usize = 32;
+
+    /// Whether `key` is a governance key.
+    pub fn has_key(&self, key: &[u8]) -> bool {
+        self.keys.iter().any(|k| k.0 == key)
+    }
 }
 
 /// Consensus timeouts and block limits.
@@ -112,6 +136,32 @@ pub struct RollupGenesis {
 }
 
 impl RollupGenesis {
+    /// Parse one rollup entry of a genesis file (what registering a rollup on a running chain
+    /// submits) and check it alone: [`RollupGenesis::validate`]. At most `max_bytes` of JSON.
+    pub fn from_json(json: &[u8], max_bytes: usize) -> Result<Self, GenesisError> {
+        if json.len() > max_bytes {
+            return Err(GenesisError::TooLarge {
+                size: json.len() as u64,
+                limit: max_bytes as u64,
+            });
+        }
+        let rollup: Self = serde_json::from_slice(json).map_err(|e| GenesisError::Parse {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        rollup.validate()?;
+        Ok(rollup)
+    }
+
+    /// The rules one rollup entry satisfies alone: an id other than
+    /// [`REGISTRY_ROLLUP_ID`](crate::REGISTRY_ROLLUP_ID), a well-formed name, a namespace
+    /// Celestia does not reserve, and a well-formed initial state. Uniqueness among rollups is
+    /// the genesis's (or the registry's) to check.
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        validate::validate_rollup(self, "rollup")
+    }
+
     /// The namespace in force: the configured one or the derived default.
     pub fn effective_namespace(&self) -> Namespace {
         self.namespace

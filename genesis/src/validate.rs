@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::{Genesis, GenesisError, VmGenesis};
+use crate::{Genesis, GenesisError, Governance, REGISTRY_ROLLUP_ID, RollupGenesis, VmGenesis};
 
 /// Longest chain id accepted.
 const MAX_CHAIN_ID_LEN: usize = 64;
@@ -41,7 +41,42 @@ pub(crate) fn validate(g: &Genesis) -> Result<(), GenesisError> {
     }
     validate_consensus(g)?;
     validate_validators(g)?;
-    validate_rollups(g)
+    validate_rollups(g)?;
+    if let Some(governance) = &g.governance {
+        validate_governance(governance)?;
+    }
+    Ok(())
+}
+
+fn validate_governance(g: &Governance) -> Result<(), GenesisError> {
+    if g.keys.is_empty() || g.keys.len() > Governance::MAX_KEYS {
+        return Err(GenesisError::invalid(
+            "governance.keys",
+            format!("must list 1 to {} keys", Governance::MAX_KEYS),
+        ));
+    }
+    for (i, key) in g.keys.iter().enumerate() {
+        let valid = <[u8; 32]>::try_from(key.0.as_slice())
+            .ok()
+            .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok())
+            .is_some();
+        if !valid {
+            return Err(GenesisError::invalid(
+                format!("governance.keys[{i}]"),
+                "not a 32-byte ed25519 public key",
+            ));
+        }
+    }
+    if has_duplicate(g.keys.iter()) {
+        return Err(GenesisError::invalid("governance.keys", "duplicate key"));
+    }
+    if g.threshold == 0 || g.threshold as usize > g.keys.len() {
+        return Err(GenesisError::invalid(
+            "governance.threshold",
+            format!("must be 1 to {} (the number of keys)", g.keys.len()),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
@@ -161,21 +196,11 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
     let mut namespaces = HashSet::from([sequencer_ns]);
     for (i, r) in g.rollups.iter().enumerate() {
         let field = |name: &str| format!("rollups[{i}].{name}");
+        validate_rollup(r, &format!("rollups[{i}]"))?;
         if !ids.insert(r.id) {
             return Err(GenesisError::invalid(
                 field("id"),
                 format!("duplicate rollup id {}", r.id),
-            ));
-        }
-        let name_ok = !r.name.is_empty()
-            && r.name.len() <= MAX_ROLLUP_NAME_LEN
-            && r.name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
-        if !name_ok {
-            return Err(GenesisError::invalid(
-                field("name"),
-                format!("must be 1 to {MAX_ROLLUP_NAME_LEN} of a-z, 0-9, '-', '_'"),
             ));
         }
         if !names.insert(r.name.as_str()) {
@@ -185,21 +210,43 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
             ));
         }
         let ns = r.effective_namespace();
-        if ns.is_reserved() {
-            return Err(GenesisError::invalid(
-                field("namespace"),
-                "reserved by Celestia",
-            ));
-        }
         if !namespaces.insert(ns) {
             return Err(GenesisError::invalid(
                 field("namespace"),
                 format!("namespace {ns} is already used by another rollup or the sequencer"),
             ));
         }
-        validate_vm(&r.vm, &field("initial_state"))?;
     }
     Ok(())
+}
+
+/// The rules `r` satisfies alone (its fields named under `at`).
+pub(crate) fn validate_rollup(r: &RollupGenesis, at: &str) -> Result<(), GenesisError> {
+    let field = |name: &str| format!("{at}.{name}");
+    if r.id == REGISTRY_ROLLUP_ID {
+        return Err(GenesisError::invalid(
+            field("id"),
+            format!("{REGISTRY_ROLLUP_ID} is the rollup registry's"),
+        ));
+    }
+    let name_ok = !r.name.is_empty()
+        && r.name.len() <= MAX_ROLLUP_NAME_LEN
+        && r.name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c));
+    if !name_ok {
+        return Err(GenesisError::invalid(
+            field("name"),
+            format!("must be 1 to {MAX_ROLLUP_NAME_LEN} of a-z, 0-9, '-', '_'"),
+        ));
+    }
+    if r.effective_namespace().is_reserved() {
+        return Err(GenesisError::invalid(
+            field("namespace"),
+            "reserved by Celestia",
+        ));
+    }
+    validate_vm(&r.vm, &field("initial_state"))
 }
 
 fn validate_vm(vm: &VmGenesis, field: &str) -> Result<(), GenesisError> {

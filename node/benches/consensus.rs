@@ -122,6 +122,7 @@ fn main() {
                     genesis_time: Timestamp { unix_ms: 0 },
                     consensus: cfgs[i].params.clone(),
                     sequencer_namespace: None,
+                    governance: None,
                     validators: Vec::new(),
                     rollups: Vec::new(),
                 });

@@ -135,6 +135,7 @@ fn new_genesis(
         genesis_time: Timestamp::now(),
         consensus: opts.consensus.clone(),
         sequencer_namespace: None,
+        governance: None,
         validators,
         rollups: vec![
             RollupGenesis {

@@ -289,3 +289,85 @@ fn oversized_input_is_refused_before_parsing() {
         Err(GenesisError::TooLarge { .. })
     ));
 }
+
+/// A valid ed25519 public key (of the secret seed `[n; 32]`), hex.
+fn governance_key(n: u8) -> String {
+    hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&[n; 32])
+            .verifying_key()
+            .as_bytes(),
+    )
+}
+
+#[test]
+fn governance_is_optional_and_checked() {
+    assert_eq!(golden().governance, None);
+    let mut value: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
+    value["governance"] =
+        serde_json::json!({ "keys": [governance_key(1), governance_key(2)], "threshold": 2 });
+    let governed = Genesis::from_json(value.to_string().as_bytes()).unwrap();
+    let governance = governed.governance.as_ref().unwrap();
+    assert_eq!(governance.threshold, 2);
+    assert!(governance.has_key(&hex::decode(governance_key(2)).unwrap()));
+    assert!(!governance.has_key(&hex::decode(governance_key(3)).unwrap()));
+    assert_ne!(governed.hash(), golden().hash(), "governance is in the hash");
+    let refused = |governance: serde_json::Value, field: &str, why: &str| {
+        let (f, reason) = invalid_field(error_after(|v| v["governance"] = governance));
+        assert_eq!(f, field);
+        assert!(reason.contains(why), "{reason}");
+    };
+    refused(
+        serde_json::json!({ "keys": [], "threshold": 1 }),
+        "governance.keys",
+        "1 to 32 keys",
+    );
+    refused(
+        serde_json::json!({ "keys": [governance_key(1)], "threshold": 2 }),
+        "governance.threshold",
+        "1 to 1",
+    );
+    refused(
+        serde_json::json!({ "keys": [governance_key(1)], "threshold": 0 }),
+        "governance.threshold",
+        "1 to 1",
+    );
+    refused(
+        serde_json::json!({ "keys": [governance_key(1), governance_key(1)], "threshold": 1 }),
+        "governance.keys",
+        "duplicate",
+    );
+    refused(
+        serde_json::json!({ "keys": ["abcd"], "threshold": 1 }),
+        "governance.keys[0]",
+        "32-byte",
+    );
+}
+
+#[test]
+fn rollup_id_zero_is_the_registrys() {
+    let (field, reason) = invalid_field(error_after(|v| v["rollups"][0]["id"] = 0.into()));
+    assert_eq!(field, "rollups[0].id");
+    assert!(reason.contains("registry"), "{reason}");
+}
+
+#[test]
+fn one_rollup_entry_parses_and_is_checked_alone() {
+    let entry = serde_json::json!({ "id": 9, "name": "late", "vm": "evm",
+                                    "initial_state": { "evm_chain_id": 99 } });
+    let rollup =
+        babel_genesis::RollupGenesis::from_json(entry.to_string().as_bytes(), 1 << 20).unwrap();
+    assert_eq!((rollup.id, rollup.vm.kind()), (9, VmKind::Evm));
+    let refused = |entry: serde_json::Value, max: usize| {
+        babel_genesis::RollupGenesis::from_json(entry.to_string().as_bytes(), max).unwrap_err()
+    };
+    assert!(matches!(refused(entry.clone(), 10), GenesisError::TooLarge { limit: 10, .. }));
+    let mut bad = entry.clone();
+    bad["name"] = "Bad Name".into();
+    assert_eq!(invalid_field(refused(bad, 1 << 20)).0, "rollup.name");
+    let mut zero = entry.clone();
+    zero["id"] = 0.into();
+    assert_eq!(invalid_field(refused(zero, 1 << 20)).0, "rollup.id");
+    let mut reserved = entry;
+    reserved["namespace"] = "00000000000000000001".into();
+    assert_eq!(invalid_field(refused(reserved, 1 << 20)).0, "rollup.namespace");
+}

@@ -112,6 +112,7 @@ fn e2e_a_proposer_lying_about_a_state_root_is_never_decided() {
         genesis_time: Timestamp { unix_ms: 0 },
         consensus: cfgs[0].params.clone(),
         sequencer_namespace: None,
+        governance: None,
         validators: Vec::new(),
         rollups: vec![RollupGenesis {
             id: 1,
