@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "babel/v1/consensus.proto",
         "babel/v1/node.proto",
         "babel/v1/da.proto",
+        "babel/v1/registry.proto",
     ];
     for p in &protos {
         println!("cargo:rerun-if-changed={p}");

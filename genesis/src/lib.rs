@@ -22,7 +22,7 @@ mod validate;
 pub use error::GenesisError;
 pub use namespace::{NAMESPACE_ID_LEN, Namespace};
 pub use types::{
-    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, Governance,
-    Hex, RollupGenesis, RollupId, StorageSlot, Timestamp, ValidatorGenesis, VmGenesis, VmKind,
+    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, Governance, Hex,
+    RollupGenesis, RollupId, StorageSlot, Timestamp, ValidatorGenesis, VmGenesis, VmKind,
     WasmContract, WasmGenesis, WasmStorageEntry,
 };

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use crate::{Genesis, GenesisError, Governance, REGISTRY_ROLLUP_ID, RollupGenesis, VmGenesis};
+use crate::{
+    Genesis, GenesisError, Governance, Namespace, REGISTRY_ROLLUP_ID, RollupGenesis, VmGenesis,
+};
 
 /// Longest chain id accepted.
 const MAX_CHAIN_ID_LEN: usize = 64;
@@ -193,7 +195,8 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
             "reserved by Celestia",
         ));
     }
-    let mut namespaces = HashSet::from([sequencer_ns]);
+    // The rollup registry's transactions are posted under the namespace of rollup 0.
+    let mut namespaces = HashSet::from([sequencer_ns, Namespace::for_rollup(REGISTRY_ROLLUP_ID)]);
     for (i, r) in g.rollups.iter().enumerate() {
         let field = |name: &str| format!("rollups[{i}].{name}");
         validate_rollup(r, &format!("rollups[{i}]"))?;

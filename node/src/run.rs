@@ -7,8 +7,10 @@ use babel_consensus::{ConsensusHandle, EngineConfig, ValidatorSet};
 use babel_genesis::Genesis;
 use tracing::info;
 
+use babel_execution::registry::Registry;
+
 use crate::{
-    app::{NodeApp, ensure_genesis_state, restore_kept},
+    app::{NodeApp, ensure_genesis_state, load_registry, restore_kept},
     config::Config,
     da::{DaLink, poster::Poster},
     grpc::NodeService,
@@ -17,7 +19,7 @@ use crate::{
     keys, logging,
     metrics::{Metrics, TimedAdapter},
     ops::{self, OpsState},
-    params::{Code, cairo_classes, executor_with},
+    params::{CairoClasses, Code, executor_with},
     store::Store,
     txpath::{
         SharedPool, TxPool,
@@ -102,7 +104,13 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         metrics.restored(height, header.time_ms);
     }
     let (committed_tx, committed_rx) = tokio::sync::watch::channel(height);
-    let da = Arc::new(DaLink::open(&loaded.config.da, &home.local_da(), &loaded.genesis).await?);
+    // The executors and the DA link follow the one registry blocks update.
+    let registry = Arc::new(Registry::from_genesis(&loaded.genesis));
+    let da = Arc::new(
+        DaLink::open(&loaded.config.da, &home.local_da(), &loaded.genesis)
+            .await?
+            .following(registry.clone()),
+    );
     let backend = loaded.config.da.backend.name();
     if store.bind_da_backend(backend)? {
         tracing::warn!(
@@ -119,26 +127,30 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     // Blocks run on adapters that time each VM's frames; admission and clients' read-only
     // calls on plain ones, so that a client cannot move the VM metrics.
     let code_dir = home.wasm_code();
-    let cairo = cairo_classes(&genesis);
+    let cairo = CairoClasses::default();
+    let vm_metrics = metrics.clone();
     let executor = Arc::new(executor_with(
         &genesis,
         Code::Blocks {
-            wasm: &code_dir,
-            cairo: &cairo,
+            wasm: code_dir.clone(),
+            cairo: cairo.clone(),
         },
-        |adapter| Arc::new(TimedAdapter::new(adapter, metrics.clone())),
+        move |adapter| Arc::new(TimedAdapter::new(adapter, vm_metrics.clone())),
+        registry.clone(),
     )?);
     // Clients' calls may deploy (to estimate gas): what they compile stays in memory.
     let query_executor = Arc::new(executor_with(
         &genesis,
         Code::Queries {
-            wasm: &code_dir,
-            cairo: &cairo,
+            wasm: code_dir,
+            cairo,
         },
         |adapter| adapter,
+        registry,
     )?);
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
-    restore_kept(&store, &executor, &genesis).context("restoring compiled WASM code")?;
+    load_registry(&store, &executor).context("reading the rollup registry")?;
+    restore_kept(&store, &executor).context("restoring compiled WASM code")?;
     let txpool = TxPool::new(
         pool.clone(),
         store.clone(),

@@ -14,10 +14,7 @@
 //! too much fails as if it had halted exceptionally, and a block's receipts may add up to a
 //! fixed size, which a validator checks and a proposer fills no further.
 
-use std::{
-    collections::{BTreeMap, HashSet},
-    sync::Arc,
-};
+use std::{collections::HashSet, sync::Arc};
 
 use babel_genesis::Genesis;
 use babel_proto::v1;
@@ -25,26 +22,18 @@ use bytes::Bytes;
 use prost::Message;
 use smallvec::SmallVec;
 
+use babel_genesis::REGISTRY_ROLLUP_ID;
+use babel_proto::v1::transaction::Payload;
+
 use crate::{
     BlockEnv, Caller, Checkpoint, ExecError, ExecutionAdapter, Frame, FrameInput, FrameOutcome,
     Host, Journal, RollupId, XCall, XResult, abi,
     gas::{MAX_XCALL_DEPTH, MAX_XCALL_TARGET_LEN, forwardable, xcall_output_cost, xcall_overhead},
     receipt::{MAX_BLOCK_RECEIPT_BYTES, Overflow, Recorder},
+    registry::{self, Chain, Registry},
+    rollups::{Rollup, Rollups},
     state::{Changes, Overlay, StateView, decode_nonce, nonce_key},
 };
-
-#[derive(Clone, Debug)]
-struct Rollup {
-    adapter: Arc<dyn ExecutionAdapter>,
-    gas_price: u64,
-}
-
-impl Rollup {
-    /// The fee for `gas` at this rollup's price.
-    fn max_fee(&self, gas: u64) -> u128 {
-        u128::from(gas) * u128::from(self.gas_price)
-    }
-}
 
 /// The signer of `tx` (its key length is checked by admission).
 fn sender_of(tx: &v1::Transaction) -> Result<[u8; 32], ExecError> {
@@ -57,7 +46,7 @@ fn sender_of(tx: &v1::Transaction) -> Result<[u8; 32], ExecError> {
 /// Runs transactions against the rollups it knows.
 #[derive(Clone, Debug, Default)]
 pub struct Executor {
-    rollups: BTreeMap<RollupId, Rollup>,
+    rollups: Rollups,
 }
 
 /// One executed transaction.
@@ -133,28 +122,54 @@ impl Executor {
         adapter: Arc<dyn ExecutionAdapter>,
         gas_price: u64,
     ) -> Self {
-        self.rollups.insert(id, Rollup { adapter, gas_price });
+        self.rollups.give(id, adapter, gas_price);
         self
     }
 
-    fn rollup(&self, id: RollupId) -> Result<&Rollup, ExecError> {
-        self.rollups.get(&id).ok_or(ExecError::UnknownRollup(id))
+    /// Also run the rollups `registry` lists (it is shared: a node's executors all follow the
+    /// one its blocks update), making their adapters with `chain`'s factory, and apply
+    /// registry changes ([`crate::registry`]) approved by `chain`'s governance.
+    pub fn following(mut self, registry: Arc<Registry>, chain: Chain) -> Self {
+        self.rollups.follow(registry, chain);
+        self
+    }
+
+    /// The committed registry this executor follows.
+    pub fn registry(&self) -> &Arc<Registry> {
+        self.rollups.registry()
+    }
+
+    /// Every rollup it runs.
+    pub fn rollup_ids(&self) -> Vec<RollupId> {
+        self.rollups.ids()
+    }
+
+    fn rollup(&self, id: RollupId) -> Result<Rollup, ExecError> {
+        self.rollups.get(id)
     }
 
     /// The adapter of rollup `id`.
-    pub fn adapter(&self, id: RollupId) -> Option<&Arc<dyn ExecutionAdapter>> {
-        self.rollups.get(&id).map(|r| &r.adapter)
+    pub fn adapter(&self, id: RollupId) -> Option<Arc<dyn ExecutionAdapter>> {
+        self.rollups.get(id).ok().map(|r| r.adapter)
+    }
+
+    /// Rollup `id`'s gas price, if it runs it.
+    pub fn gas_price(&self, id: RollupId) -> Option<u64> {
+        self.rollups.get(id).ok().map(|r| r.gas_price)
     }
 
     /// Whether rollup `id` charges for gas (a signer there may be unable to pay).
     pub fn charges_fees(&self, id: RollupId) -> bool {
-        self.rollups.get(&id).is_some_and(|r| r.gas_price > 0)
+        self.gas_price(id).is_some_and(|price| price > 0)
     }
 
-    /// The genesis state of every rollup this executor runs, as changes over an empty state
-    /// (rollups it has no adapter for start empty).
+    /// The genesis state of every rollup this executor runs, and the registry's, as changes
+    /// over an empty state (rollups it has no adapter for start empty).
     pub fn genesis_changes(&self, genesis: &Genesis) -> Result<Changes, ExecError> {
         let mut changes = Changes::new();
+        for (key, value) in registry::genesis_entries(genesis) {
+            changes.insert((REGISTRY_ROLLUP_ID, key), Some(value));
+        }
         for rollup in &genesis.rollups {
             let Some(adapter) = self.adapter(rollup.id) else {
                 continue;
@@ -168,13 +183,9 @@ impl Executor {
 
     /// Tell every adapter its rollup's share of `changes`, which are now committed (see
     /// [`ExecutionAdapter::committed`]).
+    /// Rollups they register are run from now on.
     pub fn committed(&self, changes: &Changes) {
-        let mut split = crate::commitment::by_rollup(changes);
-        // Every adapter hears of every commit, even with no changes of its rollup in it.
-        for (id, rollup) in &self.rollups {
-            let changes = split.remove(id).unwrap_or_default();
-            rollup.adapter.committed(&changes);
-        }
+        self.rollups.committed(changes);
     }
 
     /// Execute a block's transactions in order over `base`. Transactions that may not be in
@@ -285,6 +296,9 @@ impl Executor {
         env: &BlockEnv,
         tx: &v1::Transaction,
     ) -> Result<bool, ExecError> {
+        if tx.rollup_id == REGISTRY_ROLLUP_ID {
+            return Ok(true);
+        }
         let rollup = self.rollup(tx.rollup_id)?;
         let max_fee = rollup.max_fee(tx.gas_limit.min(env.max_tx_gas));
         if max_fee == 0 {
@@ -305,22 +319,19 @@ impl Executor {
         tx: &v1::Transaction,
     ) -> Result<TxExecution, ExecError> {
         let origin = tx.rollup_id;
-        let rollup = self.rollup(origin)?;
         let sender = sender_of(tx)?;
         let payload = tx
             .payload
             .as_ref()
             .ok_or_else(|| ExecError::Malformed("no payload".into()))?;
         let mut ctx = TxContext::new(self, state, env, (origin, sender));
-
-        let key = nonce_key(&sender);
-        let nonce = decode_nonce(ctx.journal.get(state, origin, &key)?.as_deref())?;
-        if tx.nonce != nonce {
-            // Validators refuse such blocks; kept total so that execution never panics.
-            return Ok(ctx.early_failure(format!("nonce {} but next is {nonce}", tx.nonce)));
+        if let Err(why) = ctx.take_nonce(tx)? {
+            return Ok(ctx.early_failure(why));
         }
-        ctx.journal
-            .set(origin, &key, Some((nonce + 1).to_be_bytes().to_vec()));
+        if origin == REGISTRY_ROLLUP_ID {
+            return ctx.registry_change(tx.gas_limit.min(env.max_tx_gas), payload);
+        }
+        let rollup = self.rollup(origin)?;
 
         let gas_limit = tx.gas_limit.min(env.max_tx_gas);
         let max_fee = rollup.max_fee(gas_limit);
@@ -397,6 +408,16 @@ impl Executor {
     }
 }
 
+impl<S: StateView> registry::Access for TxContext<'_, S> {
+    fn get(&mut self, rollup: RollupId, key: &[u8]) -> Result<Option<Vec<u8>>, ExecError> {
+        self.journal.get(self.state, rollup, key)
+    }
+
+    fn set(&mut self, rollup: RollupId, key: &[u8], value: Option<Vec<u8>>) {
+        self.journal.set(rollup, key, value);
+    }
+}
+
 /// A frame that is running: its rollup and the calls it has made so far.
 struct Running {
     rollup: RollupId,
@@ -444,6 +465,69 @@ impl<'a, S: StateView> TxContext<'a, S> {
         }
     }
 
+    /// Consume the signer's nonce on the origin rollup, or say why `tx`'s nonce is out of
+    /// order (validators refuse such blocks; kept total so that execution never panics).
+    fn take_nonce(&mut self, tx: &v1::Transaction) -> Result<Result<(), String>, ExecError> {
+        let (origin, sender) = self.origin;
+        let key = nonce_key(&sender);
+        let nonce = decode_nonce(self.journal.get(self.state, origin, &key)?.as_deref())?;
+        if tx.nonce != nonce {
+            return Ok(Err(format!("nonce {} but next is {nonce}", tx.nonce)));
+        }
+        self.journal
+            .set(origin, &key, Some((nonce + 1).to_be_bytes().to_vec()));
+        Ok(Ok(()))
+    }
+
+    /// Apply a change to the rollup registry (see [`crate::registry`]): no fee, a gas that
+    /// counts against the block, and a failed receipt with the reason if it is refused.
+    fn registry_change(
+        mut self,
+        gas_limit: u64,
+        payload: &Payload,
+    ) -> Result<TxExecution, ExecError> {
+        let Payload::Registry(call) = payload else {
+            return Ok(self.early_failure("rollup 0 takes registry changes only".into()));
+        };
+        let gas_used = registry::gas(call).min(gas_limit);
+        let start = self.journal.checkpoint();
+        let outcome = if registry::gas(call) > gas_limit {
+            Err(format!(
+                "gas limit {gas_limit} below {}",
+                registry::gas(call)
+            ))
+        } else if let Some(chain) = self.exec.rollups.chain().cloned() {
+            let height = self.env.height;
+            registry::apply(&mut self, &chain, height, call)?
+        } else {
+            Err("this node cannot change rollups".into())
+        };
+        let output = match &outcome {
+            Ok(()) => Bytes::new(),
+            Err(why) => {
+                self.journal.revert_to(start);
+                abi::error_message(&format!("babel: {why}"))
+            }
+        };
+        Ok(TxExecution {
+            receipt: v1::Receipt {
+                success: outcome.is_ok(),
+                gas_used,
+                fee_paid: 0,
+                output: output.clone(),
+                root: Some(v1::CallFrame {
+                    rollup_id: REGISTRY_ROLLUP_ID,
+                    gas_used,
+                    success: outcome.is_ok(),
+                    output,
+                    ..Default::default()
+                }),
+            },
+            changes: self.journal.into_changes(),
+            invalid: None,
+        })
+    }
+
     /// A failed receipt for a transaction that never ran and may not be in a block: only the
     /// nonce (if consumed) stays.
     fn early_failure(self, reason: String) -> TxExecution {
@@ -465,11 +549,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
         frame: Frame<'_>,
         target: Bytes,
     ) -> Result<(FrameOutcome, v1::CallFrame), ExecError> {
-        let adapter = self
-            .exec
-            .adapter(frame.rollup)
-            .ok_or(ExecError::UnknownRollup(frame.rollup))?
-            .clone();
+        let adapter = self.exec.rollup(frame.rollup)?.adapter;
         let checkpoint = self.journal.checkpoint();
         self.running.push(Running {
             rollup: frame.rollup,

@@ -11,6 +11,8 @@
 //!   own.
 //! - [`receipt`]: how large a transaction's call-tree receipt and a block's receipts may grow.
 //! - [`commitment`]: per-rollup Jellyfish Merkle trees, state roots and proofs.
+//! - [`registry`]: the rollups a chain runs, in the state of rollup 0, and the governance-approved
+//!   transactions that register and update them on a running chain.
 //!
 //! Everything here is a pure function of state and input: no I/O, clock or randomness, so the
 //! same block gives the same changes, receipts and roots on every node.
@@ -29,6 +31,8 @@ pub mod gas;
 mod journal;
 pub mod native;
 pub mod receipt;
+pub mod registry;
+mod rollups;
 pub mod state;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;

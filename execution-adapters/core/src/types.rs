@@ -33,7 +33,7 @@ pub enum Caller {
 }
 
 /// What a frame is asked to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum FrameInput<'a> {
     /// The top-level call of a transaction, in its origin VM's payload format (borrowed from
     /// the transaction).
@@ -48,7 +48,7 @@ pub enum FrameInput<'a> {
 }
 
 /// One call frame on one rollup.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Frame<'a> {
     /// The rollup the frame runs on.
     pub rollup: RollupId,

@@ -310,7 +310,11 @@ fn governance_is_optional_and_checked() {
     assert_eq!(governance.threshold, 2);
     assert!(governance.has_key(&hex::decode(governance_key(2)).unwrap()));
     assert!(!governance.has_key(&hex::decode(governance_key(3)).unwrap()));
-    assert_ne!(governed.hash(), golden().hash(), "governance is in the hash");
+    assert_ne!(
+        governed.hash(),
+        golden().hash(),
+        "governance is in the hash"
+    );
     let refused = |governance: serde_json::Value, field: &str, why: &str| {
         let (f, reason) = invalid_field(error_after(|v| v["governance"] = governance));
         assert_eq!(f, field);
@@ -360,7 +364,10 @@ fn one_rollup_entry_parses_and_is_checked_alone() {
     let refused = |entry: serde_json::Value, max: usize| {
         babel_genesis::RollupGenesis::from_json(entry.to_string().as_bytes(), max).unwrap_err()
     };
-    assert!(matches!(refused(entry.clone(), 10), GenesisError::TooLarge { limit: 10, .. }));
+    assert!(matches!(
+        refused(entry.clone(), 10),
+        GenesisError::TooLarge { limit: 10, .. }
+    ));
     let mut bad = entry.clone();
     bad["name"] = "Bad Name".into();
     assert_eq!(invalid_field(refused(bad, 1 << 20)).0, "rollup.name");
@@ -369,5 +376,8 @@ fn one_rollup_entry_parses_and_is_checked_alone() {
     assert_eq!(invalid_field(refused(zero, 1 << 20)).0, "rollup.id");
     let mut reserved = entry;
     reserved["namespace"] = "00000000000000000001".into();
-    assert_eq!(invalid_field(refused(reserved, 1 << 20)).0, "rollup.namespace");
+    assert_eq!(
+        invalid_field(refused(reserved, 1 << 20)).0,
+        "rollup.namespace"
+    );
 }

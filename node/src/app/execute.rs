@@ -2,16 +2,17 @@
 //! block's state changes, receipts and header roots.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     time::{Duration, Instant},
 };
 
 use babel_execution::{
     BlockExecution, ExecError, Executor, RollupId,
     commitment::{aggregate_root, by_rollup, update_tree},
+    registry,
     state::Changes,
 };
-use babel_genesis::Genesis;
+use babel_genesis::{Genesis, REGISTRY_ROLLUP_ID};
 use babel_proto::v1;
 use jmt::storage::TreeUpdateBatch;
 
@@ -114,13 +115,12 @@ fn state_writes(changes: Changes) -> Vec<StateWrite> {
 pub fn execute(
     store: &Store,
     exec: &Executor,
-    genesis: &Genesis,
     height: u64,
     time_ms: u64,
     txs: &[v1::SignedTransaction],
 ) -> Result<Executed, ExecError> {
     let block = exec.execute_block(store, &block_env(height, time_ms), txs)?;
-    with_roots(store, genesis, height, block)
+    with_roots(store, exec, height, block)
 }
 
 /// A proposer's block `height` from `candidates` over the committed state in `store`.
@@ -139,7 +139,6 @@ pub struct Built {
 pub fn build(
     store: &Store,
     exec: &Executor,
-    genesis: &Genesis,
     height: u64,
     time_ms: u64,
     candidates: &[v1::SignedTransaction],
@@ -154,7 +153,7 @@ pub fn build(
     }
     Ok(Built {
         txs: built.txs,
-        executed: with_roots(store, genesis, height, built.execution)?,
+        executed: with_roots(store, exec, height, built.execution)?,
         left_out,
     })
 }
@@ -162,13 +161,13 @@ pub fn build(
 /// A block's execution with its state roots and tree updates.
 fn with_roots(
     store: &Store,
-    genesis: &Genesis,
+    exec: &Executor,
     height: u64,
     block: BlockExecution,
 ) -> Result<Executed, ExecError> {
     let start = Instant::now();
     let (state_roots, trees) = tracing::info_span!("block", phase = Phase::Tree.as_str(), height)
-        .in_scope(|| update_trees(store, genesis, height, &block.changes))?;
+        .in_scope(|| update_trees(store, exec, height, &block.changes))?;
     let tree_elapsed = start.elapsed();
     Ok(Executed {
         height,
@@ -189,21 +188,25 @@ type TreeUpdates = (
     Vec<(RollupId, TreeUpdateBatch)>,
 );
 
-/// Version `height` of every rollup's tree given the block's `changes`.
+/// Version `height` of every rollup's tree given the block's `changes`: the registry's, every
+/// rollup `exec` runs, and those the block registers.
 fn update_trees(
     store: &Store,
-    genesis: &Genesis,
+    exec: &Executor,
     height: u64,
     changes: &Changes,
 ) -> Result<TreeUpdates, ExecError> {
     let mut split = by_rollup(changes);
     let mut roots = BTreeMap::new();
     let mut trees = Vec::new();
-    for rollup in &genesis.rollups {
-        let changes = split.remove(&rollup.id).unwrap_or_default();
-        let (root, batch) = update_tree(&store.tree(rollup.id), height, changes)?;
-        roots.insert(rollup.id, root);
-        trees.push((rollup.id, batch));
+    let mut ids: BTreeSet<RollupId> = exec.rollup_ids().into_iter().collect();
+    ids.insert(REGISTRY_ROLLUP_ID);
+    ids.extend(registry::registered_in(changes));
+    for id in ids {
+        let changes = split.remove(&id).unwrap_or_default();
+        let (root, batch) = update_tree(&store.tree(id), height, changes)?;
+        roots.insert(id, root);
+        trees.push((id, batch));
     }
     if let Some(stray) = split.keys().next() {
         return Err(ExecError::UnknownRollup(*stray));
@@ -221,18 +224,34 @@ pub fn ensure_genesis_state(
         return Ok(());
     }
     let changes = exec.genesis_changes(genesis)?;
-    let (_, trees) = update_trees(store, genesis, 0, &changes)?;
+    let (_, trees) = update_trees(store, exec, 0, &changes)?;
     exec.committed(&changes);
     store.init_genesis_state(&state_writes(changes), &trees)?;
+    Ok(())
+}
+
+/// Read the rollups registered since the genesis from the committed registry in `store` into
+/// `exec`'s registry: at startup, before any block executes.
+pub fn load_registry(store: &Store, exec: &Executor) -> anyhow::Result<()> {
+    let mut records = Vec::new();
+    store.for_each_state(REGISTRY_ROLLUP_ID, registry::RECORD_PREFIX, |key, value| {
+        records.push((key.to_vec(), value.to_vec()));
+    })?;
+    let new = exec
+        .registry()
+        .learn(records.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+    if !new.is_empty() {
+        tracing::info!(rollups = ?new, "rollups registered since the genesis");
+    }
     Ok(())
 }
 
 /// Hand every adapter the committed state it keeps derived data for (see
 /// `ExecutionAdapter::kept_prefix`): at startup, before any block executes, so that data lost
 /// since it was made (compiled WASM code) is made again now, not in the middle of a block.
-pub fn restore_kept(store: &Store, exec: &Executor, genesis: &Genesis) -> anyhow::Result<()> {
-    for rollup in &genesis.rollups {
-        let Some(adapter) = exec.adapter(rollup.id) else {
+pub fn restore_kept(store: &Store, exec: &Executor) -> anyhow::Result<()> {
+    for id in exec.rollup_ids() {
+        let Some(adapter) = exec.adapter(id) else {
             continue;
         };
         let Some(prefix) = adapter.kept_prefix() else {
@@ -240,14 +259,14 @@ pub fn restore_kept(store: &Store, exec: &Executor, genesis: &Genesis) -> anyhow
         };
         let start = std::time::Instant::now();
         let mut count = 0u64;
-        store.for_each_state(rollup.id, prefix, |key, value| {
+        store.for_each_state(id, prefix, |key, value| {
             adapter.committed(&[(key, Some(&value.to_vec()))]);
             count += 1;
             if count.is_multiple_of(100) {
-                tracing::info!(rollup = rollup.id, entries = count, "restoring kept data");
+                tracing::info!(rollup = id, entries = count, "restoring kept data");
             }
         })?;
-        tracing::debug!(rollup = rollup.id, entries = count, elapsed = ?start.elapsed(), "kept data restored");
+        tracing::debug!(rollup = id, entries = count, elapsed = ?start.elapsed(), "kept data restored");
     }
     Ok(())
 }

@@ -10,7 +10,9 @@
 
 mod execute;
 
-pub use execute::{Built, Executed, build, ensure_genesis_state, execute, restore_kept};
+pub use execute::{
+    Built, Executed, build, ensure_genesis_state, execute, load_registry, restore_kept,
+};
 
 use std::{
     collections::HashMap,
@@ -138,7 +140,6 @@ impl NodeApp {
                 execute(
                     &self.store,
                     &self.executor,
-                    &self.genesis,
                     header.height,
                     header.time_ms,
                     txs,
@@ -331,14 +332,7 @@ impl NodeApp {
             left_out,
         } = self
             .phase(Phase::Execute, height.0, || {
-                build(
-                    &self.store,
-                    &self.executor,
-                    &self.genesis,
-                    height.0,
-                    time_ms,
-                    &candidates,
-                )
+                build(&self.store, &self.executor, height.0, time_ms, &candidates)
             })
             .map_err(|e| ConsensusError::Application(format!("execution: {e}")))?;
         self.metrics.phase(Phase::Tree, executed.tree_elapsed);

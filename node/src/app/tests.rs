@@ -83,14 +83,7 @@ pub(super) fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1
     header.tx_root = babel_proto::tx_root(&txs).to_vec().into();
     header.tx_count = txs.len() as u64;
     // Blocks with transactions no honest proposer would include may not execute at all.
-    if let Ok(executed) = execute(
-        &f.app.store,
-        &f.app.executor,
-        &f.app.genesis,
-        height,
-        header.time_ms,
-        &txs,
-    ) {
+    if let Ok(executed) = execute(&f.app.store, &f.app.executor, height, header.time_ms, &txs) {
         executed.fill(header);
     }
     block.txs = txs;
@@ -191,7 +184,8 @@ fn a_block_whose_roots_differ_from_re_execution_is_invalid() {
 
     let mut lie = good.clone();
     let h = lie.header.as_mut().unwrap();
-    h.state_roots[0].root = vec![7; 32].into();
+    let rollup_1 = h.state_roots.iter().position(|r| r.rollup_id == 1).unwrap();
+    h.state_roots[rollup_1].root = vec![7; 32].into();
     assert!(
         verdict(&mut f, &lie)
             .reason()
@@ -230,7 +224,12 @@ fn committed_blocks_carry_receipts_state_and_provable_roots() {
     let key = babel_execution::state::nonce_key(&sender);
     let (value, proof) = babel_execution::commitment::prove(&f.app.store.tree(1), 1, &key).unwrap();
     assert_eq!(value, Some(1u64.to_be_bytes().to_vec()));
-    let root: [u8; 32] = header.state_roots[0].root.as_ref().try_into().unwrap();
+    let rollup_1 = header
+        .state_roots
+        .iter()
+        .find(|r| r.rollup_id == 1)
+        .unwrap();
+    let root: [u8; 32] = rollup_1.root.as_ref().try_into().unwrap();
     assert!(babel_execution::commitment::verify(
         root,
         &key,
@@ -289,17 +288,7 @@ fn executed_alike(
     time_ms: u64,
     txs: &[v1::SignedTransaction],
 ) -> (Executed, Executed) {
-    let run = |f: &Fixture| {
-        execute(
-            &f.app.store,
-            &f.app.executor,
-            &f.app.genesis,
-            1,
-            time_ms,
-            txs,
-        )
-        .unwrap()
-    };
+    let run = |f: &Fixture| execute(&f.app.store, &f.app.executor, 1, time_ms, txs).unwrap();
     let on_b = run(b);
     let on_a = run(a);
     assert_eq!(on_a.receipts, on_b.receipts);

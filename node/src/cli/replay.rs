@@ -23,9 +23,9 @@ use babel_proto::v1;
 use tracing::{info, warn};
 
 use crate::{
-    app::{ensure_genesis_state, execute},
+    app::{ensure_genesis_state, execute, load_registry},
     da::{DaLink, verify},
-    params::executor_for,
+    params::{Code, executor_with},
     store::{CommitBatch, Store},
 };
 
@@ -92,8 +92,14 @@ pub async fn replay(
     store: &Store,
     options: &ReplayOptions,
 ) -> anyhow::Result<Replayed> {
-    let executor = Arc::new(executor_for(genesis).context("building the executors")?);
+    // The executor and the DA reads follow one registry, which the replayed blocks update.
+    let registry = link.registry().clone();
+    let executor = Arc::new(
+        executor_with(genesis, Code::Memory, |adapter| adapter, registry)
+            .context("building the executors")?,
+    );
     ensure_genesis_state(store, &executor, genesis)?;
+    load_registry(store, &executor)?;
     let mut done = Replayed {
         height: store.latest_height()?.unwrap_or(0),
         ..Replayed::default()
@@ -147,7 +153,7 @@ pub async fn replay(
             else {
                 break;
             };
-            apply(store, &executor, genesis, (da_at, &blob), &txs, &mut done)?;
+            apply(store, &executor, (da_at, &blob), &txs, &mut done)?;
         }
         if reported.elapsed() >= PROGRESS_EVERY {
             reported = Instant::now();
@@ -214,7 +220,6 @@ async fn first_valid(
 fn apply(
     store: &Store,
     executor: &babel_execution::Executor,
-    genesis: &Genesis,
     (da_height, blob): (u64, &HeaderBlob),
     txs: &[v1::SignedTransaction],
     done: &mut Replayed,
@@ -231,7 +236,7 @@ fn apply(
             height - 1
         );
     }
-    let executed = execute(store, executor, genesis, height, header.time_ms, txs)
+    let executed = execute(store, executor, height, header.time_ms, txs)
         .with_context(|| format!("executing block {height}"))?;
     if let Some((i, why)) = executed.invalid.first() {
         bail!("block {height}: transaction {i} is invalid on replay: {why}");
@@ -240,6 +245,8 @@ fn apply(
         bail!("block {height} (DA height {da_height}): {why}");
     }
     let state_root = executed.state_root;
+    // Adapters keep what derives from committed state, and rollups it registers run next.
+    executor.committed(&executed.changes);
     let tx_hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();
     let (receipts, state, trees) = executed.into_parts();
     store.commit(&CommitBatch {

@@ -29,7 +29,8 @@ use babel_consensus::{ConsensusError, ValidatorSet};
 use babel_da::{
     DataAvailability, Namespace, celestia::CelestiaDa, layout::Namespaces, local::LocalDa,
 };
-use babel_genesis::Genesis;
+use babel_execution::registry::Registry;
+use babel_genesis::{Genesis, REGISTRY_ROLLUP_ID};
 use babel_proto::v1;
 use prost::Message as _;
 
@@ -40,7 +41,9 @@ pub struct DaLink {
     da: Arc<dyn DataAvailability>,
     shared: bool,
     chain_id: String,
-    namespaces: Namespaces,
+    sequencer: Namespace,
+    /// The committed rollup registry: each rollup's namespace.
+    registry: Arc<Registry>,
     /// Most transactions a block may hold: a bound on what a header blob may claim.
     max_txs: usize,
     /// Whose commit certificates make a header blob a block of the chain.
@@ -74,7 +77,8 @@ impl DaLink {
             da,
             shared,
             chain_id: genesis.chain_id.clone(),
-            namespaces: namespaces(genesis),
+            sequencer: namespace(genesis.effective_sequencer_namespace()),
+            registry: Arc::new(Registry::from_genesis(genesis)),
             max_txs: usize::try_from(genesis.consensus.max_block_txs).unwrap_or(usize::MAX),
             validators: ValidatorSet::from_genesis(genesis)?,
             reach: Reach::default(),
@@ -116,9 +120,39 @@ impl DaLink {
         self.shared
     }
 
-    /// The chain's namespaces.
-    pub fn namespaces(&self) -> &Namespaces {
-        &self.namespaces
+    /// Follow `registry` (the one a node's blocks update) for the rollups' namespaces,
+    /// instead of the genesis's.
+    pub fn following(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// The registry it follows.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The chain's namespaces: the sequencer's, the registry's and every registered
+    /// rollup's.
+    pub fn namespaces(&self) -> Namespaces {
+        let mut rollups: BTreeMap<u64, Namespace> = self
+            .registry
+            .records()
+            .iter()
+            .filter_map(|r| {
+                let id: [u8; babel_genesis::NAMESPACE_ID_LEN] =
+                    r.namespace.as_ref().try_into().ok()?;
+                Some((r.id, namespace(babel_genesis::Namespace(id))))
+            })
+            .collect();
+        rollups.insert(
+            REGISTRY_ROLLUP_ID,
+            namespace(babel_genesis::Namespace::for_rollup(REGISTRY_ROLLUP_ID)),
+        );
+        Namespaces {
+            sequencer: self.sequencer,
+            rollups,
+        }
     }
 
     /// Note that a DA call succeeded or failed.
@@ -177,20 +211,9 @@ impl Reach {
     }
 }
 
-/// The chain's namespaces, from its genesis.
-pub fn namespaces(genesis: &Genesis) -> Namespaces {
-    let ns = |n: babel_genesis::Namespace| {
-        // Genesis validation refuses every namespace Celestia would.
-        Namespace::new_v0(&n.0).unwrap_or(Namespace::PARITY_SHARE)
-    };
-    Namespaces {
-        sequencer: ns(genesis.effective_sequencer_namespace()),
-        rollups: genesis
-            .rollups
-            .iter()
-            .map(|r| (r.id, ns(r.effective_namespace())))
-            .collect::<BTreeMap<_, _>>(),
-    }
+/// A namespace the genesis or the registry holds: both refuse those Celestia reserves.
+fn namespace(n: babel_genesis::Namespace) -> Namespace {
+    Namespace::new_v0(&n.0).unwrap_or(Namespace::PARITY_SHARE)
 }
 
 /// A committed block's transactions, each with its rollup id.

@@ -248,7 +248,7 @@ impl Poster {
             block_hash: &hash,
             txs: &txs,
         };
-        match layout::post_block(&self.link.chain_id, block, self.link.namespaces()) {
+        match layout::post_block(&self.link.chain_id, block, &self.link.namespaces()) {
             Ok(posting) => Some(posting),
             Err(e) => {
                 // Only a bug or a store that lost a rollup's namespace gets here.

@@ -128,7 +128,7 @@ fn post_block(
             block_hash: &hash,
             txs: &txs,
         },
-        f.link.namespaces(),
+        &f.link.namespaces(),
     )
     .unwrap();
     let commitment = posting.header_commitment().unwrap();

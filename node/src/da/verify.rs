@@ -85,19 +85,19 @@ pub async fn block_txs(
     let (header, hash, _) = header_of(link, blob)?;
     // Only the chain's rollup namespaces can hold its batches: a header listing others would
     // make a reader fetch whatever it names.
+    let chain = link.namespaces();
     let mut wanted = BTreeSet::new();
     for r in &blob.message.blobs {
         let ns = Namespace::from_raw(&r.namespace)
             .map_err(|_| invalid("a listed blob has a malformed namespace"))?;
-        if !link.namespaces.rollups.values().any(|n| *n == ns) {
+        if !chain.rollups.values().any(|n| *n == ns) {
             return Err(invalid(
                 "a listed blob is outside the chain's rollup namespaces",
             ));
         }
         wanted.insert(ns.as_bytes().to_vec());
     }
-    let namespaces: Vec<Namespace> = link
-        .namespaces
+    let namespaces: Vec<Namespace> = chain
         .rollups
         .values()
         .filter(|n| wanted.contains(n.as_bytes()))
@@ -133,7 +133,7 @@ pub async fn check_reference(
         .da
         .get(
             da_height,
-            link.namespaces.sequencer,
+            link.namespaces().sequencer,
             babel_da::Commitment::new(commitment),
         )
         .await?

@@ -91,6 +91,11 @@ pub struct NodeService {
 const MAX_CONCURRENT_QUERIES: usize = babel_wasm::limits::MAX_PARALLEL_EXECUTIONS as usize - 1;
 
 impl NodeService {
+    /// The committed rollup registry.
+    fn registry(&self) -> &babel_execution::registry::Registry {
+        self.txpool.executor().registry()
+    }
+
     /// A service over `store`; `committed` follows the latest committed height.
     pub fn new(
         store: Arc<Store>,
@@ -301,19 +306,10 @@ impl NodeService {
             .as_ref()
             .try_into()
             .map_err(|_| Status::invalid_argument("sender_pubkey must be 32 bytes"))?;
-        if self.genesis.rollup(tx.rollup_id).is_none() {
-            return Err(Status::not_found(format!(
-                "rollup {} does not exist",
-                tx.rollup_id
-            )));
-        }
         let executor = self.txpool.executor();
-        let adapter = executor.adapter(tx.rollup_id).ok_or_else(|| {
-            Status::failed_precondition(format!(
-                "rollup {} cannot be executed by this node",
-                tx.rollup_id
-            ))
-        })?;
+        let adapter = executor
+            .adapter(tx.rollup_id)
+            .ok_or_else(|| Status::not_found(format!("rollup {} does not exist", tx.rollup_id)))?;
         let payload = tx
             .payload
             .as_ref()
@@ -506,7 +502,7 @@ impl Node for NodeService {
     ) -> Result<Response<BatchStream>, Status> {
         let request = request.into_inner();
         let rollup_id = request.rollup_id;
-        if self.genesis.rollup(rollup_id).is_none() {
+        if self.registry().get(rollup_id).is_none() {
             return Err(Status::not_found(format!(
                 "rollup {rollup_id} does not exist"
             )));
@@ -555,6 +551,18 @@ impl Node for NodeService {
             .await
     }
 
+    async fn list_rollups(
+        &self,
+        _request: Request<v1::ListRollupsRequest>,
+    ) -> Result<Response<v1::ListRollupsResponse>, Status> {
+        // The height first: the registry is at least as new as it.
+        let height = self.latest()?;
+        Ok(Response::new(v1::ListRollupsResponse {
+            height,
+            rollups: self.registry().records(),
+        }))
+    }
+
     async fn status(
         &self,
         _request: Request<v1::StatusRequest>,
@@ -582,14 +590,14 @@ impl Node for NodeService {
             })
             .collect();
         let rollups = self
-            .genesis
-            .rollups
-            .iter()
+            .registry()
+            .records()
+            .into_iter()
             .map(|r| v1::RollupInfo {
                 id: r.id,
-                name: r.name.clone(),
-                vm: r.vm.kind().to_string(),
-                namespace: r.effective_namespace().0.to_vec().into(),
+                name: r.name,
+                vm: r.vm,
+                namespace: r.namespace,
             })
             .collect();
         Ok(Response::new(v1::StatusResponse {

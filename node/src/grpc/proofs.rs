@@ -85,7 +85,9 @@ impl NodeService {
         &self,
         request: v1::GetStateProofRequest,
     ) -> Result<v1::GetStateProofResponse, Status> {
-        if self.genesis.rollup(request.rollup_id).is_none() {
+        if request.rollup_id != babel_genesis::REGISTRY_ROLLUP_ID
+            && self.registry().get(request.rollup_id).is_none()
+        {
             return Err(Status::not_found(format!(
                 "rollup {} does not exist",
                 request.rollup_id

@@ -106,12 +106,13 @@ pub fn admission_label(result: Result<(), RejectReason>) -> &'static str {
             RejectReason::FeeTooLow => "fee_too_low",
             RejectReason::GasLimitTooHigh => "gas_limit_too_high",
             RejectReason::GasLimitTooLow => "gas_limit_too_low",
+            RejectReason::NotGovernance => "not_governance",
         },
     }
 }
 
 /// Every admission label, so that each is exported from the start.
-const ADMISSION_LABELS: [Result<(), RejectReason>; 14] = [
+const ADMISSION_LABELS: [Result<(), RejectReason>; 15] = [
     Ok(()),
     Err(RejectReason::Unspecified),
     Err(RejectReason::Malformed),
@@ -126,6 +127,7 @@ const ADMISSION_LABELS: [Result<(), RejectReason>; 14] = [
     Err(RejectReason::FeeTooLow),
     Err(RejectReason::GasLimitTooHigh),
     Err(RejectReason::GasLimitTooLow),
+    Err(RejectReason::NotGovernance),
 ];
 
 /// Durations of phases and store writes, in seconds: 0.1 ms to about 26 s.
@@ -465,7 +467,7 @@ mod tests {
         // A reason added to the proto without a label here fails to compile (the match in
         // `admission_label` is exhaustive); one missing from the list fails here.
         assert_eq!(seen.len(), ADMISSION_LABELS.len());
-        let max = RejectReason::GasLimitTooLow as i32;
+        let max = RejectReason::NotGovernance as i32;
         assert_eq!(ADMISSION_LABELS.len(), max as usize + 2);
     }
 }

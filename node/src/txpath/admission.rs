@@ -4,9 +4,9 @@
 
 use std::borrow::Borrow;
 
-use babel_execution::Executor;
-use babel_genesis::Genesis;
-use babel_proto::v1::{self, RejectReason};
+use babel_execution::{Executor, registry};
+use babel_genesis::{Genesis, REGISTRY_ROLLUP_ID};
+use babel_proto::v1::{self, RejectReason, transaction::Payload};
 use prost::Message;
 
 use crate::params::MAX_TX_GAS;
@@ -84,22 +84,6 @@ pub fn check(
             ),
         ));
     }
-    let Some(rollup) = genesis.rollup(tx.rollup_id) else {
-        return Err(Rejection::new(
-            RejectReason::UnknownRollup,
-            format!("rollup {} does not exist", tx.rollup_id),
-        ));
-    };
-    let Some(adapter) = exec.adapter(tx.rollup_id) else {
-        return Err(Rejection::new(
-            RejectReason::UnknownRollup,
-            format!(
-                "rollup {} runs {}, which this node cannot execute yet",
-                tx.rollup_id,
-                rollup.vm.kind()
-            ),
-        ));
-    };
     if tx.sender_pubkey.len() != 32 {
         return Err(Rejection::new(
             RejectReason::Malformed,
@@ -115,10 +99,21 @@ pub fn check(
     let Some(payload) = &tx.payload else {
         return Err(Rejection::new(RejectReason::Malformed, "no payload"));
     };
-    if let Err(why) = adapter.check_payload(payload) {
-        return Err(Rejection::new(RejectReason::Malformed, why));
-    }
-    let min_gas = adapter.min_gas(payload);
+    let (min_gas, gas_price) = if tx.rollup_id == REGISTRY_ROLLUP_ID {
+        (registry_change(&tx, payload, genesis)?, 0)
+    } else {
+        let Some(adapter) = exec.adapter(tx.rollup_id) else {
+            return Err(Rejection::new(
+                RejectReason::UnknownRollup,
+                format!("rollup {} does not exist", tx.rollup_id),
+            ));
+        };
+        if let Err(why) = adapter.check_payload(payload) {
+            return Err(Rejection::new(RejectReason::Malformed, why));
+        }
+        let price = exec.gas_price(tx.rollup_id).unwrap_or_default();
+        (adapter.min_gas(payload), price)
+    };
     if tx.gas_limit < min_gas {
         return Err(Rejection::new(
             RejectReason::GasLimitTooLow,
@@ -131,13 +126,13 @@ pub fn check(
             format!("gas limit {} above {MAX_TX_GAS}", tx.gas_limit),
         ));
     }
-    let max_fee = u128::from(tx.gas_limit) * u128::from(rollup.gas_price);
+    let max_fee = u128::from(tx.gas_limit) * u128::from(gas_price);
     if u128::from(tx.max_fee) < max_fee {
         return Err(Rejection::new(
             RejectReason::FeeTooLow,
             format!(
-                "max_fee {} below gas limit {} × gas price {}",
-                tx.max_fee, tx.gas_limit, rollup.gas_price
+                "max_fee {} below gas limit {} × gas price {gas_price}",
+                tx.max_fee, tx.gas_limit
             ),
         ));
     }
@@ -148,6 +143,33 @@ pub fn check(
         signed,
         size,
     })
+}
+
+/// A change to the rollup registry: signed by a governance key, and a registry call. Its
+/// approvals are checked when it executes, where a refusal shows in its receipt. Returns the
+/// gas it uses.
+fn registry_change(
+    tx: &v1::Transaction,
+    payload: &Payload,
+    genesis: &Genesis,
+) -> Result<u64, Rejection> {
+    let governs = genesis
+        .governance
+        .as_ref()
+        .is_some_and(|g| g.has_key(&tx.sender_pubkey));
+    if !governs {
+        return Err(Rejection::new(
+            RejectReason::NotGovernance,
+            "only a governance key may send to the rollup registry (rollup 0)",
+        ));
+    }
+    let Payload::Registry(call) = payload else {
+        return Err(Rejection::new(
+            RejectReason::Malformed,
+            "rollup 0 takes registry changes only",
+        ));
+    };
+    Ok(registry::gas(call))
 }
 
 /// Verify each transaction's signature over its raw body. All are checked in one ed25519 batch

@@ -7,4 +7,5 @@ mod atomicity;
 mod limits;
 mod messages;
 mod model;
+mod registry;
 mod support;
