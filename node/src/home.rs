@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use babel_genesis::{
-    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, RollupGenesis,
-    Timestamp, ValidatorGenesis, VmGenesis, WasmContract, WasmGenesis,
+    CairoContract, CairoGenesis, ConsensusParams, EvmAccount, EvmGenesis, Genesis, Governance,
+    RollupGenesis, Timestamp, ValidatorGenesis, VmGenesis, WasmContract, WasmGenesis,
 };
 use ed25519_dalek::SigningKey;
 
@@ -125,7 +125,8 @@ pub struct NetworkOptions {
 
 /// The default genesis of a new network: the given validators (power 1 each), an EVM rollup
 /// with id 1, a WASM rollup with id 2 and a Cairo rollup with id 3, with the accounts and
-/// contracts `opts` gives.
+/// contracts `opts` gives. The validators' keys govern the rollups: more than two thirds of
+/// them approve each registration or update.
 fn new_genesis(
     opts: &NetworkOptions,
     validators: Vec<ValidatorGenesis>,
@@ -135,7 +136,10 @@ fn new_genesis(
         genesis_time: Timestamp::now(),
         consensus: opts.consensus.clone(),
         sequencer_namespace: None,
-        governance: None,
+        governance: Some(Governance {
+            keys: validators.iter().map(|v| v.public_key.clone()).collect(),
+            threshold: u32::try_from(validators.len() * 2 / 3 + 1).unwrap_or(u32::MAX),
+        }),
         validators,
         rollups: vec![
             RollupGenesis {

@@ -32,6 +32,9 @@ enum Command {
     /// Sign and submit transactions.
     #[command(subcommand)]
     Tx(TxCommand),
+    /// Register and update rollups on a running chain (governance keys), and list them.
+    #[command(subcommand)]
+    Rollup(RollupCommand),
     /// Inspect the validator key.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -305,6 +308,76 @@ struct DevnetArgs {
 }
 
 #[derive(Subcommand, Debug)]
+enum RollupCommand {
+    /// Register a rollup (a genesis rollup entry), usable from the next block on. Signed by
+    /// the home's key (a governance key) and approved by it, by each --approver key file and
+    /// by each --approval: at least the genesis threshold.
+    Register {
+        #[command(flatten)]
+        sender: RollupSender,
+        #[command(flatten)]
+        args: babel_node::cli::rollup::RegisterArgs,
+    },
+    /// Change a rollup's gas price or description, from the next block on; approved as
+    /// `register` is.
+    Update {
+        #[command(flatten)]
+        sender: RollupSender,
+        #[command(flatten)]
+        args: babel_node::cli::rollup::UpdateArgs,
+    },
+    /// Print the home key's approval of a change, as `PUBLIC_KEY:SIGNATURE` for --approval.
+    Approve {
+        /// Home directory whose key approves.
+        #[arg(long, env = "BABEL_HOME")]
+        home: PathBuf,
+        #[command(subcommand)]
+        change: babel_node::cli::rollup::Change,
+    },
+    /// List the rollups the chain runs, as the node's committed registry has them.
+    List {
+        /// gRPC endpoint of the node.
+        #[arg(long, default_value = "http://127.0.0.1:9090")]
+        endpoint: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RollupSender {
+    /// Home directory whose key signs and approves (and whose gRPC server is used by default).
+    #[arg(long, env = "BABEL_HOME")]
+    home: PathBuf,
+    /// gRPC endpoint to submit to, e.g. http://127.0.0.1:9090.
+    #[arg(long)]
+    node: Option<String>,
+    /// The sender's nonce on the registry (rollup 0).
+    #[arg(long, default_value_t = 0)]
+    nonce: u64,
+    /// Key file of another governance key that approves (repeatable).
+    #[arg(long = "approver")]
+    approvers: Vec<PathBuf>,
+    /// An approval `babel rollup approve` made elsewhere: PUBLIC_KEY:SIGNATURE (repeatable).
+    #[arg(long = "approval")]
+    approvals: Vec<String>,
+    /// Wait until the change is in a committed block; fail if it was refused.
+    #[arg(long)]
+    wait: bool,
+}
+
+impl From<RollupSender> for babel_node::cli::rollup::SendOptions {
+    fn from(sender: RollupSender) -> Self {
+        Self {
+            home: Home::new(sender.home),
+            node: sender.node,
+            nonce: sender.nonce,
+            approvers: sender.approvers,
+            approvals: sender.approvals,
+            wait: sender.wait,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
 enum TxCommand {
     /// Sign a call or deploy with the home's key and submit it over gRPC. The origin rollup's
     /// VM (from the genesis) decides which arguments apply: EVM `--to`/`--data`; WASM
@@ -552,6 +625,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let verdict = verify(&validators, &claim, &proof).context("invalid proof")?;
             println!("{verdict}");
         }
+        Command::Rollup(command) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            match command {
+                RollupCommand::Register { sender, args } => {
+                    let change = babel_node::cli::rollup::Change::Register(args);
+                    runtime.block_on(babel_node::cli::rollup::send(sender.into(), &change))?;
+                }
+                RollupCommand::Update { sender, args } => {
+                    let change = babel_node::cli::rollup::Change::Update(args);
+                    runtime.block_on(babel_node::cli::rollup::send(sender.into(), &change))?;
+                }
+                RollupCommand::Approve { home, change } => {
+                    println!(
+                        "{}",
+                        babel_node::cli::rollup::approval(&Home::new(home), &change)?
+                    );
+                }
+                RollupCommand::List { endpoint } => {
+                    print!(
+                        "{}",
+                        runtime.block_on(babel_node::cli::rollup::list(&endpoint))?
+                    );
+                }
+            }
+        }
         Command::Status(args) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
@@ -608,4 +708,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every subcommand's arguments are well formed (clap checks this only when one is used).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

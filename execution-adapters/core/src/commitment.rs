@@ -61,6 +61,47 @@ pub fn update_tree<'c, R: TreeReader>(
     Ok((root.0, batch))
 }
 
+/// [`update_tree`] for a rollup whose tree begins at `height` (one registered in this block):
+/// over an empty tree, whatever `reader` holds before.
+pub fn start_tree<'c, R: TreeReader>(
+    reader: &R,
+    height: Version,
+    changes: impl IntoIterator<Item = (&'c [u8], Option<&'c Vec<u8>>)>,
+) -> Result<([u8; 32], TreeUpdateBatch), ExecError> {
+    let empty = EmptyBefore {
+        reader,
+        root_version: height.saturating_sub(1),
+    };
+    update_tree(&empty, height, changes)
+}
+
+/// A tree reader whose tree is empty at `root_version`.
+struct EmptyBefore<'r, R> {
+    reader: &'r R,
+    root_version: Version,
+}
+
+impl<R: TreeReader> TreeReader for EmptyBefore<'_, R> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        if node_key.version() == self.root_version && node_key.nibble_path().num_nibbles() == 0 {
+            return Ok(Some(Node::Null));
+        }
+        self.reader.get_node_option(node_key)
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        self.reader.get_value_option(max_version, key_hash)
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        self.reader.get_rightmost_leaf()
+    }
+}
+
 /// [`update_tree`] one key at a time (deletions included).
 fn put_each<R: TreeReader>(
     reader: &R,

@@ -8,7 +8,7 @@ use std::{
 
 use babel_execution::{
     BlockExecution, ExecError, Executor, RollupId,
-    commitment::{aggregate_root, by_rollup, update_tree},
+    commitment::{aggregate_root, by_rollup, start_tree, update_tree},
     registry,
     state::Changes,
 };
@@ -201,10 +201,17 @@ fn update_trees(
     let mut trees = Vec::new();
     let mut ids: BTreeSet<RollupId> = exec.rollup_ids().into_iter().collect();
     ids.insert(REGISTRY_ROLLUP_ID);
-    ids.extend(registry::registered_in(changes));
+    let registered = registry::registered_in(changes);
+    ids.extend(&registered);
     for id in ids {
         let changes = split.remove(&id).unwrap_or_default();
-        let (root, batch) = update_tree(&store.tree(id), height, changes)?;
+        let tree = store.tree(id);
+        // A rollup registered in this block starts its tree here (the genesis's at 0).
+        let (root, batch) = if registered.contains(&id) && height > 0 {
+            start_tree(&tree, height, changes)?
+        } else {
+            update_tree(&tree, height, changes)?
+        };
         roots.insert(id, root);
         trees.push((id, batch));
     }

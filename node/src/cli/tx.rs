@@ -151,10 +151,15 @@ pub async fn send(opts: SendOptions) -> anyhow::Result<()> {
     let config = Config::load(&opts.home.config())?;
     let genesis = babel_genesis::Genesis::load(&opts.home.genesis())?;
     let key = keys::read_key(&opts.home.validator_key())?;
-    let Some(rollup) = genesis.rollup(opts.rollup) else {
-        bail!("rollup {} is not in the genesis", opts.rollup);
+    let endpoint = opts
+        .node
+        .unwrap_or_else(|| format!("http://{}", config.grpc.listen_addr));
+    let vm = match genesis.rollup(opts.rollup) {
+        Some(rollup) => rollup.vm.kind(),
+        // Registered since the genesis: the node's registry says.
+        None => registered_vm(&endpoint, opts.rollup).await?,
     };
-    let payload = payload(rollup.vm.kind(), opts.call)?;
+    let payload = payload(vm, opts.call)?;
     let tx = v1::Transaction {
         chain_id: genesis.chain_id.clone(),
         rollup_id: opts.rollup,
@@ -165,10 +170,37 @@ pub async fn send(opts: SendOptions) -> anyhow::Result<()> {
         payload: Some(payload),
     };
     let signed = sign(&tx, &key);
-    let endpoint = opts
-        .node
-        .unwrap_or_else(|| format!("http://{}", config.grpc.listen_addr));
-    let mut client = NodeClient::connect(endpoint.clone())
+    submit(&endpoint, signed, opts.wait).await
+}
+
+/// The VM of rollup `id` as the registry of the node at `endpoint` lists it.
+async fn registered_vm(endpoint: &str, id: u64) -> anyhow::Result<VmKind> {
+    let mut client = super::node_client(endpoint, Duration::from_secs(10)).await?;
+    let rollups = client
+        .list_rollups(v1::ListRollupsRequest {})
+        .await?
+        .into_inner()
+        .rollups;
+    let Some(rollup) = rollups.iter().find(|r| r.id == id) else {
+        bail!("rollup {id} is neither in the genesis nor registered");
+    };
+    match rollup.vm.as_str() {
+        "evm" => Ok(VmKind::Evm),
+        "wasm" => Ok(VmKind::Wasm),
+        "cairo" => Ok(VmKind::Cairo),
+        other => bail!("rollup {id} runs {other:?}, which this client does not know"),
+    }
+}
+
+/// Submit `signed` to the node at `endpoint` and, with `wait`, wait until it is in a
+/// committed block; prints the hash and outcome. A refused or failed transaction is an error.
+#[allow(clippy::print_stdout)]
+pub async fn submit(
+    endpoint: &str,
+    signed: v1::SignedTransaction,
+    wait: bool,
+) -> anyhow::Result<()> {
+    let mut client = NodeClient::connect(endpoint.to_owned())
         .await
         .with_context(|| format!("connecting to {endpoint}"))?;
     let response = client
@@ -184,49 +216,57 @@ pub async fn send(opts: SendOptions) -> anyhow::Result<()> {
         bail!("rejected ({reason}): {}", response.message);
     }
     println!("accepted {}", hex::encode(&response.hash));
-    if opts.wait {
-        for _ in 0..600 {
-            let status = client
-                .get_transaction(v1::GetTransactionRequest {
-                    hash: response.hash.clone(),
-                })
-                .await?
-                .into_inner();
-            // Final once in a block; POSTED once that block is also on the DA layer.
-            if matches!(
-                status.status(),
-                v1::TxStatus::Finalized | v1::TxStatus::Posted
-            ) {
-                println!(
-                    "finalized at height {} index {}",
-                    status.height, status.index
-                );
-                if let Some(receipt) = &status.receipt {
-                    println!(
-                        "{} gas_used {} output 0x{}",
-                        if receipt.success {
-                            "succeeded"
-                        } else {
-                            "failed"
-                        },
-                        receipt.gas_used,
-                        hex::encode(&receipt.output)
-                    );
-                }
-                if let Some(da) = status.da {
-                    println!(
-                        "posted at DA height {} (header blob {})",
-                        da.da_height,
-                        hex::encode(&da.commitment)
-                    );
-                }
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        bail!("not finalized after 60 s");
+    if !wait {
+        return Ok(());
     }
-    Ok(())
+    for _ in 0..600 {
+        let status = client
+            .get_transaction(v1::GetTransactionRequest {
+                hash: response.hash.clone(),
+            })
+            .await?
+            .into_inner();
+        // Final once in a block; POSTED once that block is also on the DA layer.
+        if !matches!(
+            status.status(),
+            v1::TxStatus::Finalized | v1::TxStatus::Posted
+        ) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        println!(
+            "finalized at height {} index {}",
+            status.height, status.index
+        );
+        if let Some(da) = &status.da {
+            println!(
+                "posted at DA height {} (header blob {})",
+                da.da_height,
+                hex::encode(&da.commitment)
+            );
+        }
+        let Some(receipt) = &status.receipt else {
+            return Ok(());
+        };
+        println!(
+            "{} gas_used {} output 0x{}",
+            if receipt.success {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            receipt.gas_used,
+            hex::encode(&receipt.output)
+        );
+        if !receipt.success {
+            bail!(
+                "the transaction failed: {}",
+                String::from_utf8_lossy(&receipt.output)
+            );
+        }
+        return Ok(());
+    }
+    bail!("not finalized after 60 s")
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod grpc;
 mod mixed_atomicity;
 mod ops;
 mod python;
+mod registry;
 mod settlement;
 mod setup;
 mod support;
