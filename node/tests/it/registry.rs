@@ -13,7 +13,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::support::{
     Validator, babel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
-    verified_state_proof, wait_finalized, wait_for,
+    verified_state_proof, wait_finalized, wait_for, wait_status,
 };
 
 sol! {
@@ -165,6 +165,9 @@ fn e2e_rollups_registered_on_a_running_network_run_are_called_survive_restarts_a
             .unwrap();
         assert!(deployed.success, "{:?}", deployed.output);
         let vault = deployed.output.to_vec();
+        // Its transactions go to the DA layer like any rollup's, under its namespace.
+        let posted = wait_status(&mut c, &deployed_hash, |s| s == v1::TxStatus::Posted).await;
+        assert!(posted.da.is_some());
         let sent = wait_finalized(&mut c, &transfer_hash)
             .await
             .receipt
