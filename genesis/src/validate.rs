@@ -60,12 +60,18 @@ fn validate_governance(g: &Governance) -> Result<(), GenesisError> {
     for (i, key) in g.keys.iter().enumerate() {
         let valid = <[u8; 32]>::try_from(key.0.as_slice())
             .ok()
-            .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok())
-            .is_some();
-        if !valid {
+            .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok());
+        let Some(valid) = valid else {
             return Err(GenesisError::invalid(
                 format!("governance.keys[{i}]"),
                 "not a 32-byte ed25519 public key",
+            ));
+        };
+        // A small-order key verifies a forged signature of any message (ZIP-215 accepts it).
+        if valid.is_weak() {
+            return Err(GenesisError::invalid(
+                format!("governance.keys[{i}]"),
+                "a weak (small-order) key, whose signatures anyone can forge",
             ));
         }
     }
@@ -196,7 +202,14 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
         ));
     }
     // The rollup registry's transactions are posted under the namespace of rollup 0.
-    let mut namespaces = HashSet::from([sequencer_ns, Namespace::for_rollup(REGISTRY_ROLLUP_ID)]);
+    let registry_ns = Namespace::for_rollup(REGISTRY_ROLLUP_ID);
+    if sequencer_ns == registry_ns {
+        return Err(GenesisError::invalid(
+            "sequencer_namespace",
+            "the rollup registry's (rollup 0's) namespace",
+        ));
+    }
+    let mut namespaces = HashSet::from([sequencer_ns, registry_ns]);
     for (i, r) in g.rollups.iter().enumerate() {
         let field = |name: &str| format!("rollups[{i}].{name}");
         validate_rollup(r, &format!("rollups[{i}]"))?;

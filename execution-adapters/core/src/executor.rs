@@ -287,9 +287,10 @@ impl Executor {
         Ok(run)
     }
 
-    /// Whether `tx`'s signer could pay its maximum fee (`gas_limit × gas_price`) on its
-    /// origin rollup in `state`: admission's check, so that a transaction that cannot pay does
-    /// not take a block's space for free. Nothing is written.
+    /// Whether `tx`'s fee cap covers `gas_limit × gas_price` at the rollup's current price and
+    /// its signer could pay that maximum fee on its origin rollup in `state`: admission's
+    /// check, so that a transaction that cannot pay does not take a block's space for free.
+    /// Nothing is written.
     pub fn can_pay(
         &self,
         state: &impl StateView,
@@ -301,6 +302,10 @@ impl Executor {
         }
         let rollup = self.rollup(tx.rollup_id)?;
         let max_fee = rollup.max_fee(tx.gas_limit.min(env.max_tx_gas));
+        // A fee cap below the price (raised since it was admitted) can never pay either.
+        if max_fee > u128::from(tx.max_fee) {
+            return Ok(false);
+        }
         if max_fee == 0 {
             return Ok(true);
         }
@@ -609,9 +614,14 @@ impl<'a, S: StateView> TxContext<'a, S> {
             let why = format!("xcall depth above {MAX_XCALL_DEPTH}");
             return Ok(self.refuse(&call, call.target.clone(), why, overhead));
         }
-        let Some(adapter) = self.exec.adapter(call.target_rollup) else {
-            let why = format!("unknown rollup {}", call.target_rollup);
-            return Ok(self.refuse(&call, call.target.clone(), why, overhead));
+        let adapter = match self.exec.rollup(call.target_rollup) {
+            Ok(rollup) => rollup.adapter,
+            Err(ExecError::UnknownRollup(_)) => {
+                let why = format!("unknown rollup {}", call.target_rollup);
+                return Ok(self.refuse(&call, call.target.clone(), why, overhead));
+            }
+            // This node could not make the rollup's adapter: its fault, never a receipt.
+            Err(fault) => return Err(fault),
         };
         let max_target = adapter.max_target_len();
         if target_len > max_target {

@@ -126,7 +126,8 @@ pub fn genesis_entries(genesis: &Genesis) -> KeyValues {
     entries
 }
 
-/// The rollups registered in `changes` (a block's): their records are new in rollup 0.
+/// The rollups whose records `changes` (a block's) write: those it registers, and those it
+/// updates.
 pub fn registered_in(changes: &Changes) -> BTreeSet<RollupId> {
     changes
         .iter()
@@ -245,7 +246,7 @@ pub(crate) fn apply(
     height: u64,
     call: &v1::RegistryCall,
 ) -> Result<Result<(), String>, ExecError> {
-    if let Err(why) = approved(chain, call) {
+    if let Err(why) = approved(&chain.chain_id, chain.governance.as_ref(), call) {
         return Ok(Err(why));
     }
     match &call.action {
@@ -257,12 +258,25 @@ pub(crate) fn apply(
     }
 }
 
-/// Whether at least the threshold of distinct governance keys approved `call`.
-pub fn approved(chain: &Chain, call: &v1::RegistryCall) -> Result<(), String> {
-    let Some(governance) = &chain.governance else {
+/// Whether at least the threshold of distinct `governance` keys approved `call` on chain
+/// `chain_id`. Needs no state: admission checks it too, so that an unapproved change never
+/// takes a block's space.
+pub fn approved(
+    chain_id: &str,
+    governance: Option<&Governance>,
+    call: &v1::RegistryCall,
+) -> Result<(), String> {
+    let Some(governance) = governance else {
         return Err("this chain has no governance: its rollups are fixed".into());
     };
-    let message = approval_bytes(&chain.chain_id, call);
+    if call.approvals.len() > Governance::MAX_KEYS {
+        return Err(format!(
+            "{} approvals, more than the {} keys a governance may have",
+            call.approvals.len(),
+            Governance::MAX_KEYS
+        ));
+    }
+    let message = approval_bytes(chain_id, call);
     let mut seen = BTreeSet::new();
     for approval in &call.approvals {
         let key = approval.public_key.as_ref();
@@ -292,6 +306,20 @@ pub fn approved(chain: &Chain, call: &v1::RegistryCall) -> Result<(), String> {
     Ok(())
 }
 
+/// `reason` cut to 256 bytes: it goes in a receipt and may quote the submitted entry.
+fn cut(mut reason: String) -> String {
+    const MAX: usize = 256;
+    if reason.len() > MAX {
+        let mut end = MAX;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
+}
+
 fn register_rollup(
     access: &mut dyn Access,
     chain: &Chain,
@@ -300,7 +328,7 @@ fn register_rollup(
 ) -> Result<Result<(), String>, ExecError> {
     let rollup = match RollupGenesis::from_json(&register.rollup, usize::MAX) {
         Ok(rollup) => rollup,
-        Err(e) => return Ok(Err(format!("invalid rollup: {e}"))),
+        Err(e) => return Ok(Err(cut(format!("invalid rollup: {e}")))),
     };
     if register.metadata.len() > MAX_METADATA_BYTES {
         return Ok(Err(format!(
@@ -324,7 +352,7 @@ fn register_rollup(
     let state = match adapter.genesis_state(&rollup) {
         Ok(state) => state,
         Err(ExecError::Genesis { message, .. }) => {
-            return Ok(Err(format!("invalid initial state: {message}")));
+            return Ok(Err(cut(format!("invalid initial state: {message}"))));
         }
         Err(fault) => return Err(fault),
     };

@@ -407,7 +407,17 @@ impl ExecutionAdapter for WasmAdapter {
             let instrumented = self.instrument(code).map_err(refused)?;
             let hash = code_hash(code);
             let load_gas = load_gas(instrumented.len(), &shape);
-            self.ready(hash, || Ok(instrumented))?;
+            // As at deploy: the pinned compiler's own limits give every node the same verdict,
+            // so a module it refuses is the genesis's (or a registration's) fault, not the
+            // node's.
+            if self.cache.get(&self.engine, &self.linker, &hash).is_none() {
+                self.cache
+                    .compile(&self.engine, &self.linker, hash, &instrumented)
+                    .map_err(|e| ExecError::Genesis {
+                        rollup: rollup.id,
+                        message: format!("contract {}: does not compile: {e:#}", hex::encode(id)),
+                    })?;
+            }
             out.push((module_key(&hash), code.clone()));
             out.push((contract_key(id), encode_contract(&hash, load_gas)));
             let prefix = storage_prefix(id);

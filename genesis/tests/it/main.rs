@@ -345,6 +345,22 @@ fn governance_is_optional_and_checked() {
         "governance.keys[0]",
         "32-byte",
     );
+    // The identity point: a signature (R = identity, s = 0) verifies for any message.
+    let identity = format!("01{}", "00".repeat(31));
+    refused(
+        serde_json::json!({ "keys": [identity], "threshold": 1 }),
+        "governance.keys[0]",
+        "weak",
+    );
+}
+
+#[test]
+fn the_sequencer_may_not_take_the_registrys_namespace() {
+    let registry = Namespace::for_rollup(0).to_string();
+    let (field, reason) =
+        invalid_field(error_after(|v| v["sequencer_namespace"] = registry.into()));
+    assert_eq!(field, "sequencer_namespace");
+    assert!(reason.contains("registry"), "{reason}");
 }
 
 #[test]

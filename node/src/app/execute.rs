@@ -199,15 +199,16 @@ fn update_trees(
     let mut split = by_rollup(changes);
     let mut roots = BTreeMap::new();
     let mut trees = Vec::new();
-    let mut ids: BTreeSet<RollupId> = exec.rollup_ids().into_iter().collect();
+    let known: BTreeSet<RollupId> = exec.rollup_ids().into_iter().collect();
+    let mut ids = known.clone();
     ids.insert(REGISTRY_ROLLUP_ID);
-    let registered = registry::registered_in(changes);
-    ids.extend(&registered);
+    // Records written by the block: new rollups, and updates of known ones.
+    ids.extend(registry::registered_in(changes));
     for id in ids {
         let changes = split.remove(&id).unwrap_or_default();
         let tree = store.tree(id);
         // A rollup registered in this block starts its tree here (the genesis's at 0).
-        let (root, batch) = if registered.contains(&id) && height > 0 {
+        let (root, batch) = if !known.contains(&id) && id != REGISTRY_ROLLUP_ID && height > 0 {
             start_tree(&tree, height, changes)?
         } else {
             update_tree(&tree, height, changes)?

@@ -676,4 +676,6 @@ impl Application for NodeApp {
 #[cfg(test)]
 mod hostile;
 #[cfg(test)]
+mod registry;
+#[cfg(test)]
 mod tests;

@@ -9,11 +9,11 @@ use crate::{
 };
 use ed25519_dalek::SigningKey;
 
-const CHAIN: &str = "app-test";
+pub(super) const CHAIN: &str = "app-test";
 
 pub(super) struct Fixture {
     pub(super) app: NodeApp,
-    proposer: Address,
+    pub(super) proposer: Address,
     _dir: tempfile::TempDir,
 }
 
@@ -23,14 +23,24 @@ pub(super) fn fixture() -> Fixture {
 
 /// A one-validator chain with this one rollup.
 fn fixture_with(rollup: serde_json::Value) -> Fixture {
+    fixture_of(rollup, false)
+}
+
+/// A one-validator chain with this one rollup; with `governed`, the validator's key (seed
+/// `[9; 32]`) is the governance, alone.
+pub(super) fn fixture_of(rollup: serde_json::Value, governed: bool) -> Fixture {
     let validator = SigningKey::from_bytes(&[9; 32]);
-    let json = serde_json::json!({
+    let public = hex::encode(validator.verifying_key().as_bytes());
+    let mut json = serde_json::json!({
         "chain_id": CHAIN,
         "genesis_time": "2026-01-01T00:00:00Z",
-        "validators": [{ "public_key": hex::encode(validator.verifying_key().as_bytes()),
+        "validators": [{ "public_key": public,
                          "voting_power": 1, "p2p_address": "/ip4/127.0.0.1/tcp/1" }],
         "rollups": [rollup]
     });
+    if governed {
+        json["governance"] = serde_json::json!({ "keys": [public], "threshold": 1 });
+    }
     let genesis = Arc::new(Genesis::from_json(json.to_string().as_bytes()).unwrap());
     let validators = ValidatorSet::from_genesis(&genesis).unwrap();
     let proposer = validators.validators()[0].address;
@@ -92,7 +102,7 @@ pub(super) fn block_with(f: &mut Fixture, txs: Vec<v1::SignedTransaction>) -> v1
 
 /// The block's verdict as a proposal, re-executing it as a validator that did not build it
 /// would.
-fn verdict(f: &mut Fixture, block: &v1::Block) -> Verdict {
+pub(super) fn verdict(f: &mut Fixture, block: &v1::Block) -> Verdict {
     verdict_as(f, block, BlockOrigin::Proposal)
 }
 

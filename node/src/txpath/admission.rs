@@ -145,9 +145,10 @@ pub fn check(
     })
 }
 
-/// A change to the rollup registry: signed by a governance key, and a registry call. Its
-/// approvals are checked when it executes, where a refusal shows in its receipt. Returns the
-/// gas it uses.
+/// A change to the rollup registry: signed by a governance key, a registry call, approved by
+/// at least the threshold of governance keys. What depends on state (a taken id, an initial
+/// state the VM refuses, an update's version) is checked when it executes, and a refusal
+/// shows in its receipt. Returns the gas it uses.
 fn registry_change(
     tx: &v1::Transaction,
     payload: &Payload,
@@ -169,6 +170,10 @@ fn registry_change(
             "rollup 0 takes registry changes only",
         ));
     };
+    // Approvals need no state: a change below the threshold would take a block's space for
+    // free, so it is refused here (and a block holding one is invalid).
+    registry::approved(&genesis.chain_id, genesis.governance.as_ref(), call)
+        .map_err(|why| Rejection::new(RejectReason::NotGovernance, why))?;
     Ok(registry::gas(call))
 }
 

@@ -327,6 +327,19 @@ fn an_update_applies_to_the_version_it_names_once() {
     assert_eq!(record.metadata, "cheaper");
     assert_eq!(exec.gas_price(1), Some(5));
     assert!(exec.charges_fees(1));
+    // A transaction admitted at the old price can no longer pay: the pool drops it.
+    crate::support::fund(&mut state, &SENDER, 1_000_000);
+    let cheap = crate::support::tx(0, 1_000, &[Op::Burn(1)]);
+    let cheap = v1::Transaction {
+        max_fee: 1_000 * 5 - 1,
+        ..cheap
+    };
+    assert!(!exec.can_pay(&state, &env(), &cheap).unwrap());
+    let paying = v1::Transaction {
+        max_fee: 1_000 * 5,
+        ..cheap
+    };
+    assert!(exec.can_pay(&state, &env(), &paying).unwrap());
     // The same approvals again: the record moved on.
     let again = send(&exec, &mut state, 1, approved(update(0, 1), &two(), CHAIN));
     assert!(
