@@ -508,7 +508,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
             Err("this node cannot change rollups".into())
         };
         let output = match &outcome {
-            Ok(()) => Bytes::new(),
+            Ok(record) => Bytes::from(record.clone()),
             Err(why) => {
                 self.journal.revert_to(start);
                 abi::error_message(&format!("babel: {why}"))

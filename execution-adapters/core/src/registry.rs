@@ -238,14 +238,15 @@ pub(crate) trait Access {
     fn set(&mut self, rollup: RollupId, key: &[u8], value: Option<Vec<u8>>);
 }
 
-/// Apply `call` at `height` through `access`: `Ok(Err(reason))` when it is refused (nothing
-/// written), `Err` only for faults that are not the transaction's.
+/// Apply `call` at `height` through `access`: the rollup's record as it now stands, encoded
+/// (the receipt's output), or `Ok(Err(reason))` when it is refused (nothing written); `Err`
+/// only for faults that are not the transaction's.
 pub(crate) fn apply(
     access: &mut dyn Access,
     chain: &Chain,
     height: u64,
     call: &v1::RegistryCall,
-) -> Result<Result<(), String>, ExecError> {
+) -> Result<Result<Vec<u8>, String>, ExecError> {
     if let Err(why) = approved(&chain.chain_id, chain.governance.as_ref(), call) {
         return Ok(Err(why));
     }
@@ -325,7 +326,7 @@ fn register_rollup(
     chain: &Chain,
     height: u64,
     register: &v1::RegisterRollup,
-) -> Result<Result<(), String>, ExecError> {
+) -> Result<Result<Vec<u8>, String>, ExecError> {
     let rollup = match RollupGenesis::from_json(&register.rollup, usize::MAX) {
         Ok(rollup) => rollup,
         Err(e) => return Ok(Err(cut(format!("invalid rollup: {e}")))),
@@ -367,13 +368,13 @@ fn register_rollup(
     for (key, value) in state {
         access.set(rollup.id, &key, Some(value));
     }
-    Ok(Ok(()))
+    Ok(Ok(record.encode_to_vec()))
 }
 
 fn update_rollup(
     access: &mut dyn Access,
     update: &v1::UpdateRollup,
-) -> Result<Result<(), String>, ExecError> {
+) -> Result<Result<Vec<u8>, String>, ExecError> {
     let key = record_key(update.rollup_id);
     let Some(stored) = access.get(REGISTRY_ROLLUP_ID, &key)? else {
         return Ok(Err(format!("no rollup {}", update.rollup_id)));
@@ -398,6 +399,7 @@ fn update_rollup(
         record.gas_price = gas_price;
     }
     record.version += 1;
-    access.set(REGISTRY_ROLLUP_ID, &key, Some(record.encode_to_vec()));
-    Ok(Ok(()))
+    let encoded = record.encode_to_vec();
+    access.set(REGISTRY_ROLLUP_ID, &key, Some(encoded.clone()));
+    Ok(Ok(encoded))
 }

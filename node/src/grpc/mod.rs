@@ -502,7 +502,10 @@ impl Node for NodeService {
     ) -> Result<Response<BatchStream>, Status> {
         let request = request.into_inner();
         let rollup_id = request.rollup_id;
-        if self.registry().get(rollup_id).is_none() {
+        // The registry's changes (rollup 0) are posted like any rollup's transactions.
+        if rollup_id != babel_genesis::REGISTRY_ROLLUP_ID
+            && self.registry().get(rollup_id).is_none()
+        {
             return Err(Status::not_found(format!(
                 "rollup {rollup_id} does not exist"
             )));

@@ -173,6 +173,11 @@ fn a_registered_rollup_runs_from_the_next_block_and_is_called_from_another() {
     );
     assert!(out.receipt.success, "{}", reason(&out));
     assert_eq!(out.receipt.fee_paid, 0);
+    assert_eq!(
+        registry::decode_record(&out.receipt.output).unwrap().id,
+        2,
+        "the receipt carries the record"
+    );
     // Its record, its indexes and its initial state, in one transaction.
     let record =
         registry::decode_record(&get(&state, 0, &registry::record_key(2)).unwrap()).unwrap();
