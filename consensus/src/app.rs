@@ -92,11 +92,7 @@ impl Verdict {
     pub fn invalid(kind: Refusal, reason: impl Into<String>) -> Self {
         let mut reason = reason.into();
         if reason.len() > MAX_REASON_BYTES {
-            let mut end = MAX_REASON_BYTES;
-            while !reason.is_char_boundary(end) {
-                end -= 1;
-            }
-            reason.truncate(end);
+            reason.truncate(reason.floor_char_boundary(MAX_REASON_BYTES));
             reason.push('…');
         }
         Self::Invalid(kind, reason)

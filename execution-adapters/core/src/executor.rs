@@ -155,7 +155,12 @@ impl Executor {
 
     /// Rollup `id`'s gas price, if it runs it.
     pub fn gas_price(&self, id: RollupId) -> Option<u64> {
-        self.rollups.get(id).ok().map(|r| r.gas_price)
+        self.priced_adapter(id).map(|(_, price)| price)
+    }
+
+    /// Rollup `id`'s adapter and gas price, in one lookup, if it runs it.
+    pub fn priced_adapter(&self, id: RollupId) -> Option<(Arc<dyn ExecutionAdapter>, u64)> {
+        self.rollups.get(id).ok().map(|r| (r.adapter, r.gas_price))
     }
 
     /// Whether rollup `id` charges for gas (a signer there may be unable to pay).

@@ -311,11 +311,7 @@ pub fn approved(
 fn cut(mut reason: String) -> String {
     const MAX: usize = 256;
     if reason.len() > MAX {
-        let mut end = MAX;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
+        reason.truncate(reason.floor_char_boundary(MAX));
         reason.push('…');
     }
     reason

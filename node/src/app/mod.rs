@@ -577,7 +577,7 @@ impl NodeApp {
 }
 
 /// `validators`, as the light-client verifier checks certificates of `chain_id` against them.
-fn light_client_set(
+pub fn light_client_set(
     chain_id: &str,
     validators: &ValidatorSet,
 ) -> Result<babel_settlement::ValidatorSet, babel_settlement::VerifyError> {

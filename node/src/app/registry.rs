@@ -4,7 +4,7 @@
 
 use babel_execution::registry;
 use babel_genesis::REGISTRY_ROLLUP_ID;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 
 use super::tests::{CHAIN, Fixture, block_with, commit, fixture_of, verdict};
 use super::*;
@@ -27,13 +27,9 @@ fn change(
         action: Some(action),
         approvals: Vec::new(),
     };
-    let message = registry::approval_bytes(CHAIN, &call);
     call.approvals = approvers
         .iter()
-        .map(|k| v1::Approval {
-            public_key: k.verifying_key().as_bytes().to_vec().into(),
-            signature: k.sign(&message).to_bytes().to_vec().into(),
-        })
+        .map(|k| crate::cli::rollup::approve(CHAIN, &call, k))
         .collect();
     let sender = SigningKey::from_bytes(&[9; 32]);
     let tx = v1::Transaction {

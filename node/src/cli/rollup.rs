@@ -103,7 +103,7 @@ pub struct SendOptions {
 }
 
 /// `key`'s approval of `call` on chain `chain_id`.
-fn approve(chain_id: &str, call: &v1::RegistryCall, key: &SigningKey) -> v1::Approval {
+pub fn approve(chain_id: &str, call: &v1::RegistryCall, key: &SigningKey) -> v1::Approval {
     let signature = key.sign(&registry::approval_bytes(chain_id, call));
     v1::Approval {
         public_key: key.verifying_key().as_bytes().to_vec().into(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::bail;
 use babel_genesis::Genesis;
 use babel_proto::{message::message_key, v1};
-use babel_settlement::{Finality, Validator, ValidatorSet, VerifyError};
+use babel_settlement::{Finality, ValidatorSet, VerifyError};
 use prost::Message as _;
 
 /// How long connecting and asking may take.
@@ -84,14 +84,12 @@ impl Proof {
 }
 
 /// The validators `genesis` trusts.
-pub fn trusted(genesis: &Genesis) -> Result<ValidatorSet, VerifyError> {
-    ValidatorSet::new(
+pub fn trusted(genesis: &Genesis) -> anyhow::Result<ValidatorSet> {
+    let validators = babel_consensus::ValidatorSet::from_genesis(genesis)?;
+    Ok(crate::app::light_client_set(
         &genesis.chain_id,
-        genesis.validators.iter().map(|v| Validator {
-            public_key: v.public_key_bytes(),
-            power: v.voting_power,
-        }),
-    )
+        &validators,
+    )?)
 }
 
 /// Ask the node at `endpoint` for the proof of `claim`.

@@ -102,7 +102,7 @@ pub fn check(
     let (min_gas, gas_price) = if tx.rollup_id == REGISTRY_ROLLUP_ID {
         (registry_change(&tx, payload, genesis)?, 0)
     } else {
-        let Some(adapter) = exec.adapter(tx.rollup_id) else {
+        let Some((adapter, price)) = exec.priced_adapter(tx.rollup_id) else {
             return Err(Rejection::new(
                 RejectReason::UnknownRollup,
                 format!("rollup {} does not exist", tx.rollup_id),
@@ -111,7 +111,6 @@ pub fn check(
         if let Err(why) = adapter.check_payload(payload) {
             return Err(Rejection::new(RejectReason::Malformed, why));
         }
-        let price = exec.gas_price(tx.rollup_id).unwrap_or_default();
         (adapter.min_gas(payload), price)
     };
     if tx.gas_limit < min_gas {

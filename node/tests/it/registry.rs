@@ -11,6 +11,7 @@ use alloy_sol_types::{SolCall as _, sol};
 use babel_proto::v1;
 use ed25519_dalek::SigningKey;
 
+use crate::grpc::submit;
 use crate::support::{
     Validator, babel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
     verified_state_proof, wait_finalized, wait_for, wait_status,
@@ -128,17 +129,6 @@ fn e2e_rollups_registered_on_a_running_network_run_are_called_survive_restarts_a
     };
     let (vault, height) = runtime().block_on(async {
         let mut c = client(grpc_addr(&homes[0])).await;
-        let mut submit = async |signed: v1::SignedTransaction| {
-            let r = c
-                .submit_transaction(v1::SubmitTransactionRequest {
-                    transaction: Some(signed),
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            assert!(r.accepted, "{}", r.message);
-            r.hash
-        };
         // A direct transaction on the new WASM rollup: the vault, with a cap of 1 000.
         let deploy = v1::transaction::Payload::Wasm(v1::WasmCall {
             method: "init".into(),
@@ -150,15 +140,18 @@ fn e2e_rollups_registered_on_a_running_network_run_are_called_survive_restarts_a
             .into(),
             ..Default::default()
         });
-        let deployed_hash = submit(tx(NEW_WASM, 0, deploy)).await;
+        let deployed = submit(&mut c, tx(NEW_WASM, 0, deploy)).await;
+        assert!(deployed.accepted, "{}", deployed.message);
+        let deployed_hash = deployed.hash;
         // A transfer on the new EVM rollup, from the account its initial state funded.
         let transfer = v1::transaction::Payload::Evm(v1::EvmCall {
             to: vec![0x42; 20].into(),
             value: U256::from(500).to_be_bytes::<32>().to_vec().into(),
             data: Default::default(),
         });
-        let transfer_hash = submit(tx(NEW_EVM, 0, transfer)).await;
-        let mut c = client(grpc_addr(&homes[0])).await;
+        let sent = submit(&mut c, tx(NEW_EVM, 0, transfer)).await;
+        assert!(sent.accepted, "{}", sent.message);
+        let transfer_hash = sent.hash;
         let deployed = wait_finalized(&mut c, &deployed_hash)
             .await
             .receipt
@@ -189,14 +182,7 @@ fn e2e_rollups_registered_on_a_running_network_run_are_called_survive_restarts_a
             value: Default::default(),
             data: call.abi_encode().into(),
         });
-        let mut c2 = client(grpc_addr(&homes[1])).await;
-        let r = c2
-            .submit_transaction(v1::SubmitTransactionRequest {
-                transaction: Some(tx(1, 0, xcall)),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let r = submit(&mut client(grpc_addr(&homes[1])).await, tx(1, 0, xcall)).await;
         assert!(r.accepted, "{}", r.message);
         let done = wait_finalized(&mut c, &r.hash).await;
         let receipt = done.receipt.unwrap();
