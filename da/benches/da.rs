@@ -73,6 +73,7 @@ fn block() -> (
                 v1::SignedTransaction {
                     body: body.into(),
                     signature: signature.to_vec().into(),
+                    ..Default::default()
                 },
             )
         })

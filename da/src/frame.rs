@@ -175,6 +175,7 @@ mod tests {
                 SignedTransaction {
                     body: vec![1; 100].into(),
                     signature: vec![2; 64].into(),
+                    ..Default::default()
                 };
                 2
             ],

@@ -288,6 +288,7 @@ mod tests {
         SignedTransaction {
             body: vec![n; len].into(),
             signature: vec![n; 64].into(),
+            ..Default::default()
         }
     }
 

@@ -210,6 +210,7 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
         ));
     }
     let mut namespaces = HashSet::from([sequencer_ns, registry_ns]);
+    let mut evm_chains = HashSet::new();
     for (i, r) in g.rollups.iter().enumerate() {
         let field = |name: &str| format!("rollups[{i}].{name}");
         validate_rollup(r, &format!("rollups[{i}]"))?;
@@ -230,6 +231,18 @@ fn validate_rollups(g: &Genesis) -> Result<(), GenesisError> {
             return Err(GenesisError::invalid(
                 field("namespace"),
                 format!("namespace {ns} is already used by another rollup or the sequencer"),
+            ));
+        }
+        // An Ethereum transaction names its rollup by its chain id alone.
+        if let VmGenesis::Evm(evm) = &r.vm
+            && !evm_chains.insert(evm.evm_chain_id)
+        {
+            return Err(GenesisError::invalid(
+                format!("rollups[{i}].initial_state.evm_chain_id"),
+                format!(
+                    "EVM chain id {} is used by another rollup",
+                    evm.evm_chain_id
+                ),
             ));
         }
     }

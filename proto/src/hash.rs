@@ -7,8 +7,13 @@ use sha2::{Digest, Sha256};
 use crate::v1;
 
 /// Transaction hash: `sha256(body || signature)` over the bytes exactly as submitted, so a
-/// client can compute it before sending.
+/// client can compute it before sending. An Ethereum transaction's is `keccak256` of its
+/// EIP-2718 bytes, the hash Ethereum clients know it by. (A transaction carrying both forms is
+/// malformed and never admitted.)
 pub fn tx_hash(tx: &v1::SignedTransaction) -> [u8; 32] {
+    if !tx.ethereum.is_empty() {
+        return alloy_primitives::keccak256(&tx.ethereum).0;
+    }
     Sha256::new()
         .chain_update(&tx.body)
         .chain_update(&tx.signature)
@@ -154,10 +159,12 @@ mod tests {
         let a = v1::SignedTransaction {
             body: vec![1, 2].into(),
             signature: vec![3].into(),
+            ..Default::default()
         };
         let b = v1::SignedTransaction {
             body: vec![1].into(),
             signature: vec![2, 3].into(),
+            ..Default::default()
         };
         // Same concatenation, same hash: the boundary is fixed by the 64-byte signature length
         // that admission enforces.
@@ -165,6 +172,7 @@ mod tests {
         let c = v1::SignedTransaction {
             body: vec![1, 2].into(),
             signature: vec![4].into(),
+            ..Default::default()
         };
         assert_ne!(tx_hash(&a), tx_hash(&c));
         assert_eq!(

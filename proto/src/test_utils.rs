@@ -306,6 +306,7 @@ mod tests {
             txs: vec![v1::SignedTransaction {
                 body: vec![3; 40].into(),
                 signature: vec![4; 64].into(),
+                ..Default::default()
             }],
             last_certificate: None,
         }

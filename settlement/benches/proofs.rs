@@ -131,6 +131,7 @@ fn transactions(c: &mut Criterion) {
             .map(|i| v1::SignedTransaction {
                 body: i.to_be_bytes().to_vec().into(),
                 signature: vec![0; 64].into(),
+                ..Default::default()
             })
             .collect();
         let header = header([0; 32], &txs);

@@ -18,6 +18,7 @@ fn valid() -> Vec<u8> {
             SignedTransaction {
                 body: vec![9; 40].into(),
                 signature: vec![8; 64].into(),
+                ..Default::default()
             };
             3
         ],

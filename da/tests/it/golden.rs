@@ -37,6 +37,7 @@ fn tx(rollup: u64, nonce: u64) -> (u64, v1::SignedTransaction) {
     let signed = v1::SignedTransaction {
         body: prost::Message::encode_to_vec(&body).into(),
         signature: vec![0x33; 64].into(),
+        ..Default::default()
     };
     (rollup, signed)
 }

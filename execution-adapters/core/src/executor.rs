@@ -47,6 +47,8 @@ fn sender_of(tx: &v1::Transaction) -> Result<[u8; 32], ExecError> {
 #[derive(Clone, Debug, Default)]
 pub struct Executor {
     rollups: Rollups,
+    /// Shared by clones: admission fills it, block execution reads it.
+    pub(crate) signers: Arc<crate::envelope::SignerMemo>,
 }
 
 /// One executed transaction.
@@ -137,6 +139,11 @@ impl Executor {
     /// The committed registry this executor follows.
     pub fn registry(&self) -> &Arc<Registry> {
         self.rollups.registry()
+    }
+
+    /// The chain id of the chain it follows (empty if it follows none).
+    pub fn chain_id(&self) -> &str {
+        self.rollups.chain().map_or("", |c| c.chain_id.as_str())
     }
 
     /// Every rollup it runs.
@@ -256,8 +263,10 @@ impl Executor {
         let mut blocked: HashSet<(RollupId, [u8; 32])> = HashSet::new();
         let mut receipt_bytes = 0usize;
         for (i, signed) in txs.iter().enumerate() {
-            let tx = v1::Transaction::decode(signed.body.clone())
-                .map_err(|e| ExecError::Malformed(e.to_string()))?;
+            let tx = self
+                .open(signed)
+                .map_err(|e| ExecError::Malformed(e.to_string()))?
+                .tx;
             let account = (tx.rollup_id, sender_of(&tx)?);
             if build && blocked.contains(&account) {
                 continue;

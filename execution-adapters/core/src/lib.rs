@@ -11,6 +11,8 @@
 //!   own.
 //! - [`receipt`]: how large a transaction's call-tree receipt and a block's receipts may grow.
 //! - [`commitment`]: per-rollup Jellyfish Merkle trees, state roots and proofs.
+//! - [`ethereum`]: signed Ethereum transactions, the second envelope of EVM rollups, opened
+//!   into native ones by [`Executor::open`].
 //! - [`registry`]: the rollups a chain runs, in the state of rollup 0, and the governance-approved
 //!   transactions that register and update them on a running chain.
 //!
@@ -25,7 +27,9 @@
 pub mod abi;
 mod adapter;
 pub mod commitment;
+mod envelope;
 mod error;
+pub mod ethereum;
 mod executor;
 pub mod gas;
 mod journal;
@@ -39,6 +43,7 @@ pub mod test_utils;
 mod types;
 
 pub use adapter::{ExecutionAdapter, Host};
+pub use envelope::{OpenError, Opened, rollup_of};
 pub use error::ExecError;
 pub use executor::{BlockExecution, BuiltBlock, Executor, TxExecution};
 pub use journal::{Checkpoint, Journal};

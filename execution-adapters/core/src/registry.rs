@@ -29,6 +29,10 @@ pub const NAME_PREFIX: &[u8] = b"babel/rollup-name/";
 /// Prefix of the namespace index: `babel/rollup-ns/` ‖ 10-byte namespace id → id (the
 /// sequencer's namespace maps to `u64::MAX`; the registry's own, that of rollup 0, to 0).
 pub const NAMESPACE_PREFIX: &[u8] = b"babel/rollup-ns/";
+/// Prefix of the EVM chain id index: `babel/rollup-evm/` ‖ chain id (8 bytes, big-endian) →
+/// id. An Ethereum transaction names its rollup by that chain id alone, so no two EVM rollups
+/// may share one.
+pub const EVM_CHAIN_PREFIX: &[u8] = b"babel/rollup-evm/";
 /// Most bytes of a rollup's description.
 pub const MAX_METADATA_BYTES: usize = 256;
 /// What an approval signs first.
@@ -52,6 +56,14 @@ fn namespace_key(namespace: &Namespace) -> Vec<u8> {
     [NAMESPACE_PREFIX, namespace.0.as_slice()].concat()
 }
 
+/// The EVM chain id index's key for `rollup`, if it is an EVM rollup.
+fn evm_chain_key(rollup: &RollupGenesis) -> Option<Vec<u8>> {
+    match &rollup.vm {
+        VmGenesis::Evm(evm) => Some([EVM_CHAIN_PREFIX, &evm.evm_chain_id.to_be_bytes()].concat()),
+        _ => None,
+    }
+}
+
 /// The rollup whose record `key` (of rollup 0) is, if it is one.
 fn record_id(key: &[u8]) -> Option<RollupId> {
     let id = key.strip_prefix(RECORD_PREFIX)?;
@@ -66,13 +78,17 @@ pub fn record(rollup: &RollupGenesis, metadata: &str, height: u64) -> v1::Rollup
         vm: rollup.vm.kind().to_string(),
         namespace: rollup.effective_namespace().0.to_vec().into(),
         gas_price: rollup.gas_price,
-        evm_chain_id: match &rollup.vm {
-            VmGenesis::Evm(evm) => evm.evm_chain_id,
-            _ => 0,
-        },
+        evm_chain_id: record_evm_chain_id(rollup),
         metadata: metadata.to_owned(),
         version: 0,
         registered_at: height,
+    }
+}
+
+fn record_evm_chain_id(rollup: &RollupGenesis) -> u64 {
+    match &rollup.vm {
+        VmGenesis::Evm(evm) => evm.evm_chain_id,
+        _ => 0,
     }
 }
 
@@ -121,7 +137,10 @@ pub fn genesis_entries(genesis: &Genesis) -> KeyValues {
         let id = rollup.id.to_be_bytes().to_vec();
         entries.push((record_key(rollup.id), record(rollup, "", 0).encode_to_vec()));
         entries.push((name_key(&rollup.name), id.clone()));
-        entries.push((namespace_key(&rollup.effective_namespace()), id));
+        entries.push((namespace_key(&rollup.effective_namespace()), id.clone()));
+        if let Some(key) = evm_chain_key(rollup) {
+            entries.push((key, id));
+        }
     }
     entries
 }
@@ -180,6 +199,15 @@ impl Registry {
     /// Rollup `id`'s record.
     pub fn get(&self, id: RollupId) -> Option<v1::RollupRecord> {
         self.read().get(&id).cloned()
+    }
+
+    /// The EVM rollup whose `evm_chain_id` is `chain_id` (ids are unique: the genesis and
+    /// registrations refuse a taken one).
+    pub fn evm_rollup(&self, chain_id: u64) -> Option<RollupId> {
+        self.read()
+            .values()
+            .find(|r| r.vm == babel_genesis::VmKind::Evm.to_string() && r.evm_chain_id == chain_id)
+            .map(|r| r.id)
     }
 
     /// Rollup `id`'s gas price.
@@ -344,6 +372,15 @@ fn register_rollup(
     if access.get(registry, &namespace_key(&namespace))?.is_some() {
         return Ok(Err(format!("namespace {namespace} is taken")));
     }
+    let evm_chain = evm_chain_key(&rollup);
+    if let Some(key) = &evm_chain
+        && access.get(registry, key)?.is_some()
+    {
+        return Ok(Err(format!(
+            "EVM chain id {} is taken",
+            record_evm_chain_id(&rollup)
+        )));
+    }
     let record = record(&rollup, &register.metadata, height);
     let adapter = chain.factory.adapter(&record)?;
     let state = match adapter.genesis_state(&rollup) {
@@ -360,7 +397,10 @@ fn register_rollup(
         Some(record.encode_to_vec()),
     );
     access.set(registry, &name_key(&rollup.name), Some(id.clone()));
-    access.set(registry, &namespace_key(&namespace), Some(id));
+    access.set(registry, &namespace_key(&namespace), Some(id.clone()));
+    if let Some(key) = evm_chain {
+        access.set(registry, &key, Some(id));
+    }
     for (key, value) in state {
         access.set(rollup.id, &key, Some(value));
     }

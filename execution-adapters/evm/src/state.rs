@@ -90,9 +90,14 @@ impl Account {
     }
 }
 
-/// The EVM address of a transaction signer: the last 20 bytes of `keccak256(ed25519 key)`.
-pub fn sender_address(public_key: &[u8; 32]) -> Address {
-    Address::from_slice(&keccak256(public_key)[12..])
+/// The EVM address of a transaction signer: the address itself for an Ethereum signer (see
+/// [`babel_execution::ethereum::account_id`]), else the last 20 bytes of
+/// `keccak256(ed25519 key)`.
+pub fn sender_address(account: &[u8; 32]) -> Address {
+    if let Some(address) = babel_execution::ethereum::address_of(account) {
+        return Address::from(address);
+    }
+    Address::from_slice(&keccak256(account)[12..])
 }
 
 /// The address a contract on another rollup appears as (`msg.sender`) in a cross-rollup call:

@@ -198,6 +198,17 @@ fn validation_rules_name_the_field() {
         ),
         (
             |v| {
+                let mut twin = v["rollups"][0].clone();
+                twin["id"] = 9.into();
+                twin["name"] = "evm-twin".into();
+                twin["namespace"] = Namespace::for_rollup(9).to_string().into();
+                v["rollups"].as_array_mut().unwrap().push(twin);
+            },
+            "rollups[3].initial_state.evm_chain_id",
+            "used by another rollup",
+        ),
+        (
+            |v| {
                 let alloc = &mut v["rollups"][0]["initial_state"]["alloc"];
                 let first = alloc[0].clone();
                 alloc.as_array_mut().unwrap().push(first);

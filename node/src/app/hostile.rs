@@ -155,6 +155,7 @@ fn random_bytes_and_random_transactions_never_crash_the_node() {
                 .map(|(body, signature)| v1::SignedTransaction {
                     body: body.into(),
                     signature: signature.into(),
+                    ..Default::default()
                 }),
         );
         if let Some(h) = block.header.as_mut() {

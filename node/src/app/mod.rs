@@ -232,9 +232,10 @@ impl NodeApp {
         let mut dropped = Vec::new();
         for (hash, signed) in txs {
             // Admission lets in only transactions that decode.
-            let Ok(tx) = v1::Transaction::decode(signed.body.clone()) else {
+            let Ok(opened) = self.executor.open(signed) else {
                 continue;
             };
+            let tx = opened.tx;
             match self.executor.can_pay(&*self.store, &env, &tx) {
                 Ok(true) => {}
                 Ok(false) => dropped.push((

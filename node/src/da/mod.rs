@@ -32,7 +32,6 @@ use babel_da::{
 use babel_execution::registry::Registry;
 use babel_genesis::{Genesis, REGISTRY_ROLLUP_ID};
 use babel_proto::v1;
-use prost::Message as _;
 
 use crate::config::{DaBackend, DaConfig};
 
@@ -216,12 +215,16 @@ fn namespace(n: babel_genesis::Namespace) -> Namespace {
     Namespace::new_v0(&n.0).unwrap_or(Namespace::PARITY_SHARE)
 }
 
-/// A committed block's transactions, each with its rollup id.
-pub fn with_rollups(txs: &[v1::SignedTransaction]) -> Vec<(u64, v1::SignedTransaction)> {
+/// A committed block's transactions, each with its rollup id (`registry` names the EVM
+/// rollup of an Ethereum transaction).
+pub fn with_rollups(
+    txs: &[v1::SignedTransaction],
+    registry: &Registry,
+) -> Vec<(u64, v1::SignedTransaction)> {
     txs.iter()
         .map(|tx| {
-            // Only transactions that decode are committed.
-            let rollup = v1::Transaction::decode(tx.body.clone()).map_or(0, |t| t.rollup_id);
+            // Only transactions that open are committed.
+            let rollup = babel_execution::rollup_of(tx, registry).unwrap_or(0);
             (rollup, tx.clone())
         })
         .collect()

@@ -240,7 +240,7 @@ impl Poster {
     ) -> Option<Posting> {
         let header = block.header.as_ref()?;
         let hash = babel_proto::block_hash(header);
-        let txs = with_rollups(&block.txs);
+        let txs = with_rollups(&block.txs, &self.link.registry);
         let block = BlockRef {
             header,
             certificate,

@@ -118,7 +118,7 @@ fn post_block(
     let height = block.header.as_ref().unwrap().height;
     let header = block.header.unwrap();
     let hash = babel_proto::block_hash(&header);
-    let txs = with_rollups(&block.txs);
+    let txs = with_rollups(&block.txs, &babel_execution::registry::Registry::default());
     let posting = layout::post_block(
         &f.genesis.chain_id,
         BlockRef {

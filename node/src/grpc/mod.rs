@@ -22,7 +22,6 @@ use babel_consensus::ValidatorSet;
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, node_client::NodeClient, node_server::Node};
 use futures::Stream;
-use prost::Message as _;
 use tokio::sync::watch;
 use tonic::{
     Request, Response, Status,
@@ -263,8 +262,7 @@ impl NodeService {
             .txs
             .into_iter()
             .filter(|t| {
-                v1::Transaction::decode(t.body.clone())
-                    .is_ok_and(|body| body.rollup_id == rollup_id)
+                babel_execution::rollup_of(t, self.txpool.executor().registry()) == Some(rollup_id)
             })
             .collect();
         let da = self.store.da_reference(height).map_err(internal)?;

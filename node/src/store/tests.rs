@@ -10,6 +10,7 @@ fn block(height: u64, txs: usize) -> (v1::Block, [u8; 32]) {
         .map(|i| v1::SignedTransaction {
             body: vec![height as u8, i as u8].into(),
             signature: vec![0; 64].into(),
+            ..Default::default()
         })
         .collect();
     let mut hash = [0u8; 32];
@@ -267,6 +268,7 @@ fn pending_transactions_are_remembered_until_committed() {
         .map(|i| v1::SignedTransaction {
             body: vec![i; 4].into(),
             signature: vec![i; 64].into(),
+            ..Default::default()
         })
         .collect();
     let hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();

@@ -4,7 +4,7 @@
 
 use std::borrow::Borrow;
 
-use babel_execution::{Executor, registry};
+use babel_execution::{Executor, OpenError, ethereum, registry};
 use babel_genesis::{Genesis, REGISTRY_ROLLUP_ID};
 use babel_proto::v1::{self, RejectReason, transaction::Payload};
 use prost::Message;
@@ -22,6 +22,9 @@ pub struct CheckedTx {
     pub signed: v1::SignedTransaction,
     /// Encoded size of the envelope.
     pub size: usize,
+    /// Whether it is an Ethereum transaction, whose signer was recovered while opening it
+    /// (so it has no ed25519 signature to check).
+    pub ethereum: bool,
 }
 
 impl CheckedTx {
@@ -69,12 +72,15 @@ pub fn check(
             format!("transaction is {size} bytes, limit {limit}"),
         ));
     }
-    let tx = v1::Transaction::decode(signed.body.clone()).map_err(|e| {
-        Rejection::new(
-            RejectReason::Malformed,
-            format!("body does not decode: {e}"),
-        )
+    let opened = exec.open(&signed).map_err(|e| {
+        let reason = match e {
+            OpenError::UnknownChain(_) => RejectReason::WrongChain,
+            _ => RejectReason::Malformed,
+        };
+        Rejection::new(reason, e.to_string())
     })?;
+    let ethereum = opened.ethereum.is_some();
+    let tx = opened.tx;
     if tx.chain_id != genesis.chain_id {
         return Err(Rejection::new(
             RejectReason::WrongChain,
@@ -90,10 +96,16 @@ pub fn check(
             "sender_pubkey must be 32 bytes",
         ));
     }
-    if signed.signature.len() != 64 {
+    if !ethereum && signed.signature.len() != 64 {
         return Err(Rejection::new(
             RejectReason::Malformed,
             "signature must be 64 bytes",
+        ));
+    }
+    if !ethereum && tx.sender_pubkey.starts_with(&ethereum::ACCOUNT_PREFIX) {
+        return Err(Rejection::new(
+            RejectReason::Malformed,
+            "sender keys starting with 12 zero bytes are Ethereum accounts'",
         ));
     }
     let Some(payload) = &tx.payload else {
@@ -141,6 +153,7 @@ pub fn check(
         tx,
         signed,
         size,
+        ethereum,
     })
 }
 
@@ -196,7 +209,8 @@ pub fn verify_batch(txs: &[&CheckedTx]) -> bool {
         return false;
     }
     let mut batch = ed25519_zebra::batch::Verifier::new();
-    for t in txs {
+    // An Ethereum transaction's signer was recovered when it was opened.
+    for t in txs.iter().filter(|t| !t.ethereum) {
         let Ok(signature) = ed25519_zebra::Signature::try_from(t.signed.signature.as_ref()) else {
             return false;
         };
@@ -211,6 +225,9 @@ pub fn verify_batch(txs: &[&CheckedTx]) -> bool {
 }
 
 fn verify_one(t: &CheckedTx) -> bool {
+    if t.ethereum {
+        return true;
+    }
     let Ok(key) = ed25519_zebra::VerificationKey::try_from(t.sender()) else {
         return false;
     };
@@ -228,6 +245,7 @@ pub fn sign(tx: &v1::Transaction, key: &ed25519_dalek::SigningKey) -> v1::Signed
     v1::SignedTransaction {
         body: body.into(),
         signature: signature.to_bytes().to_vec().into(),
+        ..Default::default()
     }
 }
 
@@ -306,6 +324,7 @@ pub(crate) mod tests {
             v1::SignedTransaction {
                 body: body.encode_to_vec().into(),
                 signature: signature.into(),
+                ..Default::default()
             },
             &g,
             &exec,
@@ -373,7 +392,8 @@ pub(crate) mod tests {
         assert_eq!(
             reason(v1::SignedTransaction {
                 body: vec![0xFF, 0xFF].into(),
-                signature: vec![0; 64].into()
+                signature: vec![0; 64].into(),
+                ..Default::default()
             }),
             RejectReason::Malformed
         );
@@ -518,6 +538,7 @@ pub(crate) mod tests {
                     .map(|body| v1::SignedTransaction {
                         body: body.into(),
                         signature: original.signature.clone(),
+                        ..Default::default()
                     });
             for signed in envelopes.chain(bodies) {
                 if let Err(e) = admitted_soundly(signed.clone(), &original) {
@@ -551,6 +572,7 @@ pub(crate) mod tests {
             let signed = v1::SignedTransaction {
                 body: bytes.into(),
                 signature: original.signature.clone(),
+                ..Default::default()
             };
             admitted_soundly(signed, &original)?;
         }
@@ -572,6 +594,7 @@ pub(crate) mod tests {
                 v1::SignedTransaction {
                     body: mutate(&original.body).into(),
                     signature: original.signature.clone(),
+                    ..Default::default()
                 }
             } else {
                 match v1::SignedTransaction::decode(mutate(&original.encode_to_vec()).as_slice()) {

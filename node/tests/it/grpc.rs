@@ -109,6 +109,7 @@ fn e2e_grpc_serves_blocks_status_health_and_resumable_streams() {
             transaction: Some(v1::SignedTransaction {
                 body: vec![0; 5 * 1024 * 1024].into(),
                 signature: Default::default(),
+                ..Default::default()
             }),
         };
         let err = client.submit_transaction(huge).await.unwrap_err();
@@ -245,6 +246,7 @@ async fn submit_and_finalize(client: &mut NodeClient<tonic::transport::Channel>)
     let garbage = v1::SignedTransaction {
         body: vec![0xFF; 3].into(),
         signature: vec![0; 64].into(),
+        ..Default::default()
     };
     rejected(submit(client, garbage).await, RejectReason::Malformed);
 

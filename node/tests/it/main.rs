@@ -6,6 +6,7 @@ mod cli;
 mod cross_vm;
 mod da;
 mod e2e;
+mod ethereum;
 mod execution;
 mod grpc;
 mod mixed_atomicity;

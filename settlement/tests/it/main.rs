@@ -34,6 +34,7 @@ fn txs(n: u8) -> Vec<v1::SignedTransaction> {
         .map(|i| v1::SignedTransaction {
             body: vec![i; 10].into(),
             signature: vec![i; 64].into(),
+            ..Default::default()
         })
         .collect()
 }

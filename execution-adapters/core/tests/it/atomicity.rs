@@ -370,6 +370,7 @@ fn the_same_block_gives_the_same_changes_receipts_and_results_root() {
             babel_proto::v1::SignedTransaction {
                 signature: key.sign(&body).to_bytes().to_vec().into(),
                 body: body.into(),
+                ..Default::default()
             }
         })
         .collect();

@@ -93,5 +93,6 @@ pub(crate) fn encode_tx(tx: &v1::Transaction) -> v1::SignedTransaction {
     v1::SignedTransaction {
         body: prost::Message::encode_to_vec(tx).into(),
         signature: Default::default(),
+        ..Default::default()
     }
 }

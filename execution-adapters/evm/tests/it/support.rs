@@ -168,6 +168,7 @@ pub(crate) fn signed(tx: &v1::Transaction) -> v1::SignedTransaction {
     v1::SignedTransaction {
         body: prost::Message::encode_to_vec(tx).into(),
         signature: Default::default(),
+        ..Default::default()
     }
 }
 

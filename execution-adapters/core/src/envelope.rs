@@ -1,0 +1,109 @@
+//! Opening a signed transaction of either envelope (native or Ethereum) into the native
+//! [`v1::Transaction`] the executor runs: the one place admission and block execution agree on
+//! what a transaction says and who signed it.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+};
+
+use babel_proto::v1;
+use prost::Message;
+
+use crate::{
+    Executor, RollupId,
+    ethereum::{self, EthError, EthTx},
+    registry::Registry,
+};
+
+/// How many recovered Ethereum signers a node keeps (about 60 bytes each). Past it the memo
+/// starts over: it only saves work, it never decides anything.
+const MEMO_ENTRIES: usize = 1 << 17;
+
+/// Why a signed transaction cannot be opened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// The native body does not decode.
+    #[error("body does not decode: {0}")]
+    Body(String),
+    /// Both envelopes at once: the hash would not cover one of them.
+    #[error(
+        "a transaction carries either a native body and signature or an Ethereum transaction, not both"
+    )]
+    BothEnvelopes,
+    /// The Ethereum transaction is refused.
+    #[error(transparent)]
+    Ethereum(#[from] EthError),
+    /// No EVM rollup of this chain has the transaction's chain id.
+    #[error("invalid chain id {0}: no EVM rollup of this chain has it")]
+    UnknownChain(u64),
+}
+
+/// A signed transaction, opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opened {
+    /// The transaction as the executor runs it.
+    pub tx: v1::Transaction,
+    /// The Ethereum transaction it came from, if it did.
+    pub ethereum: Option<EthTx>,
+}
+
+/// Recovered Ethereum signers by transaction hash (a hash names the signed bytes exactly).
+#[derive(Debug, Default)]
+pub(crate) struct SignerMemo(Mutex<HashMap<[u8; 32], [u8; 20]>>);
+
+impl SignerMemo {
+    fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], [u8; 20]>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Executor {
+    /// Open `signed`: decode a native body, or decode an Ethereum transaction, recover its
+    /// signer (once per node for the same bytes) and find the EVM rollup it is signed for.
+    /// A native signature is not checked here (admission batches those).
+    pub fn open(&self, signed: &v1::SignedTransaction) -> Result<Opened, OpenError> {
+        if signed.ethereum.is_empty() {
+            let tx = v1::Transaction::decode(signed.body.clone())
+                .map_err(|e| OpenError::Body(e.to_string()))?;
+            return Ok(Opened { tx, ethereum: None });
+        }
+        if !signed.body.is_empty() || !signed.signature.is_empty() {
+            return Err(OpenError::BothEnvelopes);
+        }
+        let hash = babel_proto::tx_hash(signed);
+        let known = self.signers.lock().get(&hash).copied();
+        let eth = ethereum::decode_from(&signed.ethereum, known)?;
+        if known.is_none() {
+            let mut memo = self.signers.lock();
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.insert(hash, eth.from);
+        }
+        let rollup = self
+            .evm_rollup(eth.chain_id)
+            .ok_or(OpenError::UnknownChain(eth.chain_id))?;
+        let tx = ethereum::native(&eth, self.chain_id(), rollup);
+        Ok(Opened {
+            tx,
+            ethereum: Some(eth),
+        })
+    }
+
+    /// The EVM rollup whose `evm_chain_id` is `chain_id`.
+    pub fn evm_rollup(&self, chain_id: u64) -> Option<RollupId> {
+        self.registry().evm_rollup(chain_id)
+    }
+}
+
+/// The rollup `signed` runs on, read cheaply (no signer recovery): for where a committed
+/// transaction is filed (DA namespaces, per-rollup streams). `None` if it does not open.
+pub fn rollup_of(signed: &v1::SignedTransaction, registry: &Registry) -> Option<RollupId> {
+    if signed.ethereum.is_empty() {
+        return v1::Transaction::decode(signed.body.clone())
+            .ok()
+            .map(|t| t.rollup_id);
+    }
+    registry.evm_rollup(ethereum::chain_id_of(&signed.ethereum)?)
+}
