@@ -26,6 +26,43 @@ pub struct Config {
     pub log: LogConfig,
     /// The data-availability layer blocks are posted to.
     pub da: DaConfig,
+    /// Ethereum JSON-RPC for EVM rollups.
+    pub jsonrpc: JsonRpcConfig,
+}
+
+/// Ethereum JSON-RPC: one HTTP endpoint per EVM rollup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JsonRpcConfig {
+    /// The endpoints (none by default).
+    pub endpoints: Vec<JsonRpcEndpoint>,
+    /// Largest request body, in bytes.
+    pub max_request_bytes: u32,
+    /// Most connections open at once, per endpoint.
+    pub max_connections: u32,
+    /// Most calls in one batch request.
+    pub max_batch: u32,
+}
+
+impl Default for JsonRpcConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: Vec::new(),
+            max_request_bytes: 1024 * 1024,
+            max_connections: 100,
+            max_batch: 100,
+        }
+    }
+}
+
+/// The Ethereum JSON-RPC endpoint of one EVM rollup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRpcEndpoint {
+    /// The EVM rollup it serves.
+    pub rollup_id: u64,
+    /// Socket address to listen on.
+    pub listen_addr: SocketAddr,
 }
 
 /// Where decided blocks are posted.
@@ -129,6 +166,7 @@ impl Default for Config {
             ops: OpsConfig::default(),
             log: LogConfig::default(),
             da: DaConfig::default(),
+            jsonrpc: JsonRpcConfig::default(),
         }
     }
 }

@@ -18,7 +18,10 @@ use babel_genesis::{
 };
 use ed25519_dalek::SigningKey;
 
-use crate::{config::Config, keys};
+use crate::{
+    config::{Config, JsonRpcEndpoint},
+    keys,
+};
 
 /// Paths inside a home directory.
 #[derive(Clone, Debug)]
@@ -111,6 +114,9 @@ pub struct NetworkOptions {
     pub grpc_port: u16,
     /// First metrics and health port; validator `i` serves on `ops_port + i`.
     pub ops_port: u16,
+    /// First Ethereum JSON-RPC port of the EVM rollup (id 1); validator `i` serves on
+    /// `jsonrpc_port + i`. `None` serves none.
+    pub jsonrpc_port: Option<u16>,
     /// Overwrite existing homes.
     pub force: bool,
     /// Consensus timeouts and limits of the new genesis.
@@ -191,6 +197,9 @@ pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<G
     last_port(opts.p2p_port)?;
     last_port(opts.grpc_port)?;
     last_port(opts.ops_port)?;
+    if let Some(port) = opts.jsonrpc_port {
+        last_port(port)?;
+    }
     let p2p_addr = |i: u16| format!("/ip4/127.0.0.1/tcp/{}", opts.p2p_port + i);
 
     let mut validators = Vec::new();
@@ -218,6 +227,12 @@ pub fn create_network(homes: &[Home], opts: &NetworkOptions) -> anyhow::Result<G
         config.p2p.persistent_peers = (0..count).filter(|j| *j != i).map(p2p_addr).collect();
         config.grpc.listen_addr.set_port(opts.grpc_port + i);
         config.ops.listen_addr.set_port(opts.ops_port + i);
+        if let Some(port) = opts.jsonrpc_port {
+            config.jsonrpc.endpoints = vec![JsonRpcEndpoint {
+                rollup_id: 1,
+                listen_addr: std::net::SocketAddr::from(([127, 0, 0, 1], port + i)),
+            }];
+        }
         config.mempool.gossip_peers = (0..count)
             .filter(|j| *j != i)
             .map(|j| format!("http://127.0.0.1:{}", opts.grpc_port + j))

@@ -230,6 +230,10 @@ struct NetworkArgs {
     /// Metrics and health port of the first validator (others take the next ports).
     #[arg(long, default_value_t = 26660)]
     ops_port: u16,
+    /// Ethereum JSON-RPC port of the EVM rollup on the first validator (others take the next
+    /// ports).
+    #[arg(long, default_value_t = 8545)]
+    jsonrpc_port: u16,
     /// Overwrite existing config, genesis and key files, and delete the old chain data.
     #[arg(long)]
     force: bool,
@@ -245,6 +249,7 @@ impl NetworkArgs {
             p2p_port: self.p2p_port,
             grpc_port: self.grpc_port,
             ops_port: self.ops_port,
+            jsonrpc_port: Some(self.jsonrpc_port),
             force: self.force,
             consensus: babel_genesis::ConsensusParams::default(),
         }
@@ -299,6 +304,10 @@ struct DevnetArgs {
     /// Port of the shared DA server (`babel da serve`) the devnet runs.
     #[arg(long, default_value_t = 26658)]
     da_port: u16,
+    /// Ethereum JSON-RPC port of the EVM rollup on the first validator (others take the next
+    /// ports).
+    #[arg(long, default_value_t = 8545)]
+    jsonrpc_port: u16,
     /// Delete existing devnet state and start a new chain.
     #[arg(long)]
     reset: bool,
@@ -500,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             grpc_port: args.grpc_port,
             ops_port: args.ops_port,
             da_port: args.da_port,
+            jsonrpc_port: args.jsonrpc_port,
             reset: args.reset,
             duration: args.duration_secs.map(std::time::Duration::from_secs),
         })?,

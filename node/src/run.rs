@@ -139,15 +139,18 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         registry.clone(),
     )?);
     // Clients' calls may deploy (to estimate gas): what they compile stays in memory.
-    let query_executor = Arc::new(executor_with(
-        &genesis,
-        Code::Queries {
-            wasm: code_dir,
-            cairo,
-        },
-        |adapter| adapter,
-        registry,
-    )?);
+    let query_executor = Arc::new(
+        executor_with(
+            &genesis,
+            Code::Queries {
+                wasm: code_dir,
+                cairo,
+            },
+            |adapter| adapter,
+            registry,
+        )?
+        .sharing_signers(&executor),
+    );
     ensure_genesis_state(&store, &executor, &genesis).context("writing the genesis state")?;
     load_registry(&store, &executor).context("reading the rollup registry")?;
     restore_kept(&store, &executor).context("restoring compiled WASM code")?;
@@ -226,6 +229,7 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
     };
     runtime.block_on(async {
         let grpc = loaded.config.grpc.clone();
+        let jsonrpc_config = loaded.config.jsonrpc.clone();
         let ops_addr = loaded.config.ops.listen_addr;
         let ops_listener = ops::bind(ops_addr).await?;
         let Running {
@@ -249,9 +253,11 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         ));
         let (metrics, health) = (ops.metrics.clone(), ops.health.clone());
         let grpc_stop = stopped(stop_rx.clone());
+        let jsonrpc_service = service.clone();
         let grpc_server = tokio::spawn(async move {
             crate::grpc::serve(&grpc, service, metrics, health, grpc_stop).await
         });
+        let jsonrpc = crate::jsonrpc::serve(&jsonrpc_config, &jsonrpc_service).await?;
         let poster = tokio::spawn(poster.run(committed, stop_rx.clone()));
         let ops_server = tokio::spawn(ops::serve(ops_listener, ops, stopped(stop_rx)));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -269,6 +275,9 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         };
         let _ = stop_tx.send(true);
         peers.abort();
+        for endpoint in jsonrpc {
+            let _ = endpoint.handle.stop();
+        }
         // Every commit is already durable (one synced WriteBatch); flushing only shortens the
         // next start-up.
         store.flush()?;

@@ -136,6 +136,13 @@ impl Executor {
         self
     }
 
+    /// Share `other`'s memo of recovered Ethereum signers, so that a signer recovered by one
+    /// (admission) is not recovered again by the other (blocks).
+    pub fn sharing_signers(mut self, other: &Executor) -> Self {
+        self.signers = other.signers.clone();
+        self
+    }
+
     /// The committed registry this executor follows.
     pub fn registry(&self) -> &Arc<Registry> {
         self.rollups.registry()

@@ -35,6 +35,8 @@ pub struct DevnetOptions {
     pub ops_port: u16,
     /// Port of the shared DA server (`babel da serve`) the validators post to.
     pub da_port: u16,
+    /// Ethereum JSON-RPC port of the EVM rollup on the first validator.
+    pub jsonrpc_port: u16,
     /// Throw away existing state and start a new chain.
     pub reset: bool,
     /// Stop after this long (for scripted runs); `None` runs until interrupted.
@@ -162,6 +164,7 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
             p2p_port: opts.p2p_port,
             grpc_port: opts.grpc_port,
             ops_port: opts.ops_port,
+            jsonrpc_port: Some(opts.jsonrpc_port),
             force: false,
             consensus: devnet_params(),
         };

@@ -33,7 +33,7 @@ use tracing::debug;
 use crate::{
     config::GrpcConfig,
     health::{Health, max_block_age},
-    params::{MAX_TX_GAS, block_env},
+    query::QueryError,
     store::Store,
     txpath::{
         admission::Rejection,
@@ -114,6 +114,25 @@ impl NodeService {
             health: Health::new(max_block_age(&genesis.consensus, 0)),
             genesis,
         }
+    }
+
+    /// Admit `txs` from a client as `SubmitTransactions` does (forwarded to the gossip peers
+    /// before it answers): for the node's other front doors, such as Ethereum JSON-RPC.
+    pub async fn submit(
+        &self,
+        txs: Vec<v1::SignedTransaction>,
+    ) -> Vec<v1::SubmitTransactionResponse> {
+        self.admit(txs, false).await
+    }
+
+    /// The store it serves.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The transaction pool it admits into (and its executor).
+    pub fn txpool(&self) -> &TxPool {
+        &self.txpool
     }
 
     /// Report this node's readiness, last commit and peers (from `health`) in `Status`.
@@ -297,57 +316,6 @@ impl NodeService {
         Ok(Response::new(answer))
     }
 
-    /// Run `tx` on a snapshot of the latest state as if in the next block.
-    fn simulate(&self, mut tx: v1::Transaction) -> Result<v1::CallResponse, Status> {
-        let sender: [u8; 32] = tx
-            .sender_pubkey
-            .as_ref()
-            .try_into()
-            .map_err(|_| Status::invalid_argument("sender_pubkey must be 32 bytes"))?;
-        let executor = self.txpool.executor();
-        let adapter = executor
-            .adapter(tx.rollup_id)
-            .ok_or_else(|| Status::not_found(format!("rollup {} does not exist", tx.rollup_id)))?;
-        let payload = tx
-            .payload
-            .as_ref()
-            .ok_or_else(|| Status::invalid_argument("no payload"))?;
-        adapter
-            .check_payload(payload)
-            .map_err(Status::invalid_argument)?;
-        if tx.gas_limit == 0 || tx.gas_limit > MAX_TX_GAS {
-            tx.gas_limit = MAX_TX_GAS;
-        }
-        // A simulation accepts any fee; a sender who cannot cover it gets a failed receipt
-        // saying so.
-        tx.max_fee = u64::MAX;
-        let snapshot = self.store.snapshot();
-        let height = snapshot.height().map_err(internal)?;
-        tx.nonce = babel_execution::state::decode_nonce(
-            babel_execution::state::StateView::get(
-                &snapshot,
-                tx.rollup_id,
-                &babel_execution::state::nonce_key(&sender),
-            )
-            .map_err(internal)?
-            .as_deref(),
-        )
-        .map_err(internal)?;
-        let time_ms = self
-            .store
-            .block(height)
-            .map_err(internal)?
-            .and_then(|b| b.header)
-            .map_or(0, |h| h.time_ms);
-        let executed = executor
-            .execute_tx(&snapshot, &block_env(height + 1, time_ms), &tx)
-            .map_err(internal)?;
-        Ok(v1::CallResponse {
-            receipt: Some(executed.receipt),
-            height,
-        })
-    }
-
     fn latest(&self) -> Result<u64, Status> {
         Ok(self.store.latest_height().map_err(internal)?.unwrap_or(0))
     }
@@ -522,7 +490,21 @@ impl Node for NodeService {
         let Some(tx) = request.into_inner().transaction else {
             return Err(Status::invalid_argument("missing transaction"));
         };
-        self.query(move |service| service.simulate(tx)).await
+        self.query(move |service| {
+            let (receipt, height) =
+                crate::query::simulate(&service.store, service.txpool.executor(), tx).map_err(
+                    |e| match e {
+                        QueryError::Invalid(m) => Status::invalid_argument(m),
+                        QueryError::NotFound(m) => Status::not_found(m),
+                        QueryError::Internal(m) => Status::internal(m),
+                    },
+                )?;
+            Ok(v1::CallResponse {
+                receipt: Some(receipt),
+                height,
+            })
+        })
+        .await
     }
 
     async fn get_state_proof(

@@ -171,6 +171,12 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The pooled transaction with this hash, if any.
+    pub fn by_hash(&self, hash: &[u8; 32]) -> Option<&PoolTx> {
+        let (account, nonce) = self.by_hash.get(hash)?;
+        self.get(account, *nonce)
+    }
+
     /// The pooled transaction of `account` with `nonce`, if any.
     pub fn get(&self, account: &Account, nonce: u64) -> Option<&PoolTx> {
         self.by_account.get(account)?.get(&nonce)

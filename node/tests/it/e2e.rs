@@ -209,6 +209,7 @@ fn e2e_devnet_runs_validators_and_resumes_its_chain() {
     let grpc = free_port_range(2).to_string();
     let ops = free_port_range(2).to_string();
     let da = free_port_range(1).to_string();
+    let jsonrpc = free_port_range(2).to_string();
     let args = [
         "devnet",
         "--dir",
@@ -223,6 +224,8 @@ fn e2e_devnet_runs_validators_and_resumes_its_chain() {
         &ops,
         "--da-port",
         &da,
+        "--jsonrpc-port",
+        &jsonrpc,
         "--duration-secs",
         "8",
     ];

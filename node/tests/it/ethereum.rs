@@ -178,3 +178,88 @@ fn e2e_ethereum_transactions_run_on_the_evm_rollup_and_bad_ones_are_refused() {
         assert!(done.receipt.expect("receipt").success);
     });
 }
+
+/// Python packages of the Ethereum wallet, pinned.
+const WEB3: &[&str] = &["web3==8.0.0", "eth-account==0.14.0"];
+
+/// The Ethereum JSON-RPC address of the EVM rollup in a home's `config.toml`.
+fn jsonrpc_addr(home: &std::path::Path) -> std::net::SocketAddr {
+    babel_node::config::Config::load(&home.join("config.toml"))
+        .expect("config")
+        .jsonrpc
+        .endpoints[0]
+        .listen_addr
+}
+
+#[test]
+fn e2e_web3_py_drives_the_evm_rollup_over_json_rpc() {
+    let Some(python) = crate::python::python_env_with("python-web3-venv", WEB3) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let homes = testnet_homes(dir.path(), 1, "babel-web3");
+    let node = Validator::start(&homes[0], 0);
+    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let root = crate::python::workspace();
+    let out = crate::python::run(
+        std::process::Command::new(&python)
+            .arg(root.join("node/tests/python/web3_client.py"))
+            .arg(format!("http://{}", jsonrpc_addr(&homes[0])))
+            .arg(root.join("execution-adapters/evm/tests/fixtures/contracts.json")),
+    );
+    assert!(out.status.success(), "{}", crate::python::text(&out));
+    let seen: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the client prints JSON");
+    let wallet = PrivateKeySigner::from_bytes(&[0x11; 32].into())
+        .expect("key")
+        .address();
+
+    assert_eq!(seen["chain_id"], EVM_CHAIN_ID);
+    assert!(
+        seen["client"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("babel/"))
+    );
+    // Deployed where Ethereum puts a contract of this sender's first transaction.
+    assert_eq!(seen["deployed"], wallet.create(0).to_checksum(None));
+    assert!(seen["code_bytes"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(seen["greeting"], "hello");
+    assert!(seen["estimate"].as_u64().is_some_and(|g| g > 21_000));
+    assert_eq!(seen["event"]["from"], wallet.to_checksum(None));
+    assert_eq!(seen["event"]["greeting"], "hi");
+    assert_eq!(seen["event"]["count"], 1);
+    assert_eq!(seen["logs"], serde_json::json!(["hi"]));
+    assert_eq!(seen["storage_count"], 1);
+    assert_eq!(seen["nonce"], 3);
+    // TooLong(40, 32): its selector, then the two words.
+    let custom = seen["custom_error"].as_str().expect("custom error data");
+    let selector = alloy_primitives::keccak256("TooLong(uint256,uint256)");
+    assert!(
+        custom.starts_with(&format!("0x{}", hex::encode(&selector[..4]))),
+        "{custom}"
+    );
+    assert_eq!(seen["reason"], "execution reverted: refused");
+    assert_eq!(seen["failed_status"], 0);
+    for (what, words) in [
+        ("replay", "nonce too low"),
+        ("wrong_chain", "invalid chain id"),
+        ("garbage", "rlp"),
+        ("poor", "insufficient funds"),
+    ] {
+        let message = seen[what].as_str().expect(what);
+        assert!(
+            message.contains(words) && message.contains("-32000"),
+            "{what}: {message}"
+        );
+    }
+    assert!(seen["unknown_receipt"].is_null());
+
+    // The legacy transaction is a Babel transaction like any other: gRPC sees it finalized.
+    let hash = hex::decode(seen["legacy"]["hash"].as_str().expect("hash")).expect("hex");
+    runtime().block_on(async {
+        let mut c = client(grpc_addr(&homes[0])).await;
+        let done = wait_finalized(&mut c, &hash).await;
+        assert_eq!(Some(done.height), seen["legacy"]["block"].as_u64());
+        assert!(!done.transaction.expect("stored").ethereum.is_empty());
+    });
+}

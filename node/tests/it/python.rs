@@ -48,7 +48,7 @@ const UNREACHABLE: &[&str] = &[
     "Could not fetch URL",
 ];
 
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -72,6 +72,12 @@ pub(crate) fn run(cmd: &mut Command) -> Output {
 /// A venv under the target's tmp dir with [`REQUIREMENTS`] installed, reused across runs;
 /// `None` when PyPI cannot be reached.
 pub(crate) fn python_env() -> Option<PathBuf> {
+    python_env_with("python-grpc-venv", REQUIREMENTS)
+}
+
+/// A venv `name` under the target's tmp dir with `requirements` installed, reused across runs;
+/// `None` when PyPI cannot be reached.
+pub(crate) fn python_env_with(name: &str, requirements: &[&str]) -> Option<PathBuf> {
     let probe = Command::new("python3").arg("--version").output();
     let version = probe.unwrap_or_else(|e| panic!("python3 not found on PATH: {e}"));
     assert!(
@@ -80,7 +86,7 @@ pub(crate) fn python_env() -> Option<PathBuf> {
         text(&version)
     );
 
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-grpc-venv");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let python = venv.join(if cfg!(windows) {
         "Scripts/python.exe"
     } else {
@@ -94,7 +100,7 @@ pub(crate) fn python_env() -> Option<PathBuf> {
     let out = run(Command::new(&python)
         .args(["-m", "pip", "install", "--disable-pip-version-check"])
         .args(["--timeout", "30", "--retries", "2"])
-        .args(REQUIREMENTS));
+        .args(requirements));
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         if let Some(marker) = UNREACHABLE.iter().find(|m| stderr.contains(*m)) {
@@ -105,7 +111,7 @@ pub(crate) fn python_env() -> Option<PathBuf> {
             eprintln!("skipped: PyPI unreachable: {}", line.trim());
             return None;
         }
-        panic!("pip install {}: {}", REQUIREMENTS.join(" "), text(&out));
+        panic!("pip install {}: {}", requirements.join(" "), text(&out));
     }
     Some(python)
 }

@@ -134,6 +134,7 @@ pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> 
     let p2p = free_port_range(n).to_string();
     let grpc = free_port_range(n).to_string();
     let ops = free_port_range(n).to_string();
+    let jsonrpc = free_port_range(n).to_string();
     let out = babel(&[
         "testnet",
         "--validators",
@@ -146,6 +147,8 @@ pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> 
         &grpc,
         "--ops-port",
         &ops,
+        "--jsonrpc-port",
+        &jsonrpc,
         "--chain-id",
         chain_id,
     ]);

@@ -254,6 +254,7 @@ fn start_network(
             p2p_port: opts.p2p_port,
             grpc_port: opts.grpc_port,
             ops_port: opts.ops_port,
+            jsonrpc_port: None,
             force: false,
             consensus: params,
             evm_alloc: evm_alloc(&keys)?,

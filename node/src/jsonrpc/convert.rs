@@ -1,0 +1,263 @@
+//! Babel's blocks, transactions and receipts as Ethereum's RPC types: a rollup's slice of a
+//! Babel block is its block.
+
+use alloy_consensus::{
+    Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, Sealed, TxEnvelope, TxType,
+    transaction::Recovered,
+};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, Bloom, Bytes, LogData, U256};
+use alloy_rpc_types_eth::{Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt};
+use babel_execution::{Executor, RollupId};
+use babel_proto::v1;
+
+/// Gas a rollup block may use, as reported in headers (Babel limits whole blocks).
+pub(super) const BLOCK_GAS_LIMIT: u64 = crate::params::MAX_BLOCK_GAS;
+
+/// One Ethereum transaction of a rollup's block, with what it needs in RPC form.
+pub(super) struct SliceTx {
+    /// The envelope, decoded.
+    pub(super) envelope: TxEnvelope,
+    /// Its signer.
+    pub(super) from: Address,
+    /// Its hash.
+    pub(super) hash: B256,
+}
+
+/// The Ethereum transactions of `rollup` in `block`, in block order.
+pub(super) fn slice(executor: &Executor, rollup: RollupId, block: &v1::Block) -> Vec<SliceTx> {
+    block
+        .txs
+        .iter()
+        .filter(|t| !t.ethereum.is_empty())
+        .filter_map(|t| {
+            let opened = executor.open(t).ok()?;
+            if opened.tx.rollup_id != rollup {
+                return None;
+            }
+            let eth = opened.ethereum?;
+            let envelope = TxEnvelope::decode_2718(&mut t.ethereum.as_ref()).ok()?;
+            Some(SliceTx {
+                envelope,
+                from: Address::from(eth.from),
+                hash: B256::from(eth.hash),
+            })
+        })
+        .collect()
+}
+
+/// Where a transaction sits: its Babel block and its index in the rollup's slice.
+#[derive(Clone, Copy)]
+pub(super) struct Place {
+    /// The Babel block's hash.
+    pub(super) block_hash: B256,
+    /// Its height.
+    pub(super) height: u64,
+    /// Its time, in seconds.
+    pub(super) timestamp: u64,
+    /// Index in the rollup's slice.
+    pub(super) index: u64,
+}
+
+/// `tx` as an RPC transaction, placed if it is in a block.
+pub(super) fn transaction(tx: SliceTx, place: Option<Place>, gas_price: u64) -> Transaction {
+    Transaction {
+        inner: Recovered::new_unchecked(tx.envelope, tx.from),
+        block_hash: place.map(|p| p.block_hash),
+        block_number: place.map(|p| p.height),
+        transaction_index: place.map(|p| p.index),
+        effective_gas_price: Some(u128::from(gas_price)),
+        block_timestamp: place.map(|p| p.timestamp),
+    }
+}
+
+/// The logs `rollup`'s frames emitted, in call order (frames on other rollups keep theirs in
+/// the call tree that gRPC serves).
+pub(super) fn logs_of(
+    root: Option<&v1::CallFrame>,
+    rollup: RollupId,
+) -> Vec<alloy_primitives::Log> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&v1::CallFrame> = root.into_iter().collect();
+    while let Some(frame) = stack.pop() {
+        if frame.rollup_id == rollup {
+            for log in &frame.logs {
+                let Ok(address) = <[u8; 20]>::try_from(log.address.as_ref()) else {
+                    continue;
+                };
+                let topics: Vec<B256> = log
+                    .topics
+                    .iter()
+                    .filter_map(|t| <[u8; 32]>::try_from(t.as_ref()).ok().map(B256::from))
+                    .collect();
+                out.push(alloy_primitives::Log {
+                    address: Address::from(address),
+                    data: LogData::new_unchecked(topics, Bytes::copy_from_slice(&log.data)),
+                });
+            }
+        }
+        // Children run after the frame's own logs up to the call; keep their order.
+        stack.extend(frame.children.iter().rev());
+    }
+    out
+}
+
+/// The RPC receipt of the `place.index`-th Ethereum transaction of a rollup's block, given
+/// the gas its predecessors in the slice used and the logs they emitted.
+pub(super) struct ReceiptParts<'a> {
+    /// The transaction.
+    pub(super) tx: &'a SliceTx,
+    /// Its Babel receipt.
+    pub(super) receipt: &'a v1::Receipt,
+    /// Where it is.
+    pub(super) place: Place,
+    /// Gas used by the slice up to and including it.
+    pub(super) cumulative_gas: u64,
+    /// Logs before it in the slice.
+    pub(super) logs_before: u64,
+    /// The rollup's gas price.
+    pub(super) gas_price: u64,
+    /// The rollup.
+    pub(super) rollup: RollupId,
+}
+
+/// An RPC receipt.
+pub(super) fn receipt(parts: ReceiptParts<'_>) -> TransactionReceipt {
+    let ReceiptParts {
+        tx,
+        receipt,
+        place,
+        cumulative_gas,
+        logs_before,
+        gas_price,
+        rollup,
+    } = parts;
+    let logs: Vec<Log> = logs_of(receipt.root.as_ref(), rollup)
+        .into_iter()
+        .enumerate()
+        .map(|(i, inner)| Log {
+            inner,
+            block_hash: Some(place.block_hash),
+            block_number: Some(place.height),
+            block_timestamp: Some(place.timestamp),
+            transaction_hash: Some(tx.hash),
+            transaction_index: Some(place.index),
+            log_index: Some(logs_before + i as u64),
+            removed: false,
+        })
+        .collect();
+    let bloom = bloom_of(logs.iter().map(|l| &l.inner));
+    let consensus = ReceiptWithBloom {
+        receipt: Receipt {
+            status: Eip658Value::Eip658(receipt.success),
+            cumulative_gas_used: cumulative_gas,
+            logs,
+        },
+        logs_bloom: bloom,
+    };
+    let inner = match tx.envelope.tx_type() {
+        TxType::Legacy => ReceiptEnvelope::Legacy(consensus),
+        TxType::Eip2930 => ReceiptEnvelope::Eip2930(consensus),
+        _ => ReceiptEnvelope::Eip1559(consensus),
+    };
+    let created = alloy_consensus::Transaction::to(&tx.envelope).is_none() && receipt.success;
+    TransactionReceipt {
+        inner,
+        transaction_hash: tx.hash,
+        transaction_index: Some(place.index),
+        block_hash: Some(place.block_hash),
+        block_number: Some(place.height),
+        gas_used: receipt.gas_used,
+        effective_gas_price: u128::from(gas_price),
+        blob_gas_used: None,
+        blob_gas_price: None,
+        from: tx.from,
+        to: alloy_consensus::Transaction::to(&tx.envelope),
+        contract_address: receipt
+            .root
+            .as_ref()
+            .filter(|_| created)
+            .and_then(|r| <[u8; 20]>::try_from(r.target.as_ref()).ok())
+            .map(Address::from),
+    }
+}
+
+/// The bloom filter of `logs`.
+pub(super) fn bloom_of<'a>(logs: impl IntoIterator<Item = &'a alloy_primitives::Log>) -> Bloom {
+    let mut bloom = Bloom::default();
+    for log in logs {
+        bloom.accrue_log(log);
+    }
+    bloom
+}
+
+/// A rollup's block: the Babel header's hash, height, time and parent, the rollup's state root,
+/// and its Ethereum transactions (hashes, or in full).
+pub(super) struct BlockParts {
+    /// The Babel header.
+    pub(super) header: v1::Header,
+    /// The rollup's state root in it.
+    pub(super) state_root: B256,
+    /// The slice.
+    pub(super) txs: Vec<SliceTx>,
+    /// Gas the slice used.
+    pub(super) gas_used: u64,
+    /// Bloom of the slice's logs.
+    pub(super) bloom: Bloom,
+    /// Whether to give transactions in full.
+    pub(super) full: bool,
+    /// The rollup's gas price.
+    pub(super) gas_price: u64,
+}
+
+/// An RPC block.
+pub(super) fn block(parts: BlockParts) -> Block {
+    let h = &parts.header;
+    let hash = B256::from_slice(&babel_proto::block_hash(h));
+    let to_b256 = |b: &[u8]| <[u8; 32]>::try_from(b).map(B256::from).unwrap_or_default();
+    let consensus = alloy_consensus::Header {
+        parent_hash: to_b256(&h.parent_hash),
+        state_root: parts.state_root,
+        transactions_root: to_b256(&h.tx_root),
+        receipts_root: to_b256(&h.results_root),
+        logs_bloom: parts.bloom,
+        number: h.height,
+        gas_limit: BLOCK_GAS_LIMIT,
+        gas_used: parts.gas_used,
+        timestamp: h.time_ms / 1000,
+        base_fee_per_gas: Some(parts.gas_price),
+        beneficiary: <[u8; 20]>::try_from(h.proposer.as_ref())
+            .map(Address::from)
+            .unwrap_or_default(),
+        ..Default::default()
+    };
+    let place = |index: usize| Place {
+        block_hash: hash,
+        height: h.height,
+        timestamp: h.time_ms / 1000,
+        index: index as u64,
+    };
+    let transactions = if parts.full {
+        BlockTransactions::Full(
+            parts
+                .txs
+                .into_iter()
+                .enumerate()
+                .map(|(i, tx)| transaction(tx, Some(place(i)), parts.gas_price))
+                .collect(),
+        )
+    } else {
+        BlockTransactions::Hashes(parts.txs.iter().map(|t| t.hash).collect())
+    };
+    Block {
+        header: Header::from_consensus(Sealed::new_unchecked(consensus, hash), None, None),
+        uncles: Vec::new(),
+        transactions,
+        withdrawals: None,
+    }
+}
+
+/// Wei as a `U256` from 32 big-endian bytes (or fewer).
+pub(super) fn word(bytes: &[u8]) -> U256 {
+    U256::from_be_slice(&bytes[..bytes.len().min(32)])
+}
