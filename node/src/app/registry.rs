@@ -115,6 +115,46 @@ fn a_registered_rollups_tree_starts_at_its_height_and_an_update_keeps_it() {
 }
 
 #[test]
+fn an_evm_rollup_with_a_taken_chain_id_is_refused_and_a_free_one_is_found_by_it() {
+    let mut f = governed();
+    let taken = f
+        .app
+        .executor
+        .registry()
+        .records()
+        .into_iter()
+        .find(|r| r.vm == "evm")
+        .map(|r| r.evm_chain_id)
+        .expect("the genesis has an EVM rollup");
+    let entry = |id: u64, chain_id: u64| {
+        serde_json::json!({ "id": id, "name": format!("evm-{id}"), "vm": "evm",
+            "initial_state": { "evm_chain_id": chain_id } })
+    };
+    let (_, receipts) = decide(
+        &mut f,
+        vec![change(0, register(entry(8, taken)), &governance())],
+    );
+    assert!(!receipts[0].success);
+    let why = String::from_utf8_lossy(&receipts[0].output).into_owned();
+    assert!(
+        why.contains(&format!("EVM chain id {taken} is taken")),
+        "{why}"
+    );
+    assert_eq!(f.app.executor.registry().get(8), None);
+    // A free chain id registers, and Ethereum transactions signed for it find the rollup.
+    let (_, receipts) = decide(
+        &mut f,
+        vec![change(1, register(entry(9, 9_999)), &governance())],
+    );
+    assert!(receipts[0].success, "{:?}", receipts[0].output);
+    assert_eq!(f.app.executor.evm_rollup(9_999), Some(9));
+    assert_eq!(
+        f.app.executor.evm_rollup(taken).map(|id| id != 9),
+        Some(true)
+    );
+}
+
+#[test]
 fn a_registered_module_the_vm_refuses_is_a_refused_receipt_and_the_chain_goes_on() {
     let mut f = governed();
     // A `br_table` of more targets than the compiler takes: refused before it would compile,
