@@ -195,7 +195,8 @@ struct BenchArgs {
     /// Offered load in transactions per second (default: as fast as the network accepts).
     #[arg(long)]
     rate: Option<u64>,
-    /// What to send: evm-transfer (value transfers), wasm-transfer (calls of a WASM token
+    /// What to send: evm-transfer (value transfers), eth-transfer (the same as signed Ethereum
+    /// transactions), wasm-transfer (calls of a WASM token
     /// contract at genesis) or three-vm (an EVM contract calling a WASM relay calling a Cairo
     /// counter, all at genesis); the last two only on the bench's own network.
     #[arg(long, default_value_t = babel_node::cli::bench::Workload::EvmTransfer)]

@@ -197,6 +197,13 @@ fn e2e_bench_runs_the_three_vm_workload() {
 }
 
 #[test]
+fn e2e_bench_runs_the_ethereum_transfer_workload() {
+    // Signed Ethereum transactions, admitted, executed and finalized like native ones, with
+    // every sampled receipt a success.
+    bench_report("eth-transfer", 400, 20);
+}
+
+#[test]
 fn e2e_bench_runs_the_wasm_token_workload() {
     let report = bench_report("wasm-transfer", 600, 30);
     // Every transfer was admitted, signature-checked, executed and written: each of those

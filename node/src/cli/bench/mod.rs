@@ -429,6 +429,14 @@ async fn load(
         status.height,
         clients.len()
     );
+    let evm_chain_id = clients[0]
+        .list_rollups(v1::ListRollupsRequest {})
+        .await?
+        .into_inner()
+        .rollups
+        .iter()
+        .find(|r| r.id == rollup)
+        .map_or(0, |r| r.evm_chain_id);
     eprintln!("signing {} {} transactions...", opts.txs, opts.workload);
     let shape = TxShape {
         workload: opts.workload,
@@ -436,6 +444,7 @@ async fn load(
         rollup_id: rollup,
         value,
         payload_bytes: opts.payload_bytes,
+        evm_chain_id,
     };
     let txs = sign_all(&shape, &sender_keys(opts), opts.txs);
     let index: Arc<HashMap<[u8; 32], usize>> = Arc::new(
@@ -657,6 +666,34 @@ mod tests {
     }
 
     #[test]
+    fn ethereum_transfers_are_signed_by_each_senders_twin_in_nonce_order() {
+        let keys: Vec<SigningKey> = (1..=3u8)
+            .map(|i| SigningKey::from_bytes(&[i; 32]))
+            .collect();
+        let shape = TxShape {
+            workload: Workload::EthTransfer,
+            chain_id: "c",
+            rollup_id: 1,
+            value: 5,
+            payload_bytes: 0,
+            evm_chain_id: 1001,
+        };
+        let txs = sign_all(&shape, &keys, 7);
+        assert_eq!(txs.len(), 7);
+        for (i, signed) in txs.iter().enumerate() {
+            assert!(signed.body.is_empty() && signed.signature.is_empty());
+            let tx = babel_execution::ethereum::decode(&signed.ethereum).unwrap();
+            let signer = workload::ethereum_signer(&keys[i % 3]).address();
+            assert_eq!(tx.from, signer.into_array());
+            assert_eq!(
+                (tx.nonce, tx.chain_id, tx.gas_limit),
+                ((i / 3) as u64, 1001, 21_000)
+            );
+            assert_eq!(tx.hash, babel_proto::tx_hash(signed));
+        }
+    }
+
+    #[test]
     fn signing_is_nonce_major_and_exact() {
         let opts = BenchOptions {
             validators: 1,
@@ -682,6 +719,7 @@ mod tests {
             rollup_id: 1,
             value: 1,
             payload_bytes: opts.payload_bytes,
+            evm_chain_id: 1001,
         };
         let txs = sign_all(&shape, &sender_keys(&opts), opts.txs);
         assert_eq!(txs.len(), 7);

@@ -3,12 +3,17 @@
 
 use std::{fmt, str::FromStr};
 
-use alloy_primitives::U256;
+use alloy_consensus::{SignableTransaction as _, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718 as _;
+use alloy_primitives::{Signature, TxKind, U256};
+use alloy_signer::SignerSync as _;
+use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
 use anyhow::Context as _;
 use babel_genesis::{CairoContract, EvmAccount, Hex, WasmContract, WasmStorageEntry};
 use babel_proto::v1;
 use ed25519_dalek::SigningKey;
+use sha2::{Digest as _, Sha256};
 
 use crate::txpath::admission::sign;
 
@@ -22,6 +27,9 @@ pub enum Workload {
     /// at genesis on the bench's own network) to distinct recipients: a contract call with
     /// two storage reads and two writes each.
     WasmTransfer,
+    /// EVM value transfers as [`Workload::EvmTransfer`], but signed Ethereum transactions
+    /// (EIP-1559, secp256k1): the cost of recovering signers against checking ed25519.
+    EthTransfer,
     /// One transaction through three VMs: the EVM `Locker` relays to the WASM relay, which
     /// calls the Cairo counter's `increment(1)` in Solidity ABI, and the answer flows back
     /// (all three at genesis on the bench's own network).
@@ -32,7 +40,7 @@ impl Workload {
     /// The VM of the rollup it loads, as `Status` names it.
     pub fn vm(self) -> &'static str {
         match self {
-            Self::EvmTransfer => "evm",
+            Self::EvmTransfer | Self::EthTransfer => "evm",
             Self::WasmTransfer => "wasm",
             Self::ThreeVm => "evm",
         }
@@ -45,10 +53,11 @@ impl FromStr for Workload {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "evm-transfer" => Ok(Self::EvmTransfer),
+            "eth-transfer" => Ok(Self::EthTransfer),
             "wasm-transfer" => Ok(Self::WasmTransfer),
             "three-vm" => Ok(Self::ThreeVm),
             other => Err(format!(
-                "unknown workload {other:?} (evm-transfer, wasm-transfer or three-vm)"
+                "unknown workload {other:?} (evm-transfer, eth-transfer, wasm-transfer or three-vm)"
             )),
         }
     }
@@ -58,6 +67,7 @@ impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::EvmTransfer => "evm-transfer",
+            Self::EthTransfer => "eth-transfer",
             Self::WasmTransfer => "wasm-transfer",
             Self::ThreeVm => "three-vm",
         })
@@ -108,10 +118,17 @@ pub(super) fn evm_alloc(keys: &[SigningKey]) -> anyhow::Result<Vec<EvmAccount>> 
     let locker = fixtures["contracts"]["Locker"]["deployedBytecode"]
         .as_str()
         .context("the Locker fixture")?;
+    // Each sender's native address and its Ethereum twin's.
     let mut alloc: Vec<EvmAccount> = keys
         .iter()
-        .map(|key| EvmAccount {
-            address: babel_evm::sender_address(key.verifying_key().as_bytes()),
+        .flat_map(|key| {
+            [
+                babel_evm::sender_address(key.verifying_key().as_bytes()),
+                ethereum_signer(key).address(),
+            ]
+        })
+        .map(|address| EvmAccount {
+            address,
             balance: U256::from(10u64).pow(U256::from(24u64)),
             nonce: 0,
             code: Hex(Vec::new()),
@@ -185,6 +202,41 @@ fn recipient(i: usize) -> [u8; 20] {
     to
 }
 
+/// The Ethereum key a bench sender signs `eth-transfer` transactions with: derived from its
+/// ed25519 key, so a seed gives both.
+pub(super) fn ethereum_signer(key: &SigningKey) -> PrivateKeySigner {
+    let secret: [u8; 32] = Sha256::digest(key.to_bytes()).into();
+    // A digest is a valid secp256k1 scalar but with negligible probability.
+    PrivateKeySigner::from_bytes(&secret.into()).unwrap_or_else(|_| PrivateKeySigner::random())
+}
+
+/// An EIP-1559 transfer of `value` wei to `to`, signed by `signer`.
+fn ethereum_transfer(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: u64,
+    to: [u8; 20],
+    value: u64,
+) -> v1::SignedTransaction {
+    let tx = TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        to: TxKind::Call(to.into()),
+        value: U256::from(value),
+        ..Default::default()
+    };
+    // Signing a well-formed hash with a valid key does not fail.
+    let signature = signer
+        .sign_hash_sync(&tx.signature_hash())
+        .unwrap_or_else(|_| Signature::test_signature());
+    let envelope: TxEnvelope = tx.into_signed(signature).into();
+    v1::SignedTransaction {
+        ethereum: envelope.encoded_2718().into(),
+        ..Default::default()
+    }
+}
+
 /// What one transaction of the run is.
 pub(super) struct TxShape<'a> {
     /// Workload.
@@ -197,6 +249,8 @@ pub(super) struct TxShape<'a> {
     pub(super) value: u64,
     /// Extra EVM calldata bytes.
     pub(super) payload_bytes: usize,
+    /// The loaded rollup's EIP-155 chain id (Ethereum transactions).
+    pub(super) evm_chain_id: u64,
 }
 
 /// Sign `count` transactions: nonce-major order, so a prefix of the list holds every sender's
@@ -208,6 +262,11 @@ pub(super) fn sign_all(
 ) -> Vec<v1::SignedTransaction> {
     let per_sender = count.div_ceil(keys.len().max(1));
     let three_vm = three_vm_call();
+    let signers: Vec<PrivateKeySigner> = if shape.workload == Workload::EthTransfer {
+        keys.iter().map(ethereum_signer).collect()
+    } else {
+        Vec::new()
+    };
     let mut out = Vec::with_capacity(count);
     'all: for nonce in 0..per_sender as u64 {
         for key in keys {
@@ -215,8 +274,19 @@ pub(super) fn sign_all(
                 break 'all;
             }
             let to = recipient(out.len());
+            if shape.workload == Workload::EthTransfer {
+                let signer = &signers[out.len() % keys.len()];
+                out.push(ethereum_transfer(
+                    signer,
+                    shape.evm_chain_id,
+                    nonce,
+                    to,
+                    shape.value,
+                ));
+                continue;
+            }
             let (gas_limit, payload) = match shape.workload {
-                Workload::EvmTransfer => (
+                Workload::EvmTransfer | Workload::EthTransfer => (
                     // Intrinsic gas, with the calldata floor for non-zero bytes.
                     21_000 + 40 * shape.payload_bytes as u64,
                     v1::transaction::Payload::Evm(v1::EvmCall {
