@@ -7,12 +7,25 @@ use sha2::{Digest, Sha256};
 use crate::v1;
 
 /// Transaction hash: `sha256(body || signature)` over the bytes exactly as submitted, so a
-/// client can compute it before sending. An Ethereum transaction's is `keccak256` of its
-/// EIP-2718 bytes, the hash Ethereum clients know it by. (A transaction carrying both forms is
-/// malformed and never admitted.)
+/// client can compute it before sending. An Ethereum transaction's (`ethereum` set, `body` and
+/// `signature` empty) is `keccak256` of its EIP-2718 bytes, the hash Ethereum clients know it
+/// by. A transaction carrying both forms is malformed and never valid, but its hash still
+/// covers every byte of it (`sha256("babel/both" || len(body) || body || len(signature) ||
+/// signature || ethereum)`), so that no one can pad a committed transaction and keep its hash.
 pub fn tx_hash(tx: &v1::SignedTransaction) -> [u8; 32] {
     if !tx.ethereum.is_empty() {
-        return alloy_primitives::keccak256(&tx.ethereum).0;
+        if tx.body.is_empty() && tx.signature.is_empty() {
+            return alloy_primitives::keccak256(&tx.ethereum).0;
+        }
+        return Sha256::new()
+            .chain_update(b"babel/both")
+            .chain_update((tx.body.len() as u64).to_be_bytes())
+            .chain_update(&tx.body)
+            .chain_update((tx.signature.len() as u64).to_be_bytes())
+            .chain_update(&tx.signature)
+            .chain_update(&tx.ethereum)
+            .finalize()
+            .into();
     }
     Sha256::new()
         .chain_update(&tx.body)
@@ -179,6 +192,31 @@ mod tests {
             hex::encode(tx_hash(&a)),
             "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81"
         );
+    }
+
+    #[test]
+    fn an_ethereum_hash_covers_every_field() {
+        let eth = v1::SignedTransaction {
+            ethereum: vec![2, 3, 4].into(),
+            ..Default::default()
+        };
+        assert_eq!(tx_hash(&eth), alloy_primitives::keccak256([2, 3, 4]).0);
+        let padded_body = v1::SignedTransaction {
+            body: vec![1].into(),
+            ..eth.clone()
+        };
+        let padded_signature = v1::SignedTransaction {
+            signature: vec![1].into(),
+            ..eth.clone()
+        };
+        let hashes = [
+            tx_hash(&eth),
+            tx_hash(&padded_body),
+            tx_hash(&padded_signature),
+        ];
+        assert_ne!(hashes[0], hashes[1]);
+        assert_ne!(hashes[0], hashes[2]);
+        assert_ne!(hashes[1], hashes[2]);
     }
 
     #[test]

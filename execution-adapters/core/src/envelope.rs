@@ -48,13 +48,37 @@ pub struct Opened {
     pub ethereum: Option<EthTx>,
 }
 
-/// Recovered Ethereum signers by transaction hash (a hash names the signed bytes exactly).
+/// Recovered Ethereum signers by transaction hash (a hash names the signed bytes exactly), in
+/// two generations: when the newer is full it becomes the older, so a flood of transactions
+/// evicts the memo gradually, never all at once.
 #[derive(Debug, Default)]
-pub(crate) struct SignerMemo(Mutex<HashMap<[u8; 32], [u8; 20]>>);
+pub(crate) struct SignerMemo(Mutex<Generations>);
+
+#[derive(Debug, Default)]
+struct Generations {
+    newer: HashMap<[u8; 32], [u8; 20]>,
+    older: HashMap<[u8; 32], [u8; 20]>,
+}
 
 impl SignerMemo {
-    fn lock(&self) -> MutexGuard<'_, HashMap<[u8; 32], [u8; 20]>> {
+    fn lock(&self) -> MutexGuard<'_, Generations> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> Option<[u8; 20]> {
+        let memo = self.lock();
+        memo.newer
+            .get(hash)
+            .or_else(|| memo.older.get(hash))
+            .copied()
+    }
+
+    fn insert(&self, hash: [u8; 32], from: [u8; 20]) {
+        let mut memo = self.lock();
+        if memo.newer.len() >= MEMO_ENTRIES / 2 {
+            memo.older = std::mem::take(&mut memo.newer);
+        }
+        memo.newer.insert(hash, from);
     }
 }
 
@@ -71,15 +95,17 @@ impl Executor {
         if !signed.body.is_empty() || !signed.signature.is_empty() {
             return Err(OpenError::BothEnvelopes);
         }
+        // The chain id first: a transaction for no rollup of this chain costs no recovery.
+        if let Some(chain_id) = ethereum::chain_id_of(&signed.ethereum)
+            && self.evm_rollup(chain_id).is_none()
+        {
+            return Err(OpenError::UnknownChain(chain_id));
+        }
         let hash = babel_proto::tx_hash(signed);
-        let known = self.signers.lock().get(&hash).copied();
+        let known = self.signers.get(&hash);
         let eth = ethereum::decode_from(&signed.ethereum, known)?;
         if known.is_none() {
-            let mut memo = self.signers.lock();
-            if memo.len() >= MEMO_ENTRIES {
-                memo.clear();
-            }
-            memo.insert(hash, eth.from);
+            self.signers.insert(hash, eth.from);
         }
         let rollup = self
             .evm_rollup(eth.chain_id)
@@ -89,6 +115,20 @@ impl Executor {
             tx,
             ethereum: Some(eth),
         })
+    }
+
+    /// The signer of the Ethereum transaction `envelope` whose hash is `hash`, for reads of
+    /// committed transactions: from the memo when admission or a block put it there, else
+    /// recovered and not remembered, so that reads never crowd out what blocks need.
+    pub fn ethereum_signer(
+        &self,
+        envelope: &alloy_consensus::TxEnvelope,
+        hash: &[u8; 32],
+    ) -> Result<[u8; 20], EthError> {
+        match self.signers.get(hash) {
+            Some(from) => Ok(from),
+            None => ethereum::recover(envelope),
+        }
     }
 
     /// The EVM rollup whose `evm_chain_id` is `chain_id`.

@@ -20,9 +20,10 @@ use bytes::Bytes;
 
 use crate::RollupId;
 
-/// Leading bytes of the account id of an Ethereum sender. No ed25519 key starts with twelve
-/// zero bytes in practice (finding one takes about 2^96 tries), and admission refuses native
-/// senders that do, so the two kinds of account never meet.
+/// Leading bytes of the account id of an Ethereum sender. Admission and block validation refuse
+/// native senders whose key starts so, and they must: some such keys are small-order points
+/// (the all-zero key, for one), for which anyone can make a signature ZIP-215 accepts. So the
+/// two kinds of account never meet.
 pub const ACCOUNT_PREFIX: [u8; 12] = [0; 12];
 
 /// The account id of the Ethereum address `address`: nonces and the mempool know senders by it.
@@ -54,6 +55,9 @@ pub enum EthError {
     /// A legacy transaction without EIP-155 replay protection.
     #[error("only replay-protected (EIP-155) transactions allowed over RPC")]
     NotReplayProtected,
+    /// An access list: Babel's gas has no use for one, and its bytes would go unpaid.
+    #[error("access lists are not supported")]
+    AccessList,
     /// No signer can be recovered (a malformed or high-s signature).
     #[error("invalid sender: {0}")]
     Signature(String),
@@ -112,12 +116,14 @@ pub fn decode_from(raw: &[u8], known: Option<[u8; 20]>) -> Result<EthTx, EthErro
         return Err(EthError::Unsupported(ty));
     }
     let chain_id = envelope.chain_id().ok_or(EthError::NotReplayProtected)?;
+    // The intrinsic gas of a Babel EVM transaction counts calldata only: list entries would
+    // be bytes every node stores, gossips and posts for free.
+    if envelope.access_list().is_some_and(|list| !list.is_empty()) {
+        return Err(EthError::AccessList);
+    }
     let from = match known {
         Some(from) => from,
-        None => envelope
-            .recover_signer()
-            .map_err(|e| EthError::Signature(e.to_string()))?
-            .into_array(),
+        None => recover(&envelope)?,
     };
     Ok(EthTx {
         hash: envelope.tx_hash().0,
@@ -132,6 +138,14 @@ pub fn decode_from(raw: &[u8], known: Option<[u8; 20]>) -> Result<EthTx, EthErro
         value: envelope.value().to_be_bytes(),
         input: Bytes::copy_from_slice(envelope.input()),
     })
+}
+
+/// The signer of `envelope` (libsecp256k1; high-s signatures are refused).
+pub fn recover(envelope: &TxEnvelope) -> Result<[u8; 20], EthError> {
+    envelope
+        .recover_signer()
+        .map(|a| a.into_array())
+        .map_err(|e| EthError::Signature(e.to_string()))
 }
 
 /// The chain id `raw` is signed for, without recovering its signer (`None` if it does not
@@ -260,6 +274,22 @@ mod tests {
             Ok(tx) => assert_ne!(tx.from, signer().address().into_array()),
             Err(e) => assert!(matches!(e, EthError::Decode(_) | EthError::Signature(_))),
         }
+    }
+
+    #[test]
+    fn an_access_list_is_refused() {
+        let listed = signed(TxEip1559 {
+            chain_id: 77,
+            gas_limit: 40_000,
+            to: TxKind::Call(Address::repeat_byte(1)),
+            access_list: vec![alloy_eips::eip2930::AccessListItem {
+                address: Address::repeat_byte(2),
+                storage_keys: vec![Default::default(); 3],
+            }]
+            .into(),
+            ..Default::default()
+        });
+        assert_eq!(decode(&listed), Err(EthError::AccessList));
     }
 
     #[test]

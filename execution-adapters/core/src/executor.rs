@@ -387,6 +387,7 @@ impl Executor {
                 input: FrameInput::Transaction(payload),
                 gas_limit,
                 depth: 0,
+                nonce: tx.nonce,
             },
             Bytes::new(),
         )?;
@@ -673,6 +674,7 @@ impl<'a, S: StateView> TxContext<'a, S> {
                 },
                 gas_limit: forwardable(call.gas_limit - overhead),
                 depth: depth + 1,
+                nonce: 0,
             },
             call.target.clone(),
         )?;

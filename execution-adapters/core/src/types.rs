@@ -60,6 +60,9 @@ pub struct Frame<'a> {
     pub gas_limit: u64,
     /// Cross-rollup depth: 0 for a transaction's top-level frame.
     pub depth: u32,
+    /// The transaction's nonce in its top-level frame (0 in a cross-rollup call): the EVM
+    /// derives an Ethereum sender's contract addresses from it, as Ethereum does.
+    pub nonce: u64,
 }
 
 /// An event emitted by a frame, in the VM's own shape (EVM: address, topics, data).

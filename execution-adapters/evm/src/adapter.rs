@@ -311,8 +311,21 @@ impl ExecutionAdapter for EvmAdapter {
             Ok(m) => m,
             Err(why) => return Ok(failed(&why, 0)),
         };
-        // A top-level create derives its address from the transaction's nonce; calls do not
-        // look at it (revm bumps the caller's nonce from state either way).
+        // An Ethereum sender's account nonce is its transaction's, as in Ethereum, so that its
+        // contracts land where wallets predict: a transaction the EVM refused or reverted
+        // still spent its nonce (Babel's), which the account's would otherwise miss.
+        if let (0, FrameInput::Transaction(_), Caller::Account(signer)) =
+            (frame.depth, &frame.input, &frame.caller)
+            && babel_execution::ethereum::address_of(signer).is_some()
+        {
+            let mut account = Self::read_account(host, &message.caller)?;
+            if account.nonce != frame.nonce {
+                account.nonce = frame.nonce;
+                host.set(&account_key(&message.caller), Some(account.encode()));
+            }
+        }
+        // A top-level create derives its address from the account's nonce; calls do not look
+        // at it (revm bumps the caller's nonce from state either way).
         let nonce = match message.kind {
             TxKind::Create => Self::read_account(host, &message.caller)?.nonce,
             TxKind::Call(_) => 0,

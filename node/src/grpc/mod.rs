@@ -125,6 +125,17 @@ impl NodeService {
         self.admit(txs, false).await
     }
 
+    /// The permits of the node's queries (simulations, heavy reads), which every server
+    /// shares, so that clients cannot take the cores from consensus.
+    pub fn queries(&self) -> Arc<tokio::sync::Semaphore> {
+        self.queries.clone()
+    }
+
+    /// The largest transaction the chain admits, in bytes.
+    pub fn max_tx_bytes(&self) -> usize {
+        usize::try_from(self.genesis.consensus.max_tx_bytes).unwrap_or(usize::MAX)
+    }
+
     /// The store it serves.
     pub fn store(&self) -> &Arc<Store> {
         &self.store

@@ -8,39 +8,45 @@ use alloy_consensus::{
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bloom, Bytes, LogData, U256};
 use alloy_rpc_types_eth::{Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt};
-use babel_execution::{Executor, RollupId};
+use babel_execution::{Executor, RollupId, ethereum};
 use babel_proto::v1;
 
 /// Gas a rollup block may use, as reported in headers (Babel limits whole blocks).
 pub(super) const BLOCK_GAS_LIMIT: u64 = crate::params::MAX_BLOCK_GAS;
 
-/// One Ethereum transaction of a rollup's block, with what it needs in RPC form.
+/// One Ethereum transaction of a rollup's block.
 pub(super) struct SliceTx {
     /// The envelope, decoded.
     pub(super) envelope: TxEnvelope,
-    /// Its signer.
-    pub(super) from: Address,
     /// Its hash.
     pub(super) hash: B256,
 }
 
-/// The Ethereum transactions of `rollup` in `block`, in block order.
+impl SliceTx {
+    /// Its signer (from the memo, or recovered: tens of µs).
+    pub(super) fn from(&self, executor: &Executor) -> Result<Address, ethereum::EthError> {
+        executor
+            .ethereum_signer(&self.envelope, &self.hash.0)
+            .map(Address::from)
+    }
+}
+
+/// The Ethereum transactions of `rollup` in `block`, in block order: decoded and told apart by
+/// their chain id, without recovering anyone's signer (reads pay for the signers they show).
 pub(super) fn slice(executor: &Executor, rollup: RollupId, block: &v1::Block) -> Vec<SliceTx> {
     block
         .txs
         .iter()
         .filter(|t| !t.ethereum.is_empty())
         .filter_map(|t| {
-            let opened = executor.open(t).ok()?;
-            if opened.tx.rollup_id != rollup {
+            let envelope = TxEnvelope::decode_2718(&mut t.ethereum.as_ref()).ok()?;
+            let chain_id = alloy_consensus::Transaction::chain_id(&envelope)?;
+            if executor.evm_rollup(chain_id) != Some(rollup) {
                 return None;
             }
-            let eth = opened.ethereum?;
-            let envelope = TxEnvelope::decode_2718(&mut t.ethereum.as_ref()).ok()?;
             Some(SliceTx {
                 envelope,
-                from: Address::from(eth.from),
-                hash: B256::from(eth.hash),
+                hash: B256::from(babel_proto::tx_hash(t)),
             })
         })
         .collect()
@@ -59,10 +65,15 @@ pub(super) struct Place {
     pub(super) index: u64,
 }
 
-/// `tx` as an RPC transaction, placed if it is in a block.
-pub(super) fn transaction(tx: SliceTx, place: Option<Place>, gas_price: u64) -> Transaction {
+/// `tx`, signed by `from`, as an RPC transaction, placed if it is in a block.
+pub(super) fn transaction(
+    tx: SliceTx,
+    from: Address,
+    place: Option<Place>,
+    gas_price: u64,
+) -> Transaction {
     Transaction {
-        inner: Recovered::new_unchecked(tx.envelope, tx.from),
+        inner: Recovered::new_unchecked(tx.envelope, from),
         block_hash: place.map(|p| p.block_hash),
         block_number: place.map(|p| p.height),
         transaction_index: place.map(|p| p.index),
@@ -107,6 +118,8 @@ pub(super) fn logs_of(
 pub(super) struct ReceiptParts<'a> {
     /// The transaction.
     pub(super) tx: &'a SliceTx,
+    /// Its signer.
+    pub(super) from: Address,
     /// Its Babel receipt.
     pub(super) receipt: &'a v1::Receipt,
     /// Where it is.
@@ -125,6 +138,7 @@ pub(super) struct ReceiptParts<'a> {
 pub(super) fn receipt(parts: ReceiptParts<'_>) -> TransactionReceipt {
     let ReceiptParts {
         tx,
+        from,
         receipt,
         place,
         cumulative_gas,
@@ -171,7 +185,7 @@ pub(super) fn receipt(parts: ReceiptParts<'_>) -> TransactionReceipt {
         effective_gas_price: u128::from(gas_price),
         blob_gas_used: None,
         blob_gas_price: None,
-        from: tx.from,
+        from,
         to: alloy_consensus::Transaction::to(&tx.envelope),
         contract_address: receipt
             .root
@@ -204,8 +218,8 @@ pub(super) struct BlockParts {
     pub(super) gas_used: u64,
     /// Bloom of the slice's logs.
     pub(super) bloom: Bloom,
-    /// Whether to give transactions in full.
-    pub(super) full: bool,
+    /// The signers of the transactions, when they are given in full.
+    pub(super) signers: Option<Vec<Address>>,
     /// The rollup's gas price.
     pub(super) gas_price: u64,
 }
@@ -237,13 +251,14 @@ pub(super) fn block(parts: BlockParts) -> Block {
         timestamp: h.time_ms / 1000,
         index: index as u64,
     };
-    let transactions = if parts.full {
+    let transactions = if let Some(signers) = parts.signers {
         BlockTransactions::Full(
             parts
                 .txs
                 .into_iter()
+                .zip(signers)
                 .enumerate()
-                .map(|(i, tx)| transaction(tx, Some(place(i)), parts.gas_price))
+                .map(|(i, (tx, from))| transaction(tx, from, Some(place(i)), parts.gas_price))
                 .collect(),
         )
     } else {

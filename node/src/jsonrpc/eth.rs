@@ -69,11 +69,11 @@ pub trait EthApi {
 
     /// A transaction by hash (`null` if unknown).
     #[method(name = "eth_getTransactionByHash")]
-    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>>;
+    async fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>>;
 
     /// The receipt of a committed transaction (`null` until then).
     #[method(name = "eth_getTransactionReceipt")]
-    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
+    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>>;
 
     /// Run a call on the latest state; its output, or the revert.
     #[method(name = "eth_call")]
@@ -89,11 +89,15 @@ pub trait EthApi {
 
     /// A block by height or tag.
     #[method(name = "eth_getBlockByNumber")]
-    fn block_by_number(&self, number: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block>>;
+    async fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<Block>>;
 
     /// A block by hash.
     #[method(name = "eth_getBlockByHash")]
-    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>>;
+    async fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>>;
 
     /// The rollup's logs that match `filter`, over at most [`MAX_LOG_BLOCKS`] blocks.
     #[method(name = "eth_getLogs")]
@@ -115,8 +119,9 @@ pub(super) struct EthApi {
 }
 
 impl EthApi {
-    /// The endpoint of `rollup` (EIP-155 chain id `evm_chain_id`) over `service`, running at
-    /// most `calls`' permits of simulations at once.
+    /// The endpoint of `rollup` (EIP-155 chain id `evm_chain_id`) over `service`, running its
+    /// queries (simulations, block and receipt reads) on `calls`' permits, which the node's
+    /// servers share.
     pub(super) fn new(
         rollup: RollupId,
         evm_chain_id: u64,
@@ -208,22 +213,39 @@ impl EthApi {
         }
     }
 
-    /// Simulate `request` with `gas` (off the async threads, a few at a time).
-    async fn simulate(&self, request: &TransactionRequest, gas: u64) -> RpcResult<v1::Receipt> {
-        let tx = self.simulated(request, gas);
+    /// Run `work` off the async threads, on one of the node's query permits: reads of blocks
+    /// and receipts, signer recovery and simulations all take CPU that consensus needs.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> RpcResult<T> + Send + 'static,
+    ) -> RpcResult<T> {
         let permit = self
             .calls
             .clone()
             .acquire_owned()
             .await
             .map_err(error::internal)?;
-        let service = self.service.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        let api = self.clone();
+        tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            query::simulate(service.store(), service.txpool().executor(), tx)
+            work(&api)
         })
         .await
-        .map_err(error::internal)?;
+        .map_err(error::internal)?
+    }
+
+    /// Simulate `request` with `gas`.
+    async fn simulate(&self, request: &TransactionRequest, gas: u64) -> RpcResult<v1::Receipt> {
+        let tx = self.simulated(request, gas);
+        let result = self
+            .blocking(move |api| {
+                Ok(query::simulate(
+                    api.service.store(),
+                    api.service.txpool().executor(),
+                    tx,
+                ))
+            })
+            .await?;
         match result {
             Ok((receipt, _)) => Ok(receipt),
             Err(query::QueryError::Internal(m)) => Err(error::internal(m)),
@@ -252,6 +274,13 @@ impl EthApi {
                 )));
             }
         }
+        let signers = if full {
+            let executor = self.service.txpool().executor();
+            let signers: Result<Vec<Address>, _> = txs.iter().map(|t| t.from(executor)).collect();
+            Some(signers.map_err(error::internal)?)
+        } else {
+            None
+        };
         let state_root = header
             .state_roots
             .iter()
@@ -265,7 +294,7 @@ impl EthApi {
             txs,
             gas_used,
             bloom,
-            full,
+            signers,
             gas_price: self.price(),
         })))
     }
@@ -372,6 +401,74 @@ impl EthApi {
         };
         Ok(Some((txs, index, header)))
     }
+
+    /// A committed or pooled Ethereum transaction of this rollup.
+    fn transaction(&self, hash: &B256) -> RpcResult<Option<Transaction>> {
+        let executor = self.service.txpool().executor();
+        if let Some((txs, index, header)) = self.locate(hash)? {
+            let Some(tx) = txs.into_iter().nth(index) else {
+                return Ok(None);
+            };
+            let from = tx.from(executor).map_err(error::internal)?;
+            let place = Some(place(&header, index));
+            return Ok(Some(convert::transaction(tx, from, place, self.price())));
+        }
+        // Pooled, not yet in a block.
+        let pooled = self
+            .service
+            .txpool()
+            .pool()
+            .lock()
+            .by_hash(&hash.0)
+            .map(|t| t.tx.clone());
+        let Some(signed) = pooled else {
+            return Ok(None);
+        };
+        let block = v1::Block {
+            txs: vec![signed],
+            ..Default::default()
+        };
+        let Some(tx) = convert::slice(executor, self.rollup, &block)
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let from = tx.from(executor).map_err(error::internal)?;
+        Ok(Some(convert::transaction(tx, from, None, self.price())))
+    }
+
+    /// The receipt of a committed Ethereum transaction of this rollup.
+    fn receipt(&self, hash: &B256) -> RpcResult<Option<TransactionReceipt>> {
+        let Some((txs, index, header)) = self.locate(hash)? else {
+            return Ok(None);
+        };
+        let store = self.service.store();
+        let mut cumulative_gas = 0u64;
+        let mut logs_before = 0u64;
+        for tx in &txs[..index] {
+            if let Some(r) = store.receipt(&tx.hash.0).map_err(error::internal)? {
+                cumulative_gas = cumulative_gas.saturating_add(r.gas_used);
+                logs_before += convert::logs_of(r.root.as_ref(), self.rollup).len() as u64;
+            }
+        }
+        let Some(receipt) = store.receipt(&hash.0).map_err(error::internal)? else {
+            return Ok(None);
+        };
+        let from = txs[index]
+            .from(self.service.txpool().executor())
+            .map_err(error::internal)?;
+        Ok(Some(convert::receipt(ReceiptParts {
+            tx: &txs[index],
+            from,
+            receipt: &receipt,
+            place: place(&header, index),
+            cumulative_gas: cumulative_gas.saturating_add(receipt.gas_used),
+            logs_before,
+            gas_price: self.price(),
+            rollup: self.rollup,
+        })))
+    }
 }
 
 fn place(header: &v1::Header, index: usize) -> Place {
@@ -455,6 +552,13 @@ impl EthApiServer for EthApi {
     }
 
     async fn send_raw_transaction(&self, raw: Bytes) -> RpcResult<B256> {
+        let limit = self.service.max_tx_bytes();
+        if raw.len() > limit {
+            return Err(error::server(format!(
+                "oversized data: transaction is {} bytes, limit {limit}",
+                raw.len()
+            )));
+        }
         let signed = v1::SignedTransaction {
             ethereum: raw.0,
             ..Default::default()
@@ -497,59 +601,12 @@ impl EthApiServer for EthApi {
         Err(error::refused(reason, &answer.message))
     }
 
-    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
-        if let Some((txs, index, header)) = self.locate(&hash)? {
-            let tx = txs.into_iter().nth(index);
-            return Ok(
-                tx.map(|tx| convert::transaction(tx, Some(place(&header, index)), self.price()))
-            );
-        }
-        // Pooled, not yet in a block.
-        let pooled = self
-            .service
-            .txpool()
-            .pool()
-            .lock()
-            .by_hash(&hash.0)
-            .map(|t| t.tx.clone());
-        let Some(signed) = pooled else {
-            return Ok(None);
-        };
-        let block = v1::Block {
-            txs: vec![signed],
-            ..Default::default()
-        };
-        let tx = convert::slice(self.service.txpool().executor(), self.rollup, &block)
-            .into_iter()
-            .next();
-        Ok(tx.map(|tx| convert::transaction(tx, None, self.price())))
+    async fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<Transaction>> {
+        self.blocking(move |api| api.transaction(&hash)).await
     }
 
-    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
-        let Some((txs, index, header)) = self.locate(&hash)? else {
-            return Ok(None);
-        };
-        let store = self.service.store();
-        let mut cumulative_gas = 0u64;
-        let mut logs_before = 0u64;
-        for tx in &txs[..index] {
-            if let Some(r) = store.receipt(&tx.hash.0).map_err(error::internal)? {
-                cumulative_gas = cumulative_gas.saturating_add(r.gas_used);
-                logs_before += convert::logs_of(r.root.as_ref(), self.rollup).len() as u64;
-            }
-        }
-        let Some(receipt) = store.receipt(&hash.0).map_err(error::internal)? else {
-            return Ok(None);
-        };
-        Ok(Some(convert::receipt(ReceiptParts {
-            tx: &txs[index],
-            receipt: &receipt,
-            place: place(&header, index),
-            cumulative_gas: cumulative_gas.saturating_add(receipt.gas_used),
-            logs_before,
-            gas_price: self.price(),
-            rollup: self.rollup,
-        })))
+    async fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<TransactionReceipt>> {
+        self.blocking(move |api| api.receipt(&hash)).await
     }
 
     async fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
@@ -578,13 +635,13 @@ impl EthApiServer for EthApi {
             return Err(error::reverted(&first.output));
         }
         // What it used may not be enough as a limit (the 63/64 rule, refunds): search up to
-        // the cap for the least limit that succeeds.
-        let (mut low, mut high) = (first.gas_used.saturating_sub(1), cap);
+        // the cap for a limit that succeeds, to within 1.5 % of the least (as geth does), so
+        // that an estimate costs a handful of simulations.
         if self.simulate(&request, first.gas_used).await?.success {
             return Ok(U64::from(first.gas_used));
         }
-        low = low.max(first.gas_used);
-        while high - low > 1 {
+        let (mut low, mut high) = (first.gas_used, cap);
+        while high - low > 1 && (high - low) * 1000 > high * 15 {
             let mid = low + (high - low) / 2;
             if self.simulate(&request, mid).await?.success {
                 high = mid;
@@ -595,16 +652,20 @@ impl EthApiServer for EthApi {
         Ok(U64::from(high))
     }
 
-    fn block_by_number(&self, number: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block>> {
+    async fn block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<Block>> {
         let height = match number {
             BlockNumberOrTag::Number(n) => n,
             BlockNumberOrTag::Earliest => 0,
             _ => self.latest()?,
         };
-        self.block_at(height, full)
+        self.blocking(move |api| api.block_at(height, full)).await
     }
 
-    fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>> {
+    async fn block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block>> {
         let Some(height) = self
             .service
             .store()
@@ -613,27 +674,14 @@ impl EthApiServer for EthApi {
         else {
             return Ok(None);
         };
-        self.block_at(height, full)
+        self.blocking(move |api| api.block_at(height, full)).await
     }
 
     async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {
         let Some((from, to)) = self.log_range(&filter.block_option)? else {
             return Ok(Vec::new());
         };
-        // Reading up to a thousand blocks' receipts is a query like a call: a few at a time,
-        // off the async threads.
-        let permit = self
-            .calls
-            .clone()
-            .acquire_owned()
+        self.blocking(move |api| api.collect_logs(&filter, from, to))
             .await
-            .map_err(error::internal)?;
-        let api = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            api.collect_logs(&filter, from, to)
-        })
-        .await
-        .map_err(error::internal)?
     }
 }

@@ -11,20 +11,15 @@ mod convert;
 mod error;
 mod eth;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use babel_execution::registry::Registry;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
-use tokio::sync::Semaphore;
 
 pub use eth::EthApiServer;
 
 use crate::{config::JsonRpcConfig, grpc::NodeService};
-
-/// Simulations (`eth_call`, `eth_estimateGas`) running at once per endpoint, so that clients
-/// cannot take the cores from consensus.
-const MAX_CONCURRENT_CALLS: usize = 4;
 
 /// A running endpoint.
 #[derive(Debug)]
@@ -60,7 +55,7 @@ pub async fn serve(config: &JsonRpcConfig, service: &NodeService) -> anyhow::Res
             endpoint.rollup_id,
             record.evm_chain_id,
             service.clone(),
-            Arc::new(Semaphore::new(MAX_CONCURRENT_CALLS)),
+            service.queries(),
         );
         let server_config = ServerConfig::builder()
             .max_request_body_size(config.max_request_bytes)

@@ -14,7 +14,8 @@ use crate::params::MAX_TX_GAS;
 /// A transaction that passed the stateless checks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedTx {
-    /// `sha256(body || signature)`.
+    /// Its hash (`babel_proto::tx_hash`: `sha256(body || signature)`, or keccak256 of an
+    /// Ethereum transaction).
     pub hash: [u8; 32],
     /// The decoded body.
     pub tx: v1::Transaction,

@@ -176,6 +176,20 @@ fn e2e_ethereum_transactions_run_on_the_evm_rollup_and_bad_ones_are_refused() {
         assert!(next.accepted, "{}", next.message);
         let done = wait_finalized(&mut c, &next.hash).await;
         assert!(done.receipt.expect("receipt").success);
+
+        // A transaction the EVM refuses (more value than the balance) still spends its nonce;
+        // the next deploy lands where Ethereum puts the contract of that nonce.
+        let mut broke = legacy(Some(EVM_CHAIN_ID), 4, contract);
+        broke.value = U256::from(1);
+        let refused = submit(&mut c, ethereum(signed(&signer, broke))).await;
+        assert!(refused.accepted, "{}", refused.message);
+        let done = wait_finalized(&mut c, &refused.hash).await;
+        assert!(!done.receipt.expect("receipt").success);
+        let again = submit(&mut c, ethereum(signed(&signer, deploy(5)))).await;
+        assert!(again.accepted, "{}", again.message);
+        let done = wait_finalized(&mut c, &again.hash).await;
+        let root = done.receipt.expect("receipt").root.expect("call tree");
+        assert_eq!(root.target.as_ref(), from.create(5).as_slice());
     });
 }
 
