@@ -82,8 +82,16 @@ pub(super) fn transaction(
     }
 }
 
-/// The logs `rollup`'s frames emitted, in call order (frames on other rollups keep theirs in
-/// the call tree that gRPC serves).
+alloy_sol_types::sol! {
+    /// What an Ethereum receipt shows of a cross-rollup call made from the rollup, logged by
+    /// the `xcall` precompile's address.
+    event XCall(uint64 indexed rollup, bytes target, bool success, uint64 gasUsed);
+}
+
+/// The logs of a receipt as the EVM rollup `rollup` shows them: its frames' own logs, and one
+/// [`XCall`] log (from the precompile's address) for each call they made into another rollup,
+/// in call order (a frame's own logs first: the call tree does not record how they interleave
+/// with its calls). What the callee emitted stays in the call tree (`babel_getCallTree`).
 pub(super) fn logs_of(
     root: Option<&v1::CallFrame>,
     rollup: RollupId,
@@ -106,11 +114,64 @@ pub(super) fn logs_of(
                     data: LogData::new_unchecked(topics, Bytes::copy_from_slice(&log.data)),
                 });
             }
+            for child in frame.children.iter().filter(|c| c.rollup_id != rollup) {
+                let event = XCall {
+                    rollup: child.rollup_id,
+                    target: Bytes::copy_from_slice(&child.target),
+                    success: child.success,
+                    gasUsed: child.gas_used,
+                };
+                out.push(alloy_primitives::Log {
+                    address: babel_evm::XCALL_ADDRESS,
+                    data: alloy_sol_types::SolEvent::encode_log_data(&event),
+                });
+            }
         }
-        // Children run after the frame's own logs up to the call; keep their order.
         stack.extend(frame.children.iter().rev());
     }
     out
+}
+
+/// A call frame as `babel_getCallTree` returns it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CallTree {
+    rollup_id: u64,
+    target: Bytes,
+    gas_used: u64,
+    success: bool,
+    output: Bytes,
+    logs: Vec<TreeLog>,
+    children: Vec<CallTree>,
+}
+
+/// A log in a [`CallTree`], in its VM's own shape.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(super) struct TreeLog {
+    address: Bytes,
+    topics: Vec<Bytes>,
+    data: Bytes,
+}
+
+/// `frame` and its children.
+pub(super) fn call_tree(frame: &v1::CallFrame) -> CallTree {
+    CallTree {
+        rollup_id: frame.rollup_id,
+        target: Bytes::copy_from_slice(&frame.target),
+        gas_used: frame.gas_used,
+        success: frame.success,
+        output: Bytes::copy_from_slice(&frame.output),
+        logs: frame
+            .logs
+            .iter()
+            .map(|l| TreeLog {
+                address: Bytes::copy_from_slice(&l.address),
+                topics: l.topics.iter().map(|t| Bytes::copy_from_slice(t)).collect(),
+                data: Bytes::copy_from_slice(&l.data),
+            })
+            .collect(),
+        children: frame.children.iter().map(call_tree).collect(),
+    }
 }
 
 /// The RPC receipt of the `place.index`-th Ethereum transaction of a rollup's block, given

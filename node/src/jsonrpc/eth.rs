@@ -5,8 +5,8 @@ use std::sync::Arc;
 use alloy_eips::BlockId;
 use alloy_primitives::{Address, B256, Bloom, Bytes, TxKind, U64, U256};
 use alloy_rpc_types_eth::{
-    Block, BlockNumberOrTag, Filter, FilterBlockOption, Log, Transaction, TransactionReceipt,
-    TransactionRequest,
+    Block, BlockNumberOrTag, FeeHistory, Filter, FilterBlockOption, Log, Transaction,
+    TransactionReceipt, TransactionRequest,
 };
 use babel_evm::state::{Account, account_key, code_key, storage_key};
 use babel_execution::{RollupId, ethereum};
@@ -102,7 +102,25 @@ pub trait EthApi {
     /// The rollup's logs that match `filter`, over at most [`MAX_LOG_BLOCKS`] blocks.
     #[method(name = "eth_getLogs")]
     async fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>>;
+
+    /// Base fees (the rollup's gas price), gas used ratios and zero rewards of up to
+    /// [`MAX_FEE_HISTORY`] blocks ending at `newest`.
+    #[method(name = "eth_feeHistory")]
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
+
+    /// A committed transaction's whole call tree, across every rollup it touched (`null` if
+    /// unknown): Babel's own method.
+    #[method(name = "babel_getCallTree")]
+    async fn call_tree(&self, hash: B256) -> RpcResult<Option<convert::CallTree>>;
 }
+
+/// Most blocks one `eth_feeHistory` covers.
+pub(super) const MAX_FEE_HISTORY: u64 = 1_024;
 
 /// Most blocks one `eth_getLogs` reads.
 pub(super) const MAX_LOG_BLOCKS: u64 = 1_000;
@@ -683,5 +701,62 @@ impl EthApiServer for EthApi {
         };
         self.blocking(move |api| api.collect_logs(&filter, from, to))
             .await
+    }
+
+    async fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        let latest = self.latest()?;
+        let newest = match newest {
+            BlockNumberOrTag::Number(n) => n.min(latest),
+            BlockNumberOrTag::Earliest => 0,
+            _ => latest,
+        };
+        let count = block_count.to::<u64>().min(MAX_FEE_HISTORY).min(newest);
+        let oldest = newest + 1 - count;
+        let price = u128::from(self.price());
+        let ratios = self
+            .blocking(move |api| {
+                let store = api.service.store();
+                let mut ratios = Vec::new();
+                for height in oldest..=newest {
+                    let Some(block) = store.block(height).map_err(error::internal)? else {
+                        ratios.push(0.0);
+                        continue;
+                    };
+                    let txs = convert::slice(api.service.txpool().executor(), api.rollup, &block);
+                    let mut gas = 0u64;
+                    for tx in &txs {
+                        if let Some(r) = store.receipt(&tx.hash.0).map_err(error::internal)? {
+                            gas = gas.saturating_add(r.gas_used);
+                        }
+                    }
+                    ratios.push(gas as f64 / convert::BLOCK_GAS_LIMIT as f64);
+                }
+                Ok(ratios)
+            })
+            .await?;
+        Ok(FeeHistory {
+            base_fee_per_gas: vec![price; ratios.len() + 1],
+            reward: percentiles.map(|p| vec![vec![0; p.len()]; ratios.len()]),
+            gas_used_ratio: ratios,
+            base_fee_per_blob_gas: Vec::new(),
+            blob_gas_used_ratio: Vec::new(),
+            oldest_block: oldest,
+        })
+    }
+
+    async fn call_tree(&self, hash: B256) -> RpcResult<Option<convert::CallTree>> {
+        let receipt = self
+            .service
+            .store()
+            .receipt(&hash.0)
+            .map_err(error::internal)?;
+        Ok(receipt
+            .and_then(|r| r.root)
+            .map(|root| convert::call_tree(&root)))
     }
 }

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use babel_execution::registry::Registry;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 
-pub use eth::EthApiServer;
+use eth::EthApiServer as _;
 
 use crate::{config::JsonRpcConfig, grpc::NodeService};
 

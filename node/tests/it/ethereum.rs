@@ -214,12 +214,45 @@ fn e2e_web3_py_drives_the_evm_rollup_over_json_rpc() {
     let homes = testnet_homes(dir.path(), 1, "babel-web3");
     let node = Validator::start(&homes[0], 0);
     assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    // A WASM vault on rollup 2, deployed by a native transaction, for the wallet's contract
+    // on rollup 1 to call across rollups.
+    let vault = runtime().block_on(async {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[0x44; 32]);
+        let deploy = v1::Transaction {
+            chain_id: "babel-web3".into(),
+            rollup_id: 2,
+            sender_pubkey: key.verifying_key().to_bytes().to_vec().into(),
+            nonce: 0,
+            gas_limit: 10_000_000,
+            max_fee: 0,
+            payload: Some(v1::transaction::Payload::Wasm(v1::WasmCall {
+                method: "init".into(),
+                input: 1_000u64.to_le_bytes().to_vec().into(),
+                code: wat::parse_str(include_str!(
+                    "../../../execution-adapters/wasm/contracts/vault.wat"
+                ))
+                .expect("vault")
+                .into(),
+                ..Default::default()
+            })),
+        };
+        let mut c = client(grpc_addr(&homes[0])).await;
+        let r = submit(&mut c, babel_node::txpath::admission::sign(&deploy, &key)).await;
+        assert!(r.accepted, "{}", r.message);
+        let receipt = wait_finalized(&mut c, &r.hash)
+            .await
+            .receipt
+            .expect("receipt");
+        assert!(receipt.success);
+        receipt.output.to_vec()
+    });
     let root = crate::python::workspace();
     let out = crate::python::run(
         std::process::Command::new(&python)
             .arg(root.join("node/tests/python/web3_client.py"))
             .arg(format!("http://{}", jsonrpc_addr(&homes[0])))
-            .arg(root.join("execution-adapters/evm/tests/fixtures/contracts.json")),
+            .arg(root.join("execution-adapters/evm/tests/fixtures/contracts.json"))
+            .arg(format!("0x{}", hex::encode(&vault))),
     );
     assert!(out.status.success(), "{}", crate::python::text(&out));
     let seen: serde_json::Value =
@@ -267,6 +300,20 @@ fn e2e_web3_py_drives_the_evm_rollup_over_json_rpc() {
         );
     }
     assert!(seen["unknown_receipt"].is_null());
+    // The wallet's contract on rollup 1 called the vault on rollup 2: the Ethereum receipt
+    // shows the call as an `XCall` log of the precompile, the call tree shows the callee.
+    let xcall = &seen["xcall"];
+    assert_eq!(xcall["status"], 1);
+    assert_eq!(xcall["precompile_logs"], 1);
+    assert_eq!(xcall["logged_rollup"], 2);
+    assert_eq!(xcall["topic_is_xcall"], true);
+    assert_eq!(xcall["credits_after_another"], 14);
+    assert_eq!(xcall["callee"]["rollupId"], 2);
+    assert_eq!(
+        xcall["callee"]["target"],
+        format!("0x{}", hex::encode(&vault))
+    );
+    assert_eq!(xcall["callee"]["success"], true);
 
     // The legacy transaction is a Babel transaction like any other: gRPC sees it finalized.
     let hash = hex::decode(seen["legacy"]["hash"].as_str().expect("hash")).expect("hex");

@@ -1,16 +1,18 @@
 """An Ethereum wallet against a Babel EVM rollup's JSON-RPC, with web3.py and eth-account.
 
-Usage: web3_client.py URL CONTRACTS_JSON
+Usage: web3_client.py URL CONTRACTS_JSON WASM_VAULT_ID
 
 Deploys the Greeter fixture with a type-2 transaction, calls and estimates it, reads its event
 through the receipt and eth_getLogs, sends a legacy transaction, looks transactions and blocks
-up, and sees a custom-error revert, a reason revert, a status-0 receipt and each refusal. Prints
+up, sees a custom-error revert, a reason revert, a status-0 receipt and each refusal, and has a
+Solidity relay on the EVM rollup call a WASM vault on rollup 2 in the same transaction. Prints
 what it saw as one JSON object; any surprise raises.
 """
 
 import json
 import sys
 
+from eth_abi import decode, encode
 from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
@@ -151,6 +153,45 @@ def main():
     out["poor"] = refusal(w3, costly.raw_transaction)
     unknown = w3.provider.make_request("eth_getTransactionReceipt", ["0x" + "00" * 32])
     out["unknown_receipt"] = unknown["result"]
+
+    # Across rollups: the Locker relay on this rollup credits 7 to us in the WASM vault on
+    # rollup 2, in one transaction signed by this wallet.
+    vault = bytes.fromhex(sys.argv[3][2:])
+    locker = json.load(open(artifacts))["contracts"]["Locker"]
+    factory = w3.eth.contract(abi=locker["abi"], bytecode=locker["bytecode"])
+    fees = {"chainId": chain_id, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 0}
+    tx = factory.constructor(0).build_transaction(
+        {"from": wallet.address, "nonce": nonce + 4, "gas": 2_000_000, **fees}
+    )
+    made = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
+    )
+    assert made.status == 1, made
+    relay = w3.eth.contract(address=made.contractAddress, abi=locker["abi"])
+    credit = w3.keccak(text="credit(address,uint256)")[:4] + encode(
+        ["address", "uint256"], [wallet.address, 7]
+    )
+    tx = relay.functions.relay(2, vault, credit).build_transaction(
+        {"from": wallet.address, "nonce": nonce + 5, "gas": 3_000_000, **fees}
+    )
+    relayed = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
+    )
+    xcall_topic = w3.keccak(text="XCall(uint64,bytes,bool,uint64)")
+    precompile = [l for l in relayed.logs if l.address.lower() == "0x" + "00" * 18 + "babe"]
+    tree = w3.provider.make_request("babel_getCallTree", [relayed.transactionHash.hex()])
+    out["xcall"] = {
+        "status": relayed.status,
+        "precompile_logs": len(precompile),
+        "logged_rollup": int.from_bytes(precompile[0].topics[1], "big") if precompile else None,
+        "topic_is_xcall": bool(precompile) and precompile[0].topics[0] == xcall_topic,
+        # A second credit of 7, simulated: the vault answers our credits after it, which
+        # counts the committed one.
+        "credits_after_another": decode(
+            ["uint256"], relay.functions.relay(2, vault, credit).call({"from": wallet.address})
+        )[0],
+        "callee": tree["result"]["children"][0],
+    }
     print(json.dumps(out))
 
 
