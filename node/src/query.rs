@@ -4,7 +4,7 @@
 
 use babel_execution::{
     Executor,
-    state::{StateView, decode_nonce, nonce_key},
+    state::{Changes, Overlay, StateView, decode_nonce, nonce_key},
 };
 use babel_proto::v1;
 
@@ -38,7 +38,18 @@ fn internal(e: impl std::fmt::Display) -> QueryError {
 pub fn simulate(
     store: &Store,
     executor: &Executor,
+    tx: v1::Transaction,
+) -> Result<(v1::Receipt, u64), QueryError> {
+    simulate_over(store, executor, tx, |_, _| Ok(Changes::new()))
+}
+
+/// [`simulate`], with state changes that `overrides` makes (given the snapshot and the
+/// transaction as it will run) laid over the snapshot first: a caller's state override.
+pub fn simulate_over(
+    store: &Store,
+    executor: &Executor,
     mut tx: v1::Transaction,
+    overrides: impl FnOnce(&dyn StateView, &v1::Transaction) -> Result<Changes, QueryError>,
 ) -> Result<(v1::Receipt, u64), QueryError> {
     let sender: [u8; 32] = tx
         .sender_pubkey
@@ -72,8 +83,11 @@ pub fn simulate(
         .map_err(internal)?
         .and_then(|b| b.header)
         .map_or(0, |h| h.time_ms);
+    let changes = overrides(&snapshot, &tx)?;
+    let mut state = Overlay::new(&snapshot);
+    state.extend(changes);
     let executed = executor
-        .execute_tx(&snapshot, &block_env(height + 1, time_ms), &tx)
+        .execute_tx(&state, &block_env(height + 1, time_ms), &tx)
         .map_err(internal)?;
     Ok((executed.receipt, height))
 }

@@ -194,10 +194,22 @@ pub fn run(opts: &DevnetOptions) -> anyhow::Result<()> {
     for home in homes {
         let config = Config::load(&home.config())?;
         let process = spawn_validator(home)?;
+        let jsonrpc: Vec<String> = config
+            .jsonrpc
+            .endpoints
+            .iter()
+            .map(|e| {
+                format!(
+                    "  JSON-RPC (rollup {}) http://{}",
+                    e.rollup_id, e.listen_addr
+                )
+            })
+            .collect();
         println!(
-            "validator {}: gRPC {}  metrics http://{}/metrics  p2p {}  home {}  log {}",
+            "validator {}: gRPC {}{}  metrics http://{}/metrics  p2p {}  home {}  log {}",
             config.moniker,
             config.grpc.listen_addr,
+            jsonrpc.concat(),
             config.ops.listen_addr,
             config.p2p.listen_addr,
             process.home.root().display(),

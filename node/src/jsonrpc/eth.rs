@@ -9,7 +9,10 @@ use alloy_rpc_types_eth::{
     TransactionReceipt, TransactionRequest,
 };
 use babel_evm::state::{Account, account_key, code_key, storage_key};
-use babel_execution::{RollupId, ethereum};
+use babel_execution::{
+    RollupId, ethereum,
+    state::{Changes, StateView as _},
+};
 use babel_proto::v1::{self, RejectReason};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use tokio::sync::Semaphore;
@@ -255,12 +258,32 @@ impl EthApi {
     /// Simulate `request` with `gas`.
     async fn simulate(&self, request: &TransactionRequest, gas: u64) -> RpcResult<v1::Receipt> {
         let tx = self.simulated(request, gas);
+        let (rollup, price) = (self.rollup, self.price());
         let result = self
             .blocking(move |api| {
-                Ok(query::simulate(
+                Ok(query::simulate_over(
                     api.service.store(),
                     api.service.txpool().executor(),
                     tx,
+                    // As geth runs a call at gas price 0, the sender can always pay for it: its
+                    // balance is raised by the fee the simulation takes (and refunds).
+                    |state, tx| {
+                        let mut changes = Changes::new();
+                        if price == 0 {
+                            return Ok(changes);
+                        }
+                        let from = Address::from_slice(&tx.sender_pubkey[12..]);
+                        let key = account_key(&from);
+                        let mut account = state
+                            .get(rollup, &key)
+                            .map_err(|e| query::QueryError::Internal(e.to_string()))?
+                            .and_then(|b| Account::decode(&b))
+                            .unwrap_or_default();
+                        let fee = U256::from(tx.gas_limit).saturating_mul(U256::from(price));
+                        account.balance = account.balance.saturating_add(fee);
+                        changes.insert((rollup, key.to_vec()), Some(account.encode()));
+                        Ok(changes)
+                    },
                 ))
             })
             .await?;

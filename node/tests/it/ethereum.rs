@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use alloy_consensus::{SignableTransaction, Signed, TxEip1559, TxEip2930, TxEnvelope, TxLegacy};
 use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, Bytes, Signature, TxKind, U256};
+use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use babel_proto::v1::{self, RejectReason};
@@ -322,5 +322,80 @@ fn e2e_web3_py_drives_the_evm_rollup_over_json_rpc() {
         let done = wait_finalized(&mut c, &hash).await;
         assert_eq!(Some(done.height), seen["legacy"]["block"].as_u64());
         assert!(!done.transaction.expect("stored").ethereum.is_empty());
+    });
+}
+
+#[test]
+fn e2e_calls_on_a_priced_rollup_need_no_balance_and_sends_pay_the_price() {
+    use jsonrpsee::{core::client::ClientT as _, http_client::HttpClientBuilder, rpc_params};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let homes = testnet_homes(dir.path(), 1, "babel-priced");
+    let node = Validator::start(&homes[0], 0);
+    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let signer = PrivateKeySigner::from_bytes(&[0x11; 32].into()).expect("key");
+    let contract = signer.address().create(0);
+    runtime().block_on(async {
+        let mut c = client(grpc_addr(&homes[0])).await;
+        let deployed = submit(&mut c, ethereum(signed(&signer, deploy(0)))).await;
+        assert!(deployed.accepted, "{}", deployed.message);
+        assert!(
+            wait_finalized(&mut c, &deployed.hash)
+                .await
+                .receipt
+                .expect("r")
+                .success
+        );
+    });
+    // Governance (the one validator) prices the EVM rollup at 5 wei per gas.
+    let out = crate::support::babel(&[
+        "rollup",
+        "update",
+        "--home",
+        homes[0].to_str().expect("utf-8"),
+        "--nonce",
+        "0",
+        "--rollup-id",
+        "1",
+        "--record-version",
+        "0",
+        "--gas-price",
+        "5",
+        "--wait",
+    ]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+
+    runtime().block_on(async {
+        let rpc = HttpClientBuilder::default()
+            .build(format!("http://{}", jsonrpc_addr(&homes[0])))
+            .expect("client");
+        let price: U256 = rpc
+            .request("eth_gasPrice", rpc_params![])
+            .await
+            .expect("price");
+        assert_eq!(price, U256::from(5));
+        // An address that holds nothing calls and estimates all the same.
+        let call = serde_json::json!({ "from": Address::repeat_byte(0x77), "to": contract });
+        let answer: Bytes = rpc
+            .request("eth_call", rpc_params![call.clone(), "latest"])
+            .await
+            .expect("a call needs no balance");
+        assert_eq!(answer.as_ref(), U256::from(42).to_be_bytes::<32>());
+        let gas: U256 = rpc
+            .request("eth_estimateGas", rpc_params![call])
+            .await
+            .expect("an estimate needs no balance");
+        assert!(gas > U256::from(21_000));
+        // A transaction from it is refused: it cannot pay the price.
+        let poor = PrivateKeySigner::from_bytes(&[0x66; 32].into()).expect("key");
+        let raw = signed(&poor, legacy(Some(EVM_CHAIN_ID), 0, contract));
+        let refused = rpc
+            .request::<B256, _>("eth_sendRawTransaction", rpc_params![Bytes::from(raw)])
+            .await
+            .expect_err("no balance for the fee");
+        assert!(
+            refused.to_string().contains("insufficient funds"),
+            "{refused}"
+        );
     });
 }
