@@ -9,10 +9,7 @@ use alloy_rpc_types_eth::{
     TransactionReceipt, TransactionRequest,
 };
 use babel_evm::state::{Account, account_key, code_key, storage_key};
-use babel_execution::{
-    RollupId, ethereum,
-    state::{Changes, StateView as _},
-};
+use babel_execution::{RollupId, ethereum, state::Changes};
 use babel_proto::v1::{self, RejectReason};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use tokio::sync::Semaphore;
