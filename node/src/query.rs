@@ -1,6 +1,8 @@
-//! Read-only execution for the query servers (gRPC `Call`, JSON-RPC `eth_call` and
-//! `eth_estimateGas`): a transaction run on a snapshot of the latest state as if in the next
-//! block, with nothing written.
+//! What the query servers (gRPC, Ethereum JSON-RPC) share: read-only execution (gRPC `Call`,
+//! `eth_call`, `eth_estimateGas`), a transaction run on a snapshot of the latest state as if in
+//! the next block with nothing written, and the one pool of permits their heavy work runs on.
+
+use std::sync::Arc;
 
 use babel_execution::{
     Executor,
@@ -29,6 +31,21 @@ pub enum QueryError {
 
 fn internal(e: impl std::fmt::Display) -> QueryError {
     QueryError::Internal(e.to_string())
+}
+
+/// Run `work` off the async threads, on one of `permits` (the node's query slots, which every
+/// server shares): simulations, proofs and heavy reads take CPU that consensus needs.
+pub async fn blocking<T: Send + 'static>(
+    permits: &Arc<tokio::sync::Semaphore>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, QueryError> {
+    let permit = permits.clone().acquire_owned().await.map_err(internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(internal)
 }
 
 /// Run `tx` on a snapshot of the latest state in `store` as if in the next block: any fee is

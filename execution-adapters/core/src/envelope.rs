@@ -95,21 +95,23 @@ impl Executor {
         if !signed.body.is_empty() || !signed.signature.is_empty() {
             return Err(OpenError::BothEnvelopes);
         }
-        // The chain id first: a transaction for no rollup of this chain costs no recovery.
-        if let Some(chain_id) = ethereum::chain_id_of(&signed.ethereum)
-            && self.evm_rollup(chain_id).is_none()
-        {
-            return Err(OpenError::UnknownChain(chain_id));
-        }
+        let parsed = ethereum::parse(&signed.ethereum)?;
+        // The rollup first: a transaction for no rollup of this chain costs no recovery.
+        let rollup = match parsed.chain_id() {
+            Some(chain_id) => Some(
+                self.evm_rollup(chain_id)
+                    .ok_or(OpenError::UnknownChain(chain_id))?,
+            ),
+            None => None,
+        };
         let hash = babel_proto::tx_hash(signed);
         let known = self.signers.get(&hash);
-        let eth = ethereum::decode_from(&signed.ethereum, known)?;
+        let eth = parsed.check(hash, known)?;
         if known.is_none() {
             self.signers.insert(hash, eth.from);
         }
-        let rollup = self
-            .evm_rollup(eth.chain_id)
-            .ok_or(OpenError::UnknownChain(eth.chain_id))?;
+        // A checked transaction has a chain id, so its rollup was found above.
+        let rollup = rollup.ok_or(OpenError::UnknownChain(eth.chain_id))?;
         let tx = ethereum::native(&eth, self.chain_id(), rollup);
         Ok(Opened {
             tx,
@@ -145,5 +147,5 @@ pub fn rollup_of(signed: &v1::SignedTransaction, registry: &Registry) -> Option<
             .ok()
             .map(|t| t.rollup_id);
     }
-    registry.evm_rollup(ethereum::chain_id_of(&signed.ethereum)?)
+    registry.evm_rollup(ethereum::parse(&signed.ethereum).ok()?.chain_id()?)
 }

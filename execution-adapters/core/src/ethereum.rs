@@ -92,52 +92,83 @@ pub struct EthTx {
 
 /// Decode `raw` (one EIP-2718 transaction, nothing after it) and recover its signer.
 pub fn decode(raw: &[u8]) -> Result<EthTx, EthError> {
-    decode_from(raw, None)
+    parse(raw)?.check(alloy_primitives::keccak256(raw).0, None)
 }
 
-/// [`decode`], but with the signer already recovered from these very bytes when `known` is
-/// given: recovering is the costly part (tens of µs), and its result is a function of the
-/// bytes, so a node that checked them once keeps it (see [`crate::Executor::open`]).
-pub fn decode_from(raw: &[u8], known: Option<[u8; 20]>) -> Result<EthTx, EthError> {
+/// An Ethereum transaction decoded from its bytes and not checked yet: what can be read of it
+/// cheaply (its chain id) before the costly part, recovering its signer.
+#[derive(Debug)]
+pub struct Parsed {
+    envelope: TxEnvelope,
+    /// Bytes after the transaction (refused by [`Parsed::check`]).
+    trailing: usize,
+}
+
+/// Decode the transaction `raw` starts with.
+pub fn parse(raw: &[u8]) -> Result<Parsed, EthError> {
     let mut rest = raw;
     let envelope =
         TxEnvelope::decode_2718(&mut rest).map_err(|e| EthError::Decode(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(EthError::Decode(format!(
-            "{} bytes after the transaction",
-            rest.len()
-        )));
-    }
-    let ty = envelope.tx_type() as u8;
-    if !matches!(
+    Ok(Parsed {
         envelope,
-        TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_)
-    ) {
-        return Err(EthError::Unsupported(ty));
-    }
-    let chain_id = envelope.chain_id().ok_or(EthError::NotReplayProtected)?;
-    // The intrinsic gas of a Babel EVM transaction counts calldata only: list entries would
-    // be bytes every node stores, gossips and posts for free.
-    if envelope.access_list().is_some_and(|list| !list.is_empty()) {
-        return Err(EthError::AccessList);
-    }
-    let from = match known {
-        Some(from) => from,
-        None => recover(&envelope)?,
-    };
-    Ok(EthTx {
-        hash: envelope.tx_hash().0,
-        ty,
-        chain_id,
-        from,
-        nonce: envelope.nonce(),
-        gas_limit: envelope.gas_limit(),
-        fee_cap: envelope.max_fee_per_gas(),
-        priority_fee: envelope.max_priority_fee_per_gas(),
-        to: envelope.to().map(|a| a.into_array()),
-        value: envelope.value().to_be_bytes(),
-        input: Bytes::copy_from_slice(envelope.input()),
+        trailing: rest.len(),
     })
+}
+
+impl Parsed {
+    /// The chain id it is signed for, if any.
+    pub fn chain_id(&self) -> Option<u64> {
+        self.envelope.chain_id()
+    }
+
+    /// The envelope, unchecked.
+    pub fn into_envelope(self) -> TxEnvelope {
+        self.envelope
+    }
+
+    /// Check it (nothing after it, a supported type, an EIP-155 chain id, no access list) and
+    /// take its signer: `known` when this node recovered it from these very bytes before
+    /// (recovering is the costly part, tens of µs, and its result a function of the bytes;
+    /// see [`crate::Executor::open`]), else recovered. `hash` is keccak256 of the bytes.
+    pub fn check(self, hash: [u8; 32], known: Option<[u8; 20]>) -> Result<EthTx, EthError> {
+        let envelope = self.envelope;
+        if self.trailing > 0 {
+            return Err(EthError::Decode(format!(
+                "{} bytes after the transaction",
+                self.trailing
+            )));
+        }
+        let ty = envelope.tx_type() as u8;
+        if !matches!(
+            envelope,
+            TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_)
+        ) {
+            return Err(EthError::Unsupported(ty));
+        }
+        let chain_id = envelope.chain_id().ok_or(EthError::NotReplayProtected)?;
+        // The intrinsic gas of a Babel EVM transaction counts calldata only: list entries would
+        // be bytes every node stores, gossips and posts for free.
+        if envelope.access_list().is_some_and(|list| !list.is_empty()) {
+            return Err(EthError::AccessList);
+        }
+        let from = match known {
+            Some(from) => from,
+            None => recover(&envelope)?,
+        };
+        Ok(EthTx {
+            hash,
+            ty,
+            chain_id,
+            from,
+            nonce: envelope.nonce(),
+            gas_limit: envelope.gas_limit(),
+            fee_cap: envelope.max_fee_per_gas(),
+            priority_fee: envelope.max_priority_fee_per_gas(),
+            to: envelope.to().map(|a| a.into_array()),
+            value: envelope.value().to_be_bytes(),
+            input: Bytes::copy_from_slice(envelope.input()),
+        })
+    }
 }
 
 /// The signer of `envelope` (libsecp256k1; high-s signatures are refused).
@@ -146,13 +177,6 @@ pub fn recover(envelope: &TxEnvelope) -> Result<[u8; 20], EthError> {
         .recover_signer()
         .map(|a| a.into_array())
         .map_err(|e| EthError::Signature(e.to_string()))
-}
-
-/// The chain id `raw` is signed for, without recovering its signer (`None` if it does not
-/// decode or has none).
-pub fn chain_id_of(raw: &[u8]) -> Option<u64> {
-    let mut rest = raw;
-    TxEnvelope::decode_2718(&mut rest).ok()?.chain_id()
 }
 
 /// `tx` as the native transaction the executor runs on rollup `rollup_id` of chain `chain_id`.
@@ -252,9 +276,10 @@ mod tests {
             (tx.ty, tx.from, tx.fee_cap, tx.priority_fee),
             (2, from, 11, Some(4))
         );
-        assert_eq!(chain_id_of(&raw), Some(77));
+        assert_eq!(parse(&raw).expect("parses").chain_id(), Some(77));
         // A known signer skips recovery and gives the same transaction.
-        assert_eq!(decode_from(&raw, Some(from)), Ok(tx));
+        let hash = alloy_primitives::keccak256(&raw).0;
+        assert_eq!(parse(&raw).expect("parses").check(hash, Some(from)), Ok(tx));
     }
 
     #[test]

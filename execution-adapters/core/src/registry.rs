@@ -204,9 +204,10 @@ impl Registry {
     /// The EVM rollup whose `evm_chain_id` is `chain_id` (ids are unique: the genesis and
     /// registrations refuse a taken one).
     pub fn evm_rollup(&self, chain_id: u64) -> Option<RollupId> {
+        let evm = babel_genesis::VmKind::Evm.to_string();
         self.read()
             .values()
-            .find(|r| r.vm == babel_genesis::VmKind::Evm.to_string() && r.evm_chain_id == chain_id)
+            .find(|r| r.vm == evm && r.evm_chain_id == chain_id)
             .map(|r| r.id)
     }
 

@@ -311,19 +311,10 @@ impl NodeService {
         &self,
         work: impl FnOnce(&Self) -> Result<T, Status> + Send + 'static,
     ) -> Result<Response<T>, Status> {
-        let permit = self
-            .queries
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(internal)?;
         let service = self.clone();
-        let answer = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work(&service)
-        })
-        .await
-        .map_err(internal)??;
+        let answer = crate::query::blocking(&self.queries, move || work(&service))
+            .await
+            .map_err(internal)??;
         Ok(Response::new(answer))
     }
 

@@ -5,7 +5,6 @@ use alloy_consensus::{
     Eip658Value, Receipt, ReceiptEnvelope, ReceiptWithBloom, Sealed, TxEnvelope, TxType,
     transaction::Recovered,
 };
-use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, Bloom, Bytes, LogData, U256};
 use alloy_rpc_types_eth::{Block, BlockTransactions, Header, Log, Transaction, TransactionReceipt};
 use babel_execution::{Executor, RollupId, ethereum};
@@ -39,13 +38,12 @@ pub(super) fn slice(executor: &Executor, rollup: RollupId, block: &v1::Block) ->
         .iter()
         .filter(|t| !t.ethereum.is_empty())
         .filter_map(|t| {
-            let envelope = TxEnvelope::decode_2718(&mut t.ethereum.as_ref()).ok()?;
-            let chain_id = alloy_consensus::Transaction::chain_id(&envelope)?;
-            if executor.evm_rollup(chain_id) != Some(rollup) {
+            let parsed = ethereum::parse(&t.ethereum).ok()?;
+            if executor.evm_rollup(parsed.chain_id()?) != Some(rollup) {
                 return None;
             }
             Some(SliceTx {
-                envelope,
+                envelope: parsed.into_envelope(),
                 hash: B256::from(babel_proto::tx_hash(t)),
             })
         })
@@ -63,6 +61,46 @@ pub(super) struct Place {
     pub(super) timestamp: u64,
     /// Index in the rollup's slice.
     pub(super) index: u64,
+}
+
+impl Place {
+    /// Index `index` of the slice of the block whose header is `header`.
+    pub(super) fn new(header: &v1::Header, index: usize) -> Self {
+        Self {
+            block_hash: B256::from(babel_proto::block_hash(header)),
+            height: header.height,
+            timestamp: header.time_ms / 1000,
+            index: index as u64,
+        }
+    }
+
+    /// Index `index` of the same slice.
+    pub(super) fn at(self, index: usize) -> Self {
+        Self {
+            index: index as u64,
+            ..self
+        }
+    }
+}
+
+/// `inner`, the `log_index`-th log of the slice, emitted by the transaction `tx_hash` at
+/// `place`, as an RPC log.
+pub(super) fn rpc_log(
+    inner: alloy_primitives::Log,
+    place: Place,
+    tx_hash: B256,
+    log_index: u64,
+) -> Log {
+    Log {
+        inner,
+        block_hash: Some(place.block_hash),
+        block_number: Some(place.height),
+        block_timestamp: Some(place.timestamp),
+        transaction_hash: Some(tx_hash),
+        transaction_index: Some(place.index),
+        log_index: Some(log_index),
+        removed: false,
+    }
 }
 
 /// `tx`, signed by `from`, as an RPC transaction, placed if it is in a block.
@@ -210,16 +248,7 @@ pub(super) fn receipt(parts: ReceiptParts<'_>) -> TransactionReceipt {
     let logs: Vec<Log> = logs_of(receipt.root.as_ref(), rollup)
         .into_iter()
         .enumerate()
-        .map(|(i, inner)| Log {
-            inner,
-            block_hash: Some(place.block_hash),
-            block_number: Some(place.height),
-            block_timestamp: Some(place.timestamp),
-            transaction_hash: Some(tx.hash),
-            transaction_index: Some(place.index),
-            log_index: Some(logs_before + i as u64),
-            removed: false,
-        })
+        .map(|(i, inner)| rpc_log(inner, place, tx.hash, logs_before + i as u64))
         .collect();
     let bloom = bloom_of(logs.iter().map(|l| &l.inner));
     let consensus = ReceiptWithBloom {
@@ -288,7 +317,8 @@ pub(super) struct BlockParts {
 /// An RPC block.
 pub(super) fn block(parts: BlockParts) -> Block {
     let h = &parts.header;
-    let hash = B256::from_slice(&babel_proto::block_hash(h));
+    let first = Place::new(h, 0);
+    let hash = first.block_hash;
     let to_b256 = |b: &[u8]| <[u8; 32]>::try_from(b).map(B256::from).unwrap_or_default();
     let consensus = alloy_consensus::Header {
         parent_hash: to_b256(&h.parent_hash),
@@ -306,12 +336,6 @@ pub(super) fn block(parts: BlockParts) -> Block {
             .unwrap_or_default(),
         ..Default::default()
     };
-    let place = |index: usize| Place {
-        block_hash: hash,
-        height: h.height,
-        timestamp: h.time_ms / 1000,
-        index: index as u64,
-    };
     let transactions = if let Some(signers) = parts.signers {
         BlockTransactions::Full(
             parts
@@ -319,7 +343,7 @@ pub(super) fn block(parts: BlockParts) -> Block {
                 .into_iter()
                 .zip(signers)
                 .enumerate()
-                .map(|(i, (tx, from))| transaction(tx, from, Some(place(i)), parts.gas_price))
+                .map(|(i, (tx, from))| transaction(tx, from, Some(first.at(i)), parts.gas_price))
                 .collect(),
         )
     } else {

@@ -231,25 +231,15 @@ impl EthApi {
         }
     }
 
-    /// Run `work` off the async threads, on one of the node's query permits: reads of blocks
-    /// and receipts, signer recovery and simulations all take CPU that consensus needs.
+    /// Run `work` off the async threads, on one of the node's query permits.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Self) -> RpcResult<T> + Send + 'static,
     ) -> RpcResult<T> {
-        let permit = self
-            .calls
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(error::internal)?;
         let api = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work(&api)
-        })
-        .await
-        .map_err(error::internal)?
+        query::blocking(&self.calls, move || work(&api))
+            .await
+            .map_err(error::internal)?
     }
 
     /// Simulate `request` with `gas`.
@@ -291,26 +281,41 @@ impl EthApi {
         }
     }
 
-    /// A committed block's RPC form.
-    fn block_at(&self, height: u64, full: bool) -> RpcResult<Option<Block>> {
-        let store = self.service.store();
-        let Some(block) = store.block(height).map_err(error::internal)? else {
-            return Ok(None);
-        };
-        let Some(header) = block.header.clone() else {
+    /// The header of committed block `height` and this rollup's slice of it.
+    fn sliced(&self, height: u64) -> RpcResult<Option<(v1::Header, Vec<SliceTx>)>> {
+        let Some(block) = self
+            .service
+            .store()
+            .block(height)
+            .map_err(error::internal)?
+        else {
             return Ok(None);
         };
         let txs = convert::slice(self.service.txpool().executor(), self.rollup, &block);
+        Ok(block.header.map(|header| (header, txs)))
+    }
+
+    /// The stored receipt of each of `txs`, in order.
+    fn receipts_of(&self, txs: &[SliceTx]) -> RpcResult<Vec<Option<v1::Receipt>>> {
+        let store = self.service.store();
+        txs.iter()
+            .map(|t| store.receipt(&t.hash.0).map_err(error::internal))
+            .collect()
+    }
+
+    /// A committed block's RPC form.
+    fn block_at(&self, height: u64, full: bool) -> RpcResult<Option<Block>> {
+        let Some((header, txs)) = self.sliced(height)? else {
+            return Ok(None);
+        };
         let mut gas_used = 0u64;
         let mut bloom = Bloom::default();
-        for tx in &txs {
-            if let Some(r) = store.receipt(&tx.hash.0).map_err(error::internal)? {
-                gas_used = gas_used.saturating_add(r.gas_used);
-                bloom.accrue_bloom(&convert::bloom_of(&convert::logs_of(
-                    r.root.as_ref(),
-                    self.rollup,
-                )));
-            }
+        for r in self.receipts_of(&txs)?.into_iter().flatten() {
+            gas_used = gas_used.saturating_add(r.gas_used);
+            bloom.accrue_bloom(&convert::bloom_of(&convert::logs_of(
+                r.root.as_ref(),
+                self.rollup,
+            )));
         }
         let signers = if full {
             let executor = self.service.txpool().executor();
@@ -375,19 +380,15 @@ impl EthApi {
 
     /// The logs of blocks `from..=to` that match `filter`.
     fn collect_logs(&self, filter: &Filter, from: u64, to: u64) -> RpcResult<Vec<Log>> {
-        let store = self.service.store();
         let mut out = Vec::new();
         for height in from..=to {
-            let Some(block) = store.block(height).map_err(error::internal)? else {
+            let Some((header, txs)) = self.sliced(height)? else {
                 continue;
             };
-            let Some(header) = block.header.as_ref() else {
-                continue;
-            };
-            let txs = convert::slice(self.service.txpool().executor(), self.rollup, &block);
+            let block = Place::new(&header, 0);
             let mut log_index = 0u64;
-            for (index, tx) in txs.iter().enumerate() {
-                let Some(receipt) = store.receipt(&tx.hash.0).map_err(error::internal)? else {
+            for (index, (tx, receipt)) in txs.iter().zip(self.receipts_of(&txs)?).enumerate() {
+                let Some(receipt) = receipt else {
                     continue;
                 };
                 for inner in convert::logs_of(receipt.root.as_ref(), self.rollup) {
@@ -403,17 +404,7 @@ impl EthApi {
                             "query returned more than {MAX_LOGS} results"
                         )));
                     }
-                    let place = place(header, index);
-                    out.push(Log {
-                        inner,
-                        block_hash: Some(place.block_hash),
-                        block_number: Some(place.height),
-                        block_timestamp: Some(place.timestamp),
-                        transaction_hash: Some(tx.hash),
-                        transaction_index: Some(place.index),
-                        log_index: Some(at),
-                        removed: false,
-                    });
+                    out.push(convert::rpc_log(inner, block.at(index), tx.hash, at));
                 }
             }
         }
@@ -423,17 +414,17 @@ impl EthApi {
     /// A committed Ethereum transaction of this rollup: the slice it is in, its index there,
     /// and its block's header.
     fn locate(&self, hash: &B256) -> RpcResult<Option<(Vec<SliceTx>, usize, v1::Header)>> {
-        let store = self.service.store();
-        let Some(location) = store.tx_location(&hash.0).map_err(error::internal)? else {
+        let location = self
+            .service
+            .store()
+            .tx_location(&hash.0)
+            .map_err(error::internal)?;
+        let Some(location) = location else {
             return Ok(None);
         };
-        let Some(block) = store.block(location.height).map_err(error::internal)? else {
+        let Some((header, txs)) = self.sliced(location.height)? else {
             return Ok(None);
         };
-        let Some(header) = block.header.clone() else {
-            return Ok(None);
-        };
-        let txs = convert::slice(self.service.txpool().executor(), self.rollup, &block);
         let Some(index) = txs.iter().position(|t| &t.hash == hash) else {
             return Ok(None);
         };
@@ -448,7 +439,7 @@ impl EthApi {
                 return Ok(None);
             };
             let from = tx.from(executor).map_err(error::internal)?;
-            let place = Some(place(&header, index));
+            let place = Some(Place::new(&header, index));
             return Ok(Some(convert::transaction(tx, from, place, self.price())));
         }
         // Pooled, not yet in a block.
@@ -481,18 +472,16 @@ impl EthApi {
         let Some((txs, index, header)) = self.locate(hash)? else {
             return Ok(None);
         };
-        let store = self.service.store();
-        let mut cumulative_gas = 0u64;
-        let mut logs_before = 0u64;
-        for tx in &txs[..index] {
-            if let Some(r) = store.receipt(&tx.hash.0).map_err(error::internal)? {
-                cumulative_gas = cumulative_gas.saturating_add(r.gas_used);
-                logs_before += convert::logs_of(r.root.as_ref(), self.rollup).len() as u64;
-            }
-        }
-        let Some(receipt) = store.receipt(&hash.0).map_err(error::internal)? else {
+        let mut receipts = self.receipts_of(&txs[..=index])?;
+        let Some(receipt) = receipts.pop().flatten() else {
             return Ok(None);
         };
+        let mut cumulative_gas = 0u64;
+        let mut logs_before = 0u64;
+        for r in receipts.into_iter().flatten() {
+            cumulative_gas = cumulative_gas.saturating_add(r.gas_used);
+            logs_before += convert::logs_of(r.root.as_ref(), self.rollup).len() as u64;
+        }
         let from = txs[index]
             .from(self.service.txpool().executor())
             .map_err(error::internal)?;
@@ -500,21 +489,12 @@ impl EthApi {
             tx: &txs[index],
             from,
             receipt: &receipt,
-            place: place(&header, index),
+            place: Place::new(&header, index),
             cumulative_gas: cumulative_gas.saturating_add(receipt.gas_used),
             logs_before,
             gas_price: self.price(),
             rollup: self.rollup,
         })))
-    }
-}
-
-fn place(header: &v1::Header, index: usize) -> Place {
-    Place {
-        block_hash: B256::from(babel_proto::block_hash(header)),
-        height: header.height,
-        timestamp: header.time_ms / 1000,
-        index: index as u64,
     }
 }
 
@@ -740,20 +720,17 @@ impl EthApiServer for EthApi {
         let price = u128::from(self.price());
         let ratios = self
             .blocking(move |api| {
-                let store = api.service.store();
                 let mut ratios = Vec::new();
                 for height in oldest..=newest {
-                    let Some(block) = store.block(height).map_err(error::internal)? else {
+                    let Some((_, txs)) = api.sliced(height)? else {
                         ratios.push(0.0);
                         continue;
                     };
-                    let txs = convert::slice(api.service.txpool().executor(), api.rollup, &block);
-                    let mut gas = 0u64;
-                    for tx in &txs {
-                        if let Some(r) = store.receipt(&tx.hash.0).map_err(error::internal)? {
-                            gas = gas.saturating_add(r.gas_used);
-                        }
-                    }
+                    let gas = api
+                        .receipts_of(&txs)?
+                        .into_iter()
+                        .flatten()
+                        .fold(0u64, |gas, r| gas.saturating_add(r.gas_used));
                     ratios.push(gas as f64 / convert::BLOCK_GAS_LIMIT as f64);
                 }
                 Ok(ratios)

@@ -250,6 +250,25 @@ pub fn sign(tx: &v1::Transaction, key: &ed25519_dalek::SigningKey) -> v1::Signed
     }
 }
 
+/// Sign an Ethereum transaction as a wallet does, into the envelope that carries it (`babel
+/// bench`, tests): its `ethereum` bytes are what `eth_sendRawTransaction` takes.
+pub fn sign_ethereum<T>(
+    tx: T,
+    signer: &alloy_signer_local::PrivateKeySigner,
+) -> Result<v1::SignedTransaction, alloy_signer::Error>
+where
+    T: alloy_consensus::SignableTransaction<alloy_primitives::Signature>,
+    alloy_consensus::Signed<T>: Into<alloy_consensus::TxEnvelope>,
+{
+    use alloy_eips::eip2718::Encodable2718 as _;
+    use alloy_signer::SignerSync as _;
+    let signature = signer.sign_hash_sync(&tx.signature_hash())?;
+    Ok(v1::SignedTransaction {
+        ethereum: tx.into_signed(signature).into().encoded_2718().into(),
+        ..Default::default()
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -446,7 +446,7 @@ async fn load(
         payload_bytes: opts.payload_bytes,
         evm_chain_id,
     };
-    let txs = sign_all(&shape, &sender_keys(opts), opts.txs);
+    let txs = sign_all(&shape, &sender_keys(opts), opts.txs)?;
     let index: Arc<HashMap<[u8; 32], usize>> = Arc::new(
         txs.iter()
             .enumerate()
@@ -678,7 +678,7 @@ mod tests {
             payload_bytes: 0,
             evm_chain_id: 1001,
         };
-        let txs = sign_all(&shape, &keys, 7);
+        let txs = sign_all(&shape, &keys, 7).unwrap();
         assert_eq!(txs.len(), 7);
         for (i, signed) in txs.iter().enumerate() {
             assert!(signed.body.is_empty() && signed.signature.is_empty());
@@ -721,7 +721,7 @@ mod tests {
             payload_bytes: opts.payload_bytes,
             evm_chain_id: 1001,
         };
-        let txs = sign_all(&shape, &sender_keys(&opts), opts.txs);
+        let txs = sign_all(&shape, &sender_keys(&opts), opts.txs).unwrap();
         assert_eq!(txs.len(), 7);
         let decoded: Vec<v1::Transaction> = txs
             .iter()

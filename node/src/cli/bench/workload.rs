@@ -3,10 +3,8 @@
 
 use std::{fmt, str::FromStr};
 
-use alloy_consensus::{SignableTransaction as _, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718 as _;
-use alloy_primitives::{Signature, TxKind, U256};
-use alloy_signer::SignerSync as _;
+use alloy_consensus::TxEip1559;
+use alloy_primitives::{TxKind, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
 use anyhow::Context as _;
@@ -15,7 +13,7 @@ use babel_proto::v1;
 use ed25519_dalek::SigningKey;
 use sha2::{Digest as _, Sha256};
 
-use crate::txpath::admission::sign;
+use crate::txpath::admission::{sign, sign_ethereum};
 
 /// The transactions of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -217,7 +215,7 @@ fn ethereum_transfer(
     nonce: u64,
     to: [u8; 20],
     value: u64,
-) -> v1::SignedTransaction {
+) -> Result<v1::SignedTransaction, alloy_signer::Error> {
     let tx = TxEip1559 {
         chain_id,
         nonce,
@@ -226,15 +224,7 @@ fn ethereum_transfer(
         value: U256::from(value),
         ..Default::default()
     };
-    // Signing a well-formed hash with a valid key does not fail.
-    let signature = signer
-        .sign_hash_sync(&tx.signature_hash())
-        .unwrap_or_else(|_| Signature::test_signature());
-    let envelope: TxEnvelope = tx.into_signed(signature).into();
-    v1::SignedTransaction {
-        ethereum: envelope.encoded_2718().into(),
-        ..Default::default()
-    }
+    sign_ethereum(tx, signer)
 }
 
 /// What one transaction of the run is.
@@ -259,7 +249,7 @@ pub(super) fn sign_all(
     shape: &TxShape<'_>,
     keys: &[SigningKey],
     count: usize,
-) -> Vec<v1::SignedTransaction> {
+) -> anyhow::Result<Vec<v1::SignedTransaction>> {
     let per_sender = count.div_ceil(keys.len().max(1));
     let three_vm = three_vm_call();
     let signers: Vec<PrivateKeySigner> = if shape.workload == Workload::EthTransfer {
@@ -267,26 +257,32 @@ pub(super) fn sign_all(
     } else {
         Vec::new()
     };
+    let native = |key: &SigningKey, nonce: u64, gas_limit: u64, payload| {
+        let tx = v1::Transaction {
+            chain_id: shape.chain_id.to_string(),
+            rollup_id: shape.rollup_id,
+            sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
+            nonce,
+            gas_limit,
+            max_fee: 0,
+            payload: Some(payload),
+        };
+        sign(&tx, key)
+    };
     let mut out = Vec::with_capacity(count);
     'all: for nonce in 0..per_sender as u64 {
-        for key in keys {
+        for (k, key) in keys.iter().enumerate() {
             if out.len() == count {
                 break 'all;
             }
             let to = recipient(out.len());
-            if shape.workload == Workload::EthTransfer {
-                let signer = &signers[out.len() % keys.len()];
-                out.push(ethereum_transfer(
-                    signer,
-                    shape.evm_chain_id,
+            out.push(match shape.workload {
+                Workload::EthTransfer => {
+                    ethereum_transfer(&signers[k], shape.evm_chain_id, nonce, to, shape.value)?
+                }
+                Workload::EvmTransfer => native(
+                    key,
                     nonce,
-                    to,
-                    shape.value,
-                ));
-                continue;
-            }
-            let (gas_limit, payload) = match shape.workload {
-                Workload::EvmTransfer | Workload::EthTransfer => (
                     // Intrinsic gas, with the calldata floor for non-zero bytes.
                     21_000 + 40 * shape.payload_bytes as u64,
                     v1::transaction::Payload::Evm(v1::EvmCall {
@@ -295,7 +291,9 @@ pub(super) fn sign_all(
                         data: vec![0xAB; shape.payload_bytes].into(),
                     }),
                 ),
-                Workload::ThreeVm => (
+                Workload::ThreeVm => native(
+                    key,
+                    nonce,
                     THREE_VM_GAS,
                     v1::transaction::Payload::Evm(v1::EvmCall {
                         to: LOCKER.to_vec().into(),
@@ -303,7 +301,9 @@ pub(super) fn sign_all(
                         data: three_vm.clone().into(),
                     }),
                 ),
-                Workload::WasmTransfer => (
+                Workload::WasmTransfer => native(
+                    key,
+                    nonce,
                     TOKEN_TRANSFER_GAS,
                     v1::transaction::Payload::Wasm(v1::WasmCall {
                         contract: TOKEN.to_vec().into(),
@@ -312,18 +312,8 @@ pub(super) fn sign_all(
                         code: Default::default(),
                     }),
                 ),
-            };
-            let tx = v1::Transaction {
-                chain_id: shape.chain_id.to_string(),
-                rollup_id: shape.rollup_id,
-                sender_pubkey: key.verifying_key().as_bytes().to_vec().into(),
-                nonce,
-                gas_limit,
-                max_fee: 0,
-                payload: Some(payload),
-            };
-            out.push(sign(&tx, key));
+            });
         }
     }
-    out
+    Ok(out)
 }
