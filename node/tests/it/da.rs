@@ -23,8 +23,8 @@ use ed25519_dalek::SigningKey;
 use crate::{
     grpc::{evm_tx, submit},
     support::{
-        Validator, babel_bin, client, edit_config, free_port_range, grpc_addr, runtime, stderr,
-        stdout, testnet_homes, wait_for, wait_status,
+        Validator, babel_bin, client, edit_config, free_port_range, grpc_addr, runtime, start_all,
+        stderr, stdout, testnet_homes, wait_for, wait_status,
     },
 };
 
@@ -191,10 +191,7 @@ fn e2e_validators_sharing_a_da_post_every_block_once_and_replay_rebuilds_the_sta
     let chain = "babel-da-shared";
     let (da, homes) = shared_net(dir.path(), 4, chain);
     let genesis = genesis_of(&homes[0]);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(wait_for(Duration::from_secs(60), || nodes
-        .iter()
-        .all(|n| n.logged_height() >= 3)));
+    let mut nodes = start_all(&homes, 3, Duration::from_secs(60));
 
     let rt = runtime();
     // Transactions of two senders; each reaches POSTED with where its block is.
@@ -318,10 +315,7 @@ fn e2e_a_da_outage_delays_posting_but_never_consensus() {
     let dir = tempfile::tempdir().unwrap();
     let (mut da, homes) = shared_net(dir.path(), 4, "babel-da-outage");
     let genesis = genesis_of(&homes[0]);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(wait_for(Duration::from_secs(60), || nodes
-        .iter()
-        .all(|n| n.logged_height() >= 3)));
+    let mut nodes = start_all(&homes, 3, Duration::from_secs(60));
 
     da.kill();
     let down_at = nodes.iter().map(Validator::logged_height).max().unwrap();

@@ -8,7 +8,9 @@ use babel_genesis::Genesis;
 use babel_node::store::Store;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::support::{Validator, babel, free_port_range, stderr, testnet_homes, wait_for};
+use crate::support::{
+    Validator, babel, free_port_range, start_all, stderr, testnet_homes, wait_for,
+};
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -170,10 +172,7 @@ fn e2e_four_validators_survive_repeated_kill9_and_catch_up() {
 fn e2e_two_of_four_down_halts_then_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet(dir.path(), 4);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(wait_for(LONG, || nodes
-        .iter()
-        .all(|n| n.logged_height() >= 3)));
+    let mut nodes = start_all(&homes, 3, LONG);
     nodes[2].kill();
     nodes[3].kill();
     std::thread::sleep(Duration::from_secs(1));

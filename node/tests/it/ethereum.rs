@@ -4,15 +4,14 @@
 use std::time::Duration;
 
 use alloy_consensus::{SignableTransaction, Signed, TxEip1559, TxEip2930, TxEnvelope, TxLegacy};
-use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, Signature, TxKind, U256};
-use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
+use babel_node::txpath::admission::sign_ethereum;
 use babel_proto::v1::{self, RejectReason};
 
 use crate::{
     grpc::submit,
-    support::{Validator, client, grpc_addr, runtime, testnet_homes, wait_finalized, wait_for},
+    support::{client, grpc_addr, jsonrpc_addr, runtime, start_all, testnet_homes, wait_finalized},
 };
 
 /// The EIP-155 chain id of the EVM rollup of `babel testnet` networks.
@@ -26,10 +25,10 @@ where
     T: SignableTransaction<Signature>,
     Signed<T>: Into<TxEnvelope>,
 {
-    let signature = signer
-        .sign_hash_sync(&tx.signature_hash())
-        .expect("signing");
-    tx.into_signed(signature).into().encoded_2718()
+    sign_ethereum(tx, signer)
+        .expect("signing")
+        .ethereum
+        .to_vec()
 }
 
 fn ethereum(raw: Vec<u8>) -> v1::SignedTransaction {
@@ -70,8 +69,7 @@ fn e2e_ethereum_transactions_run_on_the_evm_rollup_and_bad_ones_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let chain = "babel-eth";
     let homes = testnet_homes(dir.path(), 1, chain);
-    let node = Validator::start(&homes[0], 0);
-    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let _nodes = start_all(&homes, 1, Duration::from_secs(60));
     let signer = PrivateKeySigner::from_bytes(&[0x11; 32].into()).expect("key");
     let from = signer.address();
 
@@ -196,15 +194,6 @@ fn e2e_ethereum_transactions_run_on_the_evm_rollup_and_bad_ones_are_refused() {
 /// Python packages of the Ethereum wallet, pinned.
 const WEB3: &[&str] = &["web3==8.0.0", "eth-account==0.14.0"];
 
-/// The Ethereum JSON-RPC address of the EVM rollup in a home's `config.toml`.
-fn jsonrpc_addr(home: &std::path::Path) -> std::net::SocketAddr {
-    babel_node::config::Config::load(&home.join("config.toml"))
-        .expect("config")
-        .jsonrpc
-        .endpoints[0]
-        .listen_addr
-}
-
 #[test]
 fn e2e_web3_py_drives_the_evm_rollup_over_json_rpc() {
     let Some(python) = crate::python::python_env_with("python-web3-venv", WEB3) else {
@@ -212,8 +201,7 @@ fn e2e_web3_py_drives_the_evm_rollup_over_json_rpc() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let homes = testnet_homes(dir.path(), 1, "babel-web3");
-    let node = Validator::start(&homes[0], 0);
-    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let _nodes = start_all(&homes, 1, Duration::from_secs(60));
     // A WASM vault on rollup 2, deployed by a native transaction, for the wallet's contract
     // on rollup 1 to call across rollups.
     let vault = runtime().block_on(async {
@@ -331,8 +319,7 @@ fn e2e_calls_on_a_priced_rollup_need_no_balance_and_sends_pay_the_price() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let homes = testnet_homes(dir.path(), 1, "babel-priced");
-    let node = Validator::start(&homes[0], 0);
-    assert!(wait_for(Duration::from_secs(60), || node.logged_height() >= 1));
+    let _nodes = start_all(&homes, 1, Duration::from_secs(60));
     let signer = PrivateKeySigner::from_bytes(&[0x11; 32].into()).expect("key");
     let contract = signer.address().create(0);
     runtime().block_on(async {

@@ -11,8 +11,8 @@ use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{
-    Validator, babel, channel, client, grpc_addr, health_becomes, runtime, stderr, stdout,
-    testnet_homes, wait_finalized, wait_for, wait_status,
+    Validator, babel, channel, client, grpc_addr, health_becomes, runtime, start_all, stderr,
+    stdout, testnet_homes, wait_finalized, wait_for, wait_status,
 };
 
 async fn read_heights(
@@ -265,10 +265,7 @@ fn e2e_transactions_sent_to_one_validator_are_included_after_it_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, "babel-gossip");
     let addr = |i: usize| grpc_addr(&homes[i]);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(wait_for(Duration::from_secs(60), || nodes
-        .iter()
-        .all(|n| n.logged_height() >= 2)));
+    let mut nodes = start_all(&homes, 2, Duration::from_secs(60));
 
     let rt = runtime();
     let hashes = rt.block_on(async {

@@ -19,7 +19,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message as _;
 use serde_json::Value;
 
-use crate::support::{Validator, grpc_addr, runtime, testnet_homes, wait_for};
+use crate::support::{grpc_addr, runtime, start_all, testnet_homes};
 
 /// Python packages the client needs, pinned.
 const REQUIREMENTS: &[&str] = &[
@@ -161,13 +161,7 @@ fn e2e_python_grpc_client_finalizes_on_four_validators() {
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, chain);
     let addrs: Vec<std::net::SocketAddr> = homes.iter().map(|h| grpc_addr(h)).collect();
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(
-        wait_for(Duration::from_secs(60), || nodes
-            .iter()
-            .all(|n| n.logged_height() >= 2)),
-        "network did not reach height 2"
-    );
+    let mut nodes = start_all(&homes, 2, Duration::from_secs(60));
 
     let endpoints: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/client.py");

@@ -13,7 +13,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::grpc::submit;
 use crate::support::{
-    Validator, babel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
+    Validator, babel, client, grpc_addr, runtime, start_all, stderr, stdout, testnet_homes,
     verified_state_proof, wait_finalized, wait_for, wait_status,
 };
 
@@ -70,14 +70,7 @@ fn e2e_rollups_registered_on_a_running_network_run_are_called_survive_restarts_a
     let chain = "babel-join";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, chain);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(
-        wait_for(Duration::from_secs(60), || nodes
-            .iter()
-            .all(|n| n.logged_height() >= 2)),
-        "{}",
-        nodes[0].report()
-    );
+    let mut nodes = start_all(&homes, 2, Duration::from_secs(60));
     // The fourth validator is down while the rollups join.
     nodes[3].kill();
 

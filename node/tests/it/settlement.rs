@@ -13,8 +13,7 @@ use prost::Message as _;
 use crate::{
     grpc::{evm_tx, submit},
     support::{
-        Validator, babel, client, grpc_addr, runtime, stderr, stdout, testnet_homes,
-        wait_finalized, wait_for,
+        babel, client, grpc_addr, runtime, start_all, stderr, stdout, testnet_homes, wait_finalized,
     },
 };
 
@@ -23,14 +22,7 @@ fn e2e_proofs_from_four_validators_verify_in_a_separate_process_and_tampering_is
     let chain = "babel-settle";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, chain);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(
-        wait_for(Duration::from_secs(60), || nodes
-            .iter()
-            .all(|n| n.logged_height() >= 2)),
-        "{}",
-        nodes[0].report()
-    );
+    let mut nodes = start_all(&homes, 2, Duration::from_secs(60));
     let key = SigningKey::from_bytes(&[7; 32]);
     let sender = key.verifying_key().to_bytes();
     let genesis = homes[0].join("genesis.json");

@@ -116,6 +116,19 @@ impl Drop for Validator {
     }
 }
 
+/// Start a validator on each of `homes` and wait, up to `within`, until every one has logged
+/// height `height`.
+pub(crate) fn start_all(homes: &[PathBuf], height: u64, within: Duration) -> Vec<Validator> {
+    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
+    let reached = wait_for(within, || nodes.iter().all(|n| n.logged_height() >= height));
+    if !reached {
+        let lagging = nodes.iter_mut().find(|n| n.logged_height() < height);
+        let report = lagging.map(Validator::report).unwrap_or_default();
+        panic!("the network did not reach height {height}: {report}");
+    }
+    nodes
+}
+
 /// Poll `check` every 100 ms until it holds or `timeout` passes.
 pub(crate) fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
@@ -158,18 +171,22 @@ pub(crate) fn testnet_homes(dir: &Path, n: u16, chain_id: &str) -> Vec<PathBuf> 
 
 /// The gRPC address in a home's `config.toml`.
 pub(crate) fn grpc_addr(home: &Path) -> std::net::SocketAddr {
-    babel_node::config::Config::load(&home.join("config.toml"))
-        .expect("config")
-        .grpc
-        .listen_addr
+    config(home).grpc.listen_addr
 }
 
 /// The metrics and health address in a home's `config.toml`.
 pub(crate) fn ops_addr(home: &Path) -> std::net::SocketAddr {
-    babel_node::config::Config::load(&home.join("config.toml"))
-        .expect("config")
-        .ops
-        .listen_addr
+    config(home).ops.listen_addr
+}
+
+/// The Ethereum JSON-RPC address of the EVM rollup in a home's `config.toml`.
+pub(crate) fn jsonrpc_addr(home: &Path) -> std::net::SocketAddr {
+    config(home).jsonrpc.endpoints[0].listen_addr
+}
+
+/// A home's `config.toml`.
+fn config(home: &Path) -> babel_node::config::Config {
+    babel_node::config::Config::load(&home.join("config.toml")).expect("config")
 }
 
 /// Change a home's `config.toml`.

@@ -550,8 +550,8 @@ fn e2e_a_cairo_contract_deployed_over_grpc_is_called_read_and_proven() {
 #[test]
 fn e2e_hostile_cairo_calls_fail_and_four_validators_keep_deciding_and_agree() {
     use crate::support::{
-        Validator, client, grpc_addr, runtime, testnet_homes, verified_state_proof, wait_finalized,
-        wait_for,
+        Validator, client, grpc_addr, runtime, start_all, testnet_homes, verified_state_proof,
+        wait_finalized, wait_for,
     };
     use babel_node::txpath::admission::sign;
     use std::time::Duration;
@@ -559,10 +559,7 @@ fn e2e_hostile_cairo_calls_fail_and_four_validators_keep_deciding_and_agree() {
     let chain = "babel-cairo-hostile";
     let dir = tempfile::tempdir().unwrap();
     let homes = testnet_homes(dir.path(), 4, chain);
-    let mut nodes: Vec<Validator> = homes.iter().map(|h| Validator::start(h, 0)).collect();
-    assert!(wait_for(Duration::from_secs(60), || nodes
-        .iter()
-        .all(|n| n.logged_height() >= 2)));
+    let mut nodes = start_all(&homes, 2, Duration::from_secs(60));
     let key = ed25519_dalek::SigningKey::from_bytes(&SIGNER);
     let pubkey = key.verifying_key().to_bytes();
     let tx = |nonce: u64, gas_limit: u64, call: v1::CairoCall| {

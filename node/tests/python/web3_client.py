@@ -27,6 +27,11 @@ def refusal(w3, raw):
     raise AssertionError("the node accepted what it should refuse")
 
 
+def send_and_wait(w3, raw):
+    """Send signed `raw` bytes and wait for the receipt."""
+    return w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw), timeout=30)
+
+
 def main():
     url, artifacts = sys.argv[1], sys.argv[2]
     w3 = Web3(Web3.HTTPProvider(url))
@@ -35,23 +40,15 @@ def main():
     wallet = Account.from_key("0x" + "11" * 32)
     greeter = json.load(open(artifacts))["contracts"]["Greeter"]
     chain_id = w3.eth.chain_id
+    fees = {"chainId": chain_id, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 0}
 
     # Deploy with a type-2 transaction.
     factory = w3.eth.contract(abi=greeter["abi"], bytecode=greeter["bytecode"])
     nonce = w3.eth.get_transaction_count(wallet.address, "pending")
     tx = factory.constructor("hello").build_transaction(
-        {
-            "from": wallet.address,
-            "nonce": nonce,
-            "chainId": chain_id,
-            "maxFeePerGas": 10**9,
-            "maxPriorityFeePerGas": 0,
-            "gas": 2_000_000,
-        }
+        {"from": wallet.address, "nonce": nonce, "gas": 2_000_000, **fees}
     )
-    deployed = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
-    )
+    deployed = send_and_wait(w3, wallet.sign_transaction(tx).raw_transaction)
     assert deployed.status == 1, deployed
     assert deployed.type == 2, deployed
     contract = w3.eth.contract(address=deployed.contractAddress, abi=greeter["abi"])
@@ -63,18 +60,9 @@ def main():
     estimate = contract.functions.greet("hi").estimate_gas({"from": wallet.address})
     out["estimate"] = estimate
     tx = contract.functions.greet("hi").build_transaction(
-        {
-            "from": wallet.address,
-            "nonce": nonce + 1,
-            "chainId": chain_id,
-            "maxFeePerGas": 10**9,
-            "maxPriorityFeePerGas": 0,
-            "gas": estimate,
-        }
+        {"from": wallet.address, "nonce": nonce + 1, "gas": estimate, **fees}
     )
-    greeted = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
-    )
+    greeted = send_and_wait(w3, wallet.sign_transaction(tx).raw_transaction)
     assert greeted.status == 1, greeted
     events = contract.events.Greeted().process_receipt(greeted)
     out["event"] = {
@@ -99,9 +87,7 @@ def main():
             "chainId": chain_id,
         }
     )
-    sent = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(legacy.raw_transaction), timeout=30
-    )
+    sent = send_and_wait(w3, legacy.raw_transaction)
     assert sent.status == 1 and sent.type == 0, sent
     looked = w3.eth.get_transaction(sent.transactionHash)
     assert looked["from"] == wallet.address and looked.nonce == nonce + 2, looked
@@ -125,18 +111,9 @@ def main():
     except ContractLogicError as e:
         out["reason"] = e.message
     tx = contract.functions.greet("x" * 40).build_transaction(
-        {
-            "from": wallet.address,
-            "nonce": nonce + 3,
-            "chainId": chain_id,
-            "maxFeePerGas": 10**9,
-            "maxPriorityFeePerGas": 0,
-            "gas": 200_000,
-        }
+        {"from": wallet.address, "nonce": nonce + 3, "gas": 200_000, **fees}
     )
-    failed = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
-    )
+    failed = send_and_wait(w3, wallet.sign_transaction(tx).raw_transaction)
     out["failed_status"] = failed.status
 
     # Refusals, each with its Ethereum wording.
@@ -159,13 +136,10 @@ def main():
     vault = bytes.fromhex(sys.argv[3][2:])
     locker = json.load(open(artifacts))["contracts"]["Locker"]
     factory = w3.eth.contract(abi=locker["abi"], bytecode=locker["bytecode"])
-    fees = {"chainId": chain_id, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 0}
     tx = factory.constructor(0).build_transaction(
         {"from": wallet.address, "nonce": nonce + 4, "gas": 2_000_000, **fees}
     )
-    made = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
-    )
+    made = send_and_wait(w3, wallet.sign_transaction(tx).raw_transaction)
     assert made.status == 1, made
     relay = w3.eth.contract(address=made.contractAddress, abi=locker["abi"])
     credit = w3.keccak(text="credit(address,uint256)")[:4] + encode(
@@ -174,9 +148,7 @@ def main():
     tx = relay.functions.relay(2, vault, credit).build_transaction(
         {"from": wallet.address, "nonce": nonce + 5, "gas": 3_000_000, **fees}
     )
-    relayed = w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction), timeout=30
-    )
+    relayed = send_and_wait(w3, wallet.sign_transaction(tx).raw_transaction)
     xcall_topic = w3.keccak(text="XCall(uint64,bytes,bool,uint64)")
     precompile = [l for l in relayed.logs if l.address.lower() == "0x" + "00" * 18 + "babe"]
     tree = w3.provider.make_request("babel_getCallTree", [relayed.transactionHash.hex()])
