@@ -222,16 +222,24 @@ async fn e2e_byzantine_proposer_cannot_flood_or_stall_honest_validators() {
     for (cfg, app) in cfgs.iter().zip(&apps).skip(1) {
         nodes.push(start_node(cfg, app.clone()).await);
     }
+    let address = |i: usize| BabelSigner::new("test", secret(i)).address().0.to_vec();
+    let byzantine = address(0);
+    // Progress, and the flood really reached every honest node: under load the byzantine
+    // proposer's first rounds may go out before its peers subscribe, or time out, so the test
+    // waits for both rather than for a fixed number of heights.
+    let reached = |a: &MemApp| a.stored_log().iter().any(|r| r.proposer == byzantine);
     assert!(
-        wait_until(LONG, || apps[1..].iter().all(|a| a.height() >= 16)).await,
-        "heights {:?}",
-        apps.iter().map(MemApp::height).collect::<Vec<_>>()
+        wait_until(LONG, || apps[1..]
+            .iter()
+            .all(|a| a.height() >= 16 && reached(a)))
+        .await,
+        "heights {:?}, byzantine blocks received {:?}",
+        apps.iter().map(MemApp::height).collect::<Vec<_>>(),
+        apps.iter().map(reached).collect::<Vec<_>>()
     );
     stop_all(nodes).await;
     assert_same_chain(&apps[1..]);
 
-    let address = |i: usize| BabelSigner::new("test", secret(i)).address().0.to_vec();
-    let byzantine = address(0);
     for (i, app) in apps.iter().enumerate().skip(1) {
         let log = app.stored_log();
         // The block a quorum decided, which sync hands over with its certificate, is stored
@@ -245,10 +253,6 @@ async fn e2e_byzantine_proposer_cannot_flood_or_stall_honest_validators() {
                 "node {i} stored a second block of one proposer for one round: {r:?}"
             );
         }
-        assert!(
-            log.iter().any(|r| r.proposer == byzantine),
-            "node {i} never received the byzantine validator's blocks"
-        );
         // Every validation (an execution, on a real node) led to one stored proposal: no
         // equivocating copy was executed and then thrown away.
         let foreign = log.iter().filter(|r| r.proposer != address(i)).count();
