@@ -162,8 +162,6 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
         SigVerifier::start(metrics.clone()).context("starting the signature verifier")?,
     )
     .observe(metrics.clone());
-    // Before consensus starts, so that restored transactions can go in the next block.
-    txpool.restore().await?;
     let app = NodeApp::new(
         store.clone(),
         genesis.clone(),
@@ -175,6 +173,11 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     .notify_commits(committed_tx)
     .observe(metrics.clone(), health.clone())
     .with_da(da.clone());
+    // Before the mempool is restored, so that what these heights include leaves it.
+    app.replay_decided()
+        .context("replaying decided heights after a crash")?;
+    // Before consensus starts, so that restored transactions can go in the next block.
+    txpool.restore().await?;
     let poster = Poster::new(
         da,
         store.clone(),
@@ -194,7 +197,7 @@ pub async fn launch(home: &Home, loaded: Loaded) -> anyhow::Result<Running> {
     info!(
         moniker = %cfg.moniker,
         chain = %cfg.chain_id,
-        committed_height = height,
+        committed_height = store.latest_height()?.unwrap_or(0),
         p2p = %cfg.listen_addr,
         "starting validator"
     );

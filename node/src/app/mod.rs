@@ -264,6 +264,50 @@ impl NodeApp {
         self.pool.lock().drop_invalid(&dropped);
     }
 
+    /// Commit again, from their stored proposals, the decided heights whose writes a crash
+    /// lost (see the store's `durable` module); run before consensus starts. Returns how many.
+    pub fn replay_decided(&self) -> Result<usize, ConsensusError> {
+        let committed = self.committed_height()?.0;
+        let decided = self.store.decided_above(committed).map_err(app_err)?;
+        let count = decided.len();
+        if count > 0 {
+            tracing::info!(
+                from = committed + 1,
+                to = committed + count as u64,
+                "replaying decided heights whose writes were not on disk"
+            );
+        }
+        for (height, certificate) in decided {
+            let hash: [u8; 32] = certificate.block_hash.as_ref().try_into().map_err(|_| {
+                ConsensusError::Application(format!("decided certificate {height}: bad hash"))
+            })?;
+            let bytes = self
+                .store
+                .proposal_by_hash(height, &hash)
+                .map_err(app_err)?
+                .ok_or_else(|| {
+                    ConsensusError::Application(format!(
+                        "decided block {height} missing from the stored proposals"
+                    ))
+                })?;
+            let block = v1::StoredProposal::decode(bytes.as_slice())
+                .ok()
+                .and_then(|p| p.block)
+                .filter(|b| {
+                    b.header
+                        .as_ref()
+                        .is_some_and(|h| babel_proto::block_hash(h) == hash)
+                })
+                .ok_or_else(|| {
+                    ConsensusError::Application(format!("decided block {height} is corrupt"))
+                })?;
+            self.phase(Phase::Commit, height, || {
+                self.commit_block(block, certificate)
+            })?;
+        }
+        Ok(count)
+    }
+
     /// Publish every committed height on `tx` (the gRPC server's live tail follows it).
     pub fn notify_commits(mut self, tx: tokio::sync::watch::Sender<u64>) -> Self {
         self.committed = Some(tx);

@@ -2,10 +2,12 @@
 //! undecided proposals and metadata, one column family each.
 //!
 //! Everything a committed height changes is written by [`Store::commit`] in one `WriteBatch`,
-//! so a crash leaves either the whole height or none of it. Heights are stored as 8 big-endian
-//! bytes so that RocksDB's key order is height order.
+//! so a crash leaves either the whole height or none of it; what makes it durable is its
+//! synced certificate (see [`durable`]). Heights are stored as 8 big-endian bytes so that
+//! RocksDB's key order is height order.
 
 mod da;
+mod durable;
 mod error;
 mod tree;
 
@@ -19,6 +21,7 @@ use rocksdb::{
 };
 
 pub use da::DaRecord;
+use durable::synced;
 pub use error::StoreError;
 pub use tree::{RollupTree, Snapshot};
 
@@ -51,10 +54,13 @@ pub enum Cf {
     TreeNodes,
     /// rollup ‖ key hash ‖ version → value (see [`tree`]).
     TreeValues,
+    /// height → certificate of a decided height whose other writes may not be on disk yet
+    /// (see [`durable`]).
+    Decided,
 }
 
 impl Cf {
-    const ALL: [Cf; 13] = [
+    const ALL: [Cf; 14] = [
         Cf::Blocks,
         Cf::Certificates,
         Cf::BlockHashes,
@@ -68,6 +74,7 @@ impl Cf {
         Cf::Mempool,
         Cf::TreeNodes,
         Cf::TreeValues,
+        Cf::Decided,
     ];
 
     fn name(self) -> &'static str {
@@ -85,6 +92,7 @@ impl Cf {
             Cf::Mempool => "mempool",
             Cf::TreeNodes => "tree_nodes",
             Cf::TreeValues => "tree_values",
+            Cf::Decided => "decided",
         }
     }
 
@@ -244,6 +252,8 @@ pub struct Store {
     /// Held while a DA record is checked and written, so that two writers cannot both find
     /// a height unrecorded.
     da_lock: std::sync::Mutex<()>,
+    /// Written without the write-ahead log since the last flush was requested.
+    unlogged: std::sync::Mutex<durable::Unlogged>,
 }
 
 impl std::fmt::Debug for Store {
@@ -262,6 +272,9 @@ impl Store {
         opts.create_missing_column_families(true);
         opts.set_db_write_buffer_size(MEMTABLES_BYTES);
         opts.set_max_total_wal_size(WAL_BYTES);
+        // Committed heights skip the write-ahead log; flushing every column family at once
+        // keeps what reaches disk a prefix of them (see [`durable`]).
+        opts.set_atomic_flush(true);
         let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let cfs = Cf::ALL
             .iter()
@@ -270,6 +283,7 @@ impl Store {
         Ok(Self {
             db,
             da_lock: std::sync::Mutex::new(()),
+            unlogged: std::sync::Mutex::default(),
         })
     }
 
@@ -363,10 +377,11 @@ impl Store {
                 got: height,
             });
         }
+        // A decided height is acknowledged to consensus only once its certificate is on disk;
+        // the rest derives from the block and can be replayed (see [`durable`]).
+        self.record_decided(height, &batch.certificate)?;
         let wb = self.commit_write(height, batch)?;
-        // Synced: a decided height is acknowledged to consensus only after it is on disk.
-        self.db.write_opt(wb, &synced())?;
-        Ok(())
+        self.write_unlogged(height, wb)
     }
 
     /// Everything that committing `batch` at `height` writes, as one `WriteBatch`.
@@ -664,19 +679,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Flush memtables to disk (clean shutdown).
+    /// Flush memtables to disk and wait (clean shutdown: nothing is left to replay).
     pub fn flush(&self) -> Result<(), StoreError> {
-        for cf in Cf::ALL {
-            self.db.flush_cf(self.cf(cf)?)?;
-        }
-        Ok(())
+        self.flush_all(&rocksdb::FlushOptions::default())
     }
-}
-
-fn synced() -> rocksdb::WriteOptions {
-    let mut opts = rocksdb::WriteOptions::default();
-    opts.set_sync(true);
-    opts
 }
 
 fn state_key(rollup_id: u64, key: &[u8]) -> Vec<u8> {

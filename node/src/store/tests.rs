@@ -375,3 +375,81 @@ fn a_commit_write_batch_fits_the_space_reserved_for_it() {
     }
     assert_eq!(store.latest_height().unwrap(), Some(2));
 }
+
+/// Set in the child process of the crash test: the store directory it writes and aborts in.
+const CRASH_DIR: &str = "BABEL_TEST_STORE_CRASH_DIR";
+
+/// The heights below a flush survive a crash whole; the heights after it survive as their
+/// synced certificates, which name them for replay, and none of their other writes does.
+#[test]
+fn a_crash_keeps_flushed_heights_and_the_certificates_of_the_rest() {
+    if let Some(dir) = std::env::var_os(CRASH_DIR) {
+        // The child: commit, flush, commit more, and die without closing the database.
+        let store = Store::open(Path::new(&dir)).unwrap();
+        for h in 1..=3 {
+            store.commit(&batch(h)).unwrap();
+        }
+        store.flush().unwrap();
+        for h in 4..=6 {
+            store.commit(&batch(h)).unwrap();
+        }
+        std::process::abort();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "store::tests::a_crash_keeps_flushed_heights_and_the_certificates_of_the_rest",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(CRASH_DIR, dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child aborts: {status}");
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.latest_height().unwrap(), Some(3));
+    assert_eq!(
+        store.state(7, b"k").unwrap(),
+        Some(3u64.to_be_bytes().to_vec())
+    );
+    assert_eq!(store.block(4).unwrap(), None);
+    assert_eq!(store.tx_location(&batch(4).tx_hashes[0]).unwrap(), None);
+    let decided = store.decided_above(3).unwrap();
+    assert_eq!(
+        decided.iter().map(|(h, _)| *h).collect::<Vec<_>>(),
+        vec![4, 5, 6]
+    );
+    assert_eq!(decided[1].1, batch(5).certificate);
+
+    // Replayed, the heights are committed and their records gone.
+    for h in 4..=6 {
+        store.commit(&batch(h)).unwrap();
+    }
+    assert_eq!(store.latest_height().unwrap(), Some(6));
+    assert!(store.decided_above(0).unwrap().is_empty());
+    assert_eq!(
+        store.state(7, b"k").unwrap(),
+        Some(6u64.to_be_bytes().to_vec())
+    );
+}
+
+#[test]
+fn decided_records_above_the_committed_height_must_run_without_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.commit(&batch(1)).unwrap();
+    assert!(store.decided_above(1).unwrap().is_empty());
+    store.record_decided(2, &batch(2).certificate).unwrap();
+    assert_eq!(store.decided_above(1).unwrap().len(), 1);
+    store.record_decided(4, &batch(4).certificate).unwrap();
+    assert!(matches!(
+        store.decided_above(1),
+        Err(StoreError::HeightGap {
+            expected: 3,
+            got: 4
+        })
+    ));
+}

@@ -5,11 +5,18 @@ use std::{path::Path, time::Duration};
 
 use babel_consensus::ValidatorSet;
 use babel_genesis::Genesis;
-use babel_node::store::Store;
+use babel_node::{store::Store, txpath::admission::sign};
+use babel_proto::v1;
+use ed25519_dalek::SigningKey;
+use prost::Message as _;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::support::{
-    Validator, babel, free_port_range, start_all, stderr, testnet_homes, wait_for,
+use crate::{
+    grpc::evm_tx,
+    support::{
+        Validator, babel, client, free_port_range, grpc_addr, runtime, start_all, stderr,
+        testnet_homes, wait_finalized, wait_for,
+    },
 };
 
 const LONG: Duration = Duration::from_secs(120);
@@ -28,19 +35,19 @@ fn testnet(dir: &Path, n: u16) -> Vec<std::path::PathBuf> {
     homes
 }
 
-/// Open every home's store after its process is gone and check: identical block hashes at
-/// every common height, parent links, and certificates that verify against genesis.
+/// Open every home's store after its process is gone and check the chain it will resume
+/// from: identical block hashes at every common height, parent links, and certificates that
+/// verify against genesis. After a kill -9 that chain is the committed heights and, above
+/// them, the decided heights whose other writes were lost (their certificates and proposals
+/// are on disk, and a restart commits them again).
 fn assert_consistent(homes: &[std::path::PathBuf], min_height: u64) -> u64 {
     let genesis = Genesis::load(&homes[0].join("genesis.json")).unwrap();
     let vset = ValidatorSet::from_genesis(&genesis).unwrap();
-    let stores: Vec<Store> = homes
+    let chains: Vec<Vec<(v1::Block, v1::CommitCertificate)>> = homes
         .iter()
-        .map(|h| Store::open(&h.join("data/store")).unwrap())
+        .map(|h| durable_chain(&Store::open(&h.join("data/store")).unwrap()))
         .collect();
-    let heights: Vec<u64> = stores
-        .iter()
-        .map(|s| s.latest_height().unwrap().unwrap_or(0))
-        .collect();
+    let heights: Vec<u64> = chains.iter().map(|c| c.len() as u64).collect();
     assert!(
         heights.iter().all(|h| *h >= min_height),
         "heights {heights:?} < {min_height}"
@@ -51,38 +58,58 @@ fn assert_consistent(homes: &[std::path::PathBuf], min_height: u64) -> u64 {
         .unwrap();
     let mut parent = [0u8; 32];
     for height in 1..=top {
-        let hashes: Vec<_> = stores
+        let at: Vec<&(v1::Block, v1::CommitCertificate)> = chains
             .iter()
-            .filter_map(|s| s.block_hash_at(height).unwrap())
+            .filter_map(|c| c.get(height as usize - 1))
             .collect();
-        assert!(!hashes.is_empty());
+        let hashes: Vec<[u8; 32]> = at
+            .iter()
+            .map(|(b, _)| babel_proto::block_hash(b.header.as_ref().unwrap()))
+            .collect();
         assert!(
             hashes.iter().all(|h| *h == hashes[0]),
             "fork at height {height}"
         );
-        let store = stores
-            .iter()
-            .find(|s| s.block_hash_at(height).unwrap().is_some())
-            .unwrap();
-        let block = store.block(height).unwrap().unwrap();
-        let header = block.header.unwrap();
-        assert_eq!(babel_proto::block_hash(&header), hashes[0]);
+        let (block, cert) = at[0];
         assert_eq!(
-            header.parent_hash.as_ref(),
+            block.header.as_ref().unwrap().parent_hash.as_ref(),
             parent,
             "height {height} does not link"
         );
+        assert_eq!(cert.block_hash.as_ref(), hashes[0]);
         parent = hashes[0];
-        let cert = store.certificate(height).unwrap().unwrap();
         runtime
             .block_on(babel_consensus::verify_certificate(
                 &genesis.chain_id,
-                &cert,
+                cert,
                 &vset,
             ))
             .unwrap_or_else(|e| panic!("certificate {height}: {e}"));
     }
     top
+}
+
+/// Every height a store will resume from, with its certificate: committed, then decided.
+fn durable_chain(store: &Store) -> Vec<(v1::Block, v1::CommitCertificate)> {
+    let committed = store.latest_height().unwrap().unwrap_or(0);
+    let mut chain: Vec<_> = (1..=committed)
+        .map(|h| {
+            (
+                store.block(h).unwrap().unwrap(),
+                store.certificate(h).unwrap().unwrap(),
+            )
+        })
+        .collect();
+    for (h, cert) in store.decided_above(committed).unwrap() {
+        let hash: [u8; 32] = cert.block_hash.as_ref().try_into().unwrap();
+        let bytes = store.proposal_by_hash(h, &hash).unwrap().unwrap();
+        let block = v1::StoredProposal::decode(bytes.as_slice())
+            .unwrap()
+            .block
+            .unwrap();
+        chain.push((block, cert));
+    }
+    chain
 }
 
 #[test]
@@ -245,4 +272,101 @@ fn e2e_devnet_runs_validators_and_resumes_its_chain() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(crate::support::stdout(&out).contains("resuming devnet"));
     assert!(assert_consistent(&homes, first + 2) > first);
+}
+
+/// What a client was told about a finalized transaction: where it is, its receipt, and the
+/// hash of the block there.
+type Finalized = (u64, u32, Option<v1::Receipt>, Vec<u8>);
+
+async fn finalized(
+    client: &mut v1::node_client::NodeClient<tonic::transport::Channel>,
+    hash: &[u8],
+) -> Finalized {
+    let r = wait_finalized(client, hash).await;
+    let block = client
+        .get_block(v1::GetBlockRequest { height: r.height })
+        .await
+        .unwrap()
+        .into_inner();
+    (r.height, r.index, r.receipt, block.hash.to_vec())
+}
+
+async fn submit_all(
+    client: &mut v1::node_client::NodeClient<tonic::transport::Channel>,
+    txs: &[v1::SignedTransaction],
+) {
+    let results = client
+        .submit_transactions(v1::SubmitTransactionsRequest {
+            transactions: txs.to_vec(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .results;
+    let refused: Vec<_> = results.iter().filter(|r| !r.accepted).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}
+
+/// The only validator, killed -9 at seeded moments while it commits a stream of
+/// transactions: each restart replays the decided heights whose writes the kill lost, every
+/// transaction a client saw finalized is still where it was with the same receipt in the
+/// same block, every accepted one is finalized, and the chain links and verifies.
+#[test]
+fn e2e_kill_9_under_load_loses_nothing_acknowledged_and_replays_lost_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let homes = testnet(dir.path(), 1);
+    let addr = grpc_addr(&homes[0]);
+    let keys: Vec<SigningKey> = (9..14).map(|k| SigningKey::from_bytes(&[k; 32])).collect();
+    let rt = runtime();
+    let mut rng = StdRng::seed_from_u64(0xC4A5);
+    let mut next_nonce = 0;
+    // 30 transactions of each of five senders (a sender may run 64 nonces ahead).
+    let mut batch = || -> Vec<v1::SignedTransaction> {
+        let txs = (next_nonce..next_nonce + 30)
+            .flat_map(|nonce| {
+                keys.iter()
+                    .map(move |key| sign(&evm_tx(key, "babel-e2e", 1, nonce, 8), key))
+            })
+            .collect();
+        next_nonce += 30;
+        txs
+    };
+    let mut seen: Vec<(Vec<u8>, Finalized)> = Vec::new();
+    let mut node = Validator::start(&homes[0], 0);
+    for run in 1..=3 {
+        let (settled, in_flight) = (batch(), batch());
+        rt.block_on(async {
+            let mut c = client(addr).await;
+            submit_all(&mut c, &settled).await;
+            for tx in &settled {
+                let hash = babel_proto::tx_hash(tx).to_vec();
+                let at = finalized(&mut c, &hash).await;
+                seen.push((hash, at));
+            }
+            submit_all(&mut c, &in_flight).await;
+        });
+        // Killed while the second batch is being committed, or just after.
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..300)));
+        node.kill();
+        node = Validator::start(&homes[0], run);
+        rt.block_on(async {
+            let mut c = client(addr).await;
+            for (hash, at) in &seen {
+                assert_eq!(&finalized(&mut c, hash).await, at, "run {run}");
+            }
+            for tx in &in_flight {
+                let hash = babel_proto::tx_hash(tx).to_vec();
+                let at = finalized(&mut c, &hash).await;
+                seen.push((hash, at));
+            }
+        });
+        let log = std::fs::read_to_string(&node.log).unwrap();
+        assert!(
+            log.contains("replaying decided heights"),
+            "run {run} replayed nothing: the kill should have lost unflushed heights\n{}",
+            node.report()
+        );
+    }
+    node.kill();
+    assert_consistent(&homes, 1);
 }
