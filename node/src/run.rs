@@ -281,8 +281,9 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         for endpoint in jsonrpc {
             let _ = endpoint.handle.stop();
         }
-        // Every commit is already durable (one synced WriteBatch); flushing only shortens the
-        // next start-up.
+        // Every commit is already durable (its synced certificate); flushing spares the next
+        // start-up the replay of what is only in memtables (a commit still running on the
+        // consensus thread may land after it and is replayed).
         store.flush()?;
         result
     })

@@ -55,6 +55,17 @@ pub fn tx_root(txs: &[v1::SignedTransaction]) -> [u8; 32] {
     merkle_root(&leaves)
 }
 
+/// Whether a block's body is the one its header commits to: its transactions (root and count)
+/// and its parent's certificate. The block hash covers only the header, so two blocks with one
+/// hash may differ in body; only the one this holds for is the block.
+pub fn body_matches_header(block: &v1::Block) -> bool {
+    block.header.as_ref().is_some_and(|h| {
+        h.tx_count == block.txs.len() as u64
+            && h.tx_root.as_ref() == tx_root(&block.txs)
+            && h.last_certificate_hash == certificate_hash(block.last_certificate.as_ref())
+    })
+}
+
 /// The leaf a receipt contributes to a block's `results_root`: `sha256(tx_hash || encoded
 /// receipt)`, so a receipt proof also names the transaction it belongs to.
 pub fn receipt_leaf(tx_hash: &[u8; 32], receipt: &v1::Receipt) -> [u8; 32] {

@@ -11,8 +11,8 @@ pub mod message;
 pub mod test_utils;
 
 pub use hash::{
-    block_hash, certificate_hash, merkle_proof, merkle_root, receipt_leaf, results_root, tx_hash,
-    tx_root,
+    block_hash, body_matches_header, certificate_hash, merkle_proof, merkle_root, receipt_leaf,
+    results_root, tx_hash, tx_root,
 };
 
 /// Generated messages and gRPC stubs of `babel.v1`.

@@ -263,7 +263,7 @@ impl Metrics {
         r.register("vm_frames", "Frames run, by VM", m.vm_frames.clone());
         r.register(
             "store_write_seconds",
-            "Time to write one committed block to the store (one synced batch)",
+            "Time to write one committed block to the store (a synced certificate, then one batch without the write-ahead log)",
             m.store_write.clone(),
         );
         r.register(

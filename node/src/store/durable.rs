@@ -5,8 +5,8 @@
 //! Everything else the height writes (block, indexes, receipts, state, tree nodes; tens of
 //! MiB for a full block) derives from the block and the state below it, so it skips the
 //! write-ahead log: it is visible to readers at once, and on disk once RocksDB flushes the
-//! memtables. The same write deletes the height's `decided` record and the proposals below
-//! it.
+//! memtables. The same write deletes the height's `decided` record and the proposals at or
+//! below the height.
 //!
 //! Atomic flush (all column families up to one sequence number) makes what survives a
 //! crash a prefix of those writes, so the store is always at some committed height, and the
@@ -40,12 +40,12 @@ impl Unlogged {
     fn add(&mut self, bytes: usize) -> bool {
         self.bytes = self.bytes.saturating_add(bytes);
         self.heights += 1;
-        if self.bytes >= UNLOGGED_BYTES || self.heights >= UNLOGGED_HEIGHTS {
-            *self = Self::default();
-            true
-        } else {
-            false
-        }
+        self.bytes >= UNLOGGED_BYTES || self.heights >= UNLOGGED_HEIGHTS
+    }
+
+    /// A flush was requested: count again from zero.
+    fn flushing(&mut self) {
+        *self = Self::default();
     }
 }
 
@@ -73,16 +73,18 @@ impl Store {
         let mut opts = WriteOptions::default();
         opts.disable_wal(true);
         self.db.write_opt(wb, &opts)?;
-        let due = self
-            .unlogged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .add(bytes);
-        if due {
+        let mut unlogged = self.unlogged.lock().unwrap_or_else(|e| e.into_inner());
+        if unlogged.add(bytes) {
             let mut flush = FlushOptions::default();
-            // In the background: the next height goes on while RocksDB writes the tables.
+            // Not waited for: RocksDB writes the tables in the background while the next
+            // height goes on (it waits only if writes are stalled, as the next write would).
             flush.set_wait(false);
-            self.flush_all(&flush)?;
+            match self.flush_all(&flush) {
+                Ok(()) => unlogged.flushing(),
+                // The height is written; a refused request (writes stalled) only leaves more
+                // to replay after a crash, and the next height asks again.
+                Err(e) => tracing::warn!(height, error = %e, "cannot request a store flush yet"),
+            }
         }
         Ok(())
     }
@@ -139,8 +141,11 @@ mod tests {
             assert!(!u.add(1));
         }
         assert!(u.add(1), "the height limit");
+        assert!(u.add(1), "still due until a flush is requested");
+        u.flushing();
         assert!(!u.add(UNLOGGED_BYTES - 1));
         assert!(u.add(1), "the byte limit");
+        u.flushing();
         assert!(!u.add(0));
     }
 }

@@ -602,7 +602,10 @@ impl Store {
         Ok(out)
     }
 
-    /// A stored proposal of `height`, any round, with this block hash.
+    /// A stored proposal of `height`, any round, with this block hash and the body its header
+    /// commits to. A byzantine proposer of another round may have streamed the same header with
+    /// another body (stored, as an invalid proposal, under the same hash): that one is never
+    /// the block, neither when the hash is decided nor when it is replayed.
     pub fn proposal_by_hash(
         &self,
         height: u64,
@@ -618,7 +621,12 @@ impl Store {
             if !key.starts_with(&prefix) {
                 break;
             }
-            if key.ends_with(block_hash) {
+            if key.ends_with(block_hash)
+                && v1::StoredProposal::decode(value.as_ref())
+                    .ok()
+                    .and_then(|p| p.block)
+                    .is_some_and(|b| babel_proto::body_matches_header(&b))
+            {
                 return Ok(Some(value.to_vec()));
             }
         }
@@ -679,7 +687,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Flush memtables to disk and wait (clean shutdown: nothing is left to replay).
+    /// Flush memtables to disk and wait (clean shutdown: what is committed so far needs no
+    /// replay at the next start).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.flush_all(&rocksdb::FlushOptions::default())
     }

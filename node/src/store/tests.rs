@@ -453,3 +453,34 @@ fn decided_records_above_the_committed_height_must_run_without_a_gap() {
         })
     ));
 }
+
+#[test]
+fn a_proposal_is_found_by_hash_only_with_the_body_its_header_commits_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (mut real, _) = block(1, 3);
+    if let Some(h) = real.header.as_mut() {
+        h.tx_root = babel_proto::tx_root(&real.txs).to_vec().into();
+        h.tx_count = 3;
+    }
+    let hash = babel_proto::block_hash(real.header.as_ref().unwrap());
+    let stored = |block: v1::Block| {
+        v1::StoredProposal {
+            block: Some(block),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    // A byzantine proposer of round 0 streamed the same header with no transactions.
+    let mut junk = real.clone();
+    junk.txs.clear();
+    store.put_proposal(1, 0, hash, &stored(junk)).unwrap();
+    assert_eq!(store.proposal_by_hash(1, &hash).unwrap(), None);
+    store
+        .put_proposal(1, 2, hash, &stored(real.clone()))
+        .unwrap();
+    assert_eq!(
+        store.proposal_by_hash(1, &hash).unwrap(),
+        Some(stored(real))
+    );
+}
