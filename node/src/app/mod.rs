@@ -302,7 +302,7 @@ impl NodeApp {
                     ConsensusError::Application(format!("decided block {height} is corrupt"))
                 })?;
             self.phase(Phase::Commit, height, || {
-                self.commit_block(block, certificate)
+                self.commit_block(block, certificate, Progress::Replayed)
             })?;
         }
         Ok(count)
@@ -530,6 +530,7 @@ impl NodeApp {
         &self,
         block: v1::Block,
         certificate: v1::CommitCertificate,
+        progress: Progress,
     ) -> Result<(), ConsensusError> {
         let header = block
             .header
@@ -609,16 +610,28 @@ impl NodeApp {
         };
         self.drop_unpayable(height, &heads);
         self.executed_lock().retain(|_, e| e.height > height);
-        if let Some((time_ms, gas)) = fresh {
-            self.metrics
-                .committed(height, time_ms, batch.tx_hashes.len(), gas);
-            self.health.committed(height, time_ms);
+        match (fresh, progress) {
+            (Some((time_ms, gas)), Progress::Decided) => {
+                self.metrics
+                    .committed(height, time_ms, batch.tx_hashes.len(), gas);
+                self.health.committed(height, time_ms);
+            }
+            // Restored, not decided by this process: readiness still waits for consensus.
+            (Some((time_ms, _)), Progress::Replayed) => self.metrics.restored(height, time_ms),
+            (None, _) => {}
         }
         if let Some(tx) = &self.committed {
             tx.send_replace(height);
         }
         Ok(())
     }
+}
+
+/// Whether a commit is consensus moving on or the replay of a height decided before a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    Decided,
+    Replayed,
 }
 
 /// `validators`, as the light-client verifier checks certificates of `chain_id` against them.
@@ -704,7 +717,7 @@ impl Application for NodeApp {
     ) -> Result<(), ConsensusError> {
         let height = block.header.as_ref().map_or(0, |h| h.height);
         self.phase(Phase::Commit, height, || {
-            self.commit_block(block, certificate)
+            self.commit_block(block, certificate, Progress::Decided)
         })
     }
 

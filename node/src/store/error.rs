@@ -47,6 +47,17 @@ pub enum StoreError {
         /// Height of the block.
         height: u64,
     },
+    /// The store was written by a build with another layout: the node cannot read it. Fatal;
+    /// the way out is a fresh `data/` directory, synced from peers.
+    #[error(
+        "the store has layout {found}, this build reads layout {}: remove the home's data/ \
+         directory (the node syncs the chain again from its peers)",
+        super::FORMAT
+    )]
+    Format {
+        /// The layout the store records (1: before layouts were recorded).
+        found: u32,
+    },
     /// More than `u32::MAX` transactions in a block.
     #[error("too many transactions in one block")]
     TooManyTransactions,

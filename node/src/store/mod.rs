@@ -148,6 +148,9 @@ const WAL_BYTES: u64 = 1 << 30;
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
 
 const META_LATEST_HEIGHT: &[u8] = b"latest_height";
+const META_FORMAT: &[u8] = b"format";
+/// The store's layout: 2 keys tree nodes by big-endian version (see [`tree`]).
+pub const FORMAT: u32 = 2;
 const META_GENESIS_HASH: &[u8] = b"genesis_hash";
 const META_GENESIS_STATE: &[u8] = b"genesis_state";
 
@@ -280,11 +283,33 @@ impl Store {
             .iter()
             .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf.options(&cache)));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Self {
+        let store = Self {
             db,
             da_lock: std::sync::Mutex::new(()),
             unlogged: std::sync::Mutex::default(),
-        })
+        };
+        store.check_format()?;
+        Ok(store)
+    }
+
+    /// Record the layout of a new store, or check that an existing one has this build's.
+    fn check_format(&self) -> Result<(), StoreError> {
+        match self.get(Cf::Meta, META_FORMAT)? {
+            Some(found) if found == FORMAT.to_be_bytes() => Ok(()),
+            Some(found) => Err(StoreError::Format {
+                found: <[u8; 4]>::try_from(found.as_slice()).map_or(0, u32::from_be_bytes),
+            }),
+            // Stores from before the marker hold tree nodes under another key layout.
+            None if self.get(Cf::Meta, META_GENESIS_HASH)?.is_some() => {
+                Err(StoreError::Format { found: 1 })
+            }
+            None => Ok(self.db.put_cf_opt(
+                self.cf(Cf::Meta)?,
+                META_FORMAT,
+                FORMAT.to_be_bytes(),
+                &synced(),
+            )?),
+        }
     }
 
     fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {

@@ -484,3 +484,24 @@ fn a_proposal_is_found_by_hash_only_with_the_body_its_header_commits_to() {
         Some(stored(real))
     );
 }
+
+#[test]
+fn a_store_of_another_layout_is_refused_with_a_way_out() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.check_genesis([1; 32]).unwrap();
+    }
+    assert!(Store::open(dir.path()).is_ok(), "this build's layout");
+    {
+        // A store from before layouts were recorded.
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .db
+            .delete_cf(store.cf(Cf::Meta).unwrap(), META_FORMAT)
+            .unwrap();
+    }
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Format { found: 1 }), "{err}");
+    assert!(err.to_string().contains("remove the home's data/"), "{err}");
+}

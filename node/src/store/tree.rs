@@ -1,6 +1,10 @@
 //! Rollup state trees in RocksDB: `jmt` nodes and versioned values, one tree per rollup.
 //!
-//! Nodes: `rollup ‖ borsh(NodeKey)` → `borsh(Node)`. Values: `rollup ‖ key hash ‖ version` →
+//! Nodes: `rollup ‖ version ‖ borsh(nibble path)` → `borsh(Node)`, both numbers big-endian:
+//! a height's nodes are new keys after every older one, so RocksDB's compactions mostly move
+//! tables instead of merging them, and a read finds a node in the one table whose range holds
+//! its version (with `borsh(NodeKey)`, whose version is little-endian, each height's nodes were
+//! spread over the whole key space). Values: `rollup ‖ key hash ‖ version` →
 //! `0` (deleted) or `1 ‖ value`, so that the value of a key at a height is the entry at or
 //! just before `(key hash, height)`. Both are written by [`Store::commit`](super::Store::commit)
 //! in the height's `WriteBatch`. Old versions are kept: proofs can be served at any height.
@@ -32,7 +36,8 @@ fn node_key(rollup: RollupId, key: &NodeKey) -> Result<Vec<u8>, StoreError> {
 fn put_node_key(out: &mut Vec<u8>, rollup: RollupId, key: &NodeKey) -> Result<(), StoreError> {
     out.clear();
     out.extend_from_slice(&rollup.to_be_bytes());
-    borsh::to_writer(&mut *out, key).map_err(|_| StoreError::Corrupt {
+    out.extend_from_slice(&key.version().to_be_bytes());
+    borsh::to_writer(&mut *out, key.nibble_path()).map_err(|_| StoreError::Corrupt {
         what: "tree node key",
         height: key.version(),
     })
