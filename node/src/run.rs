@@ -236,7 +236,7 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         let ops_addr = loaded.config.ops.listen_addr;
         let ops_listener = ops::bind(ops_addr).await?;
         let Running {
-            consensus,
+            mut consensus,
             store,
             service,
             ops,
@@ -264,10 +264,14 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         let poster = tokio::spawn(poster.run(committed, stop_rx.clone()));
         let ops_server = tokio::spawn(ops::serve(ops_listener, ops, stopped(stop_rx)));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut consensus_ended = false;
         let result = tokio::select! {
             _ = tokio::signal::ctrl_c() => { info!("interrupted; shutting down"); Ok(()) }
             _ = term.recv() => { info!("terminated; shutting down"); Ok(()) }
-            result = consensus.wait() => result.map_err(anyhow::Error::from),
+            result = consensus.wait() => {
+                consensus_ended = true;
+                result.map_err(anyhow::Error::from)
+            }
             result = grpc_server => server_ended("gRPC", result),
             result = ops_server => server_ended("metrics and health", result),
             result = poster => match result {
@@ -281,9 +285,13 @@ pub fn start(home: &Home) -> anyhow::Result<()> {
         for endpoint in jsonrpc {
             let _ = endpoint.handle.stop();
         }
+        // The driver finishes the message it is handling (a commit, say) and lets go of the
+        // store, so that the flush below holds every commit.
+        if !consensus_ended {
+            consensus.stop().await;
+        }
         // Every commit is already durable (its synced certificate); flushing spares the next
-        // start-up the replay of what is only in memtables (a commit still running on the
-        // consensus thread may land after it and is replayed).
+        // start-up the replay of what is only in memtables.
         store.flush()?;
         result
     })

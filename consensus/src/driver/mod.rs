@@ -155,10 +155,11 @@ impl ConsensusHandle {
         }
     }
 
-    /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error.
-    pub async fn wait(self) -> Result<(), ConsensusError> {
-        let result = self
-            .done
+    /// Wait until the driver ends: `Ok` if the engine shut down, `Err` on a fatal error. Cancel
+    /// safe, so that a caller may select it against a shutdown signal and then [`Self::stop`];
+    /// once it has returned, dropping the handle is enough.
+    pub async fn wait(&mut self) -> Result<(), ConsensusError> {
+        let result = (&mut self.done)
             .await
             .map_err(|_| ConsensusError::Engine("consensus driver thread died".into()))?;
         self.engine.actor.stop(None);

@@ -298,8 +298,10 @@ pub fn log_tail(path: &std::path::Path, bytes: u64) -> String {
 
 /// SIGTERM, then SIGKILL if the validator has not exited within five seconds.
 pub fn stop(child: &mut Child) {
-    let pid = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    // The shell's own `kill`: a minimal system may have no kill program.
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if matches!(child.try_wait(), Ok(Some(_))) {

@@ -310,7 +310,8 @@ async fn submit_all(
 /// The only validator, killed -9 at seeded moments while it commits a stream of
 /// transactions: each restart replays the decided heights whose writes the kill lost, every
 /// transaction a client saw finalized is still where it was with the same receipt in the
-/// same block, every accepted one is finalized, and the chain links and verifies.
+/// same block, every accepted one is finalized, and the chain links and verifies. A clean
+/// stop, then, leaves nothing to replay.
 #[test]
 fn e2e_kill_9_under_load_loses_nothing_acknowledged_and_replays_lost_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -367,6 +368,20 @@ fn e2e_kill_9_under_load_loses_nothing_acknowledged_and_replays_lost_writes() {
             node.report()
         );
     }
+    // A clean stop flushes what the last commits left in memory: nothing to replay.
+    node.stop();
+    let mut node = Validator::start(&homes[0], 4);
+    assert!(
+        wait_for(LONG, || node.logged_height() > 0),
+        "{}",
+        node.report()
+    );
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(
+        !log.contains("replaying decided heights"),
+        "a clean stop left heights to replay\n{}",
+        node.report()
+    );
     node.kill();
     assert_consistent(&homes, 1);
 }

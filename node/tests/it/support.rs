@@ -87,6 +87,13 @@ impl Validator {
         }
     }
 
+    /// SIGTERM: a clean shutdown (SIGKILL if it takes more than five seconds).
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            babel_node::cli::devnet::stop(&mut child);
+        }
+    }
+
     /// Highest height this run's log says was committed.
     pub(crate) fn logged_height(&self) -> u64 {
         babel_node::cli::devnet::logged_height(&self.log)
