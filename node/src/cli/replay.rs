@@ -249,7 +249,7 @@ fn apply(
     executor.committed(&executed.changes);
     let tx_hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();
     let (receipts, state, trees) = executed.into_parts();
-    store.commit(&CommitBatch {
+    store.commit_replayed(&CommitBatch {
         block: v1::Block {
             header: Some(header.clone()),
             txs: txs.to_vec(),

@@ -380,6 +380,31 @@ impl Store {
     /// same block at an already committed height is a no-op (replays after a crash do this),
     /// committing a different one is [`StoreError::ConflictingCommit`].
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let Some(height) = self.next_height(batch)? else {
+            return Ok(());
+        };
+        // A decided height is acknowledged to consensus only once its certificate is on disk;
+        // the rest derives from the block and can be replayed (see [`durable`]).
+        self.record_decided(height, &batch.certificate)?;
+        let wb = self.commit_write(height, batch)?;
+        self.write_unlogged(height, wb)
+    }
+
+    /// Commit a height re-derived from the DA layer (`babel replay`), with the rules of
+    /// [`Self::commit`] but in one write through the write-ahead log: no `decided` record, since
+    /// no stored proposal backs the block, so that a store replayed into (and interrupted) is
+    /// never left with heights only a running node's start-up could restore. Not synced: the DA
+    /// layer still holds whatever a power loss takes.
+    pub fn commit_replayed(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let Some(height) = self.next_height(batch)? else {
+            return Ok(());
+        };
+        let wb = self.commit_write(height, batch)?;
+        Ok(self.db.write(wb)?)
+    }
+
+    /// The height `batch` commits, or `None` if that same block is already committed.
+    fn next_height(&self, batch: &CommitBatch) -> Result<Option<u64>, StoreError> {
         let height = batch
             .block
             .header
@@ -391,7 +416,7 @@ impl Store {
             && height <= latest
         {
             return match self.block_hash_at(height)? {
-                Some(stored) if stored == batch.block_hash => Ok(()),
+                Some(stored) if stored == batch.block_hash => Ok(None),
                 _ => Err(StoreError::ConflictingCommit { height }),
             };
         }
@@ -402,11 +427,7 @@ impl Store {
                 got: height,
             });
         }
-        // A decided height is acknowledged to consensus only once its certificate is on disk;
-        // the rest derives from the block and can be replayed (see [`durable`]).
-        self.record_decided(height, &batch.certificate)?;
-        let wb = self.commit_write(height, batch)?;
-        self.write_unlogged(height, wb)
+        Ok(Some(height))
     }
 
     /// Everything that committing `batch` at `height` writes, as one `WriteBatch`.

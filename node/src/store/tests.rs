@@ -505,3 +505,25 @@ fn a_store_of_another_layout_is_refused_with_a_way_out() {
     assert!(matches!(err, StoreError::Format { found: 1 }), "{err}");
     assert!(err.to_string().contains("remove the home's data/"), "{err}");
 }
+
+#[test]
+fn a_height_replayed_from_the_da_leaves_no_decided_record_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.commit_replayed(&batch(1)).unwrap();
+        store.commit_replayed(&batch(1)).unwrap();
+        assert!(matches!(
+            store.commit_replayed(&batch(3)),
+            Err(StoreError::HeightGap {
+                expected: 2,
+                got: 3
+            })
+        ));
+        store.commit_replayed(&batch(2)).unwrap();
+        assert!(store.decided_above(0).unwrap().is_empty());
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.latest_height().unwrap(), Some(2));
+    assert_eq!(store.block(2).unwrap(), Some(batch(2).block));
+}
