@@ -15,7 +15,7 @@ use crate::{
     grpc::evm_tx,
     support::{
         Validator, babel, client, free_port_range, grpc_addr, runtime, start_all, stderr,
-        testnet_homes, wait_finalized, wait_for,
+        submit_accepted, testnet_homes, wait_finalized, wait_for,
     },
 };
 
@@ -291,22 +291,6 @@ async fn finalized(
     (r.height, r.index, r.receipt, block.hash.to_vec())
 }
 
-async fn submit_all(
-    client: &mut v1::node_client::NodeClient<tonic::transport::Channel>,
-    txs: &[v1::SignedTransaction],
-) {
-    let results = client
-        .submit_transactions(v1::SubmitTransactionsRequest {
-            transactions: txs.to_vec(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .results;
-    let refused: Vec<_> = results.iter().filter(|r| !r.accepted).collect();
-    assert!(refused.is_empty(), "{refused:?}");
-}
-
 /// The only validator, killed -9 at seeded moments while it commits a stream of
 /// transactions: each restart replays the decided heights whose writes the kill lost, every
 /// transaction a client saw finalized is still where it was with the same receipt in the
@@ -338,13 +322,13 @@ fn e2e_kill_9_under_load_loses_nothing_acknowledged_and_replays_lost_writes() {
         let (settled, in_flight) = (batch(), batch());
         rt.block_on(async {
             let mut c = client(addr).await;
-            submit_all(&mut c, &settled).await;
+            submit_accepted(&mut c, settled.clone()).await;
             for tx in &settled {
                 let hash = babel_proto::tx_hash(tx).to_vec();
                 let at = finalized(&mut c, &hash).await;
                 seen.push((hash, at));
             }
-            submit_all(&mut c, &in_flight).await;
+            submit_accepted(&mut c, in_flight.clone()).await;
         });
         // Killed while the second batch is being committed, or just after.
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..300)));

@@ -12,7 +12,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::support::{
     Validator, babel, channel, client, grpc_addr, health_becomes, runtime, start_all, stderr,
-    stdout, testnet_homes, wait_finalized, wait_for, wait_status,
+    stdout, submit_accepted, testnet_homes, wait_finalized, wait_for, wait_status,
 };
 
 async fn read_heights(
@@ -325,15 +325,7 @@ fn e2e_pending_transactions_survive_kill_9_of_the_only_validator() {
         .collect();
     rt.block_on(async {
         let mut client = client(addr).await;
-        let results = client
-            .submit_transactions(v1::SubmitTransactionsRequest {
-                transactions: held.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .results;
-        assert!(results.iter().all(|r| r.accepted), "{results:?}");
+        submit_accepted(&mut client, held.clone()).await;
         let status = client.status(v1::StatusRequest {}).await.unwrap();
         assert_eq!(status.into_inner().mempool_size, 5);
     });
@@ -616,15 +608,7 @@ fn e2e_a_transaction_that_can_no_longer_pay_is_dropped_and_reported() {
             sign(&tx, &key)
         };
         // One submission: both enter the pool together, so they meet in one block.
-        let results = client
-            .submit_transactions(v1::SubmitTransactionsRequest {
-                transactions: vec![transfer(0), transfer(1)],
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .results;
-        assert!(results.iter().all(|r| r.accepted), "{results:?}");
+        let results = submit_accepted(&mut client, vec![transfer(0), transfer(1)]).await;
         let paid = wait_finalized(&mut client, &results[0].hash).await;
         let receipt = paid.receipt.unwrap();
         assert!(receipt.success);

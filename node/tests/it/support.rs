@@ -236,6 +236,23 @@ pub(crate) async fn client(addr: std::net::SocketAddr) -> NodeClient<tonic::tran
     NodeClient::new(channel(addr).await)
 }
 
+/// Submit `txs` in one `SubmitTransactions` call and assert that every one was accepted;
+/// returns the per-transaction results.
+pub(crate) async fn submit_accepted(
+    client: &mut NodeClient<tonic::transport::Channel>,
+    txs: Vec<v1::SignedTransaction>,
+) -> Vec<v1::SubmitTransactionResponse> {
+    let results = client
+        .submit_transactions(v1::SubmitTransactionsRequest { transactions: txs })
+        .await
+        .expect("SubmitTransactions")
+        .into_inner()
+        .results;
+    let refused: Vec<_> = results.iter().filter(|r| !r.accepted).collect();
+    assert!(refused.is_empty(), "refused: {refused:?}");
+    results
+}
+
 /// Poll until the transaction is finalized (30 s at most) and return its status: FINALIZED,
 /// or POSTED once its block is also on the DA layer.
 pub(crate) async fn wait_finalized(
