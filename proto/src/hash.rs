@@ -55,13 +55,17 @@ pub fn tx_root(txs: &[v1::SignedTransaction]) -> [u8; 32] {
     merkle_root(&leaves)
 }
 
+/// Whether `txs` are the transactions `header` commits to (root and count).
+pub fn txs_match_header(header: &v1::Header, txs: &[v1::SignedTransaction]) -> bool {
+    header.tx_count == txs.len() as u64 && header.tx_root.as_ref() == tx_root(txs)
+}
+
 /// Whether a block's body is the one its header commits to: its transactions (root and count)
 /// and its parent's certificate. The block hash covers only the header, so two blocks with one
 /// hash may differ in body; only the one this holds for is the block.
 pub fn body_matches_header(block: &v1::Block) -> bool {
     block.header.as_ref().is_some_and(|h| {
-        h.tx_count == block.txs.len() as u64
-            && h.tx_root.as_ref() == tx_root(&block.txs)
+        txs_match_header(h, &block.txs)
             && h.last_certificate_hash == certificate_hash(block.last_certificate.as_ref())
     })
 }

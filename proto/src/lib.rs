@@ -12,7 +12,7 @@ pub mod test_utils;
 
 pub use hash::{
     block_hash, body_matches_header, certificate_hash, merkle_proof, merkle_root, receipt_leaf,
-    results_root, tx_hash, tx_root,
+    results_root, tx_hash, tx_root, txs_match_header,
 };
 
 /// Generated messages and gRPC stubs of `babel.v1`.

@@ -465,9 +465,7 @@ impl NodeApp {
         if let Err(reason) = self.check_txs(h.height, &block.txs)? {
             return Ok(Verdict::invalid(Refusal::Transactions, reason));
         }
-        if h.tx_root.as_ref() != babel_proto::tx_root(&block.txs)
-            || h.tx_count != block.txs.len() as u64
-        {
+        if !babel_proto::txs_match_header(h, &block.txs) {
             return Ok(Verdict::invalid(
                 Refusal::TxRoot,
                 "tx root or count mismatch",

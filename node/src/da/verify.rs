@@ -110,8 +110,7 @@ pub async fn block_txs(
     };
     let txs = layout::assemble(&blob.message, &found, &link.chain_id, &hash, link.max_txs)
         .map_err(|e| invalid(e.to_string()))?;
-    if header.tx_root.as_ref() != babel_proto::tx_root(&txs) || header.tx_count != txs.len() as u64
-    {
+    if !babel_proto::txs_match_header(header, &txs) {
         return Err(invalid(format!(
             "block {}: the posted transactions do not make up the header's tx root",
             header.height

@@ -667,11 +667,14 @@ impl Store {
             if !key.starts_with(&prefix) {
                 break;
             }
+            // One this node found valid passed validation, which checks the same commitments:
+            // only the others are hashed again.
             if key.ends_with(block_hash)
-                && v1::StoredProposal::decode(value.as_ref())
-                    .ok()
-                    .and_then(|p| p.block)
-                    .is_some_and(|b| babel_proto::body_matches_header(&b))
+                && v1::StoredProposal::decode(value.as_ref()).is_ok_and(|p| {
+                    p.valid
+                        || p.block
+                            .is_some_and(|b| babel_proto::body_matches_header(&b))
+                })
             {
                 return Ok(Some(value.to_vec()));
             }
