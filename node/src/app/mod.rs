@@ -577,24 +577,34 @@ impl NodeApp {
             self.executor.committed(&e.changes);
         }
         let (receipts, state, trees) = executed.map(Executed::into_parts).unwrap_or_default();
+        // A peer's forwards were never written to the pending set: no deletes for them.
+        let pending = {
+            let pool = self.pool.lock();
+            tx_hashes.iter().map(|h| pool.maybe_pending(h)).collect()
+        };
         let batch = CommitBatch {
             block,
             block_hash,
             certificate,
             receipts: tx_hashes.iter().copied().zip(receipts).collect(),
             tx_hashes,
+            pending,
             state,
             trees,
         };
         let write = Instant::now();
         self.store.commit(&batch).map_err(app_err)?;
         self.metrics.store_write(write.elapsed());
-        let mut evicted = self.pool.lock().evict_committed(&nonces);
+        let evicted = self.pool.lock().evict_committed(&nonces);
         // Included ones left the store's pending set with the commit; the rest (replaced by
         // another transaction with the same nonce) leave it now.
         let included: std::collections::HashSet<&[u8; 32]> = batch.tx_hashes.iter().collect();
-        evicted.retain(|h| !included.contains(h));
-        self.store.delete_pending(&evicted).map_err(app_err)?;
+        let replaced: Vec<[u8; 32]> = evicted
+            .iter()
+            .filter(|t| t.durable && !included.contains(&t.hash))
+            .map(|t| t.hash)
+            .collect();
+        self.store.delete_pending(&replaced).map_err(app_err)?;
         let height = batch.block.header.as_ref().map_or(0, |h| h.height);
         let heads: Vec<([u8; 32], v1::SignedTransaction)> = {
             let pool = self.pool.lock();

@@ -4,7 +4,7 @@ use crate::{
     txpath::{
         admission::sign,
         mempool::{Mempool, PoolLimits},
-        pool::pool_tx,
+        pool::{Origin, TxPool, pool_tx},
     },
 };
 use ed25519_dalek::SigningKey;
@@ -124,7 +124,7 @@ fn proposer_reaps_the_pool_and_its_block_validates() {
     let genesis = f.app.genesis.clone();
     for nonce in 0..3 {
         let checked = admission::check(tx(1, 1, nonce), &genesis, &f.app.executor).unwrap();
-        f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+        f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
     }
     let block = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(block.txs.len(), 3);
@@ -154,7 +154,7 @@ fn pooled_transactions_skip_re_verification_but_strangers_do_not() {
     let mut f = fixture();
     let genesis = f.app.genesis.clone();
     let pooled = admission::check(tx(1, 1, 0), &genesis, &f.app.executor).unwrap();
-    f.app.pool.lock().insert(pool_tx(&pooled), 0).unwrap();
+    f.app.pool.lock().insert(pool_tx(&pooled, true), 0).unwrap();
     let good = block_with(&mut f, vec![tx(1, 1, 0), tx(2, 2, 0)]);
     assert!(verdict(&mut f, &good).is_valid());
     let bad = block_with(&mut f, vec![tx(1, 1, 0), tx(5, 2, 0)]);
@@ -386,11 +386,59 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     let genesis = f.app.genesis.clone();
     for tx in greedy {
         let checked = admission::check(tx, &genesis, &f.app.executor).unwrap();
-        f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+        f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
     }
     let built = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(built.txs.len(), 6);
     assert!(verdict(&mut f, &built).is_valid());
+}
+
+#[tokio::test]
+async fn a_peers_forward_stays_in_memory_and_what_a_client_submits_is_kept_on_disk() {
+    let mut f = fixture();
+    let verifier = crate::txpath::sigverify::SigVerifier::start(crate::metrics::Metrics::new())
+        .unwrap();
+    let txpool = TxPool::new(
+        f.app.pool.clone(),
+        f.app.store.clone(),
+        f.app.genesis.clone(),
+        f.app.executor.clone(),
+        verifier,
+    );
+    let txs: Vec<v1::SignedTransaction> = (0..3).map(|n| tx(1, 1, n)).collect();
+    let hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();
+    let pending = |f: &Fixture| -> Vec<[u8; 32]> {
+        let mut held: Vec<[u8; 32]> = f.app.store.pending().unwrap().iter().map(|p| p.0).collect();
+        held.sort_unstable();
+        held
+    };
+
+    // Forwarded by a peer (which holds them on disk): pooled, not written.
+    let forwarded = txpool.submit(txs[..2].to_vec(), Origin::Peer).await;
+    assert_eq!(forwarded, vec![Ok(hashes[0]), Ok(hashes[1])]);
+    assert!(f.app.pool.lock().contains(&hashes[1]));
+    assert!(pending(&f).is_empty());
+
+    // A client submits one of them here too, and a new one: the first is still a duplicate,
+    // but from now on this node holds both on disk.
+    let submitted = txpool
+        .submit(vec![txs[1].clone(), txs[2].clone()], Origin::Client)
+        .await;
+    assert_eq!(
+        submitted[0].as_ref().map_err(|r| r.reason),
+        Err(v1::RejectReason::Duplicate)
+    );
+    assert_eq!(submitted[1], Ok(hashes[2]));
+    let mut kept = vec![hashes[1], hashes[2]];
+    kept.sort_unstable();
+    assert_eq!(pending(&f), kept);
+
+    // Their block commits and leaves nothing pending, in the pool or on disk.
+    let block = f.app.build_block(Height(1), f.proposer).unwrap();
+    assert_eq!(block.txs, txs);
+    commit(&mut f, block);
+    assert!(f.app.pool.lock().is_empty());
+    assert!(pending(&f).is_empty());
 }
 
 /// Rollup 1 charging 1 wei per gas, where signer 1 holds `wei`.
@@ -441,7 +489,7 @@ fn the_proposer_leaves_out_what_cannot_pay_and_the_commit_drops_it() {
     let txs = [paid_tx(0, 1), paid_tx(1, 0), paid_tx(2, 0)];
     for tx in &txs {
         let checked = admission::check(tx.clone(), &genesis, &f.app.executor).unwrap();
-        f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+        f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
         f.app.store.put_pending(&[(checked.hash, tx)]).unwrap();
     }
     // Nonce 1 cannot pay after nonce 0 spent the balance; nonce 2 would leave a gap.
@@ -480,7 +528,7 @@ fn the_proposer_drops_what_cannot_pay_even_on_the_committed_state() {
     let mut f = paying_fixture(20_000);
     let tx = paid_tx(0, 0);
     let checked = admission::check(tx.clone(), &f.app.genesis.clone(), &f.app.executor).unwrap();
-    f.app.pool.lock().insert(pool_tx(&checked), 0).unwrap();
+    f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
     f.app.store.put_pending(&[(checked.hash, &tx)]).unwrap();
 
     let block = f.app.build_block(Height(1), f.proposer).unwrap();

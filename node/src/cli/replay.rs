@@ -260,6 +260,7 @@ fn apply(
         certificate: certificate.clone(),
         receipts: tx_hashes.iter().copied().zip(receipts).collect(),
         tx_hashes,
+        pending: Vec::new(),
         state,
         trees,
     })?;

@@ -37,7 +37,7 @@ use crate::{
     store::Store,
     txpath::{
         admission::Rejection,
-        pool::{Admission, TxPool},
+        pool::{Admission, Origin, TxPool},
     },
 };
 
@@ -200,7 +200,11 @@ impl NodeService {
         txs: Vec<v1::SignedTransaction>,
         gossiped: bool,
     ) -> Vec<v1::SubmitTransactionResponse> {
-        let results = self.txpool.submit(txs.clone()).await;
+        // A peer's forward is kept in memory only (the peer holds it on disk). A client that
+        // sends the gossip header itself only gives up that durability for its own
+        // transactions.
+        let origin = if gossiped { Origin::Peer } else { Origin::Client };
+        let results = self.txpool.submit(txs.clone(), origin).await;
         if !gossiped {
             let accepted: Vec<v1::SignedTransaction> = txs
                 .into_iter()

@@ -187,6 +187,9 @@ pub struct CommitBatch {
     pub receipts: Vec<([u8; 32], v1::Receipt)>,
     /// Transaction hashes in block order.
     pub tx_hashes: Vec<[u8; 32]>,
+    /// Whether the pending set may hold each of them (block order), so that the commit
+    /// deletes it there; empty for "all of them" (a replay, which knows no mempool).
+    pub pending: Vec<bool>,
     /// State changes.
     pub state: Vec<StateWrite>,
     /// Each rollup's state-tree update for this height.
@@ -465,12 +468,13 @@ impl Store {
         // each random hash (in block order they were the costliest part of the commit).
         let mut located = Vec::with_capacity(batch.tx_hashes.len());
         for (index, hash) in batch.tx_hashes.iter().enumerate() {
+            let pending = batch.pending.get(index).copied().unwrap_or(true);
             let index = u32::try_from(index).map_err(|_| StoreError::TooManyTransactions)?;
-            located.push((hash, index));
+            located.push((hash, index, pending));
         }
         // Stable, so that a hash repeated in a block keeps its last index, as before.
-        located.sort_by_key(|(hash, _)| *hash);
-        for (hash, index) in &located {
+        located.sort_by_key(|(hash, _, _)| *hash);
+        for (hash, index, pending) in &located {
             wb.put_cf(
                 self.cf(Cf::TxIndex)?,
                 hash,
@@ -479,8 +483,10 @@ impl Store {
                     index: *index,
                 }),
             );
-            // Committed, so no longer pending: gone with the same atomic write.
-            wb.delete_cf(self.cf(Cf::Mempool)?, hash);
+            if *pending {
+                // Committed, so no longer pending: gone with the same atomic write.
+                wb.delete_cf(self.cf(Cf::Mempool)?, hash);
+            }
         }
         let mut receipts: Vec<&([u8; 32], v1::Receipt)> = batch.receipts.iter().collect();
         receipts.sort_by_key(|(hash, _)| hash);

@@ -54,6 +54,7 @@ fn batch(height: u64) -> CommitBatch {
             })
             .collect(),
         tx_hashes,
+        pending: Vec::new(),
         state: vec![StateWrite {
             rollup_id: 7,
             key: b"k".to_vec(),
@@ -348,6 +349,7 @@ fn a_commit_write_batch_fits_the_space_reserved_for_it() {
                 .map(|h| (*h, v1::Receipt::default()))
                 .collect(),
             tx_hashes,
+            pending: Vec::new(),
             state: changes
                 .iter()
                 .map(|(key, value)| StateWrite {

@@ -33,6 +33,9 @@ pub struct PoolTx {
     pub gas: u64,
     /// The signed transaction.
     pub tx: babel_proto::v1::SignedTransaction,
+    /// Whether the store's pending set holds it: a client's submission is written there before
+    /// it is acknowledged; a peer's forward is not (the peer that acknowledged it holds it).
+    pub durable: bool,
 }
 
 /// Why the mempool refused a transaction.
@@ -180,6 +183,31 @@ impl Mempool {
     /// The pooled transaction of `account` with `nonce`, if any.
     pub fn get(&self, account: &Account, nonce: u64) -> Option<&PoolTx> {
         self.by_account.get(account)?.get(&nonce)
+    }
+
+    /// Whether the store's pending set may hold `hash`: false only for a pooled transaction
+    /// that a peer forwarded (see [`PoolTx::durable`]).
+    pub fn maybe_pending(&self, hash: &[u8; 32]) -> bool {
+        self.by_hash(hash).is_none_or(|t| t.durable)
+    }
+
+    /// Mark a pooled transaction as held (or no longer held) by the store's pending set.
+    /// Returns whether that changed anything.
+    pub fn set_durable(&mut self, hash: &[u8; 32], durable: bool) -> bool {
+        let Some((account, nonce)) = self.by_hash.get(hash) else {
+            return false;
+        };
+        match self
+            .by_account
+            .get_mut(account)
+            .and_then(|q| q.get_mut(nonce))
+        {
+            Some(tx) if tx.durable != durable => {
+                tx.durable = durable;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Admit `tx`, given its sender's committed nonce (the next nonce a block may use).
@@ -348,8 +376,8 @@ impl Mempool {
     }
 
     /// After a commit: drop every transaction of the touched accounts whose nonce is below the
-    /// account's new committed nonce. Returns the hashes dropped.
-    pub fn evict_committed(&mut self, committed: &[(Account, u64)]) -> Vec<[u8; 32]> {
+    /// account's new committed nonce. Returns those dropped.
+    pub fn evict_committed(&mut self, committed: &[(Account, u64)]) -> Vec<PoolTx> {
         let mut dropped = Vec::new();
         for (account, next) in committed {
             if !self.by_account.contains_key(account) {
@@ -365,7 +393,7 @@ impl Mempool {
                     if let Some(tx) = queue.remove(&nonce) {
                         pool.bytes -= tx.size;
                         pool.by_hash.remove(&tx.hash);
-                        dropped.push(tx.hash);
+                        dropped.push(tx);
                     }
                 }
             });
@@ -409,6 +437,7 @@ mod tests {
             size: 100,
             gas: 1_000,
             tx: Default::default(),
+            durable: true,
         }
     }
 
@@ -501,16 +530,35 @@ mod tests {
             p.insert(tx(1, 1, n), 0).unwrap();
         }
         let dropped = p.evict_committed(&[((1, [1; 32]), 3)]);
-        assert_eq!(
-            dropped,
-            (0..3).map(|n| tx(1, 1, n).hash).collect::<Vec<_>>()
-        );
+        assert_eq!(dropped, (0..3).map(|n| tx(1, 1, n)).collect::<Vec<_>>());
         assert_eq!(p.len(), 1);
         assert_eq!(p.bytes(), 100);
         assert!(p.contains(&tx(1, 1, 3).hash));
         assert!(!p.contains(&tx(1, 1, 0).hash));
         p.evict_committed(&[((1, [1; 32]), 4)]);
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn only_a_pooled_forward_is_known_to_be_outside_the_pending_set() {
+        let mut p = pool();
+        let forwarded = PoolTx {
+            durable: false,
+            ..tx(1, 1, 0)
+        };
+        p.insert(forwarded.clone(), 0).unwrap();
+        p.insert(tx(1, 2, 0), 0).unwrap();
+        assert!(!p.maybe_pending(&forwarded.hash));
+        assert!(p.maybe_pending(&tx(1, 2, 0).hash));
+        // Unknown to the pool: it may be on disk (restored, or pooled and then dropped).
+        assert!(p.maybe_pending(&tx(1, 3, 0).hash));
+        assert!(p.set_durable(&forwarded.hash, true));
+        assert!(!p.set_durable(&forwarded.hash, true), "no change the second time");
+        assert!(p.maybe_pending(&forwarded.hash));
+        assert!(!p.set_durable(&tx(1, 3, 0).hash, true), "not pooled");
+        let evicted = p.evict_committed(&[((1, [1; 32]), 1)]);
+        assert_eq!(evicted.len(), 1);
+        assert!(evicted[0].durable);
     }
 
     #[test]

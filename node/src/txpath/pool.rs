@@ -59,8 +59,8 @@ fn storage(e: StoreError) -> Rejection {
     Rejection::new(RejectReason::Unspecified, format!("storage: {e}"))
 }
 
-/// The mempool entry for a checked transaction.
-pub fn pool_tx(c: &CheckedTx) -> PoolTx {
+/// The mempool entry for a checked transaction (`durable`: see [`PoolTx::durable`]).
+pub fn pool_tx(c: &CheckedTx, durable: bool) -> PoolTx {
     PoolTx {
         hash: c.hash,
         account: (c.tx.rollup_id, c.sender()),
@@ -68,7 +68,20 @@ pub fn pool_tx(c: &CheckedTx) -> PoolTx {
         size: c.size,
         gas: c.tx.gas_limit.min(MAX_TX_GAS),
         tx: c.signed.clone(),
+        durable,
     }
+}
+
+/// Who handed the node a submission, which decides what admitting it must make durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A client, who is answered: what is accepted is written to the store's pending set
+    /// first, so an acknowledged transaction survives this node being killed.
+    Client,
+    /// A peer forwarding what it accepted from a client, before it answers that client: kept
+    /// in memory only. The peer holds it on disk; writing every forward on every validator
+    /// (and deleting it again at its commit) would only repeat that.
+    Peer,
 }
 
 /// Result of admitting one transaction: its hash, or why it was refused.
@@ -120,10 +133,10 @@ impl TxPool {
         &self.pool
     }
 
-    /// Admit `txs`, returning one result per transaction in order. Signatures of the whole
-    /// submission (and of any submitted concurrently) are checked in one batch.
-    pub async fn submit(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
-        let results = self.admit_all(txs).await;
+    /// Admit `txs` from `origin`, returning one result per transaction in order. Signatures
+    /// of the whole submission (and of any submitted concurrently) are checked in one batch.
+    pub async fn submit(&self, txs: Vec<v1::SignedTransaction>, origin: Origin) -> Vec<Admission> {
+        let results = self.admit_all(txs, origin).await;
         for r in &results {
             self.metrics
                 .admission(r.as_ref().map(|_| ()).map_err(|e| e.reason));
@@ -131,7 +144,7 @@ impl TxPool {
         results
     }
 
-    async fn admit_all(&self, txs: Vec<v1::SignedTransaction>) -> Vec<Admission> {
+    async fn admit_all(&self, txs: Vec<v1::SignedTransaction>, origin: Origin) -> Vec<Admission> {
         // Admission's own time, the wait for the signature verifier excluded.
         let start = Instant::now();
         let mut results: Vec<Option<Admission>> = vec![None; txs.len()];
@@ -172,7 +185,7 @@ impl TxPool {
                 )));
             }
         }
-        for (slot, outcome) in self.admit(good) {
+        for (slot, outcome) in self.admit(good, origin) {
             results[slot] = Some(outcome);
         }
         busy += start.elapsed();
@@ -200,8 +213,9 @@ impl TxPool {
         Ok(checked)
     }
 
-    /// Nonce checks and insertion, then the on-disk copy of what went in.
-    fn admit<T: Copy>(&self, txs: Vec<(T, CheckedTx)>) -> Vec<(T, Admission)> {
+    /// Nonce checks and insertion, then (for a client's) the on-disk copy of what went in.
+    fn admit<T: Copy>(&self, txs: Vec<(T, CheckedTx)>, origin: Origin) -> Vec<(T, Admission)> {
+        let durable = origin == Origin::Client;
         // Whether the signer can pay the maximum fee now.
         let env = block_env(0, 0);
         let pays: Vec<Result<bool, Rejection>> = txs
@@ -213,7 +227,11 @@ impl TxPool {
             })
             .collect();
         let mut out = Vec::with_capacity(txs.len());
+        // What goes into the pending set: the client's new transactions, and those a peer
+        // forwarded earlier that a client now submits here too (still refused as duplicates,
+        // but from now on this node holds them on disk as well).
         let mut admitted = Vec::new();
+        let (mut fresh, mut promoted) = (Vec::new(), Vec::new());
         {
             let mut pool = self.pool.lock();
             for ((slot, c), pays) in txs.iter().zip(pays) {
@@ -230,9 +248,19 @@ impl TxPool {
                                 "balance below the maximum fee (gas limit × gas price)",
                             ));
                         }
-                        pool.insert(pool_tx(c), n).map_err(Rejection::from)
+                        match pool.insert(pool_tx(c, durable), n) {
+                            Err(PoolError::Duplicate)
+                                if durable && pool.set_durable(&c.hash, true) =>
+                            {
+                                promoted.push(c.hash);
+                                admitted.push((c.hash, &c.signed));
+                                Err(PoolError::Duplicate.into())
+                            }
+                            other => other.map_err(Rejection::from),
+                        }
                     });
-                if outcome.is_ok() {
+                if durable && outcome.is_ok() {
+                    fresh.push(c.hash);
                     admitted.push((c.hash, &c.signed));
                 }
                 out.push((*slot, outcome.map(|()| c.hash)));
@@ -240,8 +268,12 @@ impl TxPool {
         }
         if let Err(e) = self.store.put_pending(&admitted) {
             // Not durable, so not acknowledged: take them back out and refuse them.
-            let hashes: Vec<[u8; 32]> = admitted.iter().map(|(h, _)| *h).collect();
-            self.pool.lock().remove(&hashes);
+            let mut pool = self.pool.lock();
+            pool.remove(&fresh);
+            for hash in &promoted {
+                pool.set_durable(hash, false);
+            }
+            drop(pool);
             let refused = storage(e);
             for (_, outcome) in &mut out {
                 if outcome.is_ok() {
@@ -285,7 +317,8 @@ impl TxPool {
         };
         let mut restored = 0;
         let hashes: Vec<[u8; 32]> = good.iter().map(|(_, c)| c.hash).collect();
-        for (hash, (_, outcome)) in hashes.into_iter().zip(self.admit(good)) {
+        // Already in the pending set, and still to be kept there.
+        for (hash, (_, outcome)) in hashes.into_iter().zip(self.admit(good, Origin::Client)) {
             match outcome {
                 Ok(_) => restored += 1,
                 Err(_) => dropped.push(hash),
