@@ -2,16 +2,12 @@
 //! [`v1::Transaction`] the executor runs: the one place admission and block execution agree on
 //! what a transaction says and who signed it.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, MutexGuard},
-};
-
 use babel_proto::v1;
 use prost::Message;
 
 use crate::{
     Executor, RollupId,
+    memo::TxMemo,
     ethereum::{self, EthError, EthTx},
     registry::Registry,
 };
@@ -48,37 +44,21 @@ pub struct Opened {
     pub ethereum: Option<EthTx>,
 }
 
-/// Recovered Ethereum signers by transaction hash (a hash names the signed bytes exactly), in
-/// two generations: when the newer is full it becomes the older, so a flood of transactions
-/// evicts the memo gradually, never all at once.
-#[derive(Debug, Default)]
-pub(crate) struct SignerMemo(Mutex<Generations>);
+/// Recovered Ethereum signers by transaction hash, at most [`MEMO_ENTRIES`].
+#[derive(Debug)]
+pub(crate) struct SignerMemo(TxMemo<[u8; 20]>);
 
-#[derive(Debug, Default)]
-struct Generations {
-    newer: HashMap<[u8; 32], [u8; 20]>,
-    older: HashMap<[u8; 32], [u8; 20]>,
+impl Default for SignerMemo {
+    fn default() -> Self {
+        Self(TxMemo::new(MEMO_ENTRIES))
+    }
 }
 
-impl SignerMemo {
-    fn lock(&self) -> MutexGuard<'_, Generations> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
+impl std::ops::Deref for SignerMemo {
+    type Target = TxMemo<[u8; 20]>;
 
-    fn get(&self, hash: &[u8; 32]) -> Option<[u8; 20]> {
-        let memo = self.lock();
-        memo.newer
-            .get(hash)
-            .or_else(|| memo.older.get(hash))
-            .copied()
-    }
-
-    fn insert(&self, hash: [u8; 32], from: [u8; 20]) {
-        let mut memo = self.lock();
-        if memo.newer.len() >= MEMO_ENTRIES / 2 {
-            memo.older = std::mem::take(&mut memo.newer);
-        }
-        memo.newer.insert(hash, from);
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 

@@ -13,6 +13,8 @@
 //! - [`commitment`]: per-rollup Jellyfish Merkle trees, state roots and proofs.
 //! - [`ethereum`]: signed Ethereum transactions, the second envelope of EVM rollups, opened
 //!   into native ones by [`Executor::open`].
+//! - [`memo`]: answers about signed transactions (signers, signature checks) remembered by
+//!   hash.
 //! - [`registry`]: the rollups a chain runs, in the state of rollup 0, and the governance-approved
 //!   transactions that register and update them on a running chain.
 //!
@@ -33,6 +35,7 @@ pub mod ethereum;
 mod executor;
 pub mod gas;
 mod journal;
+pub mod memo;
 pub mod native;
 pub mod receipt;
 pub mod registry;

@@ -187,10 +187,16 @@ impl NodeApp {
         // A transaction in our mempool passed the same signature check on admission (ZIP-215
         // rules, which do not depend on the batch), and its hash covers body and signature,
         // so only the others need checking: every node reaches the same verdict.
+        // Nor those an earlier validation checked (the same block again, or another round's
+        // block with the same transactions).
         let unseen: Vec<usize> = {
             let pool = self.pool.lock();
+            let verified = self.pool.verified();
             (0..checked.len())
-                .filter(|&i| !pool.contains(&checked[i].hash))
+                .filter(|&i| {
+                    let hash = &checked[i].hash;
+                    !pool.contains(hash) && verified.get(hash).is_none()
+                })
                 .collect()
         };
         let to_verify: Vec<&CheckedTx> = unseen.iter().map(|&i| &checked[i]).collect();
@@ -204,6 +210,10 @@ impl NodeApp {
         if let Some(k) = verdicts.iter().position(|ok| !ok) {
             return Ok(Err(format!("transaction {}: bad signature", unseen[k])));
         }
+        // Every one checked out: admission need not check them again when peers forward them.
+        self.pool
+            .verified()
+            .extend(unseen.iter().map(|&i| checked[i].hash), ());
         let mut next: HashMap<Account, u64> = HashMap::new();
         for (i, c) in checked.iter().enumerate() {
             let account = (c.tx.rollup_id, c.sender());

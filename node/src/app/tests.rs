@@ -441,6 +441,51 @@ async fn a_peers_forward_stays_in_memory_and_what_a_client_submits_is_kept_on_di
     assert!(pending(&f).is_empty());
 }
 
+#[tokio::test]
+async fn signatures_a_validation_checked_are_not_checked_again_when_peers_forward_them() {
+    let mut f = fixture();
+    let verifier = crate::txpath::sigverify::SigVerifier::start(crate::metrics::Metrics::new())
+        .unwrap();
+    let txpool = TxPool::new(
+        f.app.pool.clone(),
+        f.app.store.clone(),
+        f.app.genesis.clone(),
+        f.app.executor.clone(),
+        verifier,
+    );
+    // A proposal holding transactions this node has not seen: validation checks them and
+    // remembers that they hold.
+    let seen = tx(1, 1, 0);
+    let block = block_with(&mut f, vec![seen.clone()]);
+    assert!(verdict(&mut f, &block).is_valid());
+    let hash = babel_proto::tx_hash(&seen);
+    assert_eq!(f.app.pool.verified().get(&hash), Some(()));
+
+    // A bad signature is never remembered.
+    let mut forged = tx(2, 2, 0);
+    forged.signature = vec![7; 64].into();
+    let bad = block_with(&mut f, vec![forged.clone()]);
+    assert!(verdict(&mut f, &bad).reason().contains("bad signature"));
+    assert_eq!(f.app.pool.verified().get(&babel_proto::tx_hash(&forged)), None);
+
+    // Admission trusts what is remembered, by hash: shown with a forged transaction whose
+    // hash is remembered (which no honest validation would do), accepted unchecked...
+    f.app.pool.verified().insert(babel_proto::tx_hash(&forged), ());
+    let forwarded = txpool
+        .submit(vec![seen.clone(), forged.clone()], Origin::Peer)
+        .await;
+    assert_eq!(forwarded[0], Ok(hash));
+    assert!(forwarded[1].is_ok());
+    // ...while one that is not remembered is checked as always.
+    let mut other = tx(3, 3, 0);
+    other.signature = vec![7; 64].into();
+    let refused = txpool.submit(vec![other], Origin::Peer).await;
+    assert_eq!(
+        refused[0].as_ref().map_err(|r| r.reason),
+        Err(v1::RejectReason::BadSignature)
+    );
+}
+
 /// Rollup 1 charging 1 wei per gas, where signer 1 holds `wei`.
 fn paying_fixture(wei: u64) -> Fixture {
     let signer = *SigningKey::from_bytes(&[1; 32]).verifying_key().as_bytes();

@@ -10,7 +10,7 @@ use std::{
     time::Instant,
 };
 
-use babel_execution::Executor;
+use babel_execution::{Executor, memo::TxMemo};
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, RejectReason};
 use tracing::info;
@@ -26,20 +26,39 @@ use crate::{
     },
 };
 
-/// The mempool shared by the gRPC server (submissions) and the application (blocks).
+/// Native signatures that checked out in a block's validation, remembered so that admission
+/// does not check them again when a peer forwards the same transactions later. At most this
+/// many (about 50 bytes each).
+const VERIFIED_MEMO: usize = 1 << 17;
+
+/// The mempool shared by the gRPC server (submissions) and the application (blocks), with
+/// the memo of signatures that block validation checked.
 #[derive(Clone, Debug)]
-pub struct SharedPool(Arc<Mutex<Mempool>>);
+pub struct SharedPool {
+    pool: Arc<Mutex<Mempool>>,
+    verified: Arc<TxMemo<()>>,
+}
 
 impl SharedPool {
     /// Share `pool`.
     pub fn new(pool: Mempool) -> Self {
-        Self(Arc::new(Mutex::new(pool)))
+        Self {
+            pool: Arc::new(Mutex::new(pool)),
+            verified: Arc::new(TxMemo::new(VERIFIED_MEMO)),
+        }
     }
 
     /// Lock the pool (a poisoned lock is recovered: the pool has no invariants a panic
     /// elsewhere could have broken half-way).
     pub fn lock(&self) -> MutexGuard<'_, Mempool> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hashes of transactions whose signature a block validation found good. A hash covers
+    /// body and signature, and the check (ZIP-215) does not depend on the batch, so a
+    /// remembered verdict is the one checking again would give.
+    pub fn verified(&self) -> &TxMemo<()> {
+        &self.verified
     }
 }
 
@@ -161,7 +180,15 @@ impl TxPool {
                 Err(r) => results[i] = Some(Err(r)),
             }
         }
-        let (slots, checked): (Vec<usize>, Vec<CheckedTx>) = candidates.into_iter().unzip();
+        // Those a block's validation has checked already (a peer's forward that arrives after
+        // the proposal holding it) are not checked again.
+        let (mut good, unseen): (Vec<_>, Vec<_>) = {
+            let memo = self.pool.verified();
+            candidates
+                .into_iter()
+                .partition(|(_, c)| memo.get(&c.hash).is_some())
+        };
+        let (slots, checked): (Vec<usize>, Vec<CheckedTx>) = unseen.into_iter().unzip();
         let mut busy = start.elapsed();
         let (checked, verdicts) = match self.verifier.verify(checked).await {
             Ok(v) => v,
@@ -174,7 +201,6 @@ impl TxPool {
             }
         };
         let start = Instant::now();
-        let mut good = Vec::with_capacity(checked.len());
         for ((slot, c), ok) in slots.into_iter().zip(checked).zip(verdicts) {
             if ok {
                 good.push((slot, c));
@@ -185,6 +211,8 @@ impl TxPool {
                 )));
             }
         }
+        // In submission order, so that a sender's nonces go into the pool in order.
+        good.sort_unstable_by_key(|(slot, _)| *slot);
         for (slot, outcome) in self.admit(good, origin) {
             results[slot] = Some(outcome);
         }
