@@ -605,6 +605,12 @@ impl NodeApp {
         let write = Instant::now();
         self.store.commit(&batch).map_err(app_err)?;
         self.metrics.store_write(write.elapsed());
+        match self.store.memory() {
+            Ok(m) => self
+                .metrics
+                .store_memory(m.memtables, m.table_readers, m.block_cache),
+            Err(e) => tracing::debug!(error = %e, "cannot read the store's memory use"),
+        }
         let evicted = self.pool.lock().evict_committed(&nonces);
         // Included ones left the store's pending set with the commit; the rest (replaced by
         // another transaction with the same nonce) leave it now.

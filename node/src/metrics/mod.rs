@@ -155,6 +155,7 @@ pub struct Metrics {
     vm_seconds: Family<Label, Counter<f64>>,
     vm_frames: Family<Label, Counter>,
     store_write: Histogram,
+    store_memory: Family<Label, Gauge>,
     grpc_requests: Family<[(&'static str, String); 1], Counter>,
     grpc_errors: Family<Labels2, Counter>,
     da: da::DaMetrics,
@@ -194,6 +195,7 @@ impl Metrics {
             vm_seconds: Family::default(),
             vm_frames: Family::default(),
             store_write: Histogram::new(seconds_buckets()),
+            store_memory: Family::default(),
             grpc_requests: Family::default(),
             grpc_errors: Family::default(),
             da: da::DaMetrics::register(&mut registry),
@@ -267,6 +269,12 @@ impl Metrics {
             m.store_write.clone(),
         );
         r.register(
+            "store_memory_bytes",
+            "Memory the store keeps, by RocksDB's accounting, after the last commit: memtables, \
+             table readers (outside the cache) and the block cache",
+            m.store_memory.clone(),
+        );
+        r.register(
             "grpc_requests",
             "gRPC requests by method",
             m.grpc_requests.clone(),
@@ -338,6 +346,19 @@ impl Metrics {
         self.admission
             .get_or_create(&[("result", admission_label(result))])
             .inc();
+    }
+
+    /// The store keeps these bytes in memtables, table readers and its block cache.
+    pub fn store_memory(&self, memtables: u64, table_readers: u64, block_cache: u64) {
+        for (part, bytes) in [
+            ("memtables", memtables),
+            ("table_readers", table_readers),
+            ("block_cache", block_cache),
+        ] {
+            self.store_memory
+                .get_or_create(&[("part", part)])
+                .set(gauge(bytes));
+        }
     }
 
     /// The mempool holds `txs` transactions of `bytes` bytes.

@@ -260,6 +260,21 @@ pub struct Store {
     da_lock: std::sync::Mutex<()>,
     /// Written without the write-ahead log since the last flush was requested.
     unlogged: std::sync::Mutex<durable::Unlogged>,
+    /// The table-block cache every column family shares.
+    cache: Cache,
+}
+
+/// What the store keeps in memory, in bytes, by RocksDB's own accounting: each part has a
+/// bound ([`MEMTABLES_BYTES`] and [`BLOCK_CACHE_BYTES`]; index and filter blocks count in the
+/// cache), so a node's memory under steady load levels off once they fill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// Memtables, flushed or not yet.
+    pub memtables: u64,
+    /// Table readers outside the block cache.
+    pub table_readers: u64,
+    /// The block cache.
+    pub block_cache: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -290,9 +305,20 @@ impl Store {
             db,
             da_lock: std::sync::Mutex::new(()),
             unlogged: std::sync::Mutex::default(),
+            cache,
         };
         store.check_format()?;
         Ok(store)
+    }
+
+    /// What the store keeps in memory now.
+    pub fn memory(&self) -> Result<StoreMemory, StoreError> {
+        let stats = rocksdb::perf::get_memory_usage_stats(Some(&[&self.db]), Some(&[&self.cache]))?;
+        Ok(StoreMemory {
+            memtables: stats.mem_table_total,
+            table_readers: stats.mem_table_readers_total,
+            block_cache: stats.cache_total,
+        })
     }
 
     /// Record the layout of a new store, or check that an existing one has this build's.

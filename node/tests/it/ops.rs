@@ -165,6 +165,10 @@ fn e2e_metrics_move_with_blocks_and_reflection_serves_v1alpha() {
             "babel_block_phase_seconds_count{phase=\"validate\"}"
         ) > 0.0
     );
+    // The store reports the memory it keeps: its memtables hold the blocks just written.
+    assert!(get(&after, "babel_store_memory_bytes{part=\"memtables\"}") > 0.0);
+    get(&after, "babel_store_memory_bytes{part=\"block_cache\"}");
+    get(&after, "babel_store_memory_bytes{part=\"table_readers\"}");
     assert!(get(&after, "babel_block_transactions_sum") >= 1.0);
     assert!(get(&after, "babel_block_gas_sum") >= 21_000.0);
     let frames = get(&after, "babel_vm_frames_total{vm=\"evm\"}");

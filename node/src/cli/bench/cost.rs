@@ -120,10 +120,17 @@ impl Probe {
                 loop {
                     ticks.tick().await;
                     let rss = probe.memory("VmRSS:");
+                    let store = http_get(probe.ops, "/metrics")
+                        .ok()
+                        .and_then(|(_, body)| store_memory(&body));
                     samples
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push((start.elapsed(), rss));
+                        .push(MemorySample {
+                            at: start.elapsed(),
+                            rss,
+                            store,
+                        });
                 }
             })
         };
@@ -131,8 +138,16 @@ impl Probe {
     }
 }
 
-/// Time since sampling began, and each validator's resident bytes then.
-type MemorySample = (Duration, Vec<Option<u64>>);
+/// One reading of a memory trace.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MemorySample {
+    /// Time since sampling began.
+    pub at: Duration,
+    /// Each validator's resident bytes.
+    pub rss: Vec<Option<u64>>,
+    /// What validator 0's store keeps in memory (`babel_store_memory_bytes`, all parts).
+    pub store: Option<u64>,
+}
 
 /// Resident memory being sampled in the background (see [`Probe::watch_memory`]).
 #[derive(Debug)]
@@ -165,7 +180,7 @@ impl MemoryTrace {
     fn largest(&self) -> Vec<(Duration, u64)> {
         self.samples
             .iter()
-            .filter_map(|(at, rss)| Some((*at, rss.iter().flatten().copied().max()?)))
+            .filter_map(|s| Some((s.at, s.rss.iter().flatten().copied().max()?)))
             .collect()
     }
 
@@ -185,30 +200,56 @@ impl fmt::Display for MemoryTrace {
         if points.is_empty() {
             return write!(f, "memory over run   ? (no samples)");
         }
-        // Evenly spaced samples, always with the first and the last.
-        let n = points.len();
-        let count = TRACE_POINTS.min(n);
-        let shown: Vec<String> = (0..count)
-            .map(|k| {
-                let i = if count == 1 {
-                    0
-                } else {
-                    k * (n - 1) / (count - 1)
-                };
-                let (at, bytes) = points[i];
-                format!("{} s {} MiB", at.as_secs(), bytes / (1024 * 1024))
-            })
-            .collect();
         write!(
             f,
             "memory over run   {} (largest validator's resident memory)",
-            shown.join(", ")
+            spaced(&points).join(", ")
         )?;
         if let Some(growth) = self.second_half_growth() {
             write!(f, "; second half {:+.1} %", growth * 100.0)?;
         }
+        let store: Vec<(Duration, u64)> = self
+            .samples
+            .iter()
+            .filter_map(|s| Some((s.at, s.store?)))
+            .collect();
+        if !store.is_empty() {
+            write!(
+                f,
+                "\nstore memory      {} (validator 0's RocksDB: memtables, table readers, block \
+                 cache)",
+                spaced(&store).join(", ")
+            )?;
+        }
         Ok(())
     }
+}
+
+/// At most [`TRACE_POINTS`] evenly spaced points, always with the first and the last.
+fn spaced(points: &[(Duration, u64)]) -> Vec<String> {
+    let n = points.len();
+    let count = TRACE_POINTS.min(n);
+    (0..count)
+        .map(|k| {
+            let i = if count == 1 {
+                0
+            } else {
+                k * (n - 1) / (count - 1)
+            };
+            let (at, bytes) = points[i];
+            format!("{} s {} MiB", at.as_secs(), bytes / (1024 * 1024))
+        })
+        .collect()
+}
+
+/// The sum of `babel_store_memory_bytes` over its parts in a metrics exposition.
+fn store_memory(text: &str) -> Option<u64> {
+    let parts: Vec<u64> = text
+        .lines()
+        .filter(|l| l.starts_with("babel_store_memory_bytes{"))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse().ok())
+        .collect();
+    (!parts.is_empty()).then(|| parts.iter().sum())
 }
 
 fn read_proc(pid: u32, file: &str) -> Option<String> {
@@ -329,9 +370,10 @@ mod tests {
         // Twenty samples 10 s apart; the largest validator grows from 100 to 119 MiB.
         let trace = MemoryTrace {
             samples: (0..20u64)
-                .map(|i| {
-                    let at = Duration::from_secs(10 * i);
-                    (at, vec![Some((100 + i) * MIB), Some(50 * MIB), None])
+                .map(|i| MemorySample {
+                    at: Duration::from_secs(10 * i),
+                    rss: vec![Some((100 + i) * MIB), Some(50 * MIB), None],
+                    store: None,
                 })
                 .collect(),
         };
@@ -347,12 +389,29 @@ mod tests {
         assert_eq!(text.matches(" MiB").count(), TRACE_POINTS, "{text}");
         assert!(text.ends_with("second half +9.2 %"), "{text}");
 
+        assert!(!text.contains("store memory"), "no store readings: {text}");
+
         let one = MemoryTrace {
-            samples: vec![(Duration::ZERO, vec![Some(MIB)])],
+            samples: vec![MemorySample {
+                at: Duration::ZERO,
+                rss: vec![Some(MIB)],
+                store: Some(3 * MIB),
+            }],
         };
         assert_eq!(one.second_half_growth(), None);
-        assert!(one.to_string().contains("0 s 1 MiB"));
+        let text = one.to_string();
+        assert!(text.contains("0 s 1 MiB"), "{text}");
+        assert!(text.contains("\nstore memory      0 s 3 MiB"), "{text}");
         assert!(MemoryTrace::default().to_string().contains("no samples"));
+    }
+
+    #[test]
+    fn store_memory_sums_its_parts() {
+        let text = "babel_store_memory_bytes{part=\"memtables\"} 100\n\
+                    babel_store_memory_bytes{part=\"block_cache\"} 20\n\
+                    babel_store_write_seconds_sum 0.5\n";
+        assert_eq!(store_memory(text), Some(120));
+        assert_eq!(store_memory("babel_store_write_seconds_sum 0.5\n"), None);
     }
 
     #[test]
