@@ -7,8 +7,8 @@ use prost::Message;
 
 use crate::{
     Executor, RollupId,
-    memo::TxMemo,
     ethereum::{self, EthError, EthTx},
+    memo::TxMemo,
     registry::Registry,
 };
 

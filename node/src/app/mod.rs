@@ -43,7 +43,7 @@ use crate::{
     txpath::{
         SharedPool,
         admission::{self, CheckedTx},
-        mempool::{Account, BlockLimits},
+        mempool::{Account, BlockLimits, PoolTx},
     },
 };
 
@@ -211,9 +211,15 @@ impl NodeApp {
             return Ok(Err(format!("transaction {}: bad signature", unseen[k])));
         }
         // Every one checked out: admission need not check them again when peers forward them.
-        self.pool
-            .verified()
-            .extend(unseen.iter().map(|&i| checked[i].hash), ());
+        // (An Ethereum transaction's signer was recovered while opening it, and is memoized
+        // there.)
+        self.pool.verified().extend(
+            unseen
+                .iter()
+                .filter(|&&i| !checked[i].ethereum)
+                .map(|&i| checked[i].hash),
+            (),
+        );
         let mut next: HashMap<Account, u64> = HashMap::new();
         for (i, c) in checked.iter().enumerate() {
             let account = (c.tx.rollup_id, c.sender());
@@ -605,22 +611,10 @@ impl NodeApp {
         let write = Instant::now();
         self.store.commit(&batch).map_err(app_err)?;
         self.metrics.store_write(write.elapsed());
-        match self.store.memory() {
-            Ok(m) => self
-                .metrics
-                .store_memory(m.memtables, m.table_readers, m.block_cache),
-            Err(e) => tracing::debug!(error = %e, "cannot read the store's memory use"),
-        }
         let evicted = self.pool.lock().evict_committed(&nonces);
-        // Included ones left the store's pending set with the commit; the rest (replaced by
-        // another transaction with the same nonce) leave it now.
-        let included: std::collections::HashSet<&[u8; 32]> = batch.tx_hashes.iter().collect();
-        let replaced: Vec<[u8; 32]> = evicted
-            .iter()
-            .filter(|t| t.durable && !included.contains(&t.hash))
-            .map(|t| t.hash)
-            .collect();
-        self.store.delete_pending(&replaced).map_err(app_err)?;
+        self.store
+            .delete_pending(&left_pending(&batch, &evicted))
+            .map_err(app_err)?;
         let height = batch.block.header.as_ref().map_or(0, |h| h.height);
         let heads: Vec<([u8; 32], v1::SignedTransaction)> = {
             let pool = self.pool.lock();
@@ -634,6 +628,12 @@ impl NodeApp {
         };
         self.drop_unpayable(height, &heads);
         self.executed_lock().retain(|_, e| e.height > height);
+        match self.store.memory() {
+            Ok(m) => self
+                .metrics
+                .store_memory(m.memtables, m.table_readers, m.block_cache),
+            Err(e) => tracing::debug!(error = %e, "cannot read the store's memory use"),
+        }
         match (fresh, progress) {
             (Some((time_ms, gas)), Progress::Decided) => {
                 self.metrics
@@ -649,6 +649,24 @@ impl NodeApp {
         }
         Ok(())
     }
+}
+
+/// What of `evicted` (the pool's evictions after committing `batch`) is still in the pending
+/// set: what the commit deleted went with it; the rest of what is on disk leaves it now. That
+/// is transactions replaced by another with the same nonce, and any included one that a
+/// client's submission wrote there after the commit looked.
+fn left_pending(batch: &CommitBatch, evicted: &[PoolTx]) -> Vec<[u8; 32]> {
+    let deleted: std::collections::HashSet<&[u8; 32]> = batch
+        .tx_hashes
+        .iter()
+        .zip(batch.pending.iter().chain(std::iter::repeat(&true)))
+        .filter_map(|(hash, pending)| pending.then_some(hash))
+        .collect();
+    evicted
+        .iter()
+        .filter(|t| t.durable && !deleted.contains(&t.hash))
+        .map(|t| t.hash)
+        .collect()
 }
 
 /// Whether a commit is consensus moving on or the replay of a height decided before a crash.

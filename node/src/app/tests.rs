@@ -124,7 +124,11 @@ fn proposer_reaps_the_pool_and_its_block_validates() {
     let genesis = f.app.genesis.clone();
     for nonce in 0..3 {
         let checked = admission::check(tx(1, 1, nonce), &genesis, &f.app.executor).unwrap();
-        f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
+        f.app
+            .pool
+            .lock()
+            .insert(pool_tx(&checked, true), 0)
+            .unwrap();
     }
     let block = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(block.txs.len(), 3);
@@ -386,7 +390,11 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
     let genesis = f.app.genesis.clone();
     for tx in greedy {
         let checked = admission::check(tx, &genesis, &f.app.executor).unwrap();
-        f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
+        f.app
+            .pool
+            .lock()
+            .insert(pool_tx(&checked, true), 0)
+            .unwrap();
     }
     let built = f.app.build_block(Height(1), f.proposer).unwrap();
     assert_eq!(built.txs.len(), 6);
@@ -396,15 +404,7 @@ fn a_block_from_the_far_future_or_over_the_gas_limit_is_invalid() {
 #[tokio::test]
 async fn a_peers_forward_stays_in_memory_and_what_a_client_submits_is_kept_on_disk() {
     let mut f = fixture();
-    let verifier = crate::txpath::sigverify::SigVerifier::start(crate::metrics::Metrics::new())
-        .unwrap();
-    let txpool = TxPool::new(
-        f.app.pool.clone(),
-        f.app.store.clone(),
-        f.app.genesis.clone(),
-        f.app.executor.clone(),
-        verifier,
-    );
+    let txpool = txpool_of(&f);
     let txs: Vec<v1::SignedTransaction> = (0..3).map(|n| tx(1, 1, n)).collect();
     let hashes: Vec<[u8; 32]> = txs.iter().map(babel_proto::tx_hash).collect();
     let pending = |f: &Fixture| -> Vec<[u8; 32]> {
@@ -444,15 +444,7 @@ async fn a_peers_forward_stays_in_memory_and_what_a_client_submits_is_kept_on_di
 #[tokio::test]
 async fn signatures_a_validation_checked_are_not_checked_again_when_peers_forward_them() {
     let mut f = fixture();
-    let verifier = crate::txpath::sigverify::SigVerifier::start(crate::metrics::Metrics::new())
-        .unwrap();
-    let txpool = TxPool::new(
-        f.app.pool.clone(),
-        f.app.store.clone(),
-        f.app.genesis.clone(),
-        f.app.executor.clone(),
-        verifier,
-    );
+    let txpool = txpool_of(&f);
     // A proposal holding transactions this node has not seen: validation checks them and
     // remembers that they hold.
     let seen = tx(1, 1, 0);
@@ -466,11 +458,17 @@ async fn signatures_a_validation_checked_are_not_checked_again_when_peers_forwar
     forged.signature = vec![7; 64].into();
     let bad = block_with(&mut f, vec![forged.clone()]);
     assert!(verdict(&mut f, &bad).reason().contains("bad signature"));
-    assert_eq!(f.app.pool.verified().get(&babel_proto::tx_hash(&forged)), None);
+    assert_eq!(
+        f.app.pool.verified().get(&babel_proto::tx_hash(&forged)),
+        None
+    );
 
     // Admission trusts what is remembered, by hash: shown with a forged transaction whose
     // hash is remembered (which no honest validation would do), accepted unchecked...
-    f.app.pool.verified().insert(babel_proto::tx_hash(&forged), ());
+    f.app
+        .pool
+        .verified()
+        .insert(babel_proto::tx_hash(&forged), ());
     let forwarded = txpool
         .submit(vec![seen.clone(), forged.clone()], Origin::Peer)
         .await;
@@ -483,6 +481,116 @@ async fn signatures_a_validation_checked_are_not_checked_again_when_peers_forwar
     assert_eq!(
         refused[0].as_ref().map_err(|r| r.reason),
         Err(v1::RejectReason::BadSignature)
+    );
+}
+
+fn txpool_of(f: &Fixture) -> TxPool {
+    let verifier =
+        crate::txpath::sigverify::SigVerifier::start(crate::metrics::Metrics::new()).unwrap();
+    TxPool::new(
+        f.app.pool.clone(),
+        f.app.store.clone(),
+        f.app.genesis.clone(),
+        f.app.executor.clone(),
+        verifier,
+    )
+}
+
+#[tokio::test]
+async fn a_client_promoting_a_forward_is_refused_if_the_write_fails() {
+    let f = fixture();
+    let txpool = txpool_of(&f);
+    let x = tx(1, 1, 0);
+    let hash = babel_proto::tx_hash(&x);
+    assert!(txpool.submit(vec![x.clone()], Origin::Peer).await[0].is_ok());
+    f.app
+        .store
+        .fail_pending
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    // Not "duplicate", which a client may read as accepted: the write failed.
+    let answer = txpool.submit(vec![x.clone()], Origin::Client).await;
+    let refused = answer[0].as_ref().unwrap_err();
+    assert_eq!(refused.reason, v1::RejectReason::Unspecified);
+    assert!(refused.message.contains("storage"), "{refused}");
+    assert!(!f.app.pool.lock().maybe_pending(&hash), "still memory-only");
+    // Once the store writes again, the same submission promotes it.
+    f.app
+        .store
+        .fail_pending
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let answer = txpool.submit(vec![x], Origin::Client).await;
+    assert_eq!(
+        answer[0].as_ref().map_err(|r| r.reason),
+        Err(v1::RejectReason::Duplicate)
+    );
+    assert_eq!(f.app.store.pending().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_forward_whose_nonce_a_commit_spent_is_not_written_back() {
+    // Between a commit's store write and its eviction the pool still holds transactions
+    // whose nonce the store has spent. Shown here by pooling such a forward by hand.
+    let mut f = fixture();
+    let txpool = txpool_of(&f);
+    let spent = tx(1, 1, 0);
+    let block = block_with(&mut f, vec![spent]);
+    commit(&mut f, block);
+    let rival = sign(&transfer(1, 0, 5, 1), &SigningKey::from_bytes(&[1; 32]));
+    let checked = admission::check(rival.clone(), &f.app.genesis, &f.app.executor).unwrap();
+    f.app
+        .pool
+        .lock()
+        .insert(pool_tx(&checked, false), 0)
+        .unwrap();
+    let answer = txpool.submit(vec![rival], Origin::Client).await;
+    assert_eq!(
+        answer[0].as_ref().map_err(|r| r.reason),
+        Err(v1::RejectReason::Duplicate)
+    );
+    assert!(
+        f.app.store.pending().unwrap().is_empty(),
+        "a spent nonce is not written to the pending set"
+    );
+}
+
+#[test]
+fn what_a_commit_did_not_delete_from_the_pending_set_is_deleted_after_eviction() {
+    let [a, b, c, d] = [[1u8; 32], [2; 32], [3; 32], [4; 32]];
+    let evicted = |hash: [u8; 32], durable: bool| PoolTx {
+        hash,
+        account: (1, [0; 32]),
+        nonce: 0,
+        size: 1,
+        gas: 1,
+        tx: Default::default(),
+        durable,
+    };
+    let batch = CommitBatch {
+        tx_hashes: vec![a, b],
+        // `a` was on disk when the commit looked, `b` memory-only.
+        pending: vec![true, false],
+        ..Default::default()
+    };
+    let left = left_pending(
+        &batch,
+        &[
+            evicted(a, true),
+            // A client's submission wrote `b` after the commit looked.
+            evicted(b, true),
+            // Replaced by another transaction with its nonce, on disk or not.
+            evicted(c, true),
+            evicted(d, false),
+        ],
+    );
+    assert_eq!(left, vec![b, c]);
+    // A replay knows no pool: its batch deletes every included transaction.
+    let replay = CommitBatch {
+        tx_hashes: vec![a, b],
+        ..Default::default()
+    };
+    assert_eq!(
+        left_pending(&replay, &[evicted(a, true), evicted(c, true)]),
+        vec![c]
     );
 }
 
@@ -534,7 +642,11 @@ fn the_proposer_leaves_out_what_cannot_pay_and_the_commit_drops_it() {
     let txs = [paid_tx(0, 1), paid_tx(1, 0), paid_tx(2, 0)];
     for tx in &txs {
         let checked = admission::check(tx.clone(), &genesis, &f.app.executor).unwrap();
-        f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
+        f.app
+            .pool
+            .lock()
+            .insert(pool_tx(&checked, true), 0)
+            .unwrap();
         f.app.store.put_pending(&[(checked.hash, tx)]).unwrap();
     }
     // Nonce 1 cannot pay after nonce 0 spent the balance; nonce 2 would leave a gap.
@@ -573,7 +685,11 @@ fn the_proposer_drops_what_cannot_pay_even_on_the_committed_state() {
     let mut f = paying_fixture(20_000);
     let tx = paid_tx(0, 0);
     let checked = admission::check(tx.clone(), &f.app.genesis.clone(), &f.app.executor).unwrap();
-    f.app.pool.lock().insert(pool_tx(&checked, true), 0).unwrap();
+    f.app
+        .pool
+        .lock()
+        .insert(pool_tx(&checked, true), 0)
+        .unwrap();
     f.app.store.put_pending(&[(checked.hash, &tx)]).unwrap();
 
     let block = f.app.build_block(Height(1), f.proposer).unwrap();

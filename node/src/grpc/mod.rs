@@ -203,7 +203,11 @@ impl NodeService {
         // A peer's forward is kept in memory only (the peer holds it on disk). A client that
         // sends the gossip header itself only gives up that durability for its own
         // transactions.
-        let origin = if gossiped { Origin::Peer } else { Origin::Client };
+        let origin = if gossiped {
+            Origin::Peer
+        } else {
+            Origin::Client
+        };
         let results = self.txpool.submit(txs.clone(), origin).await;
         if !gossiped {
             let accepted: Vec<v1::SignedTransaction> = txs

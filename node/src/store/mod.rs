@@ -262,6 +262,9 @@ pub struct Store {
     unlogged: std::sync::Mutex<durable::Unlogged>,
     /// The table-block cache every column family shares.
     cache: Cache,
+    /// Makes [`Store::put_pending`] fail, for tests of what a failed write leaves behind.
+    #[cfg(test)]
+    pub(crate) fail_pending: std::sync::atomic::AtomicBool,
 }
 
 /// What the store keeps in memory, in bytes, by RocksDB's own accounting: each part has a
@@ -306,6 +309,8 @@ impl Store {
             da_lock: std::sync::Mutex::new(()),
             unlogged: std::sync::Mutex::default(),
             cache,
+            #[cfg(test)]
+            fail_pending: std::sync::atomic::AtomicBool::new(false),
         };
         store.check_format()?;
         Ok(store)
@@ -724,6 +729,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         if txs.is_empty() {
             return Ok(());
+        }
+        #[cfg(test)]
+        if self.fail_pending.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::MissingColumnFamily(
+                "mempool (a test's failed write)",
+            ));
         }
         let cf = self.cf(Cf::Mempool)?;
         let mut wb = WriteBatch::default();

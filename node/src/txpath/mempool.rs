@@ -553,7 +553,10 @@ mod tests {
         // Unknown to the pool: it may be on disk (restored, or pooled and then dropped).
         assert!(p.maybe_pending(&tx(1, 3, 0).hash));
         assert!(p.set_durable(&forwarded.hash, true));
-        assert!(!p.set_durable(&forwarded.hash, true), "no change the second time");
+        assert!(
+            !p.set_durable(&forwarded.hash, true),
+            "no change the second time"
+        );
         assert!(p.maybe_pending(&forwarded.hash));
         assert!(!p.set_durable(&tx(1, 3, 0).hash, true), "not pooled");
         let evicted = p.evict_committed(&[((1, [1; 32]), 1)]);

@@ -256,59 +256,64 @@ impl TxPool {
             .collect();
         let mut out = Vec::with_capacity(txs.len());
         // What goes into the pending set: the client's new transactions, and those a peer
-        // forwarded earlier that a client now submits here too (still refused as duplicates,
+        // forwarded earlier that a client now submits here too (still answered as duplicates,
         // but from now on this node holds them on disk as well).
         let mut admitted = Vec::new();
         let (mut fresh, mut promoted) = (Vec::new(), Vec::new());
-        {
-            let mut pool = self.pool.lock();
-            for ((slot, c), pays) in txs.iter().zip(pays) {
-                // Read under the pool lock: a commit writes the store before it evicts from
-                // the pool, so a nonce read here is never older than the pool's view.
-                let nonce = self.store.nonce(c.tx.rollup_id, &c.sender());
-                let outcome = nonce
-                    .map_err(storage)
-                    .and_then(|n| pays.map(|p| (n, p)))
-                    .and_then(|(n, pays)| {
-                        if !pays {
-                            return Err(Rejection::new(
-                                RejectReason::FeeTooLow,
-                                "balance below the maximum fee (gas limit × gas price)",
-                            ));
+        // The pool stays locked until the pending set is written: a commit reads which of its
+        // transactions are on disk, writes the store, then evicts, so that whatever it sees
+        // (or does not see) here is also what it deletes, and a transaction whose nonce a
+        // commit has spent is never written back.
+        let mut pool = self.pool.lock();
+        for ((slot, c), pays) in txs.iter().zip(pays) {
+            // Read under the pool lock: a commit writes the store before it evicts from
+            // the pool, so a nonce read here is never older than the pool's view.
+            let nonce = self.store.nonce(c.tx.rollup_id, &c.sender());
+            let outcome = nonce
+                .map_err(storage)
+                .and_then(|n| pays.map(|p| (n, p)))
+                .and_then(|(n, pays)| {
+                    if !pays {
+                        return Err(Rejection::new(
+                            RejectReason::FeeTooLow,
+                            "balance below the maximum fee (gas limit × gas price)",
+                        ));
+                    }
+                    match pool.insert(pool_tx(c, durable), n) {
+                        // Not once a commit has spent its nonce: it is about to be evicted.
+                        Err(PoolError::Duplicate)
+                            if durable && c.tx.nonce >= n && pool.set_durable(&c.hash, true) =>
+                        {
+                            promoted.push((c.hash, out.len()));
+                            admitted.push((c.hash, &c.signed));
+                            Err(PoolError::Duplicate.into())
                         }
-                        match pool.insert(pool_tx(c, durable), n) {
-                            Err(PoolError::Duplicate)
-                                if durable && pool.set_durable(&c.hash, true) =>
-                            {
-                                promoted.push(c.hash);
-                                admitted.push((c.hash, &c.signed));
-                                Err(PoolError::Duplicate.into())
-                            }
-                            other => other.map_err(Rejection::from),
-                        }
-                    });
-                if durable && outcome.is_ok() {
-                    fresh.push(c.hash);
-                    admitted.push((c.hash, &c.signed));
-                }
-                out.push((*slot, outcome.map(|()| c.hash)));
+                        other => other.map_err(Rejection::from),
+                    }
+                });
+            if durable && outcome.is_ok() {
+                fresh.push(c.hash);
+                admitted.push((c.hash, &c.signed));
             }
+            out.push((*slot, outcome.map(|()| c.hash)));
         }
         if let Err(e) = self.store.put_pending(&admitted) {
-            // Not durable, so not acknowledged: take them back out and refuse them.
-            let mut pool = self.pool.lock();
+            // Not durable, so not acknowledged: take them back out and refuse them, and
+            // answer the promoted ones with the storage error too (a duplicate may be read as
+            // accepted).
             pool.remove(&fresh);
-            for hash in &promoted {
-                pool.set_durable(hash, false);
-            }
-            drop(pool);
             let refused = storage(e);
+            for (hash, at) in &promoted {
+                pool.set_durable(hash, false);
+                out[*at].1 = Err(refused.clone());
+            }
             for (_, outcome) in &mut out {
                 if outcome.is_ok() {
                     *outcome = Err(refused.clone());
                 }
             }
         }
+        drop(pool);
         out
     }
 
