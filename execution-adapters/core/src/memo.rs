@@ -53,11 +53,7 @@ impl<V: Copy> TxMemo<V> {
 
     /// Remember `value` for `hash`.
     pub fn insert(&self, hash: [u8; 32], value: V) {
-        let mut memo = self.lock();
-        if memo.newer.len() >= self.capacity / 2 {
-            memo.older = std::mem::take(&mut memo.newer);
-        }
-        memo.newer.insert(hash, value);
+        self.extend([hash], value);
     }
 
     /// Remember `value` for each of `hashes`, under one lock.

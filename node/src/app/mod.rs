@@ -284,7 +284,10 @@ impl NodeApp {
     /// lost (see the store's `durable` module); run before consensus starts. Returns how many.
     pub fn replay_decided(&self) -> Result<usize, ConsensusError> {
         let committed = self.committed_height()?.0;
-        let decided = self.store.decided_above(committed).map_err(app_err)?;
+        let decided = self
+            .store
+            .decided_blocks_above(committed)
+            .map_err(app_err)?;
         let count = decided.len();
         if count > 0 {
             tracing::info!(
@@ -293,30 +296,7 @@ impl NodeApp {
                 "replaying decided heights whose writes were not on disk"
             );
         }
-        for (height, certificate) in decided {
-            let hash: [u8; 32] = certificate.block_hash.as_ref().try_into().map_err(|_| {
-                ConsensusError::Application(format!("decided certificate {height}: bad hash"))
-            })?;
-            let bytes = self
-                .store
-                .proposal_by_hash(height, &hash)
-                .map_err(app_err)?
-                .ok_or_else(|| {
-                    ConsensusError::Application(format!(
-                        "decided block {height} missing from the stored proposals"
-                    ))
-                })?;
-            let block = v1::StoredProposal::decode(bytes.as_slice())
-                .ok()
-                .and_then(|p| p.block)
-                .filter(|b| {
-                    b.header
-                        .as_ref()
-                        .is_some_and(|h| babel_proto::block_hash(h) == hash)
-                })
-                .ok_or_else(|| {
-                    ConsensusError::Application(format!("decided block {height} is corrupt"))
-                })?;
+        for (height, (block, certificate)) in (committed + 1..).zip(decided) {
             self.phase(Phase::Commit, height, || {
                 self.commit_block(block, certificate, Progress::Replayed)
             })?;
@@ -659,8 +639,8 @@ fn left_pending(batch: &CommitBatch, evicted: &[PoolTx]) -> Vec<[u8; 32]> {
     let deleted: std::collections::HashSet<&[u8; 32]> = batch
         .tx_hashes
         .iter()
-        .zip(batch.pending.iter().chain(std::iter::repeat(&true)))
-        .filter_map(|(hash, pending)| pending.then_some(hash))
+        .enumerate()
+        .filter_map(|(i, hash)| batch.deletes_pending(i).then_some(hash))
         .collect();
     evicted
         .iter()

@@ -122,6 +122,38 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// The heights of [`Self::decided_above`] with their blocks, read from the stored
+    /// proposals: what a restart commits again, in order.
+    pub fn decided_blocks_above(
+        &self,
+        committed: u64,
+    ) -> Result<Vec<(v1::Block, v1::CommitCertificate)>, StoreError> {
+        self.decided_above(committed)?
+            .into_iter()
+            .map(|(height, certificate)| {
+                let corrupt = |what| StoreError::Corrupt { what, height };
+                let hash: [u8; 32] = certificate
+                    .block_hash
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| corrupt("decided certificate"))?;
+                let bytes = self
+                    .proposal_by_hash(height, &hash)?
+                    .ok_or(StoreError::DecidedWithoutProposal { height })?;
+                let block = v1::StoredProposal::decode(bytes.as_slice())
+                    .ok()
+                    .and_then(|p| p.block)
+                    .filter(|b| {
+                        b.header
+                            .as_ref()
+                            .is_some_and(|h| babel_proto::block_hash(h) == hash)
+                    })
+                    .ok_or_else(|| corrupt("decided block"))?;
+                Ok((block, certificate))
+            })
+            .collect()
+    }
 }
 
 pub(super) fn synced() -> WriteOptions {

@@ -58,6 +58,13 @@ pub enum StoreError {
         /// The layout the store records (1: before layouts were recorded).
         found: u32,
     },
+    /// A height is recorded as decided but its block is not among the stored proposals (it
+    /// was stored, synced, before the vote): the store is damaged. Fatal.
+    #[error("height {height} is decided but its block is not among the stored proposals")]
+    DecidedWithoutProposal {
+        /// The decided height.
+        height: u64,
+    },
     /// More than `u32::MAX` transactions in a block.
     #[error("too many transactions in one block")]
     TooManyTransactions,

@@ -197,6 +197,12 @@ pub struct CommitBatch {
 }
 
 impl CommitBatch {
+    /// Whether the commit deletes the transaction at `index` from the pending set (see
+    /// [`Self::pending`]).
+    pub fn deletes_pending(&self, index: usize) -> bool {
+        self.pending.get(index).copied().unwrap_or(true)
+    }
+
     /// At least the bytes of this height's `WriteBatch`, so that it is allocated once: grown
     /// by doubling, a full block's batch (tens of MiB, mostly tree nodes) was copied and its
     /// fresh pages zeroed several times over. Reserved pages that stay unwritten cost nothing.
@@ -499,7 +505,7 @@ impl Store {
         // each random hash (in block order they were the costliest part of the commit).
         let mut located = Vec::with_capacity(batch.tx_hashes.len());
         for (index, hash) in batch.tx_hashes.iter().enumerate() {
-            let pending = batch.pending.get(index).copied().unwrap_or(true);
+            let pending = batch.deletes_pending(index);
             let index = u32::try_from(index).map_err(|_| StoreError::TooManyTransactions)?;
             located.push((hash, index, pending));
         }

@@ -446,6 +446,11 @@ fn decided_records_above_the_committed_height_must_run_without_a_gap() {
     assert!(store.decided_above(1).unwrap().is_empty());
     store.record_decided(2, &batch(2).certificate).unwrap();
     assert_eq!(store.decided_above(1).unwrap().len(), 1);
+    // A decided height whose block is not among the stored proposals cannot be replayed.
+    assert!(matches!(
+        store.decided_blocks_above(1),
+        Err(StoreError::DecidedWithoutProposal { height: 2 })
+    ));
     store.record_decided(4, &batch(4).certificate).unwrap();
     assert!(matches!(
         store.decided_above(1),

@@ -8,7 +8,6 @@ use babel_genesis::Genesis;
 use babel_node::{store::Store, txpath::admission::sign};
 use babel_proto::v1;
 use ed25519_dalek::SigningKey;
-use prost::Message as _;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::{
@@ -100,15 +99,7 @@ fn durable_chain(store: &Store) -> Vec<(v1::Block, v1::CommitCertificate)> {
             )
         })
         .collect();
-    for (h, cert) in store.decided_above(committed).unwrap() {
-        let hash: [u8; 32] = cert.block_hash.as_ref().try_into().unwrap();
-        let bytes = store.proposal_by_hash(h, &hash).unwrap().unwrap();
-        let block = v1::StoredProposal::decode(bytes.as_slice())
-            .unwrap()
-            .block
-            .unwrap();
-        chain.push((block, cert));
-    }
+    chain.extend(store.decided_blocks_above(committed).unwrap());
     chain
 }
 
