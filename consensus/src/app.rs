@@ -5,12 +5,18 @@
 //! time, in consensus order. An `Err` is fatal: the driver stops and the node exits, to be
 //! restarted from its store and WAL.
 
+use std::{future::Future, pin::Pin};
+
 use babel_proto::v1;
 
 use crate::{Address, ConsensusError, Height};
 
 /// Stored undecided proposals of one (height, round): (block hash, opaque bytes).
 pub type StoredProposals = Vec<([u8; 32], Vec<u8>)>;
+
+/// Resolves once a block built now would hold transactions (see
+/// [`Application::transactions_ready`]).
+pub type TransactionsReady = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// Why a block was refused: a small closed set, so that operators can count refusals by
 /// kind (the metric label) while the log keeps the precise reason.
@@ -149,6 +155,15 @@ pub trait Application: Send + 'static {
         height: Height,
         proposer: Address,
     ) -> Result<v1::Block, ConsensusError>;
+
+    /// A future that resolves once a block built now would hold transactions, at once if it
+    /// already would. A round-0 proposer of a chain whose genesis sets `empty_block_wait_ms`
+    /// awaits it, up to that long, before it calls [`build_block`](Self::build_block); it
+    /// may resolve early (the proposer then builds what there is). The default resolves at
+    /// once: never wait.
+    fn transactions_ready(&self) -> TransactionsReady {
+        Box::pin(std::future::ready(()))
+    }
 
     /// Check a block proposed by a peer or fetched by sync, at the next height to commit: its
     /// header links to the committed chain and re-executing it gives the same roots. The

@@ -22,7 +22,10 @@ mod types;
 #[cfg(feature = "test-utils")]
 pub mod test_utils;
 
-pub use app::{Application, BlockOrigin, MAX_REASON_BYTES, Refusal, StoredProposals, Verdict};
+pub use app::{
+    Application, BlockOrigin, MAX_REASON_BYTES, Refusal, StoredProposals, TransactionsReady,
+    Verdict,
+};
 pub use codec::{ProtoCodec, certificate_from_proto, certificate_to_proto};
 pub use context::{BabelContext, Proposal, Vote};
 pub use driver::{ConsensusHandle, EngineConfig, PeerCount, Peers, start, verify_certificate};

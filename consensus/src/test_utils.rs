@@ -57,6 +57,8 @@ struct MemState {
     stored_log: Vec<StoredRecord>,
     /// Blocks validated (each one an execution on a real node).
     validations: usize,
+    /// Transactions submitted and not yet built into one of this app's blocks.
+    queued: Vec<v1::SignedTransaction>,
 }
 
 /// An in-memory application: blocks link to their parent, nothing else. Clones share state,
@@ -64,6 +66,8 @@ struct MemState {
 #[derive(Clone, Debug, Default)]
 pub struct MemApp {
     state: Arc<Mutex<MemState>>,
+    /// Signalled on each [`MemApp::submit`].
+    arrivals: Arc<tokio::sync::Notify>,
     evil: bool,
 }
 
@@ -88,6 +92,12 @@ impl MemApp {
     /// Highest committed height.
     pub fn height(&self) -> u64 {
         self.lock().decided.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Queue a transaction (opaque to this app) for this node's next own block.
+    pub fn submit(&self, tx: v1::SignedTransaction) {
+        self.lock().queued.push(tx);
+        self.arrivals.notify_one();
     }
 
     /// Every `store_proposal` call so far, in order.
@@ -126,7 +136,8 @@ impl Application for MemApp {
         height: Height,
         proposer: Address,
     ) -> Result<v1::Block, ConsensusError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        let txs = std::mem::take(&mut state.queued);
         let parent = state
             .decided
             .get(&(height.0 - 1))
@@ -146,7 +157,26 @@ impl Application for MemApp {
         };
         Ok(v1::Block {
             header: Some(header),
+            txs,
             ..Default::default()
+        })
+    }
+
+    fn transactions_ready(&self) -> crate::TransactionsReady {
+        let (state, arrivals) = (self.state.clone(), self.arrivals.clone());
+        Box::pin(async move {
+            loop {
+                let arrived = arrivals.notified();
+                if !state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .queued
+                    .is_empty()
+                {
+                    return;
+                }
+                arrived.await;
+            }
         })
     }
 

@@ -69,6 +69,12 @@ pub struct ConsensusParams {
     /// Minimum time from one height's decision to the next height's proposal (block pacing);
     /// 0 means as fast as consensus goes.
     pub block_interval_ms: u64,
+    /// How long a round-0 proposer with no transaction to include waits for one before it
+    /// proposes an empty block; 0 (the default, omitted from the canonical encoding) never
+    /// waits. At most half of `timeout_propose_ms`, which leaves the other half for building
+    /// and streaming the block before the other validators stop waiting for it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub empty_block_wait_ms: u64,
     /// Maximum encoded size of a block.
     pub max_block_bytes: u64,
     /// Maximum number of transactions in a block.
@@ -84,6 +90,7 @@ impl Default for ConsensusParams {
             timeout_prevote_ms: 1_000,
             timeout_precommit_ms: 1_000,
             block_interval_ms: 0,
+            empty_block_wait_ms: 0,
             max_block_bytes: 4 * 1024 * 1024,
             max_block_txs: 20_000,
             max_tx_bytes: 512 * 1024,

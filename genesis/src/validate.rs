@@ -102,6 +102,16 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
             return Err(GenesisError::invalid(field, "must be greater than 0"));
         }
     }
+    if c.empty_block_wait_ms.saturating_mul(2) > c.timeout_propose_ms {
+        return Err(GenesisError::invalid(
+            "consensus.empty_block_wait_ms",
+            format!(
+                "at most half of timeout_propose_ms ({}): the rest is for building and \
+                 streaming the block",
+                c.timeout_propose_ms
+            ),
+        ));
+    }
     if c.max_block_bytes > MAX_BLOCK_BYTES_LIMIT {
         return Err(GenesisError::invalid(
             "consensus.max_block_bytes",

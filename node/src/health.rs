@@ -84,14 +84,15 @@ impl std::fmt::Display for Readiness {
 }
 
 /// How long ago the last commit may be for a node to count as caught up: `configured_ms` when
-/// set (non-zero), else three rounds of the genesis (a block interval and the three round
-/// timeouts each), and at least 10 s.
+/// set (non-zero), else three rounds of the genesis (a block interval, a proposer's wait for
+/// transactions and the three round timeouts each), and at least 10 s.
 pub fn max_block_age(params: &ConsensusParams, configured_ms: u64) -> Duration {
     if configured_ms > 0 {
         return Duration::from_millis(configured_ms);
     }
     let round = params
         .block_interval_ms
+        .saturating_add(params.empty_block_wait_ms)
         .saturating_add(params.timeout_propose_ms)
         .saturating_add(params.timeout_prevote_ms)
         .saturating_add(params.timeout_precommit_ms);
@@ -255,6 +256,11 @@ mod tests {
             ..devnet.clone()
         };
         assert_eq!(max_block_age(&slow, 0), Duration::from_millis(10_800));
+        let waiting = ConsensusParams {
+            empty_block_wait_ms: 500,
+            ..slow.clone()
+        };
+        assert_eq!(max_block_age(&waiting, 0), Duration::from_millis(12_300));
         let fast = ConsensusParams {
             timeout_propose_ms: 100,
             timeout_prevote_ms: 50,

@@ -215,6 +215,11 @@ struct BenchArgs {
     /// decided.
     #[arg(long, default_value_t = 0)]
     block_interval_ms: u64,
+    /// How long the started network's proposers wait for transactions before proposing an
+    /// empty block (genesis `empty_block_wait_ms`; at most half the 1 s propose timeout); 0
+    /// never waits.
+    #[arg(long, default_value_t = 0)]
+    empty_block_wait_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -581,6 +586,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed: args.seed,
                 finality_timeout: std::time::Duration::from_secs(args.finality_timeout_secs),
                 block_interval_ms: args.block_interval_ms,
+                empty_block_wait_ms: args.empty_block_wait_ms,
             })?;
             println!("{report}");
         }

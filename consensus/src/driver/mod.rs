@@ -12,6 +12,9 @@
 #[cfg(feature = "test-utils")]
 mod byzantine;
 mod proposals;
+#[cfg(test)]
+mod test_net;
+mod waiting;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -47,6 +50,7 @@ use crate::{
     parts::parts_sign_bytes,
     streaming::{AssembledProposal, PartStreams, stream_messages},
 };
+use waiting::{WaitingProposal, proposal_due};
 
 /// Most heights served in one sync response.
 const MAX_SYNC_HEIGHTS: u64 = 32;
@@ -325,6 +329,8 @@ pub(crate) async fn start_with<A: Application>(
         network,
         metrics: cfg.metrics,
         height_started: None,
+        empty_block_wait: Duration::from_millis(cfg.params.empty_block_wait_ms),
+        waiting: None,
         behaviour,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
@@ -393,8 +399,20 @@ struct Driver<A> {
     metrics: ConsensusMetrics,
     /// The height being decided and when this node started it (for the decide latency).
     height_started: Option<(Height, Instant)>,
+    /// How long a round-0 proposer with nothing to include waits for transactions (genesis
+    /// `empty_block_wait_ms`; zero: never).
+    empty_block_wait: Duration,
+    /// Our proposal that waits for transactions, if any.
+    waiting: Option<WaitingProposal>,
     #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
     behaviour: Behaviour,
+}
+
+/// What the driver's loop acts on next.
+enum Event {
+    Msg(AppMsg<BabelContext>),
+    Propose,
+    Stop,
 }
 
 fn decode_stored(bytes: &[u8]) -> Result<v1::StoredProposal, ConsensusError> {
@@ -425,12 +443,20 @@ impl<A: Application> Driver<A> {
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ConsensusError> {
         loop {
-            let msg = tokio::select! {
-                msg = rx.recv() => msg,
-                _ = &mut stop => None,
+            let event = tokio::select! {
+                msg = rx.recv() => msg.map_or(Event::Stop, Event::Msg),
+                _ = &mut stop => Event::Stop,
+                () = proposal_due(&mut self.waiting) => Event::Propose,
             };
-            let Some(msg) = msg else { break };
-            if let Err(e) = self.handle(msg).await {
+            let result = match event {
+                Event::Msg(msg) => self.handle(msg).await,
+                Event::Propose => match self.waiting.take() {
+                    Some(w) => self.propose(w.height, w.round, w.reply).await,
+                    None => Ok(()),
+                },
+                Event::Stop => break,
+            };
+            if let Err(e) = result {
                 tracing::error!(error = %e, "consensus driver failed");
                 return Err(e);
             }
@@ -463,6 +489,13 @@ impl<A: Application> Driver<A> {
                     self.height_started = Some((height, Instant::now()));
                 }
                 self.metrics.started_round(height, round_u32(round));
+                if self
+                    .waiting
+                    .take_if(|w| (w.height, w.round) != (height, round))
+                    .is_some()
+                {
+                    debug!(%height, %round, "a new round began before our proposal was due");
+                }
                 self.height = height;
                 self.round = round;
                 self.verify_pending(height)?;
@@ -472,18 +505,24 @@ impl<A: Application> Driver<A> {
             AppMsg::GetValue {
                 height,
                 round,
-                timeout: _,
+                timeout,
                 reply,
             } => {
-                let (hash, block_bytes) = self.own_proposal(height, round)?;
-                let _ = reply.send(LocallyProposedValue::new(height, round, hash));
-                #[cfg(feature = "test-utils")]
-                if let Behaviour::Byzantine(b) = &self.behaviour {
-                    let b = b.clone();
-                    return self.misbehave(&b, height, round, block_bytes).await;
+                // A proposal already built (before a restart) is proposed again as it was.
+                let wait = waiting::wait_for(self.empty_block_wait, round, timeout);
+                if let Some(wait) = wait
+                    && self.stored_own_proposal(height, round)?.is_none()
+                {
+                    self.waiting = Some(WaitingProposal {
+                        height,
+                        round,
+                        reply,
+                        ready: self.app.transactions_ready(),
+                        deadline: tokio::time::Instant::now() + wait,
+                    });
+                } else {
+                    self.propose(height, round, reply).await?;
                 }
-                self.publish(height, round, Round::Nil, &block_bytes)
-                    .await?;
             }
             AppMsg::ExtendVote { reply, .. } => {
                 let _ = reply.send(None);
@@ -584,18 +623,47 @@ impl<A: Application> Driver<A> {
         Ok(out)
     }
 
+    /// Answer `GetValue` for (height, round) with our block, and stream it.
+    async fn propose(
+        &mut self,
+        height: Height,
+        round: Round,
+        reply: oneshot::Sender<LocallyProposedValue<BabelContext>>,
+    ) -> Result<(), ConsensusError> {
+        let (hash, block_bytes) = self.own_proposal(height, round)?;
+        let _ = reply.send(LocallyProposedValue::new(height, round, hash));
+        #[cfg(feature = "test-utils")]
+        if let Behaviour::Byzantine(b) = &self.behaviour {
+            let b = b.clone();
+            return self.misbehave(&b, height, round, block_bytes).await;
+        }
+        self.publish(height, round, Round::Nil, &block_bytes).await
+    }
+
+    /// The block we already built for (height, round), if any.
+    fn stored_own_proposal(
+        &self,
+        height: Height,
+        round: Round,
+    ) -> Result<Option<(BlockHash, Bytes)>, ConsensusError> {
+        for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
+            let stored = decode_stored(&bytes)?;
+            if stored.proposer.as_ref() == self.address.0 {
+                let (block, _) = stored_block(&stored)?;
+                return Ok(Some((BlockHash(hash), block.encode_to_vec().into())));
+            }
+        }
+        Ok(None)
+    }
+
     /// Our block for (height, round): the stored one if we already built it, else a new one.
     fn own_proposal(
         &mut self,
         height: Height,
         round: Round,
     ) -> Result<(BlockHash, Bytes), ConsensusError> {
-        for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
-            let stored = decode_stored(&bytes)?;
-            if stored.proposer.as_ref() == self.address.0 {
-                let (block, _) = stored_block(&stored)?;
-                return Ok((BlockHash(hash), block.encode_to_vec().into()));
-            }
+        if let Some(stored) = self.stored_own_proposal(height, round)? {
+            return Ok(stored);
         }
         let block = self.app.build_block(height, self.address)?;
         self.metrics.built();

@@ -259,3 +259,51 @@ async fn e2e_byzantine_proposer_cannot_flood_or_stall_honest_validators() {
         assert_eq!(app.validations(), foreign, "node {i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_an_idle_chain_waits_for_transactions_and_decides_them_when_they_come() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let wait = Duration::from_millis(400);
+    let mut cfgs = net_configs(4, dir.path());
+    for cfg in &mut cfgs {
+        cfg.params.empty_block_wait_ms = wait.as_millis() as u64;
+    }
+    let apps: Vec<MemApp> = (0..4).map(|_| MemApp::new()).collect();
+    let nodes = start_all(&cfgs, &apps).await;
+    let top = || apps.iter().map(MemApp::height).max().unwrap();
+    assert!(wait_until(LONG, || top() >= 2).await, "height {}", top());
+
+    // Idle: every height's round-0 proposer waits out its full wait before an empty block (and
+    // a failed round takes the whole propose timeout), so heights come at most one per wait.
+    let idle = Duration::from_secs(2);
+    let before = top();
+    tokio::time::sleep(idle).await;
+    let idle_heights = top() - before;
+    assert!(
+        idle_heights <= (idle.as_millis() / wait.as_millis()) as u64 + 1,
+        "{idle_heights} heights in {idle:?} of idleness"
+    );
+
+    // A transaction (handed to every validator, as the node's gossip does) is decided.
+    let tx = babel_proto::v1::SignedTransaction {
+        signature: vec![7; 64].into(),
+        ..Default::default()
+    };
+    for app in &apps {
+        app.submit(tx.clone());
+    }
+    let decided = || {
+        apps.iter().all(|a| {
+            a.chain()
+                .iter()
+                .any(|(_, block, _)| block.txs.contains(&tx))
+        })
+    };
+    assert!(
+        wait_until(LONG, decided).await,
+        "the transaction was not decided"
+    );
+    stop_all(nodes).await;
+    assert_same_chain(&apps);
+}

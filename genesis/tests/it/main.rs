@@ -34,6 +34,20 @@ fn golden_hash_is_stable() {
 }
 
 #[test]
+fn an_empty_block_wait_is_hashed_only_when_set() {
+    let mut g = golden();
+    assert!(
+        !String::from_utf8(g.canonical_bytes())
+            .unwrap()
+            .contains("empty_block_wait_ms")
+    );
+    g.consensus.empty_block_wait_ms = 500;
+    let text = String::from_utf8(g.canonical_bytes()).unwrap();
+    assert!(text.contains(r#""empty_block_wait_ms":500"#), "{text}");
+    assert_ne!(hex::encode(g.hash()), GOLDEN_HASH);
+}
+
+#[test]
 fn canonical_bytes_are_sorted_compact_json() {
     let bytes = golden().canonical_bytes();
     let text = String::from_utf8(bytes).unwrap();
@@ -165,6 +179,11 @@ fn validation_rules_name_the_field() {
             |v| v["consensus"]["timeout_propose_ms"] = 0.into(),
             "consensus.timeout_propose_ms",
             "greater than 0",
+        ),
+        (
+            |v| v["consensus"]["empty_block_wait_ms"] = 1_000_000.into(),
+            "consensus.empty_block_wait_ms",
+            "half of timeout_propose_ms",
         ),
         (
             |v| v["consensus"]["max_tx_bytes"] = (1u64 << 40).into(),

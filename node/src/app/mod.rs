@@ -22,7 +22,7 @@ use std::{
 
 use babel_consensus::{
     Address, Application, BlockOrigin, ConsensusError, Height, Refusal, StoredProposals,
-    ValidatorSet, Verdict,
+    TransactionsReady, ValidatorSet, Verdict,
 };
 use babel_execution::{
     Executor,
@@ -695,6 +695,11 @@ impl Application for NodeApp {
         proposer: Address,
     ) -> Result<v1::Block, ConsensusError> {
         self.phase(Phase::Build, height.0, || self.propose(height, proposer))
+    }
+
+    fn transactions_ready(&self) -> TransactionsReady {
+        let pool = self.pool.clone();
+        Box::pin(async move { pool.ready().await })
     }
 
     fn validate_block(

@@ -484,6 +484,38 @@ async fn signatures_a_validation_checked_are_not_checked_again_when_peers_forwar
     );
 }
 
+#[tokio::test]
+async fn a_waiting_proposer_is_woken_by_a_transaction_a_block_could_take() {
+    let f = fixture();
+    let txpool = txpool_of(&f);
+    let pending = |f: &Fixture| {
+        let ready = f.app.transactions_ready();
+        async {
+            tokio::time::timeout(Duration::from_millis(50), ready)
+                .await
+                .is_err()
+        }
+    };
+    assert!(pending(&f).await, "an empty pool is not ready");
+    let mut waiting = f.app.transactions_ready();
+
+    // Behind a nonce gap: no block could take it yet.
+    assert!(txpool.submit(vec![tx(1, 1, 1)], Origin::Client).await[0].is_ok());
+    assert!(pending(&f).await, "a gapped transaction is not ready");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), &mut waiting)
+            .await
+            .is_err()
+    );
+
+    // The gap filled: the proposer already waiting is woken, and a new wait ends at once.
+    assert!(txpool.submit(vec![tx(1, 1, 0)], Origin::Peer).await[0].is_ok());
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the admission wakes the waiting proposer");
+    assert!(!pending(&f).await);
+}
+
 fn txpool_of(f: &Fixture) -> TxPool {
     let verifier =
         crate::txpath::sigverify::SigVerifier::start(crate::metrics::Metrics::new()).unwrap();

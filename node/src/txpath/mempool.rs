@@ -296,6 +296,12 @@ impl Mempool {
             .fold((0, 0), |(n, b), (_, t)| (n + 1, b + t.size))
     }
 
+    /// Whether some transaction is not waiting behind a gap: a block could take it (unless its
+    /// signer can no longer pay).
+    pub fn has_ready(&self) -> bool {
+        self.len() > self.held.0
+    }
+
     /// Transactions waiting behind a gap: count and bytes.
     pub fn held(&self) -> (usize, usize) {
         self.held

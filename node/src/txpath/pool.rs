@@ -13,6 +13,7 @@ use std::{
 use babel_execution::{Executor, memo::TxMemo};
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, RejectReason};
+use tokio::sync::Notify;
 use tracing::info;
 
 use crate::{
@@ -37,6 +38,8 @@ const VERIFIED_MEMO: usize = 1 << 17;
 pub struct SharedPool {
     pool: Arc<Mutex<Mempool>>,
     verified: Arc<TxMemo<()>>,
+    /// Signalled whenever admission adds transactions (one stored wake-up at most).
+    arrivals: Arc<Notify>,
 }
 
 impl SharedPool {
@@ -45,6 +48,21 @@ impl SharedPool {
         Self {
             pool: Arc::new(Mutex::new(pool)),
             verified: Arc::new(TxMemo::new(VERIFIED_MEMO)),
+            arrivals: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Resolves once the pool holds a transaction a block could take: at once if it does
+    /// already, else after an admission adds one.
+    pub async fn ready(&self) {
+        loop {
+            // `notify_one` keeps a wake-up for a waiter yet to come, so an admission between
+            // the check and the wait is not missed.
+            let arrived = self.arrivals.notified();
+            if self.lock().has_ready() {
+                return;
+            }
+            arrived.await;
         }
     }
 
@@ -314,6 +332,9 @@ impl TxPool {
             }
         }
         drop(pool);
+        if out.iter().any(|(_, outcome)| outcome.is_ok()) {
+            self.pool.arrivals.notify_one();
+        }
         out
     }
 

@@ -22,12 +22,22 @@ const LONG: Duration = Duration::from_secs(120);
 
 /// Create `n` homes with fast consensus timeouts.
 fn testnet(dir: &Path, n: u16) -> Vec<std::path::PathBuf> {
+    testnet_with(dir, n, |_| {})
+}
+
+/// [`testnet`] with `edit` applied to the consensus parameters as well.
+fn testnet_with(
+    dir: &Path,
+    n: u16,
+    edit: impl Fn(&mut babel_genesis::ConsensusParams),
+) -> Vec<std::path::PathBuf> {
     let homes = testnet_homes(dir, n, "babel-e2e");
     // Same edit on every home, so every node still has the same genesis.
     let mut genesis = Genesis::load(&homes[0].join("genesis.json")).unwrap();
     genesis.consensus.timeout_propose_ms = 1_000;
     genesis.consensus.timeout_prevote_ms = 300;
     genesis.consensus.timeout_precommit_ms = 300;
+    edit(&mut genesis.consensus);
     for home in &homes {
         std::fs::write(home.join("genesis.json"), genesis.to_json_pretty()).unwrap();
     }
@@ -359,4 +369,37 @@ fn e2e_kill_9_under_load_loses_nothing_acknowledged_and_replays_lost_writes() {
     );
     node.kill();
     assert_consistent(&homes, 1);
+}
+
+#[test]
+fn e2e_an_idle_network_waits_for_transactions_and_finalizes_them_when_they_come() {
+    let dir = tempfile::tempdir().unwrap();
+    let wait = Duration::from_millis(500);
+    let homes = testnet_with(dir.path(), 4, |c| {
+        c.empty_block_wait_ms = wait.as_millis() as u64;
+    });
+    let nodes = start_all(&homes, 2, LONG);
+    let top = || nodes.iter().map(Validator::logged_height).max().unwrap();
+
+    // Idle, every height waits out its proposer's wait (or a failed round's whole timeout).
+    let idle = Duration::from_secs(3);
+    let before = top();
+    std::thread::sleep(idle);
+    let idle_heights = top() - before;
+    assert!(
+        idle_heights <= (idle.as_millis() / wait.as_millis()) as u64 + 1,
+        "{idle_heights} heights in {idle:?} of idleness"
+    );
+
+    // A client's transaction wakes the waiting proposer and is finalized.
+    let key = SigningKey::from_bytes(&[21; 32]);
+    let tx = sign(&evm_tx(&key, "babel-e2e", 1, 0, 8), &key);
+    let hash = babel_proto::tx_hash(&tx).to_vec();
+    runtime().block_on(async {
+        let mut c = client(grpc_addr(&homes[1])).await;
+        submit_accepted(&mut c, vec![tx]).await;
+        wait_finalized(&mut c, &hash).await;
+    });
+    drop(nodes);
+    assert_consistent(&homes, before);
 }

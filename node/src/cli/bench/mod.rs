@@ -81,6 +81,9 @@ pub struct BenchOptions {
     /// Block pacing of the started network (0: a block as soon as the previous one is
     /// decided).
     pub block_interval_ms: u64,
+    /// How long the started network's proposers wait for transactions before an empty block
+    /// (genesis `empty_block_wait_ms`; 0: never).
+    pub empty_block_wait_ms: u64,
 }
 
 /// What a run measured.
@@ -245,6 +248,7 @@ fn start_network(
         .collect();
     let params = babel_genesis::ConsensusParams {
         block_interval_ms: opts.block_interval_ms,
+        empty_block_wait_ms: opts.empty_block_wait_ms,
         ..devnet_params()
     };
     create_network(
@@ -712,6 +716,7 @@ mod tests {
             seed: 1,
             finality_timeout: Duration::from_secs(1),
             block_interval_ms: 0,
+            empty_block_wait_ms: 0,
         };
         let shape = TxShape {
             workload: opts.workload,
