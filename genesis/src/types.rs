@@ -72,7 +72,8 @@ pub struct ConsensusParams {
     /// How long a round-0 proposer with no transaction to include waits for one before it
     /// proposes an empty block; 0 (the default, omitted from the canonical encoding) never
     /// waits. At most half of `timeout_propose_ms`, which leaves the other half for building
-    /// and streaming the block before the other validators stop waiting for it.
+    /// and streaming the block before the other validators stop waiting for it, and at most
+    /// 5 s.
     #[serde(skip_serializing_if = "is_zero")]
     pub empty_block_wait_ms: u64,
     /// Maximum encoded size of a block.

@@ -13,6 +13,9 @@ const MAX_CHAIN_ID_LEN: usize = 64;
 pub(crate) const MAX_BLOCK_BYTES_LIMIT: u64 = 4 * 1024 * 1024;
 /// Largest `max_block_txs`: it bounds what a reader of the DA sets up for one block.
 pub(crate) const MAX_BLOCK_TXS_LIMIT: u64 = 100_000;
+/// Longest `empty_block_wait_ms`: Malachite hands a waiting proposer nothing else, so sync
+/// requests its peers make of it wait too, and they give up after 10 s.
+pub(crate) const MAX_EMPTY_BLOCK_WAIT_MS: u64 = 5_000;
 /// Longest rollup name accepted.
 const MAX_ROLLUP_NAME_LEN: usize = 64;
 /// Largest allowed contract id of a WASM contract.
@@ -109,6 +112,15 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
                 "at most half of timeout_propose_ms ({}): the rest is for building and \
                  streaming the block",
                 c.timeout_propose_ms
+            ),
+        ));
+    }
+    if c.empty_block_wait_ms > MAX_EMPTY_BLOCK_WAIT_MS {
+        return Err(GenesisError::invalid(
+            "consensus.empty_block_wait_ms",
+            format!(
+                "at most {MAX_EMPTY_BLOCK_WAIT_MS} (a waiting proposer holds up the sync \
+                 requests peers make of it)"
             ),
         ));
     }

@@ -50,7 +50,6 @@ use crate::{
     parts::parts_sign_bytes,
     streaming::{AssembledProposal, PartStreams, stream_messages},
 };
-use waiting::{WaitingProposal, proposal_due};
 
 /// Most heights served in one sync response.
 const MAX_SYNC_HEIGHTS: u64 = 32;
@@ -330,7 +329,6 @@ pub(crate) async fn start_with<A: Application>(
         metrics: cfg.metrics,
         height_started: None,
         empty_block_wait: Duration::from_millis(cfg.params.empty_block_wait_ms),
-        waiting: None,
         behaviour,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
@@ -402,17 +400,8 @@ struct Driver<A> {
     /// How long a round-0 proposer with nothing to include waits for transactions (genesis
     /// `empty_block_wait_ms`; zero: never).
     empty_block_wait: Duration,
-    /// Our proposal that waits for transactions, if any.
-    waiting: Option<WaitingProposal>,
     #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
     behaviour: Behaviour,
-}
-
-/// What the driver's loop acts on next.
-enum Event {
-    Msg(AppMsg<BabelContext>),
-    Propose,
-    Stop,
 }
 
 fn decode_stored(bytes: &[u8]) -> Result<v1::StoredProposal, ConsensusError> {
@@ -443,20 +432,12 @@ impl<A: Application> Driver<A> {
         mut stop: oneshot::Receiver<()>,
     ) -> Result<(), ConsensusError> {
         loop {
-            let event = tokio::select! {
-                msg = rx.recv() => msg.map_or(Event::Stop, Event::Msg),
-                _ = &mut stop => Event::Stop,
-                () = proposal_due(&mut self.waiting) => Event::Propose,
+            let msg = tokio::select! {
+                msg = rx.recv() => msg,
+                _ = &mut stop => None,
             };
-            let result = match event {
-                Event::Msg(msg) => self.handle(msg).await,
-                Event::Propose => match self.waiting.take() {
-                    Some(w) => self.propose(w.height, w.round, w.reply).await,
-                    None => Ok(()),
-                },
-                Event::Stop => break,
-            };
-            if let Err(e) = result {
+            let Some(msg) = msg else { break };
+            if let Err(e) = self.handle(msg).await {
                 tracing::error!(error = %e, "consensus driver failed");
                 return Err(e);
             }
@@ -489,13 +470,6 @@ impl<A: Application> Driver<A> {
                     self.height_started = Some((height, Instant::now()));
                 }
                 self.metrics.started_round(height, round_u32(round));
-                if self
-                    .waiting
-                    .take_if(|w| (w.height, w.round) != (height, round))
-                    .is_some()
-                {
-                    debug!(%height, %round, "a new round began before our proposal was due");
-                }
                 self.height = height;
                 self.round = round;
                 self.verify_pending(height)?;
@@ -509,20 +483,13 @@ impl<A: Application> Driver<A> {
                 reply,
             } => {
                 // A proposal already built (before a restart) is proposed again as it was.
-                let wait = waiting::wait_for(self.empty_block_wait, round, timeout);
-                if let Some(wait) = wait
+                if let Some(wait) = waiting::wait_for(self.empty_block_wait, round, timeout)
                     && self.stored_own_proposal(height, round)?.is_none()
                 {
-                    self.waiting = Some(WaitingProposal {
-                        height,
-                        round,
-                        reply,
-                        ready: self.app.transactions_ready(),
-                        deadline: tokio::time::Instant::now() + wait,
-                    });
-                } else {
-                    self.propose(height, round, reply).await?;
+                    let woken = waiting::until_ready(self.app.transactions_ready(), wait).await;
+                    debug!(%height, woken, "waited for transactions");
                 }
+                self.propose(height, round, reply).await?;
             }
             AppMsg::ExtendVote { reply, .. } => {
                 let _ = reply.send(None);

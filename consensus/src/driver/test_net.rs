@@ -73,7 +73,6 @@ pub(super) fn net() -> Net {
         metrics: Default::default(),
         height_started: None,
         empty_block_wait: Duration::ZERO,
-        waiting: None,
         behaviour: Behaviour::Honest,
     };
     Net {

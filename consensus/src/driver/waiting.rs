@@ -3,25 +3,21 @@
 //! transactions or the wait is over, so an idle chain does not decide empty heights as fast as
 //! consensus goes (each costs every validator votes, two synced writes and a DA post).
 //!
-//! The wait is at most half the round's propose timeout, which leaves the rest for building
-//! and streaming the block before the other validators give up on it. Later rounds do not
-//! wait: they follow a failed round, and the chain should recover from it at once.
+//! Malachite's app-channel connector hands the application one message at a time and waits
+//! for each reply, so nothing else reaches the driver while it waits, and the driver simply
+//! waits in line. Queued behind the wait: sync requests from peers, this node's own synced
+//! values, proposal parts for later heights and, should the round change meanwhile, the
+//! engine's `StartedRound` call. Hence the bounds: only round 0 waits (a later round follows a
+//! failed one, and the chain should recover at once); a wait is at most half the round's
+//! propose timeout, leaving the other half for building and streaming the block before the
+//! other validators give up on it; and genesis caps it absolutely, below Malachite's sync
+//! request timeout.
 
 use std::time::Duration;
 
-use malachitebft_app_channel::app::types::{LocallyProposedValue, core::Round};
-use tokio::sync::oneshot;
+use malachitebft_app_channel::app::types::core::Round;
 
-use crate::{BabelContext, Height, TransactionsReady};
-
-/// A `GetValue` held back until transactions arrive or its deadline passes.
-pub(super) struct WaitingProposal {
-    pub(super) height: Height,
-    pub(super) round: Round,
-    pub(super) reply: oneshot::Sender<LocallyProposedValue<BabelContext>>,
-    pub(super) ready: TransactionsReady,
-    pub(super) deadline: tokio::time::Instant,
-}
+use crate::TransactionsReady;
 
 /// How long a proposer asked for `round`'s value, to be answered within `timeout`, waits for
 /// transactions when `configured` to (`None`: it proposes at once).
@@ -30,39 +26,31 @@ pub(super) fn wait_for(configured: Duration, round: Round, timeout: Duration) ->
     (round == Round::new(0) && !wait.is_zero()).then_some(wait)
 }
 
-/// Resolves when the waiting proposal (if any) is due: its transactions are ready or its
-/// deadline passed. Never resolves without one.
-pub(super) async fn proposal_due(waiting: &mut Option<WaitingProposal>) {
-    match waiting {
-        Some(w) => {
-            tokio::select! {
-                () = &mut w.ready => {}
-                () = tokio::time::sleep_until(w.deadline) => {}
-            }
-        }
-        None => std::future::pending().await,
-    }
+/// Wait until `ready` resolves or `wait` passes; whether transactions arrived in time.
+pub(super) async fn until_ready(ready: TransactionsReady, wait: Duration) -> bool {
+    tokio::time::timeout(wait, ready).await.is_ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use malachitebft_app_channel::{AppMsg, app::consensus::Role};
+    use malachitebft_app_channel::{AppMsg, app::types::LocallyProposedValue};
     use prost::Message;
+    use tokio::sync::oneshot;
 
     use super::*;
     use crate::{
-        Application,
+        Application, BabelContext, Height,
         driver::test_net::{Net, net},
     };
 
     const TIMEOUT: Duration = Duration::from_secs(60);
+    /// Far longer than any of these tests may take: reaching it means the wait did not end
+    /// when it should have.
+    const LONG_WAIT: Duration = Duration::from_secs(20);
 
-    /// Ask the driver for its value of (height 1, `round`); the answer's receiver.
-    async fn get_value(
-        net: &mut Net,
-        round: u32,
-    ) -> oneshot::Receiver<LocallyProposedValue<BabelContext>> {
-        let (reply, answer) = oneshot::channel();
+    /// Ask the driver for its value of (height 1, `round`) and return the answer.
+    async fn get_value(net: &mut Net, round: u32) -> LocallyProposedValue<BabelContext> {
+        let (reply, mut answer) = oneshot::channel();
         net.driver
             .handle(AppMsg::GetValue {
                 height: Height(1),
@@ -72,17 +60,14 @@ mod tests {
             })
             .await
             .unwrap();
-        answer
+        answer.try_recv().expect("GetValue answered")
     }
 
-    /// Run the driver's loop step for a due proposal.
-    async fn propose_when_due(net: &mut Net) {
-        proposal_due(&mut net.driver.waiting).await;
-        let w = net.driver.waiting.take().unwrap();
-        net.driver
-            .propose(w.height, w.round, w.reply)
+    /// [`get_value`], failing the test if it takes anywhere near [`LONG_WAIT`].
+    async fn get_value_soon(net: &mut Net, round: u32) -> LocallyProposedValue<BabelContext> {
+        tokio::time::timeout(LONG_WAIT / 2, get_value(net, round))
             .await
-            .unwrap();
+            .expect("answered before the wait's deadline")
     }
 
     /// The block this node stored for (height 1, `round`).
@@ -94,9 +79,9 @@ mod tests {
             .unwrap()
     }
 
-    fn tx(nonce: u64) -> babel_proto::v1::SignedTransaction {
+    fn tx(n: u8) -> babel_proto::v1::SignedTransaction {
         babel_proto::v1::SignedTransaction {
-            signature: vec![nonce as u8; 64].into(),
+            signature: vec![n; 64].into(),
             ..Default::default()
         }
     }
@@ -104,22 +89,20 @@ mod tests {
     #[tokio::test]
     async fn a_proposer_with_nothing_to_include_answers_once_a_transaction_arrives() {
         let mut net = net();
-        net.driver.empty_block_wait = Duration::from_secs(20);
-        let mut answer = get_value(&mut net, 0).await;
-        assert!(
-            answer.try_recv().is_err(),
-            "nothing to include: no answer yet"
-        );
-        assert!(net.app.proposals(Height(1), 0).unwrap().is_empty());
-
-        net.app.submit(tx(1));
-        // Well before the 20 s deadline: the arrival is what makes the proposal due.
-        tokio::time::timeout(Duration::from_secs(10), propose_when_due(&mut net))
-            .await
-            .expect("the arrival wakes the proposer");
-        let value = answer.await.unwrap();
+        net.driver.empty_block_wait = LONG_WAIT;
+        let app = net.app.clone();
+        // The transaction comes after the proposer has begun to wait.
+        let arrives = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            app.submit(tx(1));
+        };
+        let (value, ()) = tokio::join!(get_value_soon(&mut net, 0), arrives);
         assert_eq!((value.height, value.round), (Height(1), Round::new(0)));
-        assert_eq!(stored_block(&net, 0).txs, vec![tx(1)]);
+        assert_eq!(
+            stored_block(&net, 0).txs,
+            vec![tx(1)],
+            "built after the arrival"
+        );
     }
 
     #[tokio::test]
@@ -128,51 +111,21 @@ mod tests {
         let wait = Duration::from_millis(50);
         net.driver.empty_block_wait = wait;
         let started = tokio::time::Instant::now();
-        let answer = get_value(&mut net, 0).await;
-        propose_when_due(&mut net).await;
+        let value = get_value(&mut net, 0).await;
         assert!(started.elapsed() >= wait, "answered before its deadline");
-        assert_eq!(answer.await.unwrap().round, Round::new(0));
+        assert_eq!(value.round, Round::new(0));
         assert!(stored_block(&net, 0).txs.is_empty());
     }
 
     #[tokio::test]
     async fn later_rounds_and_proposals_already_built_are_answered_at_once() {
         let mut net = net();
-        net.driver.empty_block_wait = Duration::from_secs(20);
-        let mut answer = get_value(&mut net, 1).await;
-        assert!(answer.try_recv().is_ok(), "round 1 follows a failed round");
-        assert!(net.driver.waiting.is_none());
-
-        // Round 0's block built (say before a restart): proposed again as it was, at once.
-        net.driver.own_proposal(Height(1), Round::new(0)).unwrap();
-        let mut answer = get_value(&mut net, 0).await;
-        assert!(answer.try_recv().is_ok());
-        assert!(net.driver.waiting.is_none());
-    }
-
-    #[tokio::test]
-    async fn a_new_round_drops_the_proposal_waiting_in_the_old_one() {
-        let mut net = net();
-        net.driver.empty_block_wait = Duration::from_secs(20);
-        let answer = get_value(&mut net, 0).await;
-        assert!(net.driver.waiting.is_some());
-        let (reply_value, _values) = oneshot::channel();
-        net.driver
-            .handle(AppMsg::StartedRound {
-                height: Height(1),
-                round: Round::new(1),
-                proposer: net.signers[1].address(),
-                role: Role::Validator,
-                reply_value,
-            })
-            .await
-            .unwrap();
-        assert!(net.driver.waiting.is_none());
-        assert!(
-            answer.await.is_err(),
-            "the old round's request is dropped unanswered"
-        );
-        assert!(net.app.stored_log().is_empty(), "nothing was built for it");
+        net.driver.empty_block_wait = LONG_WAIT;
+        // Round 1 follows a failed round.
+        assert_eq!(get_value_soon(&mut net, 1).await.round, Round::new(1));
+        // Round 0's block built (say before a restart) is proposed again as it was.
+        let (hash, _) = net.driver.own_proposal(Height(1), Round::new(0)).unwrap();
+        assert_eq!(get_value_soon(&mut net, 0).await.value, hash);
     }
 
     #[test]

@@ -48,6 +48,17 @@ fn an_empty_block_wait_is_hashed_only_when_set() {
 }
 
 #[test]
+fn an_empty_block_wait_of_half_the_propose_timeout_up_to_5_s_is_accepted() {
+    for (propose, wait) in [(2_000u64, 1_000u64), (20_000, 5_000)] {
+        let mut value: serde_json::Value = serde_json::from_str(GOLDEN).expect("json");
+        value["consensus"]["timeout_propose_ms"] = propose.into();
+        value["consensus"]["empty_block_wait_ms"] = wait.into();
+        let g = Genesis::from_json(value.to_string().as_bytes()).expect("valid");
+        assert_eq!(g.consensus.empty_block_wait_ms, wait);
+    }
+}
+
+#[test]
 fn canonical_bytes_are_sorted_compact_json() {
     let bytes = golden().canonical_bytes();
     let text = String::from_utf8(bytes).unwrap();
@@ -181,9 +192,17 @@ fn validation_rules_name_the_field() {
             "greater than 0",
         ),
         (
-            |v| v["consensus"]["empty_block_wait_ms"] = 1_000_000.into(),
+            |v| v["consensus"]["empty_block_wait_ms"] = 1_001.into(),
             "consensus.empty_block_wait_ms",
             "half of timeout_propose_ms",
+        ),
+        (
+            |v| {
+                v["consensus"]["timeout_propose_ms"] = 20_000.into();
+                v["consensus"]["empty_block_wait_ms"] = 5_001.into();
+            },
+            "consensus.empty_block_wait_ms",
+            "at most 5000",
         ),
         (
             |v| v["consensus"]["max_tx_bytes"] = (1u64 << 40).into(),
