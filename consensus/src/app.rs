@@ -157,9 +157,9 @@ pub trait Application: Send + 'static {
     ) -> Result<v1::Block, ConsensusError>;
 
     /// A future that resolves once a block built now would hold transactions, at once if it
-    /// already would. A round-0 proposer of a chain whose genesis sets `empty_block_wait_ms`
-    /// awaits it, up to that long, before it calls [`build_block`](Self::build_block); it
-    /// may resolve early (the proposer then builds what there is). The default resolves at
+    /// already would. On a chain whose genesis sets `empty_block_wait_ms`, the driver awaits
+    /// it, up to that long, after each finalized height before it starts the next; it may
+    /// resolve early (the height then starts with what there is). The default resolves at
     /// once: never wait.
     fn transactions_ready(&self) -> TransactionsReady {
         Box::pin(std::future::ready(()))

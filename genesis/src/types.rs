@@ -69,11 +69,11 @@ pub struct ConsensusParams {
     /// Minimum time from one height's decision to the next height's proposal (block pacing);
     /// 0 means as fast as consensus goes.
     pub block_interval_ms: u64,
-    /// How long a round-0 proposer with no transaction to include waits for one before it
-    /// proposes an empty block; 0 (the default, omitted from the canonical encoding) never
-    /// waits. At most half of `timeout_propose_ms`, which leaves the other half for building
-    /// and streaming the block before the other validators stop waiting for it, and at most
-    /// 5 s.
+    /// How long a validator with no transaction to include waits for one after a height is
+    /// finalized, before it starts the next (and, as its proposer, proposes an empty block);
+    /// 0 (the default, omitted from the canonical encoding) never waits. At most 5 s, and at
+    /// most half of `timeout_propose_ms`, so that a proposer whose mempool missed what the
+    /// others hold still proposes before they give up on it.
     #[serde(skip_serializing_if = "is_zero")]
     pub empty_block_wait_ms: u64,
     /// Maximum encoded size of a block.

@@ -13,8 +13,8 @@ const MAX_CHAIN_ID_LEN: usize = 64;
 pub(crate) const MAX_BLOCK_BYTES_LIMIT: u64 = 4 * 1024 * 1024;
 /// Largest `max_block_txs`: it bounds what a reader of the DA sets up for one block.
 pub(crate) const MAX_BLOCK_TXS_LIMIT: u64 = 100_000;
-/// Longest `empty_block_wait_ms`: Malachite hands a waiting proposer nothing else, so sync
-/// requests its peers make of it wait too, and they give up after 10 s.
+/// Longest `empty_block_wait_ms`: Malachite hands a waiting node's application nothing else,
+/// so sync requests its peers make of it wait too, and they give up after 10 s.
 pub(crate) const MAX_EMPTY_BLOCK_WAIT_MS: u64 = 5_000;
 /// Longest rollup name accepted.
 const MAX_ROLLUP_NAME_LEN: usize = 64;
@@ -109,8 +109,8 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
         return Err(GenesisError::invalid(
             "consensus.empty_block_wait_ms",
             format!(
-                "at most half of timeout_propose_ms ({}): the rest is for building and \
-                 streaming the block",
+                "at most half of timeout_propose_ms ({}): a proposer that waits longer \
+                 than the others may miss its round",
                 c.timeout_propose_ms
             ),
         ));

@@ -215,9 +215,9 @@ struct BenchArgs {
     /// decided.
     #[arg(long, default_value_t = 0)]
     block_interval_ms: u64,
-    /// How long the started network's proposers wait for transactions before proposing an
-    /// empty block (genesis `empty_block_wait_ms`; at most half the 1 s propose timeout); 0
-    /// never waits.
+    /// How long the started network's validators, with no transaction to include, wait for
+    /// one before starting the next height (genesis `empty_block_wait_ms`; at most 1 500, half
+    /// the propose timeout); 0 never waits.
     #[arg(long, default_value_t = 0)]
     empty_block_wait_ms: u64,
 }

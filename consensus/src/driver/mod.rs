@@ -397,8 +397,8 @@ struct Driver<A> {
     metrics: ConsensusMetrics,
     /// The height being decided and when this node started it (for the decide latency).
     height_started: Option<(Height, Instant)>,
-    /// How long a round-0 proposer with nothing to include waits for transactions (genesis
-    /// `empty_block_wait_ms`; zero: never).
+    /// How long this node, with nothing to include, waits for transactions before it starts
+    /// the next height (genesis `empty_block_wait_ms`; zero: never).
     empty_block_wait: Duration,
     #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
     behaviour: Behaviour,
@@ -479,17 +479,18 @@ impl<A: Application> Driver<A> {
             AppMsg::GetValue {
                 height,
                 round,
-                timeout,
+                timeout: _,
                 reply,
             } => {
-                // A proposal already built (before a restart) is proposed again as it was.
-                if let Some(wait) = waiting::wait_for(self.empty_block_wait, round, timeout)
-                    && self.stored_own_proposal(height, round)?.is_none()
-                {
-                    let woken = waiting::until_ready(self.app.transactions_ready(), wait).await;
-                    debug!(%height, woken, "waited for transactions");
+                let (hash, block_bytes) = self.own_proposal(height, round)?;
+                let _ = reply.send(LocallyProposedValue::new(height, round, hash));
+                #[cfg(feature = "test-utils")]
+                if let Behaviour::Byzantine(b) = &self.behaviour {
+                    let b = b.clone();
+                    return self.misbehave(&b, height, round, block_bytes).await;
                 }
-                self.propose(height, round, reply).await?;
+                self.publish(height, round, Round::Nil, &block_bytes)
+                    .await?;
             }
             AppMsg::ExtendVote { reply, .. } => {
                 let _ = reply.send(None);
@@ -544,13 +545,7 @@ impl<A: Application> Driver<A> {
             AppMsg::Finalized {
                 certificate, reply, ..
             } => {
-                let committed = self.app.committed_height()?;
-                let next = if committed >= certificate.height {
-                    Next::Start(certificate.height.increment(), self.height_params.clone())
-                } else {
-                    warn!(height = %certificate.height, "decided block unavailable; restarting height to sync it");
-                    Next::Restart(certificate.height, self.height_params.clone())
-                };
+                let next = self.next_height(certificate.height).await?;
                 let _ = reply.send(next);
             }
             AppMsg::GetDecidedValues { range, reply } => {
@@ -567,6 +562,22 @@ impl<A: Application> Driver<A> {
             }
         }
         Ok(())
+    }
+
+    /// What follows the finalized height `decided`: the next height, once this node has
+    /// transactions for it or has waited long enough for them ([`waiting`]), or the same height
+    /// again if its block could not be committed (sync then fetches it).
+    async fn next_height(&mut self, decided: Height) -> Result<Next<BabelContext>, ConsensusError> {
+        if self.app.committed_height()? < decided {
+            warn!(height = %decided, "decided block unavailable; restarting height to sync it");
+            return Ok(Next::Restart(decided, self.height_params.clone()));
+        }
+        if !self.empty_block_wait.is_zero() {
+            let woken =
+                waiting::until_ready(self.app.transactions_ready(), self.empty_block_wait).await;
+            debug!(height = %decided.increment(), woken, "waited for transactions");
+        }
+        Ok(Next::Start(decided.increment(), self.height_params.clone()))
     }
 
     fn stored_values(
@@ -590,47 +601,18 @@ impl<A: Application> Driver<A> {
         Ok(out)
     }
 
-    /// Answer `GetValue` for (height, round) with our block, and stream it.
-    async fn propose(
-        &mut self,
-        height: Height,
-        round: Round,
-        reply: oneshot::Sender<LocallyProposedValue<BabelContext>>,
-    ) -> Result<(), ConsensusError> {
-        let (hash, block_bytes) = self.own_proposal(height, round)?;
-        let _ = reply.send(LocallyProposedValue::new(height, round, hash));
-        #[cfg(feature = "test-utils")]
-        if let Behaviour::Byzantine(b) = &self.behaviour {
-            let b = b.clone();
-            return self.misbehave(&b, height, round, block_bytes).await;
-        }
-        self.publish(height, round, Round::Nil, &block_bytes).await
-    }
-
-    /// The block we already built for (height, round), if any.
-    fn stored_own_proposal(
-        &self,
-        height: Height,
-        round: Round,
-    ) -> Result<Option<(BlockHash, Bytes)>, ConsensusError> {
-        for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
-            let stored = decode_stored(&bytes)?;
-            if stored.proposer.as_ref() == self.address.0 {
-                let (block, _) = stored_block(&stored)?;
-                return Ok(Some((BlockHash(hash), block.encode_to_vec().into())));
-            }
-        }
-        Ok(None)
-    }
-
     /// Our block for (height, round): the stored one if we already built it, else a new one.
     fn own_proposal(
         &mut self,
         height: Height,
         round: Round,
     ) -> Result<(BlockHash, Bytes), ConsensusError> {
-        if let Some(stored) = self.stored_own_proposal(height, round)? {
-            return Ok(stored);
+        for (hash, bytes) in self.app.proposals(height, round_u32(round))? {
+            let stored = decode_stored(&bytes)?;
+            if stored.proposer.as_ref() == self.address.0 {
+                let (block, _) = stored_block(&stored)?;
+                return Ok((BlockHash(hash), block.encode_to_vec().into()));
+            }
         }
         let block = self.app.build_block(height, self.address)?;
         self.metrics.built();

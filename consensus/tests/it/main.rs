@@ -274,8 +274,8 @@ async fn e2e_an_idle_chain_waits_for_transactions_and_decides_them_when_they_com
     let top = || apps.iter().map(MemApp::height).max().unwrap();
     assert!(wait_until(LONG, || top() >= 2).await, "height {}", top());
 
-    // Idle: every height's round-0 proposer waits out its full wait before an empty block (and
-    // a failed round takes the whole propose timeout), so heights come at most one per wait.
+    // Idle: every validator waits out its full wait before it starts a height, so heights
+    // come at most one per wait.
     let idle = Duration::from_secs(2);
     let before = top();
     tokio::time::sleep(idle).await;

@@ -485,7 +485,7 @@ async fn signatures_a_validation_checked_are_not_checked_again_when_peers_forwar
 }
 
 #[tokio::test]
-async fn a_waiting_proposer_is_woken_by_a_transaction_a_block_could_take() {
+async fn waiting_for_transactions_ends_with_one_a_block_could_take() {
     let f = fixture();
     let txpool = txpool_of(&f);
     let pending = |f: &Fixture| {
@@ -508,11 +508,11 @@ async fn a_waiting_proposer_is_woken_by_a_transaction_a_block_could_take() {
             .is_err()
     );
 
-    // The gap filled: the proposer already waiting is woken, and a new wait ends at once.
+    // The gap filled: the wait under way ends, and a new wait ends at once.
     assert!(txpool.submit(vec![tx(1, 1, 0)], Origin::Peer).await[0].is_ok());
     tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
-        .expect("the admission wakes the waiting proposer");
+        .expect("the admission ends the wait");
     assert!(!pending(&f).await);
 }
 

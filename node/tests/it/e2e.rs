@@ -381,7 +381,7 @@ fn e2e_an_idle_network_waits_for_transactions_and_finalizes_them_when_they_come(
     let nodes = start_all(&homes, 2, LONG);
     let top = || nodes.iter().map(Validator::logged_height).max().unwrap();
 
-    // Idle, every height waits out its proposer's wait (or a failed round's whole timeout).
+    // Idle, every validator waits out its full wait before it starts a height.
     let idle = Duration::from_secs(3);
     let before = top();
     std::thread::sleep(idle);
@@ -391,7 +391,7 @@ fn e2e_an_idle_network_waits_for_transactions_and_finalizes_them_when_they_come(
         "{idle_heights} heights in {idle:?} of idleness"
     );
 
-    // A client's transaction wakes the waiting proposer and is finalized.
+    // A client's transaction wakes the waiting validators and is finalized.
     let key = SigningKey::from_bytes(&[21; 32]);
     let tx = sign(&evm_tx(&key, "babel-e2e", 1, 0, 8), &key);
     let hash = babel_proto::tx_hash(&tx).to_vec();

@@ -34,7 +34,7 @@ pub use workload::Workload;
 use workload::{TxShape, cairo_contracts, evm_alloc, sign_all, wasm_contracts};
 
 use crate::{
-    cli::devnet::{Process, devnet_params, share_da, spawn_da, spawn_validator, stop},
+    cli::devnet::{Process, share_da, spawn_da, spawn_validator, stop},
     grpc::MAX_SUBMIT_BATCH,
     home::{Home, NetworkOptions, create_network},
 };
@@ -81,7 +81,7 @@ pub struct BenchOptions {
     /// Block pacing of the started network (0: a block as soon as the previous one is
     /// decided).
     pub block_interval_ms: u64,
-    /// How long the started network's proposers wait for transactions before an empty block
+    /// How long the started network's validators wait for transactions before a height
     /// (genesis `empty_block_wait_ms`; 0: never).
     pub empty_block_wait_ms: u64,
 }
@@ -249,7 +249,10 @@ fn start_network(
     let params = babel_genesis::ConsensusParams {
         block_interval_ms: opts.block_interval_ms,
         empty_block_wait_ms: opts.empty_block_wait_ms,
-        ..devnet_params()
+        // The genesis defaults (a 3 s propose timeout), not the devnet's quick rounds: under
+        // load, on a few shared cores, a 1 s round is shorter than building and checking a
+        // large block takes, and each round that fails makes the next block larger.
+        ..babel_genesis::ConsensusParams::default()
     };
     create_network(
         &homes,
