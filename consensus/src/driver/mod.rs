@@ -329,6 +329,7 @@ pub(crate) async fn start_with<A: Application>(
         metrics: cfg.metrics,
         height_started: None,
         empty_block_wait: Duration::from_millis(cfg.params.empty_block_wait_ms),
+        synced_up_to: None,
         behaviour,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
@@ -400,6 +401,9 @@ struct Driver<A> {
     /// How long this node, with nothing to include, waits for transactions before it starts
     /// the next height (genesis `empty_block_wait_ms`; zero: never).
     empty_block_wait: Duration,
+    /// The highest height handed over by sync: a node deciding heights that way is behind,
+    /// and does not wait for transactions between them.
+    synced_up_to: Option<Height>,
     #[cfg_attr(not(feature = "test-utils"), allow(dead_code))]
     behaviour: Behaviour,
 }
@@ -558,6 +562,7 @@ impl<A: Application> Driver<A> {
                 value_bytes,
                 reply,
             } => {
+                self.synced_up_to = self.synced_up_to.max(Some(height));
                 let _ = reply.send(self.synced_value(height, round, proposer, value_bytes)?);
             }
         }
@@ -572,7 +577,8 @@ impl<A: Application> Driver<A> {
             warn!(height = %decided, "decided block unavailable; restarting height to sync it");
             return Ok(Next::Restart(decided, self.height_params.clone()));
         }
-        if !self.empty_block_wait.is_zero() {
+        // Catching up by sync, the next height is already decided by the others.
+        if !self.empty_block_wait.is_zero() && Some(decided) > self.synced_up_to {
             let woken =
                 waiting::until_ready(self.app.transactions_ready(), self.empty_block_wait).await;
             debug!(height = %decided.increment(), woken, "waited for transactions");

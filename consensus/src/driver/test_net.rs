@@ -73,6 +73,7 @@ pub(super) fn net() -> Net {
         metrics: Default::default(),
         height_started: None,
         empty_block_wait: Duration::ZERO,
+        synced_up_to: None,
         behaviour: Behaviour::Honest,
     };
     Net {

@@ -9,7 +9,8 @@
 //! other validators are already running, and a block built late would be refused for lateness
 //! (each failed round then makes the next block larger and slower). Every validator waits on
 //! its own mempool; peers forward what clients submit, so their mempools fill together, and a
-//! validator that started later than the others only runs its timeouts later.
+//! validator that started later than the others only runs its timeouts later. A node that
+//! decides heights through sync is behind, and does not wait between them.
 //!
 //! Malachite's app-channel connector hands the application one message at a time and waits
 //! for each reply, so what else comes for the application waits too: sync requests from peers,
@@ -100,6 +101,14 @@ mod tests {
         assert_eq!(started(&next_soon(&mut net).await), Some(Height(1)));
         net.driver.empty_block_wait = LONG_WAIT;
         net.app.submit(tx(1));
+        assert_eq!(started(&next_soon(&mut net).await), Some(Height(1)));
+    }
+
+    #[tokio::test]
+    async fn a_node_catching_up_by_sync_does_not_wait_between_heights() {
+        let mut net = net();
+        net.driver.empty_block_wait = LONG_WAIT;
+        net.driver.synced_up_to = Some(Height(0));
         assert_eq!(started(&next_soon(&mut net).await), Some(Height(1)));
     }
 
