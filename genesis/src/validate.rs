@@ -119,7 +119,7 @@ fn validate_consensus(g: &Genesis) -> Result<(), GenesisError> {
         return Err(GenesisError::invalid(
             "consensus.empty_block_wait_ms",
             format!(
-                "at most {MAX_EMPTY_BLOCK_WAIT_MS} (a waiting proposer holds up the sync \
+                "at most {MAX_EMPTY_BLOCK_WAIT_MS} (a waiting node holds up the sync \
                  requests peers make of it)"
             ),
         ));

@@ -12,10 +12,12 @@
 //! validator that started later than the others only runs its timeouts later. A node that
 //! decides heights through sync is behind, and does not wait between them.
 //!
-//! Malachite's app-channel connector hands the application one message at a time and waits
-//! for each reply, so what else comes for the application waits too: sync requests from peers,
-//! this node's own synced values and proposal parts of the next height. Hence genesis caps the
-//! wait at 5 s, below Malachite's 10 s sync request timeout.
+//! The driver answers Malachite's messages one at a time (and Malachite's connector waits for
+//! most replies), so what else comes for the application waits too: sync requests from peers,
+//! this node's own sync status and proposal parts of the next height. Hence genesis caps the
+//! wait at 5 s, below Malachite's 10 s sync request timeout. A waiting node is woken by its own
+//! mempool only, not by the next height's proposal: if a third of the voting power has an
+//! empty mempool while the proposer does not, that height starts up to one wait late.
 
 use std::time::Duration;
 
