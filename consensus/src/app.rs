@@ -5,7 +5,9 @@
 //! time, in consensus order. An `Err` is fatal: the driver stops and the node exits, to be
 //! restarted from its store and WAL.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use tokio::sync::Notify;
 
 use babel_proto::v1;
 
@@ -17,6 +19,24 @@ pub type StoredProposals = Vec<([u8; 32], Vec<u8>)>;
 /// Resolves once a block built now would hold transactions (see
 /// [`Application::transactions_ready`]).
 pub type TransactionsReady = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A [`TransactionsReady`] that resolves once `check` holds, checked at once and again each
+/// time `arrivals` is notified. Notifiers must use `notify_one`, which keeps a wake-up for a
+/// waiter yet to come, so an arrival between a check and the wait is not missed.
+pub fn ready_when(
+    arrivals: Arc<Notify>,
+    check: impl Fn() -> bool + Send + 'static,
+) -> TransactionsReady {
+    Box::pin(async move {
+        loop {
+            let arrived = arrivals.notified();
+            if check() {
+                return;
+            }
+            arrived.await;
+        }
+    })
+}
 
 /// Why a block was refused: a small closed set, so that operators can count refusals by
 /// kind (the metric label) while the log keeps the precise reason.

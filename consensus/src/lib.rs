@@ -24,7 +24,7 @@ pub mod test_utils;
 
 pub use app::{
     Application, BlockOrigin, MAX_REASON_BYTES, Refusal, StoredProposals, TransactionsReady,
-    Verdict,
+    Verdict, ready_when,
 };
 pub use codec::{ProtoCodec, certificate_from_proto, certificate_to_proto};
 pub use context::{BabelContext, Proposal, Vote};

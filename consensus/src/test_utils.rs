@@ -163,21 +163,8 @@ impl Application for MemApp {
     }
 
     fn transactions_ready(&self) -> crate::TransactionsReady {
-        let (state, arrivals) = (self.state.clone(), self.arrivals.clone());
-        Box::pin(async move {
-            loop {
-                let arrived = arrivals.notified();
-                if !state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .queued
-                    .is_empty()
-                {
-                    return;
-                }
-                arrived.await;
-            }
-        })
+        let app = self.clone();
+        crate::ready_when(self.arrivals.clone(), move || !app.lock().queued.is_empty())
     }
 
     fn validate_block(

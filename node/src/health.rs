@@ -84,8 +84,8 @@ impl std::fmt::Display for Readiness {
 }
 
 /// How long ago the last commit may be for a node to count as caught up: `configured_ms` when
-/// set (non-zero), else three rounds of the genesis (a block interval, a proposer's wait for
-/// transactions and the three round timeouts each), and at least 10 s.
+/// set (non-zero), else three rounds of the genesis (a block interval, the wait for
+/// transactions between heights and the three round timeouts each), and at least 10 s.
 pub fn max_block_age(params: &ConsensusParams, configured_ms: u64) -> Duration {
     if configured_ms > 0 {
         return Duration::from_millis(configured_ms);

@@ -698,8 +698,7 @@ impl Application for NodeApp {
     }
 
     fn transactions_ready(&self) -> TransactionsReady {
-        let pool = self.pool.clone();
-        Box::pin(async move { pool.ready().await })
+        self.pool.ready()
     }
 
     fn validate_block(

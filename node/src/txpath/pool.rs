@@ -10,6 +10,7 @@ use std::{
     time::Instant,
 };
 
+use babel_consensus::{TransactionsReady, ready_when};
 use babel_execution::{Executor, memo::TxMemo};
 use babel_genesis::Genesis;
 use babel_proto::v1::{self, RejectReason};
@@ -54,16 +55,9 @@ impl SharedPool {
 
     /// Resolves once the pool holds a transaction a block could take: at once if it does
     /// already, else after an admission adds one.
-    pub async fn ready(&self) {
-        loop {
-            // `notify_one` keeps a wake-up for a waiter yet to come, so an admission between
-            // the check and the wait is not missed.
-            let arrived = self.arrivals.notified();
-            if self.lock().has_ready() {
-                return;
-            }
-            arrived.await;
-        }
+    pub fn ready(&self) -> TransactionsReady {
+        let pool = self.clone();
+        ready_when(self.arrivals.clone(), move || pool.lock().has_ready())
     }
 
     /// Lock the pool (a poisoned lock is recovered: the pool has no invariants a panic
